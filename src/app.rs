@@ -1,0 +1,238 @@
+//! `App`: what one process holds for its whole life (a sender per channel, built once from the
+//! configuration), and the send operations every route and Rust caller goes through.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::config::{ChannelConfig, Config, Misconfiguration};
+use crate::domain::{EmailMessage, SmsMessage};
+use crate::email::{DemoEmailSender, EmailSender, SesEmailSender};
+use crate::error::{Error, ErrorKind, FieldError};
+use crate::sent::Sent;
+use crate::sms::{DemoSmsSender, SmsSender, TwilioSmsSender};
+
+/// How long to wait for a TCP connection to a provider before the attempt counts as failed.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// One channel as this process runs it.
+#[derive(Debug)]
+pub enum Channel<Live, Demo> {
+    Live(Live),
+    Demo(Demo),
+    Misconfigured(Misconfiguration),
+}
+
+impl<Live, Demo> Channel<Live, Demo> {
+    pub fn mode(&self) -> &'static str {
+        match self {
+            Self::Live(_) => "live",
+            Self::Demo(_) => "demo",
+            Self::Misconfigured(_) => "misconfigured",
+        }
+    }
+
+    fn build<T>(
+        config: ChannelConfig<T>,
+        http: &Result<reqwest::Client, String>,
+        live: impl FnOnce(T, reqwest::Client) -> Live,
+    ) -> Self
+    where
+        Demo: Default,
+    {
+        match (config, http) {
+            (ChannelConfig::Live(settings), Ok(client)) => {
+                Self::Live(live(settings, client.clone()))
+            }
+            (ChannelConfig::Live(_), Err(problem)) => Self::Misconfigured(Misconfiguration {
+                missing: Vec::new(),
+                invalid: vec![FieldError::new("HTTP client", problem.clone())],
+            }),
+            (ChannelConfig::Demo, _) => Self::Demo(Demo::default()),
+            (ChannelConfig::Misconfigured(m), _) => Self::Misconfigured(m),
+        }
+    }
+}
+
+pub type EmailChannel = Channel<SesEmailSender, DemoEmailSender>;
+pub type SmsChannel = Channel<TwilioSmsSender, DemoSmsSender>;
+
+#[derive(Debug)]
+pub struct App {
+    pub email: EmailChannel,
+    pub sms: SmsChannel,
+}
+
+impl App {
+    /// Builds the provider clients of the live channels, and nothing for the others. Both
+    /// providers share one HTTP client, so one connection pool and one TLS configuration.
+    pub fn new(config: Config) -> Self {
+        let any_live = matches!(config.email, ChannelConfig::Live(_))
+            || matches!(config.sms, ChannelConfig::Live(_));
+        let http = if any_live {
+            reqwest::Client::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .user_agent(concat!("notify/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| format!("could not start: {e}"))
+        } else {
+            Err("not needed".into())
+        };
+        let policy = config.policy;
+        Self {
+            email: Channel::build(config.email, &http, |s, c| {
+                SesEmailSender::new(s, policy, c)
+            }),
+            sms: Channel::build(config.sms, &http, |s, c| TwilioSmsSender::new(s, policy, c)),
+        }
+    }
+
+    pub fn from_env() -> Self {
+        Self::new(Config::from_env())
+    }
+
+    /// Sends an email on the configured channel and writes its audit event.
+    pub async fn send_email(&self, message: &EmailMessage) -> Result<Sent, Error> {
+        let started = Instant::now();
+        let (provider, result) = match &self.email {
+            Channel::Live(ses) => (ses.provider(), ses.send(message).await),
+            Channel::Demo(demo) => (demo.provider(), demo.send(message).await),
+            Channel::Misconfigured(m) => ("aws-ses", Err(misconfigured("Email", m))),
+        };
+        let recipients: Vec<String> = message.to.iter().map(|a| a.masked()).collect();
+        audit(
+            "email",
+            provider,
+            self.email.mode(),
+            &recipients,
+            &result,
+            started,
+        );
+        result
+    }
+
+    /// Sends an SMS on the configured channel and writes its audit event.
+    pub async fn send_sms(&self, message: &SmsMessage) -> Result<Sent, Error> {
+        let started = Instant::now();
+        let (provider, result) = match &self.sms {
+            Channel::Live(twilio) => (twilio.provider(), twilio.send(message).await),
+            Channel::Demo(demo) => (demo.provider(), demo.send(message).await),
+            Channel::Misconfigured(m) => ("twilio", Err(misconfigured("SMS", m))),
+        };
+        audit(
+            "sms",
+            provider,
+            self.sms.mode(),
+            &[message.to.masked()],
+            &result,
+            started,
+        );
+        result
+    }
+
+    pub fn health(&self) -> Health<'_> {
+        let email = ChannelHealth::new("aws-ses", &self.email);
+        let sms = ChannelHealth::new("twilio", &self.sms);
+        let degraded = email.mode == "misconfigured" || sms.mode == "misconfigured";
+        Health {
+            success: true,
+            status: if degraded { "degraded" } else { "ok" },
+            version: env!("CARGO_PKG_VERSION"),
+            channels: Channels { email, sms },
+        }
+    }
+}
+
+/// `GET /api/health`: modes and missing variable names, never a value.
+#[derive(Debug, Serialize)]
+pub struct Health<'a> {
+    pub success: bool,
+    pub status: &'static str,
+    pub version: &'static str,
+    pub channels: Channels<'a>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Channels<'a> {
+    pub email: ChannelHealth<'a>,
+    pub sms: ChannelHealth<'a>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ChannelHealth<'a> {
+    pub provider: &'static str,
+    pub mode: &'static str,
+    pub missing: &'a [String],
+    pub invalid: &'a [FieldError],
+}
+
+impl<'a> ChannelHealth<'a> {
+    fn new<L, D>(provider: &'static str, channel: &'a Channel<L, D>) -> Self {
+        let (missing, invalid): (&[String], &[FieldError]) = match channel {
+            Channel::Misconfigured(m) => (&m.missing, &m.invalid),
+            _ => (&[], &[]),
+        };
+        Self {
+            provider,
+            mode: channel.mode(),
+            missing,
+            invalid,
+        }
+    }
+}
+
+fn misconfigured(channel: &str, problem: &Misconfiguration) -> Error {
+    let mut names: Vec<&str> = problem.missing.iter().map(String::as_str).collect();
+    names.extend(problem.invalid.iter().map(|i| i.field.as_str()));
+    let mut error = Error::new(
+        ErrorKind::Unavailable,
+        "channel_misconfigured",
+        format!(
+            "{channel} is not configured correctly on this deployment: fix {}.",
+            names.join(", ")
+        ),
+    )
+    .with_hint("Set the variables in Vercel (Settings > Environment Variables, All Environments) and redeploy.");
+    error.missing = problem.missing.clone();
+    error.invalid = problem.invalid.clone();
+    error
+}
+
+/// The audit event of one send attempt: who was sent what kind of message, how it ended and how
+/// long it took. Recipients are masked; no subject, body or secret is ever logged.
+fn audit(
+    channel: &str,
+    provider: &str,
+    mode: &str,
+    recipients: &[String],
+    result: &Result<Sent, Error>,
+    started: Instant,
+) {
+    let latency_ms = started.elapsed().as_millis() as u64;
+    match result {
+        Ok(sent) => tracing::info!(
+            target: "audit",
+            event = "send_attempt",
+            channel,
+            provider,
+            mode,
+            outcome = if sent.demo { "logged" } else { "sent" },
+            message_id = sent.message_id.as_deref(),
+            recipients = ?recipients,
+            latency_ms,
+        ),
+        Err(error) => tracing::warn!(
+            target: "audit",
+            event = "send_attempt",
+            channel,
+            provider,
+            mode,
+            outcome = "failed",
+            error_code = error.code,
+            provider_code = error.provider_code.as_deref(),
+            status = error.status(),
+            recipients = ?recipients,
+            latency_ms,
+        ),
+    }
+}

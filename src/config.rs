@@ -1,0 +1,516 @@
+//! Configuration, read once per process from environment variables (tests pass a map): which
+//! channels are live, demo or misconfigured, and the timeouts that bound every send.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::domain::{EmailAddress, PhoneNumber};
+use crate::error::FieldError;
+
+/// A credential. It never prints: `Debug` shows `[redacted]`, and there is no `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// The state of one channel, decided by which of its variables are set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChannelConfig<T> {
+    /// Every required variable is set and valid: sends go to the provider.
+    Live(T),
+    /// None of the required variables is set (or `NOTIFY_DEMO=1`): sends are only logged.
+    Demo,
+    /// Some are set but not all, or one is invalid: sends answer 503 until it is fixed. Never a
+    /// silent demo, so that a practice never believes a patient was told when nobody was.
+    Misconfigured(Misconfiguration),
+}
+
+/// What a misconfigured channel lacks: variable names and problems, never values.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Misconfiguration {
+    pub missing: Vec<String>,
+    pub invalid: Vec<FieldError>,
+}
+
+/// AWS SES v2 settings, from the seed guide's variable names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SesSettings {
+    pub access_key_id: String,
+    pub secret_access_key: Secret,
+    pub region: String,
+    pub from: EmailAddress,
+    pub reply_to: Vec<EmailAddress>,
+    pub configuration_set: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+/// Who the SMS comes from: a number, a Messaging Service, or both (the service then picks
+/// features such as opt-out handling while the number stays the sender).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TwilioSender {
+    pub phone_number: Option<PhoneNumber>,
+    pub messaging_service_sid: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TwilioSettings {
+    pub account_sid: String,
+    pub auth_token: Secret,
+    pub sender: TwilioSender,
+    pub api_base_url: String,
+}
+
+/// Time and attempt bounds for one send, chosen so that a send with all its retries ends well
+/// inside the function's `maxDuration` (30 s in `vercel.json`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendPolicy {
+    /// One request to the provider, connection included.
+    pub attempt_timeout: Duration,
+    /// The whole send, retries and back-off included.
+    pub send_timeout: Duration,
+    /// Attempts in all, the first included.
+    pub max_attempts: u32,
+}
+
+impl Default for SendPolicy {
+    fn default() -> Self {
+        Self {
+            attempt_timeout: Duration::from_secs(10),
+            send_timeout: Duration::from_secs(25),
+            max_attempts: 3,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub email: ChannelConfig<SesSettings>,
+    pub sms: ChannelConfig<TwilioSettings>,
+    pub policy: SendPolicy,
+}
+
+pub const DEFAULT_SES_REGION: &str = "us-east-1";
+pub const DEFAULT_TWILIO_API_BASE_URL: &str = "https://api.twilio.com";
+
+const SES_REQUIRED: &[&[&str]] = &[
+    &["AWS_SES_ACCESS_KEY_ID"],
+    &["AWS_SES_SECRET_ACCESS_KEY"],
+    &["AWS_SES_FROM_EMAIL"],
+];
+const TWILIO_REQUIRED: &[&[&str]] = &[
+    &["TWILIO_ACCOUNT_SID"],
+    &["TWILIO_AUTH_TOKEN"],
+    &["TWILIO_PHONE_NUMBER", "TWILIO_MESSAGING_SERVICE_SID"],
+];
+
+/// The environment as a map, with blank values treated as unset (dashboards leave those).
+struct Vars<'a>(&'a HashMap<String, String>);
+
+impl Vars<'_> {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
+    }
+}
+
+impl Config {
+    /// Reads the process environment. Call once per process.
+    pub fn from_env() -> Self {
+        Self::from_vars(&std::env::vars().collect())
+    }
+
+    /// Resolves the configuration from a map of variables.
+    ///
+    /// `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` are deliberately not read: Vercel may set
+    /// them in every function for its own use, and they are not the practice's SES credentials.
+    pub fn from_vars(vars: &HashMap<String, String>) -> Self {
+        let vars = Vars(vars);
+        let force_demo = vars
+            .get("NOTIFY_DEMO")
+            .is_some_and(|v| v == "1" || v == "true");
+        let (policy, policy_problems) = read_policy(&vars);
+        let email = resolve(&vars, SES_REQUIRED, force_demo, &policy_problems, read_ses);
+        let sms = resolve(
+            &vars,
+            TWILIO_REQUIRED,
+            force_demo,
+            &policy_problems,
+            read_twilio,
+        );
+        Self { email, sms, policy }
+    }
+}
+
+/// Demo when no required variable is set, misconfigured when some are missing or any is
+/// invalid, live otherwise.
+fn resolve<T>(
+    vars: &Vars,
+    required: &[&[&str]],
+    force_demo: bool,
+    policy_problems: &[FieldError],
+    read: impl FnOnce(&Vars, &mut Vec<FieldError>) -> Option<T>,
+) -> ChannelConfig<T> {
+    let is_set = |group: &&[&str]| group.iter().any(|name| vars.get(name).is_some());
+    if force_demo || !required.iter().any(is_set) {
+        return ChannelConfig::Demo;
+    }
+    let missing: Vec<String> = required
+        .iter()
+        .filter(|group| !is_set(group))
+        .map(|group| group.join(" or "))
+        .collect();
+    let mut invalid = policy_problems.to_vec();
+    let settings = read(vars, &mut invalid);
+    match settings {
+        Some(settings) if missing.is_empty() && invalid.is_empty() => ChannelConfig::Live(settings),
+        _ => ChannelConfig::Misconfigured(Misconfiguration { missing, invalid }),
+    }
+}
+
+fn read_ses(vars: &Vars, invalid: &mut Vec<FieldError>) -> Option<SesSettings> {
+    let region = vars.get("AWS_SES_REGION").unwrap_or(DEFAULT_SES_REGION);
+    let region_ok = region
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !region_ok {
+        invalid.push(FieldError::new(
+            "AWS_SES_REGION",
+            "must be an AWS region name such as us-east-1",
+        ));
+    }
+    let from = vars.get("AWS_SES_FROM_EMAIL").and_then(|v| {
+        EmailAddress::parse(v)
+            .map_err(|m| invalid.push(FieldError::new("AWS_SES_FROM_EMAIL", m)))
+            .ok()
+    });
+    let mut reply_to = Vec::new();
+    for entry in vars.get("AWS_SES_REPLY_TO").unwrap_or("").split(',') {
+        if entry.trim().is_empty() {
+            continue;
+        }
+        match EmailAddress::parse(entry) {
+            Ok(address) => reply_to.push(address),
+            Err(m) => invalid.push(FieldError::new("AWS_SES_REPLY_TO", m)),
+        }
+    }
+    let endpoint_url = vars
+        .get("AWS_ENDPOINT_URL_SESV2")
+        .map(|v| ("AWS_ENDPOINT_URL_SESV2", v))
+        .or_else(|| {
+            vars.get("AWS_ENDPOINT_URL")
+                .map(|v| ("AWS_ENDPOINT_URL", v))
+        })
+        .and_then(|(name, v)| check_url(name, v, invalid));
+    Some(SesSettings {
+        access_key_id: vars.get("AWS_SES_ACCESS_KEY_ID")?.to_owned(),
+        secret_access_key: Secret::new(vars.get("AWS_SES_SECRET_ACCESS_KEY")?),
+        region: region.to_owned(),
+        from: from?,
+        reply_to,
+        configuration_set: vars.get("SES_CONFIGURATION_SET").map(str::to_owned),
+        endpoint_url,
+    })
+}
+
+fn read_twilio(vars: &Vars, invalid: &mut Vec<FieldError>) -> Option<TwilioSettings> {
+    let account_sid = vars.get("TWILIO_ACCOUNT_SID");
+    if account_sid.is_some_and(|sid| !is_twilio_sid(sid, "AC")) {
+        invalid.push(FieldError::new(
+            "TWILIO_ACCOUNT_SID",
+            "must be AC followed by 32 hexadecimal characters, as shown in the Twilio Console",
+        ));
+    }
+    let phone_number = vars.get("TWILIO_PHONE_NUMBER").and_then(|v| {
+        PhoneNumber::parse(v)
+            .map_err(|m| invalid.push(FieldError::new("TWILIO_PHONE_NUMBER", m)))
+            .ok()
+    });
+    let messaging_service_sid = vars.get("TWILIO_MESSAGING_SERVICE_SID");
+    if messaging_service_sid.is_some_and(|sid| !is_twilio_sid(sid, "MG")) {
+        invalid.push(FieldError::new(
+            "TWILIO_MESSAGING_SERVICE_SID",
+            "must be MG followed by 32 hexadecimal characters",
+        ));
+    }
+    let api_base_url = vars
+        .get("TWILIO_API_BASE_URL")
+        .map_or(Some(DEFAULT_TWILIO_API_BASE_URL.to_owned()), |v| {
+            check_url("TWILIO_API_BASE_URL", v, invalid)
+        });
+    let sender = TwilioSender {
+        phone_number,
+        messaging_service_sid: messaging_service_sid.map(str::to_owned),
+    };
+    if sender.phone_number.is_none() && sender.messaging_service_sid.is_none() {
+        return None;
+    }
+    Some(TwilioSettings {
+        account_sid: account_sid?.to_owned(),
+        auth_token: Secret::new(vars.get("TWILIO_AUTH_TOKEN")?),
+        sender,
+        api_base_url: api_base_url?,
+    })
+}
+
+fn read_policy(vars: &Vars) -> (SendPolicy, Vec<FieldError>) {
+    let defaults = SendPolicy::default();
+    let mut problems = Vec::new();
+    let mut millis = |name: &'static str, default: Duration| -> Duration {
+        match vars.get(name).map(str::parse::<u64>) {
+            None => default,
+            Some(Ok(ms)) if (1..=60_000).contains(&ms) => Duration::from_millis(ms),
+            Some(_) => {
+                problems.push(FieldError::new(
+                    name,
+                    "must be milliseconds, from 1 to 60000",
+                ));
+                default
+            }
+        }
+    };
+    let attempt_timeout = millis("NOTIFY_ATTEMPT_TIMEOUT_MS", defaults.attempt_timeout);
+    let send_timeout = millis("NOTIFY_SEND_TIMEOUT_MS", defaults.send_timeout);
+    let max_attempts = match vars.get("NOTIFY_MAX_ATTEMPTS").map(str::parse::<u32>) {
+        None => defaults.max_attempts,
+        Some(Ok(n)) if (1..=5).contains(&n) => n,
+        Some(_) => {
+            problems.push(FieldError::new(
+                "NOTIFY_MAX_ATTEMPTS",
+                "must be a number from 1 to 5",
+            ));
+            defaults.max_attempts
+        }
+    };
+    let policy = SendPolicy {
+        attempt_timeout,
+        send_timeout,
+        max_attempts,
+    };
+    (policy, problems)
+}
+
+fn is_twilio_sid(value: &str, prefix: &str) -> bool {
+    value.len() == 34
+        && value.starts_with(prefix)
+        && value[2..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// An http(s) URL without its trailing slash, or a problem noted against `name`.
+fn check_url(name: &'static str, value: &str, invalid: &mut Vec<FieldError>) -> Option<String> {
+    match reqwest::Url::parse(value) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {
+            Some(value.trim_end_matches('/').to_owned())
+        }
+        _ => {
+            invalid.push(FieldError::new(name, "must be an http or https URL"));
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SID: &str = "AC0123456789abcdef0123456789abcdef";
+
+    fn config(pairs: &[(&str, &str)]) -> Config {
+        let vars = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_vars(&vars)
+    }
+
+    fn misconfiguration<T: std::fmt::Debug>(channel: &ChannelConfig<T>) -> &Misconfiguration {
+        match channel {
+            ChannelConfig::Misconfigured(m) => m,
+            other => panic!("expected misconfigured, got {other:?}"),
+        }
+    }
+
+    const SES_VARS: [(&str, &str); 3] = [
+        ("AWS_SES_ACCESS_KEY_ID", "AKIAEXAMPLE"),
+        ("AWS_SES_SECRET_ACCESS_KEY", "wJalrEXAMPLE"),
+        (
+            "AWS_SES_FROM_EMAIL",
+            "Sunrise Clinic <noreply@clinic.example.com>",
+        ),
+    ];
+    const TWILIO_VARS: [(&str, &str); 3] = [
+        ("TWILIO_ACCOUNT_SID", SID),
+        ("TWILIO_AUTH_TOKEN", "token"),
+        ("TWILIO_PHONE_NUMBER", "+15550001111"),
+    ];
+
+    #[test]
+    fn no_variables_at_all_means_demo_on_both_channels() {
+        let config = config(&[]);
+        assert_eq!(config.email, ChannelConfig::Demo);
+        assert_eq!(config.sms, ChannelConfig::Demo);
+        assert_eq!(config.policy, SendPolicy::default());
+    }
+
+    #[test]
+    fn blank_variables_count_as_unset() {
+        let config = config(&[("AWS_SES_ACCESS_KEY_ID", "  "), ("TWILIO_AUTH_TOKEN", "")]);
+        assert_eq!(config.email, ChannelConfig::Demo);
+        assert_eq!(config.sms, ChannelConfig::Demo);
+    }
+
+    #[test]
+    fn every_required_variable_makes_a_channel_live_with_defaults_filled_in() {
+        let config = config(&[SES_VARS.as_slice(), TWILIO_VARS.as_slice()].concat());
+        let ChannelConfig::Live(ses) = config.email else {
+            panic!("email not live")
+        };
+        assert_eq!(ses.region, "us-east-1");
+        assert_eq!(ses.from.address(), "noreply@clinic.example.com");
+        assert_eq!(ses.endpoint_url, None);
+        let ChannelConfig::Live(twilio) = config.sms else {
+            panic!("sms not live")
+        };
+        assert_eq!(twilio.api_base_url, "https://api.twilio.com");
+        assert_eq!(twilio.sender.phone_number.unwrap().as_str(), "+15550001111");
+    }
+
+    #[test]
+    fn some_but_not_all_variables_is_misconfigured_and_names_what_is_missing() {
+        let config = config(&[
+            ("AWS_SES_ACCESS_KEY_ID", "AKIAEXAMPLE"),
+            ("TWILIO_ACCOUNT_SID", SID),
+            ("TWILIO_AUTH_TOKEN", "token"),
+        ]);
+        assert_eq!(
+            misconfiguration(&config.email).missing,
+            ["AWS_SES_SECRET_ACCESS_KEY", "AWS_SES_FROM_EMAIL"]
+        );
+        assert_eq!(
+            misconfiguration(&config.sms).missing,
+            ["TWILIO_PHONE_NUMBER or TWILIO_MESSAGING_SERVICE_SID"]
+        );
+    }
+
+    #[test]
+    fn a_messaging_service_can_stand_in_for_the_phone_number() {
+        let config = config(&[
+            ("TWILIO_ACCOUNT_SID", SID),
+            ("TWILIO_AUTH_TOKEN", "token"),
+            (
+                "TWILIO_MESSAGING_SERVICE_SID",
+                "MG0123456789abcdef0123456789abcdef",
+            ),
+        ]);
+        let ChannelConfig::Live(twilio) = config.sms else {
+            panic!("sms not live")
+        };
+        assert_eq!(twilio.sender.phone_number, None);
+        assert!(twilio.sender.messaging_service_sid.is_some());
+    }
+
+    #[test]
+    fn invalid_values_are_misconfigured_and_named_without_their_value() {
+        let config = config(&[
+            ("AWS_SES_ACCESS_KEY_ID", "AKIAEXAMPLE"),
+            ("AWS_SES_SECRET_ACCESS_KEY", "wJalrEXAMPLE"),
+            ("AWS_SES_FROM_EMAIL", "not-an-address"),
+            ("AWS_SES_REGION", "US East"),
+            ("TWILIO_ACCOUNT_SID", "XX123"),
+            ("TWILIO_AUTH_TOKEN", "token"),
+            ("TWILIO_PHONE_NUMBER", "555-1234"),
+            ("TWILIO_API_BASE_URL", "ftp://twilio"),
+        ]);
+        let email = misconfiguration(&config.email);
+        assert!(email.missing.is_empty());
+        let names: Vec<_> = email.invalid.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(names, ["AWS_SES_REGION", "AWS_SES_FROM_EMAIL"]);
+        let sms = misconfiguration(&config.sms);
+        let names: Vec<_> = sms.invalid.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "TWILIO_ACCOUNT_SID",
+                "TWILIO_PHONE_NUMBER",
+                "TWILIO_API_BASE_URL"
+            ]
+        );
+        assert!(!format!("{sms:?}").contains("XX123"));
+    }
+
+    #[test]
+    fn notify_demo_forces_demo_even_with_full_credentials() {
+        let mut vars = [SES_VARS.as_slice(), TWILIO_VARS.as_slice()].concat();
+        vars.push(("NOTIFY_DEMO", "1"));
+        let config = config(&vars);
+        assert_eq!(config.email, ChannelConfig::Demo);
+        assert_eq!(config.sms, ChannelConfig::Demo);
+    }
+
+    #[test]
+    fn generic_aws_credentials_are_never_used_for_ses() {
+        let config = config(&[
+            ("AWS_ACCESS_KEY_ID", "ASIAVERCEL"),
+            ("AWS_SECRET_ACCESS_KEY", "vercel-internal"),
+        ]);
+        assert_eq!(config.email, ChannelConfig::Demo);
+    }
+
+    #[test]
+    fn the_sesv2_endpoint_override_wins_over_the_generic_one() {
+        let mut vars = SES_VARS.to_vec();
+        vars.push(("AWS_ENDPOINT_URL", "http://127.0.0.1:1/"));
+        vars.push(("AWS_ENDPOINT_URL_SESV2", "http://127.0.0.1:2/"));
+        let ChannelConfig::Live(ses) = config(&vars).email else {
+            panic!("email not live")
+        };
+        assert_eq!(ses.endpoint_url.as_deref(), Some("http://127.0.0.1:2"));
+    }
+
+    #[test]
+    fn send_policy_reads_its_bounds_and_refuses_nonsense() {
+        let mut vars = TWILIO_VARS.to_vec();
+        vars.extend([
+            ("NOTIFY_ATTEMPT_TIMEOUT_MS", "500"),
+            ("NOTIFY_SEND_TIMEOUT_MS", "1500"),
+            ("NOTIFY_MAX_ATTEMPTS", "2"),
+        ]);
+        let policy = config(&vars).policy;
+        assert_eq!(policy.attempt_timeout, Duration::from_millis(500));
+        assert_eq!(policy.send_timeout, Duration::from_millis(1500));
+        assert_eq!(policy.max_attempts, 2);
+
+        let mut vars = TWILIO_VARS.to_vec();
+        vars.push(("NOTIFY_MAX_ATTEMPTS", "lots"));
+        let config = config(&vars);
+        assert_eq!(
+            misconfiguration(&config.sms).invalid[0].field,
+            "NOTIFY_MAX_ATTEMPTS"
+        );
+        assert_eq!(
+            config.email,
+            ChannelConfig::Demo,
+            "a demo channel has no policy to break"
+        );
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let config = config(&[SES_VARS.as_slice(), TWILIO_VARS.as_slice()].concat());
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("wJalrEXAMPLE"));
+        assert!(printed.contains("[redacted]"));
+    }
+}

@@ -1,0 +1,424 @@
+//! `SesEmailSender`: sends through AWS SES v2 `SendEmail`, owns the sender address, and turns
+//! every SES failure into the API's error contract.
+
+use std::time::Duration;
+
+use aws_sdk_sesv2::config::retry::RetryConfig;
+use aws_sdk_sesv2::config::timeout::TimeoutConfig;
+use aws_sdk_sesv2::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sesv2::operation::send_email::SendEmailError;
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+
+use super::EmailSender;
+use crate::config::{SendPolicy, SesSettings};
+use crate::domain::{EmailAddress, EmailMessage};
+use crate::error::{Error, ErrorKind};
+use crate::sent::Sent;
+
+const PROVIDER: &str = "aws-ses";
+
+const HINT_VERIFY_SENDER: &str = "Verify your sender email (AWS_SES_FROM_EMAIL) in the AWS SES Console under Verified identities.";
+const HINT_SANDBOX: &str = "You're still in sandbox mode: SES only sends to verified addresses. Request production access in the SES Console.";
+const HINT_CREDENTIALS: &str =
+    "Check AWS_SES_ACCESS_KEY_ID and AWS_SES_SECRET_ACCESS_KEY in Vercel, then redeploy.";
+const HINT_ACCESS_DENIED: &str =
+    "Ensure the IAM user has the ses:SendEmail permission (for example AmazonSESFullAccess).";
+const HINT_MAIL_FROM: &str = "Finish the custom MAIL FROM domain set-up of the sender's domain in the SES Console, or remove it.";
+const HINT_ACCOUNT: &str = "Check the SES account dashboard in the AWS Console: sending is paused or the account is suspended.";
+const HINT_CONFIGURATION_SET: &str =
+    "Create the configuration set named by SES_CONFIGURATION_SET in the SES Console, or unset it.";
+
+/// Throttled sends tell the caller to wait this long when SES gives no figure of its own.
+const THROTTLE_RETRY_AFTER: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Clone)]
+pub struct SesEmailSender {
+    client: aws_sdk_sesv2::Client,
+    from: EmailAddress,
+    reply_to: Vec<EmailAddress>,
+    configuration_set: Option<String>,
+}
+
+impl SesEmailSender {
+    /// Builds the SES client from explicit settings: no credential chain, no profile files and
+    /// no instance-metadata probing, so a cold start does no I/O. The SDK's standard retry mode
+    /// retries throttling, 5xx and timeouts with jittered back-off, never other 4xx.
+    pub fn new(settings: SesSettings, policy: SendPolicy, http: reqwest::Client) -> Self {
+        let credentials = Credentials::new(
+            settings.access_key_id,
+            settings.secret_access_key.expose(),
+            None,
+            None,
+            "AWS_SES_ACCESS_KEY_ID",
+        );
+        let retry = RetryConfig::standard()
+            .with_max_attempts(policy.max_attempts)
+            .with_initial_backoff(Duration::from_millis(200))
+            .with_max_backoff(Duration::from_secs(2));
+        let timeouts = TimeoutConfig::builder()
+            .operation_attempt_timeout(policy.attempt_timeout)
+            .operation_timeout(policy.send_timeout)
+            .build();
+        let mut config = aws_sdk_sesv2::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(settings.region))
+            .credentials_provider(credentials)
+            .http_client(super::ses_http::http_client(http))
+            .retry_config(retry)
+            .timeout_config(timeouts);
+        if let Some(endpoint) = settings.endpoint_url {
+            config = config.endpoint_url(endpoint);
+        }
+        Self {
+            client: aws_sdk_sesv2::Client::from_conf(config.build()),
+            from: settings.from,
+            reply_to: settings.reply_to,
+            configuration_set: settings.configuration_set,
+        }
+    }
+
+    fn content(message: &EmailMessage) -> Result<EmailContent, Error> {
+        let utf8 = |data: &str| Content::builder().data(data).charset("UTF-8").build();
+        let body = Body::builder()
+            .set_text(
+                message
+                    .text
+                    .as_deref()
+                    .map(utf8)
+                    .transpose()
+                    .map_err(build_error)?,
+            )
+            .set_html(
+                message
+                    .html
+                    .as_deref()
+                    .map(utf8)
+                    .transpose()
+                    .map_err(build_error)?,
+            )
+            .build();
+        let simple = Message::builder()
+            .subject(utf8(&message.subject).map_err(build_error)?)
+            .body(body)
+            .build();
+        Ok(EmailContent::builder().simple(simple).build())
+    }
+}
+
+impl EmailSender for SesEmailSender {
+    fn provider(&self) -> &'static str {
+        PROVIDER
+    }
+
+    async fn send(&self, message: &EmailMessage) -> Result<Sent, Error> {
+        let to = message
+            .to
+            .iter()
+            .map(EmailAddress::to_header_value)
+            .collect();
+        let reply_to = if message.reply_to.is_empty() {
+            &self.reply_to
+        } else {
+            &message.reply_to
+        };
+        let reply_to: Vec<String> = reply_to.iter().map(EmailAddress::to_header_value).collect();
+        let output = self
+            .client
+            .send_email()
+            .from_email_address(self.from.to_header_value())
+            .destination(Destination::builder().set_to_addresses(Some(to)).build())
+            .set_reply_to_addresses((!reply_to.is_empty()).then_some(reply_to))
+            .set_configuration_set_name(self.configuration_set.clone())
+            .content(Self::content(message)?)
+            .send()
+            .await
+            .map_err(|e| self.classify(e))?;
+        match output.message_id {
+            Some(id) => Ok(Sent::live(id)),
+            None => Err(Error::new(
+                ErrorKind::ProviderFailed,
+                "provider_error",
+                "SES accepted the email but returned no message id.",
+            )),
+        }
+    }
+}
+
+impl SesEmailSender {
+    fn classify(&self, error: SdkError<SendEmailError, HttpResponse>) -> Error {
+        match error {
+            SdkError::TimeoutError(_) => timeout(),
+            SdkError::DispatchFailure(failure) if failure.is_timeout() => timeout(),
+            SdkError::DispatchFailure(_) => Error::new(
+                ErrorKind::ProviderFailed,
+                "provider_unreachable",
+                "Could not reach AWS SES. Try again shortly.",
+            ),
+            error @ (SdkError::ServiceError(_) | SdkError::ResponseError(_)) => {
+                let service_error = error.into_service_error();
+                classify_ses_error(service_error.code(), service_error.message(), &self.from)
+            }
+            other => Error::new(
+                ErrorKind::ProviderFailed,
+                "provider_error",
+                format!("The SES request could not be made: {}", short_debug(&other)),
+            ),
+        }
+    }
+}
+
+/// Maps an SES error code and message to the API's error. Pure, so every mapping is unit-tested.
+pub fn classify_ses_error(
+    code: Option<&str>,
+    message: Option<&str>,
+    sender: &EmailAddress,
+) -> Error {
+    let message = message.unwrap_or_default();
+    let code_name = code.unwrap_or("Unknown");
+    let error = match code_name {
+        "MessageRejected" if message.to_ascii_lowercase().contains("not verified") => {
+            let sender_named = message
+                .to_ascii_lowercase()
+                .contains(&sender.address().to_ascii_lowercase());
+            if sender_named {
+                Error::new(
+                    ErrorKind::Unavailable,
+                    "sender_not_verified",
+                    format!(
+                        "Email address not verified: SES refused the sender {}.",
+                        sender.address()
+                    ),
+                )
+                .with_hint(HINT_VERIFY_SENDER)
+            } else {
+                Error::new(
+                    ErrorKind::Rejected,
+                    "recipient_not_verified",
+                    "SES refused a recipient that is not verified (the account is in the SES sandbox).",
+                )
+                .with_hint(HINT_SANDBOX)
+            }
+        }
+        "MessageRejected" | "BadRequestException" | "InvalidParameterValue" => Error::new(
+            ErrorKind::Rejected,
+            "message_rejected",
+            format!("SES rejected the email: {}", sentence(message)),
+        ),
+        "MailFromDomainNotVerifiedException" | "MailFromDomainNotVerified" => Error::new(
+            ErrorKind::Unavailable,
+            "mail_from_domain_not_verified",
+            "SES refused the sender because its custom MAIL FROM domain is not verified.",
+        )
+        .with_hint(HINT_MAIL_FROM),
+        "AccountSuspendedException" => Error::new(
+            ErrorKind::Unavailable,
+            "provider_account_suspended",
+            "The SES account is suspended and cannot send email.",
+        )
+        .with_hint(HINT_ACCOUNT),
+        "SendingPausedException" => Error::new(
+            ErrorKind::Unavailable,
+            "sending_paused",
+            "Email sending is paused for this SES account or configuration set.",
+        )
+        .with_hint(HINT_ACCOUNT),
+        "TooManyRequestsException"
+        | "LimitExceededException"
+        | "ThrottlingException"
+        | "Throttling" => Error::new(
+            ErrorKind::Throttled,
+            "provider_throttled",
+            "SES is throttling this account's sends. Retry after the delay given.",
+        )
+        .with_retry_after(THROTTLE_RETRY_AFTER),
+        "UnrecognizedClientException"
+        | "InvalidClientTokenId"
+        | "SignatureDoesNotMatch"
+        | "InvalidSignatureException"
+        | "IncompleteSignature"
+        | "MissingAuthenticationToken"
+        | "ExpiredToken"
+        | "ExpiredTokenException" => Error::new(
+            ErrorKind::Unavailable,
+            "provider_auth_failed",
+            "Invalid credentials: AWS rejected the SES access key.",
+        )
+        .with_hint(HINT_CREDENTIALS),
+        "AccessDeniedException" | "AccessDenied" => Error::new(
+            ErrorKind::Unavailable,
+            "provider_access_denied",
+            "AccessDenied: the SES credentials may not send email.",
+        )
+        .with_hint(HINT_ACCESS_DENIED),
+        "NotFoundException" => Error::new(
+            ErrorKind::Unavailable,
+            "configuration_set_not_found",
+            "SES does not know the configuration set this deployment sends with.",
+        )
+        .with_hint(HINT_CONFIGURATION_SET),
+        _ => Error::new(
+            ErrorKind::ProviderFailed,
+            "provider_error",
+            format!("SES failed to send the email ({code_name}). Try again shortly."),
+        ),
+    };
+    error.with_provider_code(code_name)
+}
+
+fn timeout() -> Error {
+    Error::new(
+        ErrorKind::Timeout,
+        "provider_timeout",
+        "AWS SES did not answer in time. The email may or may not have been sent.",
+    )
+}
+
+fn build_error(error: aws_sdk_sesv2::error::BuildError) -> Error {
+    Error::new(
+        ErrorKind::ProviderFailed,
+        "provider_error",
+        format!("Could not build the SES request: {error}"),
+    )
+}
+
+/// The first line of a provider message, bounded, ending in a full stop.
+fn sentence(message: &str) -> String {
+    let line: String = message
+        .lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(300)
+        .collect();
+    let line = line.trim().trim_end_matches('.');
+    if line.is_empty() {
+        "no reason given.".into()
+    } else {
+        format!("{line}.")
+    }
+}
+
+fn short_debug(value: &impl std::fmt::Debug) -> String {
+    format!("{value:?}").chars().take(200).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sender() -> EmailAddress {
+        EmailAddress::parse("Clinic <noreply@clinic.example.com>").unwrap()
+    }
+
+    fn classify(code: &str, message: &str) -> Error {
+        classify_ses_error(Some(code), Some(message), &sender())
+    }
+
+    #[test]
+    fn an_unverified_sender_is_a_configuration_fault_with_the_verify_hint() {
+        for message in [
+            "Email address not verified \"Clinic\" <noreply@clinic.example.com>",
+            "Email address is not verified. The following identities failed the check in region US-EAST-1: noreply@clinic.example.com",
+        ] {
+            let error = classify("MessageRejected", message);
+            assert_eq!((error.status(), error.code), (503, "sender_not_verified"));
+            assert_eq!(error.hint, Some(HINT_VERIFY_SENDER));
+            assert_eq!(error.provider_code.as_deref(), Some("MessageRejected"));
+        }
+    }
+
+    #[test]
+    fn an_unverified_recipient_in_the_sandbox_is_a_rejection_with_the_sandbox_hint() {
+        let error = classify(
+            "MessageRejected",
+            "Email address is not verified. The following identities failed the check in region US-EAST-1: patient@example.com",
+        );
+        assert_eq!(
+            (error.status(), error.code),
+            (422, "recipient_not_verified")
+        );
+        assert_eq!(error.hint, Some(HINT_SANDBOX));
+    }
+
+    #[test]
+    fn other_rejections_are_422_and_quote_the_reason() {
+        let error = classify("MessageRejected", "Illegal address");
+        assert_eq!((error.status(), error.code), (422, "message_rejected"));
+        assert!(error.message.contains("Illegal address."));
+        assert_eq!(classify("BadRequestException", "x").status(), 422);
+    }
+
+    #[test]
+    fn account_and_sender_domain_problems_are_503_with_hints() {
+        for (code, expected) in [
+            (
+                "MailFromDomainNotVerifiedException",
+                "mail_from_domain_not_verified",
+            ),
+            ("AccountSuspendedException", "provider_account_suspended"),
+            ("SendingPausedException", "sending_paused"),
+            ("NotFoundException", "configuration_set_not_found"),
+        ] {
+            let error = classify(code, "");
+            assert_eq!((error.status(), error.code), (503, expected), "{code}");
+            assert!(error.hint.is_some(), "{code}");
+        }
+    }
+
+    #[test]
+    fn throttling_is_429_with_a_retry_after() {
+        for code in [
+            "TooManyRequestsException",
+            "LimitExceededException",
+            "ThrottlingException",
+            "Throttling",
+        ] {
+            let error = classify(code, "Maximum sending rate exceeded.");
+            assert_eq!(
+                (error.status(), error.code),
+                (429, "provider_throttled"),
+                "{code}"
+            );
+            assert_eq!(error.retry_after, Some(THROTTLE_RETRY_AFTER));
+        }
+    }
+
+    #[test]
+    fn bad_credentials_and_access_denied_are_503_with_the_seed_hints() {
+        for code in [
+            "UnrecognizedClientException",
+            "InvalidClientTokenId",
+            "SignatureDoesNotMatch",
+        ] {
+            let error = classify(
+                code,
+                "The security token included in the request is invalid.",
+            );
+            assert_eq!(
+                (error.status(), error.code),
+                (503, "provider_auth_failed"),
+                "{code}"
+            );
+            assert_eq!(error.hint, Some(HINT_CREDENTIALS));
+        }
+        let error = classify(
+            "AccessDeniedException",
+            "User is not authorized to perform ses:SendEmail",
+        );
+        assert_eq!(
+            (error.status(), error.code),
+            (503, "provider_access_denied")
+        );
+        assert_eq!(error.hint, Some(HINT_ACCESS_DENIED));
+    }
+
+    #[test]
+    fn unknown_failures_are_502() {
+        let error = classify("InternalFailure", "boom");
+        assert_eq!((error.status(), error.code), (502, "provider_error"));
+        let error = classify_ses_error(None, None, &sender());
+        assert_eq!(error.provider_code.as_deref(), Some("Unknown"));
+    }
+}

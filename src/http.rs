@@ -1,0 +1,472 @@
+//! The HTTP layer: routes, request reading (size, media type, JSON), the JSON answers of the
+//! contract, and the two ways to serve them (one Vercel function per route, or every route on
+//! one local port for `cargo run`).
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Limited};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+pub use vercel_runtime::ResponseBody;
+
+use crate::app::App;
+use crate::domain::{EmailMessage, SmsMessage};
+use crate::domain::{SendEmailRequest, SendSmsRequest};
+use crate::error::{Error, ErrorBody, ErrorKind, FieldError, retry_after_seconds};
+use crate::sent::Sent;
+
+/// Vercel refuses request bodies over 4.5 MB; the same limit applies locally, so a request
+/// that works with `cargo run` works when deployed.
+pub const MAX_BODY_BYTES: usize = 4_718_592;
+
+/// The API's routes. Each is one Vercel function under `api/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    SendEmail,
+    SendSms,
+    Health,
+}
+
+impl Route {
+    pub const ALL: [Route; 3] = [Route::SendEmail, Route::SendSms, Route::Health];
+
+    pub fn path(self) -> &'static str {
+        match self {
+            Self::SendEmail => "/api/send-email",
+            Self::SendSms => "/api/send-sms",
+            Self::Health => "/api/health",
+        }
+    }
+
+    fn method(self) -> Method {
+        match self {
+            Self::SendEmail | Self::SendSms => Method::POST,
+            Self::Health => Method::GET,
+        }
+    }
+
+    /// The route of a request path; a trailing slash is tolerated.
+    pub fn from_path(path: &str) -> Option<Route> {
+        let path = path.strip_suffix('/').unwrap_or(path);
+        Self::ALL.into_iter().find(|route| route.path() == path)
+    }
+}
+
+/// Answers one request for `route`. Never fails: every error becomes a JSON answer, so nothing
+/// reaches `vercel_runtime`'s own (unescaped, 500) error page.
+pub async fn handle<B>(app: &App, route: Route, request: Request<B>) -> Response<ResponseBody>
+where
+    B: hyper::body::Body<Data = Bytes> + Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    if request.method() != route.method() {
+        let allow = route.method();
+        let error = Error::new(
+            ErrorKind::MethodNotAllowed,
+            "method_not_allowed",
+            format!("{} accepts only {allow} requests.", route.path()),
+        );
+        let mut response = error_response(&error);
+        if let Ok(value) = header::HeaderValue::from_str(allow.as_str()) {
+            response.headers_mut().insert(header::ALLOW, value);
+        }
+        return response;
+    }
+    let result = match route {
+        Route::Health => Ok(json_response(StatusCode::OK, &app.health())),
+        Route::SendEmail => send_email(app, request).await,
+        Route::SendSms => send_sms(app, request).await,
+    };
+    result.unwrap_or_else(|error| error_response(&error))
+}
+
+async fn send_email<B>(app: &App, request: Request<B>) -> Result<Response<ResponseBody>, Error>
+where
+    B: hyper::body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let request: SendEmailRequest = read_json(request).await?;
+    let message = EmailMessage::try_from(request).map_err(Error::invalid_fields)?;
+    let sent = app.send_email(&message).await?;
+    Ok(sent_response(
+        &sent,
+        "Email sent successfully",
+        "Email logged (demo mode - AWS SES not configured)",
+    ))
+}
+
+async fn send_sms<B>(app: &App, request: Request<B>) -> Result<Response<ResponseBody>, Error>
+where
+    B: hyper::body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let request: SendSmsRequest = read_json(request).await?;
+    let message = SmsMessage::try_from(request).map_err(Error::invalid_fields)?;
+    let sent = app.send_sms(&message).await?;
+    Ok(sent_response(
+        &sent,
+        "SMS sent successfully",
+        "SMS logged (demo mode - Twilio not configured)",
+    ))
+}
+
+/// The seed guide's success shapes, kept exactly.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SentBody<'a> {
+    success: bool,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    demo: bool,
+}
+
+fn sent_response(sent: &Sent, live: &str, demo: &str) -> Response<ResponseBody> {
+    let body = SentBody {
+        success: true,
+        message: if sent.demo { demo } else { live },
+        message_id: sent.message_id.as_deref(),
+        demo: sent.demo,
+    };
+    json_response(StatusCode::OK, &body)
+}
+
+/// Reads a JSON body of at most `MAX_BODY_BYTES` into `T`, with errors a caller can act on.
+async fn read_json<T, B>(request: Request<B>) -> Result<T, Error>
+where
+    T: DeserializeOwned,
+    B: hyper::body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap_or("").to_ascii_lowercase());
+    if let Some(content_type) = content_type {
+        let essence = content_type.split(';').next().unwrap_or("").trim();
+        if essence != "application/json" && !essence.ends_with("+json") {
+            return Err(Error::new(
+                ErrorKind::UnsupportedMediaType,
+                "unsupported_media_type",
+                format!("The body must be JSON, but it was sent as {essence:?}."),
+            )
+            .with_hint("Send the header Content-Type: application/json."));
+        }
+    }
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+        return Err(too_large());
+    }
+    let bytes = Limited::new(request.into_body(), MAX_BODY_BYTES)
+        .collect()
+        .await
+        .map_err(|e| {
+            if e.is::<http_body_util::LengthLimitError>() {
+                too_large()
+            } else {
+                Error::new(
+                    ErrorKind::InvalidRequest,
+                    "unreadable_body",
+                    "The request body could not be read completely.",
+                )
+            }
+        })?
+        .to_bytes();
+    parse_json(&bytes)
+}
+
+fn too_large() -> Error {
+    Error::new(
+        ErrorKind::PayloadTooLarge,
+        "payload_too_large",
+        format!("The request body is larger than {MAX_BODY_BYTES} bytes (4.5 MB)."),
+    )
+}
+
+/// Parses `bytes` as `T`: JSON syntax errors are `invalid_json`, wrong types and unknown fields
+/// are `invalid_request` naming the field.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::new(
+            ErrorKind::InvalidRequest,
+            "invalid_json",
+            "The request body is empty: send a JSON object.",
+        ));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer)
+        .and_then(|value| Ok((value, deserializer.end())))
+        .map_err(|error| {
+            let path = error.path().to_string();
+            let inner = error.into_inner();
+            if inner.classify() == serde_json::error::Category::Data {
+                let message = without_position(&inner.to_string());
+                let field = if path == "." {
+                    backticked(&message).unwrap_or("body").to_owned()
+                } else {
+                    path
+                };
+                Error::invalid_fields(vec![FieldError::new(field, message)])
+            } else {
+                invalid_json(&inner)
+            }
+        })?;
+    match value {
+        (value, Ok(())) => Ok(value),
+        (_, Err(trailing)) => Err(invalid_json(&trailing)),
+    }
+}
+
+fn invalid_json(error: &serde_json::Error) -> Error {
+    Error::new(
+        ErrorKind::InvalidRequest,
+        "invalid_json",
+        format!("The request body is not valid JSON: {error}."),
+    )
+}
+
+/// serde_json ends its messages with "at line 1 column 9", which says nothing about a field.
+fn without_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(at) => message[..at].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// The first `name` quoted in backticks, as serde names missing and unknown fields.
+fn backticked(message: &str) -> Option<&str> {
+    let start = message.find('`')? + 1;
+    let len = message[start..].find('`')?;
+    Some(&message[start..start + len])
+}
+
+pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<ResponseBody> {
+    let json = serde_json::to_vec(body).unwrap_or_else(|_| {
+        br#"{"success":false,"error":"The answer could not be encoded.","code":"internal_error"}"#
+            .to_vec()
+    });
+    let mut response = Response::new(ResponseBody::from(json));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    // Answers can name recipients: no shared cache may keep them.
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        header::HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+pub fn error_response(error: &Error) -> Response<ResponseBody> {
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = json_response(status, &ErrorBody::from(error));
+    if let Some(after) = error.retry_after {
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            header::HeaderValue::from(retry_after_seconds(after)),
+        );
+    }
+    response
+}
+
+fn not_found(path: &str) -> Response<ResponseBody> {
+    let routes: Vec<&str> = Route::ALL.iter().map(|r| r.path()).collect();
+    error_response(&Error::new(
+        ErrorKind::NotFound,
+        "not_found",
+        format!(
+            "There is no route {path:?}. The routes are {}.",
+            routes.join(", ")
+        ),
+    ))
+}
+
+/// JSON log lines on stdout, which Vercel keeps as the function's logs.
+fn init_logging() {
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_target(true)
+        .try_init();
+}
+
+/// Serves one route as a Vercel function: `vercel_runtime` listens on
+/// `127.0.0.1:$VERCEL_DEV_PORT` and answers `/_vercel/ping`; every other path is this route,
+/// as Vercel only sends this function its own requests.
+pub async fn serve_function(route: Route) -> Result<(), vercel_runtime::Error> {
+    init_logging();
+    let app = Arc::new(App::from_env());
+    vercel_runtime::run(vercel_runtime::service_fn(
+        move |request: vercel_runtime::Request| {
+            let app = Arc::clone(&app);
+            async move { handle(&app, route, request).await }
+        },
+    ))
+    .await
+}
+
+/// Serves every route on `127.0.0.1:port`, for local development (`cargo run`). The handlers
+/// are the functions' own.
+pub async fn serve_all(port: u16) -> std::io::Result<()> {
+    init_logging();
+    let app = Arc::new(App::from_env());
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    tracing::info!(
+        email = app.email.mode(),
+        sms = app.sms.mode(),
+        "notification API listening on http://127.0.0.1:{port}"
+    );
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let app = Arc::clone(&app);
+        tokio::spawn(async move {
+            let service =
+                hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
+                    let app = Arc::clone(&app);
+                    async move {
+                        let response = match Route::from_path(request.uri().path()) {
+                            Some(route) => handle(&app, route, request).await,
+                            None => not_found(request.uri().path()),
+                        };
+                        Ok::<_, Infallible>(response)
+                    }
+                });
+            let io = hyper_util::rt::TokioIo::new(stream);
+            // A connection that breaks mid-request concerns that client only.
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(io, service)
+                .await;
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use http_body_util::Full;
+
+    fn demo_app() -> App {
+        App::new(Config::from_vars(&Default::default()))
+    }
+
+    fn post(route: Route, body: &str) -> Request<Full<Bytes>> {
+        Request::post(route.path())
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body.to_owned())))
+            .unwrap()
+    }
+
+    async fn answer(
+        app: &App,
+        route: Route,
+        request: Request<Full<Bytes>>,
+    ) -> (u16, serde_json::Value) {
+        let response = handle(app, route, request).await;
+        let status = response.status().as_u16();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[test]
+    fn routes_are_found_by_path_with_or_without_a_trailing_slash() {
+        assert_eq!(Route::from_path("/api/send-email"), Some(Route::SendEmail));
+        assert_eq!(Route::from_path("/api/health/"), Some(Route::Health));
+        assert_eq!(Route::from_path("/api/nothing"), None);
+    }
+
+    #[tokio::test]
+    async fn a_demo_send_is_kept_in_the_demo_outbox_and_answered_as_demo() {
+        let app = demo_app();
+        let (status, body) = answer(
+            &app,
+            Route::SendSms,
+            post(Route::SendSms, r#"{"to": "+15551234567", "message": "Hi"}"#),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(body["demo"], true);
+        let crate::app::Channel::Demo(demo) = &app.sms else {
+            panic!("sms not demo")
+        };
+        assert_eq!(demo.outbox()[0].body, "Hi");
+    }
+
+    #[tokio::test]
+    async fn wrong_json_types_name_the_field_and_its_index() {
+        let (status, body) = answer(
+            &demo_app(),
+            Route::SendEmail,
+            post(
+                Route::SendEmail,
+                r#"{"to": ["a@example.com", 5], "subject": "s", "body": "b"}"#,
+            ),
+        )
+        .await;
+        assert_eq!(status, 400);
+        assert_eq!(body["code"], "invalid_request");
+        assert_eq!(body["details"][0]["field"], "to");
+    }
+
+    #[tokio::test]
+    async fn unknown_fields_are_refused_by_name() {
+        let (status, body) = answer(
+            &demo_app(),
+            Route::SendSms,
+            post(
+                Route::SendSms,
+                r#"{"to": "+15551234567", "message": "Hi", "from": "+15550000000"}"#,
+            ),
+        )
+        .await;
+        assert_eq!(status, 400);
+        assert_eq!(body["details"][0]["field"], "from");
+    }
+
+    #[tokio::test]
+    async fn malformed_and_trailing_json_are_invalid_json() {
+        for text in [
+            r#"{"to": "#,
+            r#"{"to": "+15551234567", "message": "Hi"} extra"#,
+            "",
+            "[1]",
+        ] {
+            let (status, body) =
+                answer(&demo_app(), Route::SendSms, post(Route::SendSms, text)).await;
+            assert_eq!(status, 400, "{text}");
+            assert!(
+                body["code"] == "invalid_json" || body["code"] == "invalid_request",
+                "{text}: {body}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_non_json_content_type_is_415_with_a_hint() {
+        let request = Request::post("/api/send-sms")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Full::new(Bytes::from_static(
+                b"to=%2B15551234567&message=Hi",
+            )))
+            .unwrap();
+        let (status, body) = answer(&demo_app(), Route::SendSms, request).await;
+        assert_eq!(status, 415);
+        assert!(body["hint"].as_str().unwrap().contains("application/json"));
+    }
+}

@@ -1,0 +1,18 @@
+//! Email (AWS SES v2) and SMS (Twilio) notifications for healthcare practices, served as Vercel
+//! functions. `config` decides each channel's mode, `domain` parses requests into valid
+//! messages, `email` and `sms` hold the providers and their demo stand-ins, `app` sends and
+//! audits, `http` speaks the JSON contract, and `error` is the one error type behind it.
+
+pub mod app;
+pub mod config;
+pub mod domain;
+pub mod email;
+pub mod error;
+pub mod http;
+pub mod sent;
+pub mod sms;
+
+pub use app::App;
+pub use config::Config;
+pub use error::{Error, ErrorKind};
+pub use sent::Sent;
