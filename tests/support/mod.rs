@@ -1,0 +1,236 @@
+//! Test support: spawns the real function binaries on free ports and finds the emulators that
+//! the test command (`scripts/test`) started.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+pub const ACCOUNT_SID: &str = "AC0123456789abcdef0123456789abcdef";
+pub const AUTH_TOKEN: &str = "twilio-auth-token-do-not-log";
+pub const AWS_SECRET: &str = "aws-secret-key-do-not-log";
+
+/// A function binary running as Vercel runs it, on `127.0.0.1:$VERCEL_DEV_PORT`.
+pub struct Function {
+    child: Child,
+    pub base_url: String,
+    log_path: PathBuf,
+}
+
+/// The binary path of a function, `send-email` for `api/send-email.rs`.
+pub fn binary(name: &str) -> &'static str {
+    match name {
+        "send-email" => env!("CARGO_BIN_EXE_send-email"),
+        "send-sms" => env!("CARGO_BIN_EXE_send-sms"),
+        "health" => env!("CARGO_BIN_EXE_health"),
+        "notify" => env!("CARGO_BIN_EXE_notify"),
+        other => panic!("no function binary named {other}"),
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port on 127.0.0.1")
+}
+
+impl Function {
+    /// Starts `name` with exactly `vars` as its environment (plus PATH), and waits until it
+    /// answers Vercel's `/_vercel/ping`.
+    pub async fn start(name: &str, vars: &[(&str, &str)]) -> Function {
+        Self::spawn(name, "VERCEL_DEV_PORT", "/_vercel/ping", vars).await
+    }
+
+    /// Starts the local server of `cargo run`, every route on `$PORT`.
+    pub async fn start_dev_server(vars: &[(&str, &str)]) -> Function {
+        Self::spawn("notify", "PORT", "/api/health", vars).await
+    }
+
+    async fn spawn(
+        name: &str,
+        port_var: &str,
+        ready_path: &str,
+        vars: &[(&str, &str)],
+    ) -> Function {
+        static STARTED: AtomicU32 = AtomicU32::new(0);
+        let port = free_port();
+        let log_path = std::env::temp_dir().join(format!(
+            "notify-test-{}-{}-{name}.log",
+            std::process::id(),
+            STARTED.fetch_add(1, Ordering::Relaxed)
+        ));
+        let log = std::fs::File::create(&log_path).expect("a log file");
+        let child = Command::new(binary(name))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env(port_var, port.to_string())
+            .envs(vars.iter().copied())
+            .stdout(Stdio::from(log.try_clone().unwrap()))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not start {name}: {e}"));
+        let mut function = Function {
+            child,
+            base_url: format!("http://127.0.0.1:{port}"),
+            log_path,
+        };
+        function.wait_until_ready(name, ready_path).await;
+        function
+    }
+
+    async fn wait_until_ready(&mut self, name: &str, ready_path: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let client = reqwest::Client::new();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!(
+                    "{name} exited with {status} before answering:\n{}",
+                    self.output()
+                );
+            }
+            let ping = client
+                .get(format!("{}{ready_path}", self.base_url))
+                .send()
+                .await;
+            if ping.is_ok_and(|r| r.status() == 200) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{name} did not answer {ready_path}"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Everything the function has printed so far (its logs).
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    pub async fn post_json(&self, body: &serde_json::Value) -> (u16, serde_json::Value) {
+        let response = reqwest::Client::new()
+            .post(&self.base_url)
+            .json(body)
+            .send()
+            .await
+            .expect("the function answers");
+        answer(response).await
+    }
+
+    pub async fn get(&self) -> (u16, serde_json::Value) {
+        answer(
+            reqwest::get(&self.base_url)
+                .await
+                .expect("the function answers"),
+        )
+        .await
+    }
+}
+
+pub async fn answer(response: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    let json = serde_json::from_str(&text)
+        .unwrap_or_else(|_| panic!("answer {status} is not JSON: {text:?}"));
+    (status, json)
+}
+
+impl Drop for Function {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log_path);
+    }
+}
+
+/// The base URL of an emulator started by `scripts/test`. Missing means the suite was not run
+/// through the test command: fail loudly rather than skip.
+pub fn emulator(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| {
+        panic!("{var} is not set: run the suite with scripts/test, which installs and starts the emulators")
+    })
+}
+
+pub fn moto_url() -> String {
+    emulator("NOTIFY_TEST_MOTO_URL")
+}
+
+pub fn prism_url() -> String {
+    emulator("NOTIFY_TEST_PRISM_URL")
+}
+
+/// A name no other test uses, so tests can share one emulator without seeing each other.
+pub fn unique(prefix: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "{prefix}-{}-{nanos}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Verifies a sending domain in moto, as `CreateEmailIdentity` does in SES.
+pub async fn verify_domain_in_moto(domain: &str) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/v2/email/identities", moto_url()))
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=AKIATEST/20260101/us-east-1/ses/aws4_request",
+        )
+        .json(&serde_json::json!({ "EmailIdentity": domain }))
+        .send()
+        .await
+        .expect("moto answers");
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+}
+
+/// The message moto recorded under `message_id`.
+pub async fn message_in_moto(message_id: &str) -> serde_json::Value {
+    let data: serde_json::Value = reqwest::get(format!("{}/moto-api/data.json", moto_url()))
+        .await
+        .expect("moto answers")
+        .json()
+        .await
+        .unwrap();
+    data["ses"]["Message"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|m| m["id"] == message_id)
+        .cloned()
+        .unwrap_or_else(|| panic!("moto has no message {message_id}"))
+}
+
+/// The variables of a live SES channel pointed at moto, sending from `sender`.
+pub fn ses_vars(sender: &str) -> HashMap<&'static str, String> {
+    HashMap::from([
+        ("AWS_SES_ACCESS_KEY_ID", "AKIATESTKEY".to_owned()),
+        ("AWS_SES_SECRET_ACCESS_KEY", AWS_SECRET.to_owned()),
+        ("AWS_SES_FROM_EMAIL", sender.to_owned()),
+        ("AWS_SES_REGION", "us-east-1".to_owned()),
+        ("AWS_ENDPOINT_URL_SESV2", moto_url()),
+    ])
+}
+
+/// The variables of a live Twilio channel pointed at `base_url`.
+pub fn twilio_vars(base_url: &str) -> HashMap<&'static str, String> {
+    HashMap::from([
+        ("TWILIO_ACCOUNT_SID", ACCOUNT_SID.to_owned()),
+        ("TWILIO_AUTH_TOKEN", AUTH_TOKEN.to_owned()),
+        ("TWILIO_PHONE_NUMBER", "+15550001111".to_owned()),
+        ("TWILIO_API_BASE_URL", base_url.to_owned()),
+    ])
+}
+
+pub fn as_pairs<'a>(vars: &'a HashMap<&'static str, String>) -> Vec<(&'static str, &'a str)> {
+    vars.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
