@@ -210,14 +210,14 @@ pub async fn message_in_moto(message_id: &str) -> serde_json::Value {
         .unwrap_or_else(|| panic!("moto has no message {message_id}"))
 }
 
-/// The variables of a live SES channel pointed at moto, sending from `sender`.
-pub fn ses_vars(sender: &str) -> HashMap<&'static str, String> {
+/// The variables of a live SES channel pointed at `endpoint`, sending from `sender`.
+pub fn ses_vars(sender: &str, endpoint: &str) -> HashMap<&'static str, String> {
     HashMap::from([
         ("AWS_SES_ACCESS_KEY_ID", "AKIATESTKEY".to_owned()),
         ("AWS_SES_SECRET_ACCESS_KEY", AWS_SECRET.to_owned()),
         ("AWS_SES_FROM_EMAIL", sender.to_owned()),
         ("AWS_SES_REGION", "us-east-1".to_owned()),
-        ("AWS_ENDPOINT_URL_SESV2", moto_url()),
+        ("AWS_ENDPOINT_URL_SESV2", endpoint.to_owned()),
     ])
 }
 

@@ -1,0 +1,237 @@
+//! Provider faults injected with an in-process fake server (wiremock): throttling, 5xx, a
+//! provider that hangs, and rejections that must not be retried. Driven through `App`, the
+//! same path every route takes.
+
+mod support;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use notify::domain::{EmailAddress, EmailMessage, PhoneNumber, SmsMessage};
+use notify::{App, Config, Error};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const TWILIO_PATH: &str = "/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Messages.json";
+const SES_PATH: &str = "/v2/email/outbound-emails";
+
+/// Tight bounds so that a hanging provider is given up on quickly.
+const POLICY: [(&str, &str); 3] = [
+    ("NOTIFY_ATTEMPT_TIMEOUT_MS", "300"),
+    ("NOTIFY_SEND_TIMEOUT_MS", "1500"),
+    ("NOTIFY_MAX_ATTEMPTS", "3"),
+];
+
+fn app(provider_vars: HashMap<&'static str, String>) -> App {
+    let mut vars: HashMap<String, String> = provider_vars
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    vars.extend(POLICY.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    App::new(Config::from_vars(&vars))
+}
+
+fn twilio_app(server: &MockServer) -> App {
+    app(support::twilio_vars(&server.uri()))
+}
+
+fn ses_app(server: &MockServer) -> App {
+    app(support::ses_vars(
+        "noreply@clinic.example.com",
+        &server.uri(),
+    ))
+}
+
+fn sms() -> SmsMessage {
+    SmsMessage {
+        to: PhoneNumber::parse("+15551234567").unwrap(),
+        body: "Your appointment is tomorrow.".into(),
+    }
+}
+
+fn email() -> EmailMessage {
+    EmailMessage {
+        to: vec![EmailAddress::parse("patient@example.com").unwrap()],
+        subject: "Reminder".into(),
+        text: Some("Your appointment is tomorrow.".into()),
+        html: None,
+        reply_to: Vec::new(),
+    }
+}
+
+/// Guards the test itself against a hang; the assertions are about outcomes, not time.
+async fn within_test_guard<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(20), future)
+        .await
+        .expect("the send must end by itself")
+}
+
+fn twilio_error(status: u16, code: u32) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(serde_json::json!({
+        "code": code, "message": "error", "more_info": "https://www.twilio.com/docs/errors", "status": status
+    }))
+}
+
+fn twilio_created() -> ResponseTemplate {
+    ResponseTemplate::new(201).set_body_json(serde_json::json!({
+        "sid": "SM0123456789abcdef0123456789abcdef", "status": "queued"
+    }))
+}
+
+fn ses_error(status: u16, error_type: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status)
+        .insert_header("x-amzn-errortype", error_type)
+        .set_body_json(serde_json::json!({"message": "injected fault"}))
+}
+
+async fn requests(server: &MockServer) -> usize {
+    server.received_requests().await.unwrap_or_default().len()
+}
+
+fn code(result: &Result<notify::Sent, Error>) -> (u16, &'static str) {
+    let error = result.as_ref().expect_err("the send should fail");
+    (error.status(), error.code)
+}
+
+#[tokio::test]
+async fn twilio_throttling_then_success_is_retried_and_succeeds() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(TWILIO_PATH))
+        .respond_with(twilio_error(429, 20429))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(TWILIO_PATH))
+        .respond_with(twilio_created())
+        .mount(&server)
+        .await;
+    let sent = within_test_guard(twilio_app(&server).send_sms(&sms()))
+        .await
+        .unwrap();
+    assert_eq!(
+        sent.message_id.as_deref(),
+        Some("SM0123456789abcdef0123456789abcdef")
+    );
+    assert_eq!(requests(&server).await, 2);
+}
+
+#[tokio::test]
+async fn twilio_server_errors_are_retried_up_to_the_limit_then_answered_502() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(twilio_error(500, 20500))
+        .mount(&server)
+        .await;
+    let result = within_test_guard(twilio_app(&server).send_sms(&sms())).await;
+    assert_eq!(code(&result), (502, "provider_error"));
+    assert_eq!(requests(&server).await, 3);
+}
+
+#[tokio::test]
+async fn a_hanging_twilio_is_answered_504_within_the_send_budget() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(twilio_created().set_delay(Duration::from_secs(60)))
+        .mount(&server)
+        .await;
+    let result = within_test_guard(twilio_app(&server).send_sms(&sms())).await;
+    assert_eq!(code(&result), (504, "provider_timeout"));
+    assert!(requests(&server).await <= 3);
+}
+
+#[tokio::test]
+async fn a_twilio_rejection_is_not_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(twilio_error(400, 21610))
+        .mount(&server)
+        .await;
+    let result = within_test_guard(twilio_app(&server).send_sms(&sms())).await;
+    assert_eq!(code(&result), (422, "recipient_opted_out"));
+    assert_eq!(requests(&server).await, 1);
+}
+
+#[tokio::test]
+async fn a_long_twilio_retry_after_is_passed_to_the_caller_instead_of_waited_out() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(twilio_error(429, 20429).insert_header("retry-after", "60"))
+        .mount(&server)
+        .await;
+    let result = within_test_guard(twilio_app(&server).send_sms(&sms())).await;
+    assert_eq!(code(&result), (429, "provider_throttled"));
+    assert_eq!(
+        result.unwrap_err().retry_after,
+        Some(Duration::from_secs(60))
+    );
+    assert_eq!(requests(&server).await, 1);
+}
+
+#[tokio::test]
+async fn ses_throttling_then_success_is_retried_and_succeeds() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(SES_PATH))
+        .respond_with(ses_error(429, "TooManyRequestsException"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(SES_PATH))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"MessageId": "ses-id-1"})),
+        )
+        .mount(&server)
+        .await;
+    let sent = within_test_guard(ses_app(&server).send_email(&email()))
+        .await
+        .unwrap();
+    assert_eq!(sent.message_id.as_deref(), Some("ses-id-1"));
+    assert_eq!(requests(&server).await, 2);
+}
+
+#[tokio::test]
+async fn ses_server_errors_are_retried_up_to_the_limit_then_answered_502() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ses_error(500, "InternalFailure"))
+        .mount(&server)
+        .await;
+    let result = within_test_guard(ses_app(&server).send_email(&email())).await;
+    assert_eq!(code(&result), (502, "provider_error"));
+    assert_eq!(requests(&server).await, 3);
+}
+
+#[tokio::test]
+async fn a_hanging_ses_is_answered_504_within_the_send_budget() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(60)))
+        .mount(&server)
+        .await;
+    let result = within_test_guard(ses_app(&server).send_email(&email())).await;
+    assert_eq!(code(&result), (504, "provider_timeout"));
+}
+
+#[tokio::test]
+async fn an_ses_rejection_is_not_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ses_error(400, "MessageRejected"))
+        .mount(&server)
+        .await;
+    let result = within_test_guard(ses_app(&server).send_email(&email())).await;
+    assert_eq!(code(&result), (422, "message_rejected"));
+    assert_eq!(requests(&server).await, 1);
+}
+
+#[tokio::test]
+async fn an_unreachable_provider_is_a_502_not_a_hang() {
+    // Port 9 on loopback: nothing listens, so the connection is refused at once.
+    let mut vars = support::twilio_vars("http://127.0.0.1:9");
+    vars.insert("NOTIFY_MAX_ATTEMPTS", "1".into());
+    let result = within_test_guard(app(vars).send_sms(&sms())).await;
+    assert_eq!(code(&result), (502, "provider_unreachable"));
+}
