@@ -296,6 +296,16 @@ fn not_found(path: &str) -> Response<ResponseBody> {
     ))
 }
 
+/// The page Vercel serves from `public/` at `/`, served the same way locally.
+fn index_page() -> Response<ResponseBody> {
+    let mut response = Response::new(ResponseBody::from(include_str!("../public/index.html")));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
+}
+
 /// JSON log lines on stdout, which Vercel keeps as the function's logs.
 fn init_logging() {
     let _ = tracing_subscriber::fmt()
@@ -340,9 +350,11 @@ pub async fn serve_all(port: u16) -> std::io::Result<()> {
                 hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
                     let app = Arc::clone(&app);
                     async move {
-                        let response = match Route::from_path(request.uri().path()) {
+                        let path = request.uri().path().to_owned();
+                        let response = match Route::from_path(&path) {
                             Some(route) => handle(&app, route, request).await,
-                            None => not_found(request.uri().path()),
+                            None if path == "/" => index_page(),
+                            None => not_found(&path),
                         };
                         Ok::<_, Infallible>(response)
                     }
