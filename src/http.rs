@@ -470,6 +470,23 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_body_over_the_limit_without_a_declared_length_is_413() {
+        let body = format!(
+            r#"{{"to": "+15551234567", "message": "{}"}}"#,
+            "x".repeat(MAX_BODY_BYTES)
+        );
+        let request = Request::post("/api/send-sms")
+            .body(Full::new(Bytes::from(body)))
+            .unwrap();
+        assert!(request.headers().get(header::CONTENT_LENGTH).is_none());
+        let (status, body) = answer(&demo_app(), Route::SendSms, request).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (413, Some("payload_too_large"))
+        );
+    }
+
+    #[tokio::test]
     async fn a_non_json_content_type_is_415_with_a_hint() {
         let request = Request::post("/api/send-sms")
             .header("content-type", "application/x-www-form-urlencoded")
