@@ -96,11 +96,39 @@ impl Default for SendPolicy {
     }
 }
 
+/// The practice as its patients know it, shown in every template. Everything is optional:
+/// without a portal URL the messages say "your patient portal" without a link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Branding {
+    pub practice_name: String,
+    pub phone: Option<String>,
+    pub support_email: Option<String>,
+    pub portal_url: Option<String>,
+    pub logo_url: Option<String>,
+}
+
+pub const DEFAULT_PRACTICE_NAME: &str = "Your care team";
+
+impl Default for Branding {
+    fn default() -> Self {
+        Self {
+            practice_name: DEFAULT_PRACTICE_NAME.to_owned(),
+            phone: None,
+            support_email: None,
+            portal_url: None,
+            logo_url: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub email: ChannelConfig<SesSettings>,
     pub sms: ChannelConfig<TwilioSettings>,
     pub policy: SendPolicy,
+    pub branding: Branding,
+    /// Branding variables that were set but unusable; their fallbacks are used instead.
+    pub branding_invalid: Vec<FieldError>,
 }
 
 pub const DEFAULT_SES_REGION: &str = "us-east-1";
@@ -150,7 +178,14 @@ impl Config {
             &policy_problems,
             read_twilio,
         );
-        Self { email, sms, policy }
+        let (branding, branding_invalid) = read_branding(&vars);
+        Self {
+            email,
+            sms,
+            policy,
+            branding,
+            branding_invalid,
+        }
     }
 }
 
@@ -178,6 +213,49 @@ fn resolve<T>(
         Some(settings) if missing.is_empty() && invalid.is_empty() => ChannelConfig::Live(settings),
         _ => ChannelConfig::Misconfigured(Misconfiguration { missing, invalid }),
     }
+}
+
+fn read_branding(vars: &Vars) -> (Branding, Vec<FieldError>) {
+    let mut invalid = Vec::new();
+    let mut text = |name: &'static str, max: usize| -> Option<String> {
+        let value = vars.get(name)?;
+        if value.chars().count() > max || value.chars().any(char::is_control) {
+            invalid.push(FieldError::new(
+                name,
+                format!("must be one line of at most {max} characters"),
+            ));
+            return None;
+        }
+        Some(value.to_owned())
+    };
+    let practice_name = text("PRACTICE_NAME", 80);
+    let phone = text("PRACTICE_PHONE", 30);
+    let support_email = vars.get("PRACTICE_SUPPORT_EMAIL").and_then(|v| {
+        EmailAddress::parse(v)
+            .map(|e| e.address().to_owned())
+            .map_err(|m| invalid.push(FieldError::new("PRACTICE_SUPPORT_EMAIL", m)))
+            .ok()
+    });
+    let mut https = |name: &'static str| -> Option<String> {
+        let value = vars.get(name)?;
+        match reqwest::Url::parse(value) {
+            Ok(url) if url.scheme() == "https" && url.has_host() => Some(url.to_string()),
+            _ => {
+                invalid.push(FieldError::new(name, "must be an https URL"));
+                None
+            }
+        }
+    };
+    let portal_url = https("PRACTICE_PORTAL_URL");
+    let logo_url = https("PRACTICE_LOGO_URL");
+    let branding = Branding {
+        practice_name: practice_name.unwrap_or_else(|| DEFAULT_PRACTICE_NAME.to_owned()),
+        phone,
+        support_email,
+        portal_url,
+        logo_url,
+    };
+    (branding, invalid)
 }
 
 fn read_ses(vars: &Vars, invalid: &mut Vec<FieldError>) -> Option<SesSettings> {
@@ -503,6 +581,25 @@ mod tests {
             config.email,
             ChannelConfig::Demo,
             "a demo channel has no policy to break"
+        );
+    }
+
+    #[test]
+    fn branding_falls_back_to_a_neutral_name_and_refuses_insecure_links() {
+        let plain = config(&[]);
+        assert_eq!(plain.branding, Branding::default());
+        let branded = config(&[
+            ("PRACTICE_NAME", "Sunrise Family Clinic"),
+            ("PRACTICE_PHONE", "(555) 010-2000"),
+            ("PRACTICE_PORTAL_URL", "http://portal.example.com"),
+            ("PRACTICE_SUPPORT_EMAIL", "help@sunrise.example.com"),
+        ]);
+        assert_eq!(branded.branding.practice_name, "Sunrise Family Clinic");
+        assert_eq!(branded.branding.portal_url, None);
+        assert_eq!(branded.branding_invalid[0].field, "PRACTICE_PORTAL_URL");
+        assert_eq!(
+            branded.branding.support_email.as_deref(),
+            Some("help@sunrise.example.com")
         );
     }
 

@@ -121,6 +121,26 @@ impl Error {
         }
     }
 
+    /// A 400 naming the field that failed to deserialize, its path under `prefix` (`data.due_date`).
+    pub fn from_serde(prefix: &str, error: serde_path_to_error::Error<serde_json::Error>) -> Self {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        let message = without_position(&inner.to_string());
+        // serde names missing and unknown fields in backticks, at the parent's path.
+        let name = if path == "." {
+            backticked(&message).map(str::to_owned)
+        } else {
+            Some(path)
+        };
+        let field = match (prefix, name) {
+            ("", Some(name)) => name,
+            ("", None) => "body".to_owned(),
+            (prefix, Some(name)) => format!("{prefix}.{name}"),
+            (prefix, None) => prefix.to_owned(),
+        };
+        Self::invalid_fields(vec![FieldError::new(field, message)])
+    }
+
     pub fn status(&self) -> u16 {
         self.kind.status()
     }
@@ -141,6 +161,21 @@ impl std::fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// serde_json ends its messages with "at line 1 column 9", which says nothing about a field.
+fn without_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(at) => message[..at].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// The first `name` quoted in backticks, as serde names missing and unknown fields.
+fn backticked(message: &str) -> Option<&str> {
+    let start = message.find('`')? + 1;
+    let len = message[start..].find('`')?;
+    Some(&message[start..start + len])
+}
 
 /// The JSON body of an error answer.
 #[derive(Serialize)]

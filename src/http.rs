@@ -15,7 +15,7 @@ pub use vercel_runtime::ResponseBody;
 use crate::app::App;
 use crate::domain::{EmailMessage, SmsMessage};
 use crate::domain::{SendEmailRequest, SendSmsRequest};
-use crate::error::{Error, ErrorBody, ErrorKind, FieldError, retry_after_seconds};
+use crate::error::{Error, ErrorBody, ErrorKind, retry_after_seconds};
 use crate::sent::Sent;
 
 /// Vercel refuses request bodies over 4.5 MB; the same limit applies locally, so a request
@@ -202,27 +202,15 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
         ));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer)
-        .and_then(|value| Ok((value, deserializer.end())))
-        .map_err(|error| {
-            let path = error.path().to_string();
-            let inner = error.into_inner();
-            if inner.classify() == serde_json::error::Category::Data {
-                let message = without_position(&inner.to_string());
-                let field = if path == "." {
-                    backticked(&message).unwrap_or("body").to_owned()
-                } else {
-                    path
-                };
-                Error::invalid_fields(vec![FieldError::new(field, message)])
-            } else {
-                invalid_json(&inner)
-            }
-        })?;
-    match value {
-        (value, Ok(())) => Ok(value),
-        (_, Err(trailing)) => Err(invalid_json(&trailing)),
-    }
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        if error.inner().classify() == serde_json::error::Category::Data {
+            Error::from_serde("", error)
+        } else {
+            invalid_json(error.inner())
+        }
+    })?;
+    deserializer.end().map_err(|e| invalid_json(&e))?;
+    Ok(value)
 }
 
 fn invalid_json(error: &serde_json::Error) -> Error {
@@ -231,21 +219,6 @@ fn invalid_json(error: &serde_json::Error) -> Error {
         "invalid_json",
         format!("The request body is not valid JSON: {error}."),
     )
-}
-
-/// serde_json ends its messages with "at line 1 column 9", which says nothing about a field.
-fn without_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(at) => message[..at].to_owned(),
-        None => message.to_owned(),
-    }
-}
-
-/// The first `name` quoted in backticks, as serde names missing and unknown fields.
-fn backticked(message: &str) -> Option<&str> {
-    let start = message.find('`')? + 1;
-    let len = message[start..].find('`')?;
-    Some(&message[start..start + len])
 }
 
 pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<ResponseBody> {

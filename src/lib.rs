@@ -11,6 +11,7 @@ pub mod error;
 pub mod http;
 pub mod sent;
 pub mod sms;
+pub mod templates;
 
 pub use app::App;
 pub use config::Config;
