@@ -5,12 +5,13 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::config::{ChannelConfig, Config, Misconfiguration};
-use crate::domain::{EmailMessage, SmsMessage};
+use crate::config::{Branding, ChannelConfig, Config, Misconfiguration};
+use crate::domain::{EmailAddress, EmailMessage, PhoneNumber, SmsMessage};
 use crate::email::{DemoEmailSender, EmailSender, SesEmailSender};
 use crate::error::{Error, ErrorKind, FieldError};
 use crate::sent::Sent;
 use crate::sms::{DemoSmsSender, SmsSender, TwilioSmsSender};
+use crate::templates::TemplateName;
 
 /// How long to wait for a TCP connection to a provider before the attempt counts as failed.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -61,6 +62,22 @@ pub type SmsChannel = Channel<TwilioSmsSender, DemoSmsSender>;
 pub struct App {
     pub email: EmailChannel,
     pub sms: SmsChannel,
+    pub branding: Branding,
+    branding_invalid: Vec<FieldError>,
+}
+
+/// Who a templated notification goes to: an email address, a phone number, or both.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recipients {
+    pub email: Option<EmailAddress>,
+    pub phone: Option<PhoneNumber>,
+}
+
+/// The outcome of a templated notification, per requested channel (`None`: not requested).
+#[derive(Debug)]
+pub struct NotificationOutcome {
+    pub email: Option<Result<Sent, Error>>,
+    pub sms: Option<Result<Sent, Error>>,
 }
 
 impl App {
@@ -84,6 +101,8 @@ impl App {
                 SesEmailSender::new(s, policy, c)
             }),
             sms: Channel::build(config.sms, &http, |s, c| TwilioSmsSender::new(s, policy, c)),
+            branding: config.branding,
+            branding_invalid: config.branding_invalid,
         }
     }
 
@@ -130,15 +149,58 @@ impl App {
         result
     }
 
+    /// Renders `template` with `data` and sends it to each recipient given, email and SMS at
+    /// once. Invalid data is an `Err` (nothing is sent); channel failures are in the outcome.
+    pub async fn send_template_notification(
+        &self,
+        template: TemplateName,
+        data: serde_json::Value,
+        recipients: &Recipients,
+    ) -> Result<NotificationOutcome, Error> {
+        let rendered = template.render(data, &self.branding)?;
+        let email = recipients.email.as_ref().map(|to| EmailMessage {
+            to: vec![to.clone()],
+            subject: rendered.subject.clone(),
+            text: Some(rendered.text.clone()),
+            html: Some(rendered.html.clone()),
+            reply_to: Vec::new(),
+        });
+        let sms = recipients.phone.as_ref().map(|to| SmsMessage {
+            to: to.clone(),
+            body: rendered.sms.clone(),
+        });
+        let (email, sms) = tokio::join!(
+            async {
+                match &email {
+                    Some(message) => Some(self.send_email(message).await),
+                    None => None,
+                }
+            },
+            async {
+                match &sms {
+                    Some(message) => Some(self.send_sms(message).await),
+                    None => None,
+                }
+            }
+        );
+        Ok(NotificationOutcome { email, sms })
+    }
+
     pub fn health(&self) -> Health<'_> {
         let email = ChannelHealth::new("aws-ses", &self.email);
         let sms = ChannelHealth::new("twilio", &self.sms);
-        let degraded = email.mode == "misconfigured" || sms.mode == "misconfigured";
+        let degraded = email.mode == "misconfigured"
+            || sms.mode == "misconfigured"
+            || !self.branding_invalid.is_empty();
         Health {
             success: true,
             status: if degraded { "degraded" } else { "ok" },
             version: env!("CARGO_PKG_VERSION"),
             channels: Channels { email, sms },
+            branding: BrandingHealth {
+                practice_name: &self.branding.practice_name,
+                invalid: &self.branding_invalid,
+            },
         }
     }
 }
@@ -150,6 +212,14 @@ pub struct Health<'a> {
     pub status: &'static str,
     pub version: &'static str,
     pub channels: Channels<'a>,
+    pub branding: BrandingHealth<'a>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BrandingHealth<'a> {
+    pub practice_name: &'a str,
+    pub invalid: &'a [FieldError],
 }
 
 #[derive(Debug, Serialize)]

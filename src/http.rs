@@ -8,15 +8,16 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Limited};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 pub use vercel_runtime::ResponseBody;
 
 use crate::app::App;
 use crate::domain::{EmailMessage, SmsMessage};
-use crate::domain::{SendEmailRequest, SendSmsRequest};
-use crate::error::{Error, ErrorBody, ErrorKind, retry_after_seconds};
+use crate::domain::{SendEmailRequest, SendNotificationRequest, SendSmsRequest};
+use crate::error::{Error, ErrorBody, ErrorKind, FieldError, retry_after_seconds};
 use crate::sent::Sent;
+use crate::templates::{TemplateInfo, TemplateName, sms_segments};
 
 /// Vercel refuses request bodies over 4.5 MB; the same limit applies locally, so a request
 /// that works with `cargo run` works when deployed.
@@ -27,24 +28,38 @@ pub const MAX_BODY_BYTES: usize = 4_718_592;
 pub enum Route {
     SendEmail,
     SendSms,
+    SendNotification,
+    Templates,
+    Preview,
     Health,
 }
 
 impl Route {
-    pub const ALL: [Route; 3] = [Route::SendEmail, Route::SendSms, Route::Health];
+    pub const ALL: [Route; 6] = [
+        Route::SendEmail,
+        Route::SendSms,
+        Route::SendNotification,
+        Route::Templates,
+        Route::Preview,
+        Route::Health,
+    ];
 
     pub fn path(self) -> &'static str {
         match self {
             Self::SendEmail => "/api/send-email",
             Self::SendSms => "/api/send-sms",
+            Self::SendNotification => "/api/send-notification",
+            Self::Templates => "/api/templates",
+            Self::Preview => "/api/preview",
             Self::Health => "/api/health",
         }
     }
 
-    fn method(self) -> Method {
+    fn methods(self) -> &'static [Method] {
         match self {
-            Self::SendEmail | Self::SendSms => Method::POST,
-            Self::Health => Method::GET,
+            Self::SendEmail | Self::SendSms | Self::SendNotification => &[Method::POST],
+            Self::Templates | Self::Health => &[Method::GET],
+            Self::Preview => &[Method::GET, Method::POST],
         }
     }
 
@@ -62,15 +77,16 @@ where
     B: hyper::body::Body<Data = Bytes> + Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    if request.method() != route.method() {
-        let allow = route.method();
+    if !route.methods().contains(request.method()) {
+        let allow: Vec<&str> = route.methods().iter().map(Method::as_str).collect();
+        let allow = allow.join(", ");
         let error = Error::new(
             ErrorKind::MethodNotAllowed,
             "method_not_allowed",
             format!("{} accepts only {allow} requests.", route.path()),
         );
         let mut response = error_response(&error);
-        if let Ok(value) = header::HeaderValue::from_str(allow.as_str()) {
+        if let Ok(value) = header::HeaderValue::from_str(&allow) {
             response.headers_mut().insert(header::ALLOW, value);
         }
         return response;
@@ -79,6 +95,9 @@ where
         Route::Health => Ok(json_response(StatusCode::OK, &app.health())),
         Route::SendEmail => send_email(app, request).await,
         Route::SendSms => send_sms(app, request).await,
+        Route::SendNotification => send_notification(app, request).await,
+        Route::Templates => Ok(templates()),
+        Route::Preview => preview(app, request).await,
     };
     result.unwrap_or_else(|error| error_response(&error))
 }
@@ -113,6 +132,222 @@ where
     ))
 }
 
+/// Sends a templated notification on each requested channel. The answer reports each channel;
+/// `success` is true only when every requested channel succeeded. The status is 200 then,
+/// 207 when one channel succeeded and the other failed, and the failure's own status when
+/// every requested channel failed (the email's when both did).
+async fn send_notification<B>(
+    app: &App,
+    request: Request<B>,
+) -> Result<Response<ResponseBody>, Error>
+where
+    B: hyper::body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let request: SendNotificationRequest = read_json(request).await?;
+    let (template, data, recipients) = request.parse()?;
+    let outcome = app
+        .send_template_notification(template, data, &recipients)
+        .await?;
+    let results = [outcome.email.as_ref(), outcome.sms.as_ref()];
+    let failures: Vec<&Error> = results
+        .iter()
+        .flatten()
+        .filter_map(|r| r.as_ref().err())
+        .collect();
+    let attempted = results.iter().flatten().count();
+    let (status, error, code) = match failures.first() {
+        None => (StatusCode::OK, None, None),
+        Some(_) if failures.len() < attempted => (
+            StatusCode::MULTI_STATUS,
+            Some("The notification was sent on one channel and failed on the other."),
+            Some("partially_sent"),
+        ),
+        Some(first) => (
+            StatusCode::from_u16(first.status()).unwrap_or(StatusCode::BAD_GATEWAY),
+            Some("The notification could not be sent on any channel."),
+            Some("notification_failed"),
+        ),
+    };
+    let body = NotificationBody {
+        success: failures.is_empty(),
+        template: template.as_str(),
+        email: ChannelBody::new(
+            outcome.email.as_ref(),
+            "Email sent successfully",
+            "Email logged (demo mode - AWS SES not configured)",
+        ),
+        sms: ChannelBody::new(
+            outcome.sms.as_ref(),
+            "SMS sent successfully",
+            "SMS logged (demo mode - Twilio not configured)",
+        ),
+        error,
+        code,
+    };
+    Ok(json_response(status, &body))
+}
+
+#[derive(Serialize)]
+struct NotificationBody<'a> {
+    success: bool,
+    template: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<ChannelBody<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sms: Option<ChannelBody<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'static str>,
+}
+
+/// One channel's part of a notification answer: the send-email/send-sms answer shapes.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ChannelBody<'a> {
+    Sent(SentBody<'a>),
+    Failed(ErrorBody<'a>),
+}
+
+impl<'a> ChannelBody<'a> {
+    fn new(result: Option<&'a Result<Sent, Error>>, live: &'a str, demo: &'a str) -> Option<Self> {
+        result.map(|result| match result {
+            Ok(sent) => Self::Sent(SentBody::new(sent, live, demo)),
+            Err(error) => Self::Failed(ErrorBody::from(error)),
+        })
+    }
+}
+
+/// `GET /api/templates`: the eight, their channels, fields and sample data.
+fn templates() -> Response<ResponseBody> {
+    #[derive(Serialize)]
+    struct Templates {
+        success: bool,
+        templates: Vec<TemplateInfo>,
+    }
+    let templates = TemplateName::ALL
+        .iter()
+        .map(|t| TemplateInfo::from(*t))
+        .collect();
+    json_response(
+        StatusCode::OK,
+        &Templates {
+            success: true,
+            templates,
+        },
+    )
+}
+
+/// `?template=paymentReceived&format=html`
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PreviewQuery {
+    template: Option<String>,
+    format: Option<String>,
+}
+
+/// Renders a template without sending it: with its sample data (`GET`) or with the posted
+/// JSON data (`POST`), as the email's HTML (`text/html`, for a browser), its plain text, its
+/// SMS with segment count and encoding, or all of them as JSON.
+async fn preview<B>(app: &App, request: Request<B>) -> Result<Response<ResponseBody>, Error>
+where
+    B: hyper::body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let query: PreviewQuery = serde_urlencoded::from_str(request.uri().query().unwrap_or(""))
+        .map_err(|e| Error::invalid_fields(vec![FieldError::new("query", e.to_string())]))?;
+    let template = match query.template.as_deref() {
+        Some(name) => TemplateName::parse(name)?,
+        None => {
+            return Err(Error::invalid_fields(vec![FieldError::new(
+                "template",
+                "is required, e.g. ?template=paymentReceived",
+            )]));
+        }
+    };
+    let format = query.format.as_deref().unwrap_or("html");
+    if !["html", "text", "sms", "json"].contains(&format) {
+        return Err(Error::invalid_fields(vec![FieldError::new(
+            "format",
+            "must be html, text, sms or json",
+        )]));
+    }
+    let data = if request.method() == Method::POST {
+        read_json(request).await?
+    } else {
+        template.sample()
+    };
+    let rendered = template.render(data, &app.branding)?;
+    let segments = sms_segments::count(&rendered.sms);
+    #[derive(Serialize)]
+    struct SmsPreview<'a> {
+        text: &'a str,
+        #[serde(flatten)]
+        segments: sms_segments::SmsSegments,
+    }
+    let sms = SmsPreview {
+        text: &rendered.sms,
+        segments,
+    };
+    Ok(match format {
+        "html" => preview_response("text/html; charset=utf-8", rendered.html),
+        "text" => preview_response(
+            "text/plain; charset=utf-8",
+            format!("Subject: {}\n\n{}\n", rendered.subject, rendered.text),
+        ),
+        "sms" => json_response(StatusCode::OK, &sms),
+        _ => {
+            #[derive(Serialize)]
+            struct AllParts<'a> {
+                success: bool,
+                template: &'static str,
+                subject: &'a str,
+                html: &'a str,
+                text: &'a str,
+                sms: SmsPreview<'a>,
+            }
+            json_response(
+                StatusCode::OK,
+                &AllParts {
+                    success: true,
+                    template: template.as_str(),
+                    subject: &rendered.subject,
+                    html: &rendered.html,
+                    text: &rendered.text,
+                    sms,
+                },
+            )
+        }
+    })
+}
+
+/// A rendered preview. The policy keeps a previewed email inert in the browser: no scripts,
+/// no requests but images.
+fn preview_response(content_type: &'static str, body: String) -> Response<ResponseBody> {
+    let mut response = Response::new(ResponseBody::from(body));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(content_type),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static(
+            "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'",
+        ),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        header::HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
 /// The seed guide's success shapes, kept exactly.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -125,14 +360,19 @@ struct SentBody<'a> {
     demo: bool,
 }
 
+impl<'a> SentBody<'a> {
+    fn new(sent: &'a Sent, live: &'a str, demo: &'a str) -> Self {
+        Self {
+            success: true,
+            message: if sent.demo { demo } else { live },
+            message_id: sent.message_id.as_deref(),
+            demo: sent.demo,
+        }
+    }
+}
+
 fn sent_response(sent: &Sent, live: &str, demo: &str) -> Response<ResponseBody> {
-    let body = SentBody {
-        success: true,
-        message: if sent.demo { demo } else { live },
-        message_id: sent.message_id.as_deref(),
-        demo: sent.demo,
-    };
-    json_response(StatusCode::OK, &body)
+    json_response(StatusCode::OK, &SentBody::new(sent, live, demo))
 }
 
 /// Reads a JSON body of at most `MAX_BODY_BYTES` into `T`, with errors a caller can act on.

@@ -3,6 +3,7 @@
 
 mod email_address;
 mod email_message;
+mod notification_request;
 mod phone_number;
 mod sms_message;
 
@@ -10,5 +11,6 @@ pub use email_address::EmailAddress;
 pub use email_message::{
     EmailMessage, MAX_RECIPIENTS, MAX_SUBJECT_CHARS, OneOrMany, SendEmailRequest,
 };
+pub use notification_request::{RecipientsRequest, SendNotificationRequest};
 pub use phone_number::PhoneNumber;
 pub use sms_message::{MAX_SMS_CHARS, SendSmsRequest, SmsMessage};

@@ -1,0 +1,126 @@
+//! The `POST /api/send-notification` body, parsed into a template, its data and recipients.
+
+use serde::Deserialize;
+
+use super::{EmailAddress, PhoneNumber};
+use crate::app::Recipients;
+use crate::error::{Error, FieldError};
+use crate::templates::TemplateName;
+
+/// `{"template": "paymentReceived", "data": {...}, "to": {"email": "...", "phone": "+1..."}}`.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a JSON object with template, data and to"
+)]
+pub struct SendNotificationRequest {
+    pub template: Option<String>,
+    pub data: Option<serde_json::Value>,
+    pub to: Option<RecipientsRequest>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "an object with email and/or phone")]
+pub struct RecipientsRequest {
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+impl SendNotificationRequest {
+    /// The template (an unknown one is a 404 listing the known ones), its still unchecked data
+    /// (the template reads it), and the recipients (at least one).
+    pub fn parse(self) -> Result<(TemplateName, serde_json::Value, Recipients), Error> {
+        let mut errors = Vec::new();
+        let template = match self.template.as_deref() {
+            None => {
+                errors.push(FieldError::new("template", "is required"));
+                None
+            }
+            Some(name) => Some(TemplateName::parse(name)?),
+        };
+        if self.data.is_none() {
+            errors.push(FieldError::new(
+                "data",
+                "is required: the template's fields",
+            ));
+        }
+        let mut recipients = Recipients::default();
+        match self.to {
+            None
+            | Some(RecipientsRequest {
+                email: None,
+                phone: None,
+            }) => errors.push(FieldError::new(
+                "to",
+                "needs an email address, a phone number, or both",
+            )),
+            Some(to) => {
+                if let Some(email) = to.email {
+                    match EmailAddress::parse(&email) {
+                        Ok(email) => recipients.email = Some(email),
+                        Err(m) => errors.push(FieldError::new("to.email", m)),
+                    }
+                }
+                if let Some(phone) = to.phone {
+                    match PhoneNumber::parse(&phone) {
+                        Ok(phone) => recipients.phone = Some(phone),
+                        Err(m) => errors.push(FieldError::new("to.phone", m)),
+                    }
+                }
+            }
+        }
+        match (template, self.data) {
+            (Some(template), Some(data)) if errors.is_empty() => Ok((template, data, recipients)),
+            _ => Err(Error::invalid_fields(errors)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(
+        value: serde_json::Value,
+    ) -> Result<(TemplateName, serde_json::Value, Recipients), Error> {
+        serde_json::from_value::<SendNotificationRequest>(value)
+            .unwrap()
+            .parse()
+    }
+
+    #[test]
+    fn either_recipient_alone_is_enough() {
+        let (_, _, to) = parse(
+            json!({"template": "paymentReceived", "data": {}, "to": {"phone": "+15551234567"}}),
+        )
+        .unwrap();
+        assert!(to.email.is_none() && to.phone.is_some());
+        let (_, _, to) = parse(
+            json!({"template": "paymentReceived", "data": {}, "to": {"email": "a@example.com"}}),
+        )
+        .unwrap();
+        assert!(to.email.is_some() && to.phone.is_none());
+    }
+
+    #[test]
+    fn no_recipient_and_bad_recipients_are_named() {
+        let error =
+            parse(json!({"template": "paymentReceived", "data": {}, "to": {}})).unwrap_err();
+        assert_eq!(error.details[0].field, "to");
+        let error = parse(
+            json!({"template": "paymentReceived", "data": {}, "to": {"email": "x", "phone": "5"}}),
+        )
+        .unwrap_err();
+        let fields: Vec<_> = error.details.iter().map(|d| d.field.as_str()).collect();
+        assert_eq!(fields, ["to.email", "to.phone"]);
+    }
+
+    #[test]
+    fn an_unknown_template_is_a_404() {
+        let error =
+            parse(json!({"template": "nope", "data": {}, "to": {"email": "a@example.com"}}))
+                .unwrap_err();
+        assert_eq!(error.status(), 404);
+    }
+}
