@@ -26,6 +26,9 @@ pub fn binary(name: &str) -> &'static str {
         "send-email" => env!("CARGO_BIN_EXE_send-email"),
         "send-sms" => env!("CARGO_BIN_EXE_send-sms"),
         "health" => env!("CARGO_BIN_EXE_health"),
+        "send-notification" => env!("CARGO_BIN_EXE_send-notification"),
+        "templates" => env!("CARGO_BIN_EXE_templates"),
+        "preview" => env!("CARGO_BIN_EXE_preview"),
         "notify" => env!("CARGO_BIN_EXE_notify"),
         other => panic!("no function binary named {other}"),
     }
