@@ -121,6 +121,38 @@ impl Default for Branding {
     }
 }
 
+/// Who may send: API keys for servers, short-lived JWTs for browsers, and the origins a
+/// browser may call from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccessConfig {
+    pub api_keys: Vec<Secret>,
+    pub jwt_secret: Option<Secret>,
+    /// The longest a JWT may live (`exp` minus now), so a leaked token is soon worthless.
+    pub jwt_max_ttl: Duration,
+    pub allowed_origins: Vec<String>,
+    /// `NOTIFY_ALLOW_UNAUTHENTICATED=1`: live channels accept sends without credentials.
+    pub allow_unauthenticated: bool,
+}
+
+/// Abuse limits, per function instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Send requests per caller (API key, JWT subject or client IP) per minute.
+    pub requests_per_minute: u32,
+    pub sms_per_recipient_per_hour: u32,
+    pub emails_per_recipient_per_hour: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            requests_per_minute: 60,
+            sms_per_recipient_per_hour: 5,
+            emails_per_recipient_per_hour: 20,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub email: ChannelConfig<SesSettings>,
@@ -129,6 +161,12 @@ pub struct Config {
     pub branding: Branding,
     /// Branding variables that were set but unusable; their fallbacks are used instead.
     pub branding_invalid: Vec<FieldError>,
+    pub access: AccessConfig,
+    pub limits: Limits,
+    /// The key of the audit trail's recipient hashes (`NOTIFY_AUDIT_KEY`).
+    pub audit_key: Option<Secret>,
+    /// Access, limit and audit variables that were set but unusable (and so not used).
+    pub security_invalid: Vec<FieldError>,
 }
 
 pub const DEFAULT_SES_REGION: &str = "us-east-1";
@@ -179,12 +217,20 @@ impl Config {
             read_twilio,
         );
         let (branding, branding_invalid) = read_branding(&vars);
+        let mut security_invalid = Vec::new();
+        let access = read_access(&vars, &mut security_invalid);
+        let limits = read_limits(&vars, &mut security_invalid);
+        let audit_key = read_secret(&vars, "NOTIFY_AUDIT_KEY", 32, &mut security_invalid);
         Self {
             email,
             sms,
             policy,
             branding,
             branding_invalid,
+            access,
+            limits,
+            audit_key,
+            security_invalid,
         }
     }
 }
@@ -213,6 +259,129 @@ fn resolve<T>(
         Some(settings) if missing.is_empty() && invalid.is_empty() => ChannelConfig::Live(settings),
         _ => ChannelConfig::Misconfigured(Misconfiguration { missing, invalid }),
     }
+}
+
+fn read_access(vars: &Vars, invalid: &mut Vec<FieldError>) -> AccessConfig {
+    let mut api_keys = Vec::new();
+    for key in vars
+        .get("NOTIFY_API_KEYS")
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+    {
+        if key.is_empty() {
+            continue;
+        }
+        if key.len() < MIN_API_KEY_CHARS {
+            invalid.push(FieldError::new(
+                "NOTIFY_API_KEYS",
+                format!("a key is shorter than {MIN_API_KEY_CHARS} characters and is not used"),
+            ));
+        } else {
+            api_keys.push(Secret::new(key));
+        }
+    }
+    let mut allowed_origins = Vec::new();
+    for origin in vars
+        .get("NOTIFY_ALLOWED_ORIGINS")
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+    {
+        if origin.is_empty() {
+            continue;
+        }
+        match reqwest::Url::parse(origin) {
+            Ok(url)
+                if matches!(url.scheme(), "http" | "https")
+                    && url.has_host()
+                    && url.path() == "/"
+                    && !origin.ends_with('/') =>
+            {
+                allowed_origins.push(url.origin().ascii_serialization());
+            }
+            _ => invalid.push(FieldError::new(
+                "NOTIFY_ALLOWED_ORIGINS",
+                format!("{origin:?} is not an origin such as https://app.example.com (no path, no trailing slash)"),
+            )),
+        }
+    }
+    let jwt_max_ttl = Duration::from_secs(read_number(
+        vars,
+        "NOTIFY_JWT_MAX_TTL_SECONDS",
+        900,
+        60..=86_400,
+        invalid,
+    ));
+    AccessConfig {
+        api_keys,
+        jwt_secret: read_secret(vars, "NOTIFY_JWT_SECRET", 32, invalid),
+        jwt_max_ttl,
+        allowed_origins,
+        allow_unauthenticated: vars.get("NOTIFY_ALLOW_UNAUTHENTICATED") == Some("1"),
+    }
+}
+
+const MIN_API_KEY_CHARS: usize = 16;
+
+fn read_limits(vars: &Vars, invalid: &mut Vec<FieldError>) -> Limits {
+    let defaults = Limits::default();
+    let mut limit =
+        |name, default| read_number(vars, name, u64::from(default), 1..=100_000, invalid) as u32;
+    Limits {
+        requests_per_minute: limit("NOTIFY_RATE_LIMIT_PER_MINUTE", defaults.requests_per_minute),
+        sms_per_recipient_per_hour: limit(
+            "NOTIFY_SMS_PER_RECIPIENT_PER_HOUR",
+            defaults.sms_per_recipient_per_hour,
+        ),
+        emails_per_recipient_per_hour: limit(
+            "NOTIFY_EMAILS_PER_RECIPIENT_PER_HOUR",
+            defaults.emails_per_recipient_per_hour,
+        ),
+    }
+}
+
+/// A whole number in `range`, or `default` with a problem noted when it is not one.
+fn read_number(
+    vars: &Vars,
+    name: &'static str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+    invalid: &mut Vec<FieldError>,
+) -> u64 {
+    match vars.get(name).map(str::parse::<u64>) {
+        None => default,
+        Some(Ok(n)) if range.contains(&n) => n,
+        Some(_) => {
+            invalid.push(FieldError::new(
+                name,
+                format!(
+                    "must be a whole number from {} to {}",
+                    range.start(),
+                    range.end()
+                ),
+            ));
+            default
+        }
+    }
+}
+
+/// A secret of at least `min_len` characters; a shorter one is refused (and not used).
+fn read_secret(
+    vars: &Vars,
+    name: &'static str,
+    min_len: usize,
+    invalid: &mut Vec<FieldError>,
+) -> Option<Secret> {
+    let value = vars.get(name)?;
+    if value.len() < min_len {
+        invalid.push(FieldError::new(
+            name,
+            format!("must be at least {min_len} characters; it is not used"),
+        ));
+        return None;
+    }
+    Some(Secret::new(value))
 }
 
 fn read_branding(vars: &Vars) -> (Branding, Vec<FieldError>) {
@@ -600,6 +769,55 @@ mod tests {
         assert_eq!(
             branded.branding.support_email.as_deref(),
             Some("help@sunrise.example.com")
+        );
+    }
+
+    #[test]
+    fn access_settings_are_read_and_weak_ones_refused() {
+        let config = config(&[
+            (
+                "NOTIFY_API_KEYS",
+                "key-one-0123456789abcdef, short ,key-two-0123456789abcdef",
+            ),
+            ("NOTIFY_JWT_SECRET", "too-short"),
+            (
+                "NOTIFY_ALLOWED_ORIGINS",
+                "https://app.example.com, https://bad.example.com/path",
+            ),
+            ("NOTIFY_ALLOW_UNAUTHENTICATED", "1"),
+        ]);
+        assert_eq!(config.access.api_keys.len(), 2);
+        assert_eq!(config.access.jwt_secret, None);
+        assert_eq!(config.access.allowed_origins, ["https://app.example.com"]);
+        assert!(config.access.allow_unauthenticated);
+        let names: Vec<_> = config
+            .security_invalid
+            .iter()
+            .map(|e| e.field.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "NOTIFY_API_KEYS",
+                "NOTIFY_ALLOWED_ORIGINS",
+                "NOTIFY_JWT_SECRET"
+            ]
+        );
+        assert!(!format!("{config:?}").contains("key-one"));
+    }
+
+    #[test]
+    fn limits_have_defaults_and_can_be_changed() {
+        assert_eq!(config(&[]).limits, Limits::default());
+        let config = config(&[
+            ("NOTIFY_SMS_PER_RECIPIENT_PER_HOUR", "2"),
+            ("NOTIFY_RATE_LIMIT_PER_MINUTE", "zero"),
+        ]);
+        assert_eq!(config.limits.sms_per_recipient_per_hour, 2);
+        assert_eq!(config.limits.requests_per_minute, 60);
+        assert_eq!(
+            config.security_invalid[0].field,
+            "NOTIFY_RATE_LIMIT_PER_MINUTE"
         );
     }
 

@@ -10,6 +10,10 @@ use serde::Serialize;
 pub enum ErrorKind {
     /// The request itself is malformed or a field is invalid (400).
     InvalidRequest,
+    /// Credentials are missing or wrong (401).
+    Unauthorized,
+    /// The caller may not do this, whoever it is (403).
+    Forbidden,
     /// No such route (404).
     NotFound,
     /// The route exists but not for this method (405).
@@ -20,7 +24,7 @@ pub enum ErrorKind {
     UnsupportedMediaType,
     /// The provider refused this message or recipient; sending it again as is will not help (422).
     Rejected,
-    /// The provider asked us to slow down (429).
+    /// The provider, or one of this API's own abuse limits, asks the caller to slow down (429).
     Throttled,
     /// The provider failed or answered something we could not understand (502).
     ProviderFailed,
@@ -34,6 +38,8 @@ impl ErrorKind {
     pub fn status(self) -> u16 {
         match self {
             Self::InvalidRequest => 400,
+            Self::Unauthorized => 401,
+            Self::Forbidden => 403,
             Self::NotFound => 404,
             Self::MethodNotAllowed => 405,
             Self::PayloadTooLarge => 413,
@@ -227,6 +233,8 @@ mod tests {
     fn every_kind_maps_to_its_documented_status() {
         let expected = [
             (ErrorKind::InvalidRequest, 400),
+            (ErrorKind::Unauthorized, 401),
+            (ErrorKind::Forbidden, 403),
             (ErrorKind::NotFound, 404),
             (ErrorKind::MethodNotAllowed, 405),
             (ErrorKind::PayloadTooLarge, 413),

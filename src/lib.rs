@@ -3,12 +3,15 @@
 //! messages, `email` and `sms` hold the providers and their demo stand-ins, `app` sends and
 //! audits, `http` speaks the JSON contract, and `error` is the one error type behind it.
 
+pub mod access;
 pub mod app;
+pub mod audit;
 pub mod config;
 pub mod domain;
 pub mod email;
 pub mod error;
 pub mod http;
+pub mod limits;
 pub mod sent;
 pub mod sms;
 pub mod templates;

@@ -1,0 +1,138 @@
+//! The audit trail: one JSON line on stdout per send attempt, demo included, which Vercel keeps
+//! with the function's logs and a practice drains into its compliance store. Recipients appear
+//! only as a keyed hash (to correlate events) and a masked form (for a person); never a message
+//! body, a subject, a secret, or a full address or number.
+
+use std::io::Write;
+
+use ring::hmac;
+use serde::Serialize;
+
+use crate::config::Secret;
+
+/// Keys the recipient hashes and writes the events.
+pub struct Auditor {
+    key: hmac::Key,
+    /// False when no `NOTIFY_AUDIT_KEY` is set: the key is then random per process, so hashes
+    /// still hide recipients but only correlate within one function instance.
+    pub keyed: bool,
+}
+
+impl std::fmt::Debug for Auditor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auditor")
+            .field("keyed", &self.keyed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Auditor {
+    pub fn new(key: Option<&Secret>) -> Self {
+        match key {
+            Some(key) => Self {
+                key: hmac::Key::new(hmac::HMAC_SHA256, key.expose().as_bytes()),
+                keyed: true,
+            },
+            None => {
+                let random = ring::rand::SystemRandom::new();
+                let key = hmac::Key::generate(hmac::HMAC_SHA256, &random)
+                    .unwrap_or_else(|_| hmac::Key::new(hmac::HMAC_SHA256, &nanos_as_bytes()));
+                Self { key, keyed: false }
+            }
+        }
+    }
+
+    /// HMAC-SHA256 of the normalised recipient (a lower-case address or an E.164 number), hex.
+    pub fn recipient_hash(&self, recipient: &str) -> String {
+        let tag = hmac::sign(&self.key, recipient.to_ascii_lowercase().as_bytes());
+        tag.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Writes `event` as one JSON line on stdout.
+    pub fn record(&self, event: &AuditEvent) {
+        if let Ok(line) = serde_json::to_string(event) {
+            let mut stdout = std::io::stdout().lock();
+            let _ = writeln!(stdout, "{line}");
+        }
+    }
+}
+
+/// Only reached when the system random source fails, which ring treats as near impossible.
+fn nanos_as_bytes() -> [u8; 16] {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    nanos.to_le_bytes()
+}
+
+/// One send attempt. The schema is documented in the README; add fields, never rename them.
+#[derive(Debug, Serialize)]
+pub struct AuditEvent<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub event: &'static str,
+    /// RFC 3339, UTC.
+    pub time: String,
+    pub request_id: &'a str,
+    pub channel: &'static str,
+    pub template: Option<&'static str>,
+    pub provider: &'static str,
+    pub mode: &'static str,
+    /// `sent` (live), `logged` (demo) or `failed`.
+    pub outcome: &'static str,
+    pub message_id: Option<&'a str>,
+    pub error_code: Option<&'static str>,
+    pub provider_code: Option<&'a str>,
+    pub status: u16,
+    pub latency_ms: u64,
+    pub recipients: Vec<AuditRecipient>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AuditRecipient {
+    pub hash: String,
+    pub masked: String,
+}
+
+pub fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_key_gives_the_same_hash_and_another_key_another() {
+        let a = Auditor::new(Some(&Secret::new("k".repeat(32))));
+        let b = Auditor::new(Some(&Secret::new("j".repeat(32))));
+        assert!(a.keyed);
+        assert_eq!(
+            a.recipient_hash("+15551234567"),
+            a.recipient_hash("+15551234567")
+        );
+        assert_ne!(
+            a.recipient_hash("+15551234567"),
+            b.recipient_hash("+15551234567")
+        );
+        assert_eq!(
+            a.recipient_hash("Ann@Example.com"),
+            a.recipient_hash("ann@example.com")
+        );
+        assert_eq!(a.recipient_hash("x").len(), 64);
+    }
+
+    #[test]
+    fn without_a_key_hashes_are_random_per_process_but_still_hide_the_recipient() {
+        let auditor = Auditor::new(None);
+        assert!(!auditor.keyed);
+        assert!(
+            !auditor
+                .recipient_hash("+15551234567")
+                .contains("5551234567")
+        );
+    }
+}
