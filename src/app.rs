@@ -5,10 +5,13 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::access::Access;
+use crate::audit::{AuditEvent, AuditRecipient, Auditor};
 use crate::config::{Branding, ChannelConfig, Config, Misconfiguration};
 use crate::domain::{EmailAddress, EmailMessage, PhoneNumber, SmsMessage};
 use crate::email::{DemoEmailSender, EmailSender, SesEmailSender};
 use crate::error::{Error, ErrorKind, FieldError};
+use crate::limits::RateLimits;
 use crate::sent::Sent;
 use crate::sms::{DemoSmsSender, SmsSender, TwilioSmsSender};
 use crate::templates::TemplateName;
@@ -64,6 +67,40 @@ pub struct App {
     pub sms: SmsChannel,
     pub branding: Branding,
     branding_invalid: Vec<FieldError>,
+    pub access: Access,
+    pub limits: RateLimits,
+    auditor: Auditor,
+    security_invalid: Vec<FieldError>,
+}
+
+/// What the audit trail records about the request behind a send.
+#[derive(Debug, Clone)]
+pub struct SendContext {
+    pub request_id: String,
+    pub template: Option<&'static str>,
+}
+
+impl SendContext {
+    /// A context with a fresh request id, for Rust callers outside any HTTP request.
+    pub fn new() -> Self {
+        Self {
+            request_id: new_request_id(),
+            template: None,
+        }
+    }
+}
+
+impl Default for SendContext {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// 16 random hex characters.
+pub fn new_request_id() -> String {
+    let mut bytes = [0u8; 8];
+    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Who a templated notification goes to: an email address, a phone number, or both.
@@ -103,50 +140,131 @@ impl App {
             sms: Channel::build(config.sms, &http, |s, c| TwilioSmsSender::new(s, policy, c)),
             branding: config.branding,
             branding_invalid: config.branding_invalid,
+            access: Access::new(&config.access),
+            limits: RateLimits::new(&config.limits),
+            auditor: Auditor::new(config.audit_key.as_ref()),
+            security_invalid: config.security_invalid,
         }
+    }
+
+    /// Whether a send on this route could reach a real patient (and so needs credentials).
+    pub fn has_live_channel(&self) -> bool {
+        matches!(self.email, Channel::Live(_)) || matches!(self.sms, Channel::Live(_))
     }
 
     pub fn from_env() -> Self {
         Self::new(Config::from_env())
     }
 
-    /// Sends an email on the configured channel and writes its audit event.
-    pub async fn send_email(&self, message: &EmailMessage) -> Result<Sent, Error> {
+    /// Sends an email on the configured channel and writes its audit event. On a live
+    /// channel each recipient's hourly cap is checked first.
+    pub async fn send_email(
+        &self,
+        message: &EmailMessage,
+        context: &SendContext,
+    ) -> Result<Sent, Error> {
         let started = Instant::now();
+        let recipients: Vec<AuditRecipient> = message
+            .to
+            .iter()
+            .map(|to| AuditRecipient {
+                hash: self.auditor.recipient_hash(to.address()),
+                masked: to.masked(),
+            })
+            .collect();
         let (provider, result) = match &self.email {
-            Channel::Live(ses) => (ses.provider(), ses.send(message).await),
+            Channel::Live(ses) => {
+                let capped = recipients
+                    .iter()
+                    .try_for_each(|r| self.limits.check_email_recipient(&r.hash));
+                match capped {
+                    Ok(()) => (ses.provider(), ses.send(message).await),
+                    Err(error) => (ses.provider(), Err(error)),
+                }
+            }
             Channel::Demo(demo) => (demo.provider(), demo.send(message).await),
             Channel::Misconfigured(m) => ("aws-ses", Err(misconfigured("Email", m))),
         };
-        let recipients: Vec<String> = message.to.iter().map(|a| a.masked()).collect();
-        audit(
+        self.audit(
             "email",
             provider,
             self.email.mode(),
-            &recipients,
+            recipients,
             &result,
+            context,
             started,
         );
         result
     }
 
-    /// Sends an SMS on the configured channel and writes its audit event.
-    pub async fn send_sms(&self, message: &SmsMessage) -> Result<Sent, Error> {
+    /// Sends an SMS on the configured channel and writes its audit event. On a live channel
+    /// the recipient's hourly cap is checked first.
+    pub async fn send_sms(
+        &self,
+        message: &SmsMessage,
+        context: &SendContext,
+    ) -> Result<Sent, Error> {
         let started = Instant::now();
+        let recipient = AuditRecipient {
+            hash: self.auditor.recipient_hash(message.to.as_str()),
+            masked: message.to.masked(),
+        };
         let (provider, result) = match &self.sms {
-            Channel::Live(twilio) => (twilio.provider(), twilio.send(message).await),
+            Channel::Live(twilio) => match self.limits.check_sms_recipient(&recipient.hash) {
+                Ok(()) => (twilio.provider(), twilio.send(message).await),
+                Err(error) => (twilio.provider(), Err(error)),
+            },
             Channel::Demo(demo) => (demo.provider(), demo.send(message).await),
             Channel::Misconfigured(m) => ("twilio", Err(misconfigured("SMS", m))),
         };
-        audit(
+        self.audit(
             "sms",
             provider,
             self.sms.mode(),
-            &[message.to.masked()],
+            vec![recipient],
             &result,
+            context,
             started,
         );
         result
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn audit(
+        &self,
+        channel: &'static str,
+        provider: &'static str,
+        mode: &'static str,
+        recipients: Vec<AuditRecipient>,
+        result: &Result<Sent, Error>,
+        context: &SendContext,
+        started: Instant,
+    ) {
+        let (outcome, message_id, error) = match result {
+            Ok(sent) => (
+                if sent.demo { "logged" } else { "sent" },
+                sent.message_id.as_deref(),
+                None,
+            ),
+            Err(error) => ("failed", None, Some(error)),
+        };
+        self.auditor.record(&AuditEvent {
+            kind: "audit",
+            event: "send_attempt",
+            time: crate::audit::now_rfc3339(),
+            request_id: &context.request_id,
+            channel,
+            template: context.template,
+            provider,
+            mode,
+            outcome,
+            message_id,
+            error_code: error.map(|e| e.code),
+            provider_code: error.and_then(|e| e.provider_code.as_deref()),
+            status: error.map_or(200, Error::status),
+            latency_ms: started.elapsed().as_millis() as u64,
+            recipients,
+        });
     }
 
     /// Renders `template` with `data` and sends it to each recipient given, email and SMS at
@@ -156,8 +274,13 @@ impl App {
         template: TemplateName,
         data: serde_json::Value,
         recipients: &Recipients,
+        context: &SendContext,
     ) -> Result<NotificationOutcome, Error> {
         let rendered = template.render(data, &self.branding)?;
+        let context = SendContext {
+            template: Some(template.as_str()),
+            ..context.clone()
+        };
         let email = recipients.email.as_ref().map(|to| EmailMessage {
             to: vec![to.clone()],
             subject: rendered.subject.clone(),
@@ -172,13 +295,13 @@ impl App {
         let (email, sms) = tokio::join!(
             async {
                 match &email {
-                    Some(message) => Some(self.send_email(message).await),
+                    Some(message) => Some(self.send_email(message, &context).await),
                     None => None,
                 }
             },
             async {
                 match &sms {
-                    Some(message) => Some(self.send_sms(message).await),
+                    Some(message) => Some(self.send_sms(message, &context).await),
                     None => None,
                 }
             }
@@ -191,7 +314,8 @@ impl App {
         let sms = ChannelHealth::new("twilio", &self.sms);
         let degraded = email.mode == "misconfigured"
             || sms.mode == "misconfigured"
-            || !self.branding_invalid.is_empty();
+            || !self.branding_invalid.is_empty()
+            || !self.security_invalid.is_empty();
         Health {
             success: true,
             status: if degraded { "degraded" } else { "ok" },
@@ -200,6 +324,14 @@ impl App {
             branding: BrandingHealth {
                 practice_name: &self.branding.practice_name,
                 invalid: &self.branding_invalid,
+            },
+            security: SecurityHealth {
+                api_keys: self.access.has_api_keys(),
+                jwt: self.access.has_jwt(),
+                unauthenticated_sends: self.access.allow_unauthenticated
+                    || !self.has_live_channel(),
+                audit_key: self.auditor.keyed,
+                invalid: &self.security_invalid,
             },
         }
     }
@@ -213,6 +345,20 @@ pub struct Health<'a> {
     pub version: &'static str,
     pub channels: Channels<'a>,
     pub branding: BrandingHealth<'a>,
+    pub security: SecurityHealth<'a>,
+}
+
+/// Whether each safeguard is configured (never how).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecurityHealth<'a> {
+    pub api_keys: bool,
+    pub jwt: bool,
+    /// Whether a send without credentials would be accepted (demo channels, or
+    /// `NOTIFY_ALLOW_UNAUTHENTICATED=1`).
+    pub unauthenticated_sends: bool,
+    pub audit_key: bool,
+    pub invalid: &'a [FieldError],
 }
 
 #[derive(Debug, Serialize)]
@@ -266,43 +412,4 @@ fn misconfigured(channel: &str, problem: &Misconfiguration) -> Error {
     error.missing = problem.missing.clone();
     error.invalid = problem.invalid.clone();
     error
-}
-
-/// The audit event of one send attempt: who was sent what kind of message, how it ended and how
-/// long it took. Recipients are masked; no subject, body or secret is ever logged.
-fn audit(
-    channel: &str,
-    provider: &str,
-    mode: &str,
-    recipients: &[String],
-    result: &Result<Sent, Error>,
-    started: Instant,
-) {
-    let latency_ms = started.elapsed().as_millis() as u64;
-    match result {
-        Ok(sent) => tracing::info!(
-            target: "audit",
-            event = "send_attempt",
-            channel,
-            provider,
-            mode,
-            outcome = if sent.demo { "logged" } else { "sent" },
-            message_id = sent.message_id.as_deref(),
-            recipients = ?recipients,
-            latency_ms,
-        ),
-        Err(error) => tracing::warn!(
-            target: "audit",
-            event = "send_attempt",
-            channel,
-            provider,
-            mode,
-            outcome = "failed",
-            error_code = error.code,
-            provider_code = error.provider_code.as_deref(),
-            status = error.status(),
-            recipients = ?recipients,
-            latency_ms,
-        ),
-    }
 }

@@ -12,7 +12,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 pub use vercel_runtime::ResponseBody;
 
-use crate::app::App;
+use crate::access::{Caller, CrossOrigin};
+use crate::app::{App, SendContext, new_request_id};
 use crate::domain::{EmailMessage, SmsMessage};
 use crate::domain::{SendEmailRequest, SendNotificationRequest, SendSmsRequest};
 use crate::error::{Error, ErrorBody, ErrorKind, FieldError, retry_after_seconds};
@@ -63,6 +64,22 @@ impl Route {
         }
     }
 
+    /// The `Allow` header value: the route's methods and `OPTIONS` (CORS preflights).
+    fn allow(self) -> String {
+        let mut methods: Vec<&str> = self.methods().iter().map(Method::as_str).collect();
+        methods.push("OPTIONS");
+        methods.join(", ")
+    }
+
+    /// Whether the route sends messages (and so needs credentials on live channels and
+    /// counts against the caller's rate).
+    fn sends(self) -> bool {
+        matches!(
+            self,
+            Self::SendEmail | Self::SendSms | Self::SendNotification
+        )
+    }
+
     /// The route of a request path; a trailing slash is tolerated.
     pub fn from_path(path: &str) -> Option<Route> {
         let path = path.strip_suffix('/').unwrap_or(path);
@@ -77,55 +94,166 @@ where
     B: hyper::body::Body<Data = Bytes> + Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    if !route.methods().contains(request.method()) {
-        let allow: Vec<&str> = route.methods().iter().map(Method::as_str).collect();
-        let allow = allow.join(", ");
-        let error = Error::new(
-            ErrorKind::MethodNotAllowed,
-            "method_not_allowed",
-            format!("{} accepts only {allow} requests.", route.path()),
+    let context = SendContext {
+        request_id: request_id(request.headers()),
+        template: None,
+    };
+    // Health stays public: a foreign origin just gets no CORS headers (its browser then
+    // cannot read the answer); every other route refuses foreign origins outright.
+    let cross_origin = match app.access.check_origin(request.headers()) {
+        Err(_) if route == Route::Health => Ok(CrossOrigin::No),
+        other => other,
+    };
+    let mut response = match &cross_origin {
+        Err(error) => error_response(&context, error),
+        Ok(cors) if request.method() == Method::OPTIONS => preflight(route, cors),
+        Ok(_) => answer(app, route, request, &context)
+            .await
+            .unwrap_or_else(|error| error_response(&context, &error)),
+    };
+    let headers = response.headers_mut();
+    if let Ok(id) = header::HeaderValue::from_str(&context.request_id) {
+        headers.insert("x-request-id", id);
+    }
+    if let Ok(CrossOrigin::Allowed(origin)) = cross_origin {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        headers.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            header::HeaderValue::from_static("x-request-id, retry-after"),
         );
-        let mut response = error_response(&error);
+    }
+    // Answers differ by Origin, so no cache may give one origin's answer to another.
+    headers.insert(header::VARY, header::HeaderValue::from_static("Origin"));
+    response
+}
+
+async fn answer<B>(
+    app: &App,
+    route: Route,
+    request: Request<B>,
+    context: &SendContext,
+) -> Result<Response<ResponseBody>, Error>
+where
+    B: hyper::body::Body<Data = Bytes> + Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    if !route.methods().contains(request.method()) {
+        let allow = route.allow();
+        let mut response = error_response(
+            context,
+            &Error::new(
+                ErrorKind::MethodNotAllowed,
+                "method_not_allowed",
+                format!("{} accepts only {allow} requests.", route.path()),
+            ),
+        );
         if let Ok(value) = header::HeaderValue::from_str(&allow) {
             response.headers_mut().insert(header::ALLOW, value);
         }
-        return response;
+        return Ok(response);
     }
-    let result = match route {
-        Route::Health => Ok(json_response(StatusCode::OK, &app.health())),
-        Route::SendEmail => send_email(app, request).await,
-        Route::SendSms => send_sms(app, request).await,
-        Route::SendNotification => send_notification(app, request).await,
-        Route::Templates => Ok(templates()),
-        Route::Preview => preview(app, request).await,
-    };
-    result.unwrap_or_else(|error| error_response(&error))
+    if route.sends() {
+        let required = app.has_live_channel() && !app.access.allow_unauthenticated;
+        let caller = app.access.authenticate(request.headers(), required)?;
+        app.limits
+            .check_caller(&caller_key(&caller, request.headers()))?;
+    }
+    match route {
+        Route::Health => Ok(json_response(context, StatusCode::OK, &app.health())),
+        Route::SendEmail => send_email(app, request, context).await,
+        Route::SendSms => send_sms(app, request, context).await,
+        Route::SendNotification => send_notification(app, request, context).await,
+        Route::Templates => Ok(templates(context)),
+        Route::Preview => preview(app, request, context).await,
+    }
 }
 
-async fn send_email<B>(app: &App, request: Request<B>) -> Result<Response<ResponseBody>, Error>
+/// Vercel's own request id (`x-vercel-id`) when there is one, so an answer can be found in
+/// Vercel's logs; a fresh one otherwise.
+fn request_id(headers: &http::HeaderMap) -> String {
+    headers
+        .get("x-vercel-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map_or_else(new_request_id, str::to_owned)
+}
+
+/// Who to count a request against: its credentials, or else its client address. On Vercel,
+/// `x-forwarded-for` is set by the platform (not the client); the local server sets it from
+/// the connection.
+fn caller_key(caller: &Caller, headers: &http::HeaderMap) -> String {
+    match caller {
+        Caller::ApiKey(id) => id.clone(),
+        Caller::Token(subject) => format!("jwt:{subject}"),
+        Caller::Anonymous => {
+            let ip = headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .map(str::trim)
+                .unwrap_or("unknown");
+            format!("ip:{ip}")
+        }
+    }
+}
+
+/// The answer to a CORS preflight (`OPTIONS`).
+fn preflight(route: Route, cors: &CrossOrigin) -> Response<ResponseBody> {
+    let mut response = Response::new(ResponseBody::from(""));
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    let headers = response.headers_mut();
+    let allow = route.allow();
+    if let Ok(value) = header::HeaderValue::from_str(&allow) {
+        headers.insert(header::ALLOW, value.clone());
+        if matches!(cors, CrossOrigin::Allowed(_)) {
+            headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, value);
+            headers.insert(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                header::HeaderValue::from_static("authorization, content-type"),
+            );
+            headers.insert(
+                header::ACCESS_CONTROL_MAX_AGE,
+                header::HeaderValue::from_static("600"),
+            );
+        }
+    }
+    response
+}
+
+async fn send_email<B>(
+    app: &App,
+    request: Request<B>,
+    context: &SendContext,
+) -> Result<Response<ResponseBody>, Error>
 where
     B: hyper::body::Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let request: SendEmailRequest = read_json(request).await?;
     let message = EmailMessage::try_from(request).map_err(Error::invalid_fields)?;
-    let sent = app.send_email(&message).await?;
+    let sent = app.send_email(&message, context).await?;
     Ok(sent_response(
+        context,
         &sent,
         "Email sent successfully",
         "Email logged (demo mode - AWS SES not configured)",
     ))
 }
 
-async fn send_sms<B>(app: &App, request: Request<B>) -> Result<Response<ResponseBody>, Error>
+async fn send_sms<B>(
+    app: &App,
+    request: Request<B>,
+    context: &SendContext,
+) -> Result<Response<ResponseBody>, Error>
 where
     B: hyper::body::Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let request: SendSmsRequest = read_json(request).await?;
     let message = SmsMessage::try_from(request).map_err(Error::invalid_fields)?;
-    let sent = app.send_sms(&message).await?;
+    let sent = app.send_sms(&message, context).await?;
     Ok(sent_response(
+        context,
         &sent,
         "SMS sent successfully",
         "SMS logged (demo mode - Twilio not configured)",
@@ -139,6 +267,7 @@ where
 async fn send_notification<B>(
     app: &App,
     request: Request<B>,
+    context: &SendContext,
 ) -> Result<Response<ResponseBody>, Error>
 where
     B: hyper::body::Body<Data = Bytes>,
@@ -147,7 +276,7 @@ where
     let request: SendNotificationRequest = read_json(request).await?;
     let (template, data, recipients) = request.parse()?;
     let outcome = app
-        .send_template_notification(template, data, &recipients)
+        .send_template_notification(template, data, &recipients, context)
         .await?;
     let results = [outcome.email.as_ref(), outcome.sms.as_ref()];
     let failures: Vec<&Error> = results
@@ -185,7 +314,7 @@ where
         error,
         code,
     };
-    Ok(json_response(status, &body))
+    Ok(json_response(context, status, &body))
 }
 
 #[derive(Serialize)]
@@ -220,7 +349,7 @@ impl<'a> ChannelBody<'a> {
 }
 
 /// `GET /api/templates`: the eight, their channels, fields and sample data.
-fn templates() -> Response<ResponseBody> {
+fn templates(context: &SendContext) -> Response<ResponseBody> {
     #[derive(Serialize)]
     struct Templates {
         success: bool,
@@ -231,6 +360,7 @@ fn templates() -> Response<ResponseBody> {
         .map(|t| TemplateInfo::from(*t))
         .collect();
     json_response(
+        context,
         StatusCode::OK,
         &Templates {
             success: true,
@@ -250,7 +380,11 @@ struct PreviewQuery {
 /// Renders a template without sending it: with its sample data (`GET`) or with the posted
 /// JSON data (`POST`), as the email's HTML (`text/html`, for a browser), its plain text, its
 /// SMS with segment count and encoding, or all of them as JSON.
-async fn preview<B>(app: &App, request: Request<B>) -> Result<Response<ResponseBody>, Error>
+async fn preview<B>(
+    app: &App,
+    request: Request<B>,
+    context: &SendContext,
+) -> Result<Response<ResponseBody>, Error>
 where
     B: hyper::body::Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -296,7 +430,7 @@ where
             "text/plain; charset=utf-8",
             format!("Subject: {}\n\n{}\n", rendered.subject, rendered.text),
         ),
-        "sms" => json_response(StatusCode::OK, &sms),
+        "sms" => json_response(context, StatusCode::OK, &sms),
         _ => {
             #[derive(Serialize)]
             struct AllParts<'a> {
@@ -308,6 +442,7 @@ where
                 sms: SmsPreview<'a>,
             }
             json_response(
+                context,
                 StatusCode::OK,
                 &AllParts {
                     success: true,
@@ -371,8 +506,13 @@ impl<'a> SentBody<'a> {
     }
 }
 
-fn sent_response(sent: &Sent, live: &str, demo: &str) -> Response<ResponseBody> {
-    json_response(StatusCode::OK, &SentBody::new(sent, live, demo))
+fn sent_response(
+    context: &SendContext,
+    sent: &Sent,
+    live: &str,
+    demo: &str,
+) -> Response<ResponseBody> {
+    json_response(context, StatusCode::OK, &SentBody::new(sent, live, demo))
 }
 
 /// Reads a JSON body of at most `MAX_BODY_BYTES` into `T`, with errors a caller can act on.
@@ -461,8 +601,24 @@ fn invalid_json(error: &serde_json::Error) -> Error {
     )
 }
 
-pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<ResponseBody> {
-    let json = serde_json::to_vec(body).unwrap_or_else(|_| {
+/// A JSON answer; every one carries the request's id as `requestId` (also `x-request-id`).
+pub fn json_response(
+    context: &SendContext,
+    status: StatusCode,
+    body: &impl Serialize,
+) -> Response<ResponseBody> {
+    #[derive(Serialize)]
+    struct WithRequestId<'a, T> {
+        #[serde(flatten)]
+        body: &'a T,
+        #[serde(rename = "requestId")]
+        request_id: &'a str,
+    }
+    let body = WithRequestId {
+        body,
+        request_id: &context.request_id,
+    };
+    let json = serde_json::to_vec(&body).unwrap_or_else(|_| {
         br#"{"success":false,"error":"The answer could not be encoded.","code":"internal_error"}"#
             .to_vec()
     });
@@ -473,6 +629,9 @@ pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Resp
         header::CONTENT_TYPE,
         header::HeaderValue::from_static("application/json; charset=utf-8"),
     );
+    if let Ok(id) = header::HeaderValue::from_str(&context.request_id) {
+        headers.insert("x-request-id", id);
+    }
     // Answers can name recipients: no shared cache may keep them.
     headers.insert(
         header::CACHE_CONTROL,
@@ -485,9 +644,9 @@ pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Resp
     response
 }
 
-pub fn error_response(error: &Error) -> Response<ResponseBody> {
+pub fn error_response(context: &SendContext, error: &Error) -> Response<ResponseBody> {
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = json_response(status, &ErrorBody::from(error));
+    let mut response = json_response(context, status, &ErrorBody::from(error));
     if let Some(after) = error.retry_after {
         response.headers_mut().insert(
             header::RETRY_AFTER,
@@ -499,14 +658,17 @@ pub fn error_response(error: &Error) -> Response<ResponseBody> {
 
 fn not_found(path: &str) -> Response<ResponseBody> {
     let routes: Vec<&str> = Route::ALL.iter().map(|r| r.path()).collect();
-    error_response(&Error::new(
-        ErrorKind::NotFound,
-        "not_found",
-        format!(
-            "There is no route {path:?}. The routes are {}.",
-            routes.join(", ")
+    error_response(
+        &SendContext::new(),
+        &Error::new(
+            ErrorKind::NotFound,
+            "not_found",
+            format!(
+                "There is no route {path:?}. The routes are {}.",
+                routes.join(", ")
+            ),
         ),
-    ))
+    )
 }
 
 /// The page Vercel serves from `public/` at `/`, served the same way locally.
@@ -556,12 +718,19 @@ pub async fn serve_all(port: u16) -> std::io::Result<()> {
         "notification API listening on http://127.0.0.1:{port}"
     );
     loop {
-        let (stream, _) = listener.accept().await?;
+        let (stream, peer) = listener.accept().await?;
         let app = Arc::clone(&app);
+        let peer_ip = header::HeaderValue::from_str(&peer.ip().to_string()).ok();
         tokio::spawn(async move {
             let service =
-                hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
+                hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
                     let app = Arc::clone(&app);
+                    // As Vercel does: the client address comes from the connection, never
+                    // from what the client claims.
+                    match &peer_ip {
+                        Some(ip) => request.headers_mut().insert("x-forwarded-for", ip.clone()),
+                        None => request.headers_mut().remove("x-forwarded-for"),
+                    };
                     async move {
                         let path = request.uri().path().to_owned();
                         let response = match Route::from_path(&path) {

@@ -181,7 +181,7 @@ async fn malformed_json_is_a_400_with_a_stable_code() {
 async fn wrong_methods_get_405_with_allow() {
     let sms = Function::start("send-sms", &[]).await;
     let response = reqwest::get(&sms.base_url).await.unwrap();
-    assert_eq!(response.headers()["allow"], "POST");
+    assert_eq!(response.headers()["allow"], "POST, OPTIONS");
     let (status, body) = support::answer(response).await;
     assert_eq!(
         (status, body["code"].as_str()),
@@ -195,7 +195,7 @@ async fn wrong_methods_get_405_with_allow() {
         .await
         .unwrap();
     assert_eq!(response.status(), 405);
-    assert_eq!(response.headers()["allow"], "GET");
+    assert_eq!(response.headers()["allow"], "GET, OPTIONS");
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ mod support;
 use std::collections::HashMap;
 use std::time::Duration;
 
+use notify::app::SendContext;
 use notify::domain::{EmailAddress, EmailMessage, PhoneNumber, SmsMessage};
 use notify::{App, Config, Error};
 use wiremock::matchers::{method, path};
@@ -107,7 +108,7 @@ async fn twilio_throttling_then_success_is_retried_and_succeeds() {
         .respond_with(twilio_created())
         .mount(&server)
         .await;
-    let sent = within_test_guard(twilio_app(&server).send_sms(&sms()))
+    let sent = within_test_guard(twilio_app(&server).send_sms(&sms(), &SendContext::new()))
         .await
         .unwrap();
     assert_eq!(
@@ -124,7 +125,7 @@ async fn twilio_server_errors_are_retried_up_to_the_limit_then_answered_502() {
         .respond_with(twilio_error(500, 20500))
         .mount(&server)
         .await;
-    let result = within_test_guard(twilio_app(&server).send_sms(&sms())).await;
+    let result = within_test_guard(twilio_app(&server).send_sms(&sms(), &SendContext::new())).await;
     assert_eq!(code(&result), (502, "provider_error"));
     assert_eq!(requests(&server).await, 3);
 }
@@ -136,7 +137,7 @@ async fn a_hanging_twilio_is_answered_504_within_the_send_budget() {
         .respond_with(twilio_created().set_delay(Duration::from_secs(60)))
         .mount(&server)
         .await;
-    let result = within_test_guard(twilio_app(&server).send_sms(&sms())).await;
+    let result = within_test_guard(twilio_app(&server).send_sms(&sms(), &SendContext::new())).await;
     assert_eq!(code(&result), (504, "provider_timeout"));
     assert!(requests(&server).await <= 3);
 }
@@ -148,7 +149,7 @@ async fn a_twilio_rejection_is_not_retried() {
         .respond_with(twilio_error(400, 21610))
         .mount(&server)
         .await;
-    let result = within_test_guard(twilio_app(&server).send_sms(&sms())).await;
+    let result = within_test_guard(twilio_app(&server).send_sms(&sms(), &SendContext::new())).await;
     assert_eq!(code(&result), (422, "recipient_opted_out"));
     assert_eq!(requests(&server).await, 1);
 }
@@ -160,7 +161,7 @@ async fn a_long_twilio_retry_after_is_passed_to_the_caller_instead_of_waited_out
         .respond_with(twilio_error(429, 20429).insert_header("retry-after", "60"))
         .mount(&server)
         .await;
-    let result = within_test_guard(twilio_app(&server).send_sms(&sms())).await;
+    let result = within_test_guard(twilio_app(&server).send_sms(&sms(), &SendContext::new())).await;
     assert_eq!(code(&result), (429, "provider_throttled"));
     assert_eq!(
         result.unwrap_err().retry_after,
@@ -185,7 +186,7 @@ async fn ses_throttling_then_success_is_retried_and_succeeds() {
         )
         .mount(&server)
         .await;
-    let sent = within_test_guard(ses_app(&server).send_email(&email()))
+    let sent = within_test_guard(ses_app(&server).send_email(&email(), &SendContext::new()))
         .await
         .unwrap();
     assert_eq!(sent.message_id.as_deref(), Some("ses-id-1"));
@@ -199,7 +200,8 @@ async fn ses_server_errors_are_retried_up_to_the_limit_then_answered_502() {
         .respond_with(ses_error(500, "InternalFailure"))
         .mount(&server)
         .await;
-    let result = within_test_guard(ses_app(&server).send_email(&email())).await;
+    let result =
+        within_test_guard(ses_app(&server).send_email(&email(), &SendContext::new())).await;
     assert_eq!(code(&result), (502, "provider_error"));
     assert_eq!(requests(&server).await, 3);
 }
@@ -211,7 +213,8 @@ async fn a_hanging_ses_is_answered_504_within_the_send_budget() {
         .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(60)))
         .mount(&server)
         .await;
-    let result = within_test_guard(ses_app(&server).send_email(&email())).await;
+    let result =
+        within_test_guard(ses_app(&server).send_email(&email(), &SendContext::new())).await;
     assert_eq!(code(&result), (504, "provider_timeout"));
 }
 
@@ -222,7 +225,8 @@ async fn an_ses_rejection_is_not_retried() {
         .respond_with(ses_error(400, "MessageRejected"))
         .mount(&server)
         .await;
-    let result = within_test_guard(ses_app(&server).send_email(&email())).await;
+    let result =
+        within_test_guard(ses_app(&server).send_email(&email(), &SendContext::new())).await;
     assert_eq!(code(&result), (422, "message_rejected"));
     assert_eq!(requests(&server).await, 1);
 }
@@ -232,6 +236,6 @@ async fn an_unreachable_provider_is_a_502_not_a_hang() {
     // Port 9 on loopback: nothing listens, so the connection is refused at once.
     let mut vars = support::twilio_vars("http://127.0.0.1:9");
     vars.insert("NOTIFY_MAX_ATTEMPTS", "1".into());
-    let result = within_test_guard(app(vars).send_sms(&sms())).await;
+    let result = within_test_guard(app(vars).send_sms(&sms(), &SendContext::new())).await;
     assert_eq!(code(&result), (502, "provider_unreachable"));
 }

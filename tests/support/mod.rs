@@ -12,12 +12,16 @@ use std::time::{Duration, Instant};
 pub const ACCOUNT_SID: &str = "AC0123456789abcdef0123456789abcdef";
 pub const AUTH_TOKEN: &str = "twilio-auth-token-do-not-log";
 pub const AWS_SECRET: &str = "aws-secret-key-do-not-log";
+/// The API key live test functions are given, and their requests carry.
+pub const API_KEY: &str = "test-api-key-0123456789abcdef";
 
 /// A function binary running as Vercel runs it, on `127.0.0.1:$VERCEL_DEV_PORT`.
 pub struct Function {
     child: Child,
     pub base_url: String,
     log_path: PathBuf,
+    /// The first of `NOTIFY_API_KEYS`, sent with `post_json` when the function has keys.
+    api_key: Option<String>,
 }
 
 /// The binary path of a function, `send-email` for `api/send-email.rs`.
@@ -76,10 +80,16 @@ impl Function {
             .stderr(Stdio::from(log))
             .spawn()
             .unwrap_or_else(|e| panic!("could not start {name}: {e}"));
+        let api_key = vars
+            .iter()
+            .find(|(name, _)| *name == "NOTIFY_API_KEYS")
+            .and_then(|(_, keys)| keys.split(',').next())
+            .map(|key| key.trim().to_owned());
         let mut function = Function {
             child,
             base_url: format!("http://127.0.0.1:{port}"),
             log_path,
+            api_key,
         };
         function.wait_until_ready(name, ready_path).await;
         function
@@ -116,13 +126,11 @@ impl Function {
     }
 
     pub async fn post_json(&self, body: &serde_json::Value) -> (u16, serde_json::Value) {
-        let response = reqwest::Client::new()
-            .post(&self.base_url)
-            .json(body)
-            .send()
-            .await
-            .expect("the function answers");
-        answer(response).await
+        let mut request = reqwest::Client::new().post(&self.base_url).json(body);
+        if let Some(key) = &self.api_key {
+            request = request.bearer_auth(key);
+        }
+        answer(request.send().await.expect("the function answers")).await
     }
 
     pub async fn get(&self) -> (u16, serde_json::Value) {
@@ -135,11 +143,23 @@ impl Function {
     }
 }
 
+/// The status and JSON body of an answer, which must carry its request id both as the
+/// `x-request-id` header and as `requestId` (taken out here, so tests compare the rest).
 pub async fn answer(response: reqwest::Response) -> (u16, serde_json::Value) {
     let status = response.status().as_u16();
+    let header_id = response
+        .headers()
+        .get("x-request-id")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .expect("every answer has an x-request-id");
     let text = response.text().await.unwrap();
-    let json = serde_json::from_str(&text)
+    let mut json: serde_json::Value = serde_json::from_str(&text)
         .unwrap_or_else(|_| panic!("answer {status} is not JSON: {text:?}"));
+    let body_id = json
+        .as_object_mut()
+        .and_then(|o| o.remove("requestId"))
+        .unwrap_or_else(|| panic!("answer {status} has no requestId: {text}"));
+    assert_eq!(body_id, header_id.as_str());
     (status, json)
 }
 
@@ -221,6 +241,7 @@ pub fn ses_vars(sender: &str, endpoint: &str) -> HashMap<&'static str, String> {
         ("AWS_SES_FROM_EMAIL", sender.to_owned()),
         ("AWS_SES_REGION", "us-east-1".to_owned()),
         ("AWS_ENDPOINT_URL_SESV2", endpoint.to_owned()),
+        ("NOTIFY_API_KEYS", API_KEY.to_owned()),
     ])
 }
 
@@ -231,6 +252,7 @@ pub fn twilio_vars(base_url: &str) -> HashMap<&'static str, String> {
         ("TWILIO_AUTH_TOKEN", AUTH_TOKEN.to_owned()),
         ("TWILIO_PHONE_NUMBER", "+15550001111".to_owned()),
         ("TWILIO_API_BASE_URL", base_url.to_owned()),
+        ("NOTIFY_API_KEYS", API_KEY.to_owned()),
     ])
 }
 
