@@ -33,16 +33,18 @@ pub enum Route {
     Templates,
     Preview,
     Health,
+    OpenApi,
 }
 
 impl Route {
-    pub const ALL: [Route; 6] = [
+    pub const ALL: [Route; 7] = [
         Route::SendEmail,
         Route::SendSms,
         Route::SendNotification,
         Route::Templates,
         Route::Preview,
         Route::Health,
+        Route::OpenApi,
     ];
 
     pub fn path(self) -> &'static str {
@@ -53,13 +55,14 @@ impl Route {
             Self::Templates => "/api/templates",
             Self::Preview => "/api/preview",
             Self::Health => "/api/health",
+            Self::OpenApi => "/api/openapi",
         }
     }
 
     fn methods(self) -> &'static [Method] {
         match self {
             Self::SendEmail | Self::SendSms | Self::SendNotification => &[Method::POST],
-            Self::Templates | Self::Health => &[Method::GET],
+            Self::Templates | Self::Health | Self::OpenApi => &[Method::GET],
             Self::Preview => &[Method::GET, Method::POST],
         }
     }
@@ -165,6 +168,7 @@ where
         Route::SendNotification => send_notification(app, request, context).await,
         Route::Templates => Ok(templates(context)),
         Route::Preview => preview(app, request, context).await,
+        Route::OpenApi => Ok(openapi()),
     }
 }
 
@@ -346,6 +350,16 @@ impl<'a> ChannelBody<'a> {
             Err(error) => Self::Failed(ErrorBody::from(error)),
         })
     }
+}
+
+/// `GET /api/openapi`: the OpenAPI 3.1 description of every route, compiled in.
+fn openapi() -> Response<ResponseBody> {
+    let mut response = Response::new(ResponseBody::from(include_str!("../docs/openapi.json")));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    response
 }
 
 /// `GET /api/templates`: the eight, their channels, fields and sample data.

@@ -308,3 +308,19 @@ async fn the_local_server_serves_every_route_on_one_port() {
     .await;
     assert_eq!((status, body["code"].as_str()), (404, Some("not_found")));
 }
+
+#[tokio::test]
+async fn the_openapi_description_is_served_and_covers_every_route() {
+    let function = Function::start("openapi", &[]).await;
+    let response = reqwest::get(&function.base_url).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let doc: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    for route in notify::http::Route::ALL {
+        assert!(
+            doc["paths"].get(route.path()).is_some(),
+            "{} is not described",
+            route.path()
+        );
+    }
+}

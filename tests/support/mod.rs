@@ -33,6 +33,7 @@ pub fn binary(name: &str) -> &'static str {
         "send-notification" => env!("CARGO_BIN_EXE_send-notification"),
         "templates" => env!("CARGO_BIN_EXE_templates"),
         "preview" => env!("CARGO_BIN_EXE_preview"),
+        "openapi" => env!("CARGO_BIN_EXE_openapi"),
         "notify" => env!("CARGO_BIN_EXE_notify"),
         other => panic!("no function binary named {other}"),
     }
