@@ -32,6 +32,8 @@ pub enum ErrorKind {
     Unavailable,
     /// The provider did not answer within the send budget (504).
     Timeout,
+    /// A bug in this API (500): the request failed, the process goes on serving others.
+    Internal,
 }
 
 impl ErrorKind {
@@ -49,6 +51,7 @@ impl ErrorKind {
             Self::ProviderFailed => 502,
             Self::Unavailable => 503,
             Self::Timeout => 504,
+            Self::Internal => 500,
         }
     }
 }
@@ -244,6 +247,7 @@ mod tests {
             (ErrorKind::ProviderFailed, 502),
             (ErrorKind::Unavailable, 503),
             (ErrorKind::Timeout, 504),
+            (ErrorKind::Internal, 500),
         ];
         for (kind, status) in expected {
             assert_eq!(kind.status(), status, "{kind:?}");

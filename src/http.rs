@@ -714,10 +714,31 @@ pub async fn serve_function(route: Route) -> Result<(), vercel_runtime::Error> {
     vercel_runtime::run(vercel_runtime::service_fn(
         move |request: vercel_runtime::Request| {
             let app = Arc::clone(&app);
-            async move { handle(&app, route, request).await }
+            handle_isolated(app, route, request)
         },
     ))
     .await
+}
+
+/// `handle` in a task of its own, so that a panic (a bug) answers that one request with a JSON
+/// 500 instead of taking down the connection or the process, which serves other requests at
+/// the same time under Vercel's Fluid compute.
+async fn handle_isolated(
+    app: Arc<App>,
+    route: Route,
+    request: Request<hyper::body::Incoming>,
+) -> Response<ResponseBody> {
+    match tokio::spawn(async move { handle(&app, route, request).await }).await {
+        Ok(response) => response,
+        Err(_) => error_response(
+            &SendContext::new(),
+            &Error::new(
+                ErrorKind::Internal,
+                "internal_error",
+                "The request failed because of a bug in the notification API; it has been logged.",
+            ),
+        ),
+    }
 }
 
 /// Serves every route on `127.0.0.1:port`, for local development (`cargo run`). The handlers
@@ -748,7 +769,7 @@ pub async fn serve_all(port: u16) -> std::io::Result<()> {
                     async move {
                         let path = request.uri().path().to_owned();
                         let response = match Route::from_path(&path) {
-                            Some(route) => handle(&app, route, request).await,
+                            Some(route) => handle_isolated(app, route, request).await,
                             None if path == "/" => index_page(),
                             None => not_found(&path),
                         };
