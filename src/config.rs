@@ -326,8 +326,9 @@ const MIN_API_KEY_CHARS: usize = 16;
 
 fn read_limits(vars: &Vars, invalid: &mut Vec<FieldError>) -> Limits {
     let defaults = Limits::default();
-    let mut limit =
-        |name, default| read_number(vars, name, u64::from(default), 1..=100_000, invalid) as u32;
+    let mut limit = |name, default| {
+        read_number(vars, name, u64::from(default), 1..=1_000_000_000, invalid) as u32
+    };
     Limits {
         requests_per_minute: limit("NOTIFY_RATE_LIMIT_PER_MINUTE", defaults.requests_per_minute),
         sms_per_recipient_per_hour: limit(

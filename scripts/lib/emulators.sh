@@ -22,10 +22,10 @@ if ! cmp -s tests/emulators/requirements.txt "$emulators/venv/installed-requirem
 fi
 
 # Prism, versions pinned by the lock file.
-if [ ! -x tests/emulators/node_modules/.bin/prism ] \
-  || ! cmp -s tests/emulators/package-lock.json tests/emulators/node_modules/.package-lock.json 2>/dev/null; then
+if ! cmp -s tests/emulators/package-lock.json tests/emulators/node_modules/.installed-lock.json 2>/dev/null; then
   echo "installing Prism..." >&2
   npm ci --prefix tests/emulators --no-audit --no-fund --loglevel=error
+  cp tests/emulators/package-lock.json tests/emulators/node_modules/.installed-lock.json
 fi
 
 free_port() {

@@ -1,7 +1,7 @@
 -- wrk script: optional POST body and headers from the environment, and a one-line JSON
 -- summary (requests, errors, latency percentiles) at the end.
 local body = os.getenv("WRK_BODY")
-if body then
+if body and body ~= "" then
   wrk.method = "POST"
   wrk.body = body
   wrk.headers["Content-Type"] = "application/json"
