@@ -1,0 +1,126 @@
+"""Checks the Build Output that `vercel build` wrote to .vercel/output, and runs every built
+function binary once: the deployable artifact is what gets tested, not the source tree."""
+
+import json
+import os
+import pathlib
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+root = pathlib.Path(sys.argv[1]).resolve()
+output = root / ".vercel" / "output"
+vercel_json = json.loads((root / "vercel.json").read_text())
+failures = []
+
+
+def check(condition, message):
+    if not condition:
+        failures.append(message)
+
+
+# One api/<name>.func for every file under api/, and nothing else.
+sources = sorted(p.stem for p in (root / "api").glob("*.rs"))
+functions_dir = output / "functions" / "api"
+built = sorted(p.name[: -len(".func")] for p in functions_dir.glob("*.func"))
+check(built == sources, f"functions {built} do not match api/ sources {sources}")
+others = [p for p in (output / "functions").rglob("*.func") if p.parent != functions_dir]
+check(not others, f"functions outside api/: {others}")
+
+# Each says rust / executable, with the memory and maxDuration of vercel.json.
+binaries = {}
+for name in built:
+    config = json.loads((functions_dir / f"{name}.func" / ".vc-config.json").read_text())
+    wanted = vercel_json["functions"].get(f"api/{name}.rs")
+    check(wanted is not None, f"vercel.json does not configure api/{name}.rs")
+    wanted = wanted or {}
+    check(config.get("runtime") == "executable", f"{name}: runtime is {config.get('runtime')}")
+    check(config.get("runtimeLanguage") == "rust", f"{name}: language is {config.get('runtimeLanguage')}")
+    check(config.get("handler") == "executable", f"{name}: handler is {config.get('handler')}")
+    check(config.get("memory") == wanted.get("memory"), f"{name}: memory {config.get('memory')} != {wanted.get('memory')}")
+    check(
+        config.get("maxDuration") == wanted.get("maxDuration"),
+        f"{name}: maxDuration {config.get('maxDuration')} != {wanted.get('maxDuration')}",
+    )
+    # The CLI records where the executable is (relative to the project) instead of copying it.
+    mapped = config.get("filePathMap", {}).get("executable")
+    executable = functions_dir / f"{name}.func" / "executable"
+    binary = executable if executable.exists() else (root / mapped if mapped else None)
+    check(binary is not None and binary.exists(), f"{name}: no executable")
+    binaries[name] = binary
+
+# static/ holds exactly what public/ holds: no Cargo.toml, src/, .env or logs.
+public = sorted(str(p.relative_to(root / "public")) for p in (root / "public").rglob("*") if p.is_file())
+static = sorted(str(p.relative_to(output / "static")) for p in (output / "static").rglob("*") if p.is_file())
+check(static == public, f"static/ holds {static}, public/ holds {public}")
+
+# config.json serves the filesystem (functions/api/<name>.func is /api/<name>) before any other
+# route, and no route sends /api/<name> anywhere else.
+config = json.loads((output / "config.json").read_text())
+routes = config.get("routes", [])
+check(config.get("version") == 3, "config.json is not Build Output API v3")
+check(routes and routes[0] == {"handle": "filesystem"}, f"the first route is not the filesystem: {routes[:1]}")
+for route in routes:
+    dest = route.get("dest", "")
+    check(not any(dest == f"/api/{n}" and route.get("src") != "^/api/(.+)(?:\\.(?:rs))$" for n in built), f"route {route} redirects a function")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# One request to each function, as Vercel would make it.
+requests = {
+    "health": ("GET", None),
+    "templates": ("GET", None),
+    "openapi": ("GET", None),
+    "preview": ("GET", "?template=invoiceCreated&format=json"),
+    "send-email": ("POST", {"to": "test@example.com", "subject": "Test Email", "body": "Built output check"}),
+    "send-sms": ("POST", {"to": "+15551234567", "message": "Built output check"}),
+    "send-notification": (
+        "POST",
+        {"template": "documentAssigned", "data": {"client_name": "John Doe"}, "to": {"email": "john@example.com"}},
+    ),
+}
+check(sorted(requests) == built, f"no request written for {sorted(set(built) - set(requests))}")
+for name, binary in binaries.items():
+    if binary is None or name not in requests:
+        continue
+    port = free_port()
+    env = {"PATH": os.environ["PATH"], "VERCEL_DEV_PORT": str(port)}
+    process = subprocess.Popen([str(binary)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        method, payload = requests[name]
+        url = f"http://127.0.0.1:{port}/api/{name}"
+        data = None
+        if isinstance(payload, str):
+            url += payload
+        elif payload is not None:
+            data = json.dumps(payload).encode()
+        status = None
+        for _ in range(100):
+            try:
+                request = urllib.request.Request(url, data=data, method=method, headers={"content-type": "application/json"})
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    status = response.status
+                break
+            except urllib.error.HTTPError as error:
+                status = error.code
+                break
+            except OSError:
+                time.sleep(0.05)
+        check(status == 200, f"{name}: {method} {url} answered {status}")
+        print(f"{name}: {method} /api/{name} -> {status}")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+if failures:
+    print("\n".join(f"FAIL {f}" for f in failures), file=sys.stderr)
+    sys.exit(1)
+print(f"vercel build output: {len(built)} functions, static/ = public/, routes and configs as expected")
