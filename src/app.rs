@@ -7,12 +7,14 @@ use serde::Serialize;
 
 use crate::access::Access;
 use crate::audit::{AuditEvent, AuditRecipient, Auditor};
-use crate::config::{Branding, ChannelConfig, Config, Misconfiguration};
+use crate::config::{
+    Branding, ChannelConfig, Config, EmailProviderSettings, Misconfiguration, SendPolicy,
+};
 use crate::domain::{EmailAddress, EmailMessage, PhoneNumber, SmsMessage};
-use crate::email::{DemoEmailSender, EmailSender, SesEmailSender};
+use crate::email::{DemoEmailSender, EmailProvider, EmailSender, SesEmailSender, SmtpEmailSender};
 use crate::error::{Error, ErrorKind, FieldError};
 use crate::limits::RateLimits;
-use crate::sent::Sent;
+use crate::sent::{Attempt, Sent};
 use crate::sms::{DemoSmsSender, SmsSender, TwilioSmsSender};
 use crate::templates::TemplateName;
 
@@ -39,15 +41,19 @@ impl<Live, Demo> Channel<Live, Demo> {
     fn build<T>(
         config: ChannelConfig<T>,
         http: &Result<reqwest::Client, String>,
-        live: impl FnOnce(T, reqwest::Client) -> Live,
+        live: impl FnOnce(T, reqwest::Client) -> Result<Live, String>,
     ) -> Self
     where
         Demo: Default,
     {
         match (config, http) {
-            (ChannelConfig::Live(settings), Ok(client)) => {
-                Self::Live(live(settings, client.clone()))
-            }
+            (ChannelConfig::Live(settings), Ok(client)) => match live(settings, client.clone()) {
+                Ok(live) => Self::Live(live),
+                Err(problem) => Self::Misconfigured(Misconfiguration {
+                    missing: Vec::new(),
+                    invalid: vec![FieldError::new("provider", problem)],
+                }),
+            },
             (ChannelConfig::Live(_), Err(problem)) => Self::Misconfigured(Misconfiguration {
                 missing: Vec::new(),
                 invalid: vec![FieldError::new("HTTP client", problem.clone())],
@@ -58,12 +64,15 @@ impl<Live, Demo> Channel<Live, Demo> {
     }
 }
 
-pub type EmailChannel = Channel<SesEmailSender, DemoEmailSender>;
+/// The email providers, tried in order (see [`App::send_email`]).
+pub type EmailChannel = Channel<Vec<EmailProvider>, DemoEmailSender>;
 pub type SmsChannel = Channel<TwilioSmsSender, DemoSmsSender>;
 
 #[derive(Debug)]
 pub struct App {
     pub email: EmailChannel,
+    email_providers: Vec<(&'static str, ChannelConfig<()>)>,
+    policy: SendPolicy,
     pub sms: SmsChannel,
     pub branding: Branding,
     branding_invalid: Vec<FieldError>,
@@ -133,17 +142,44 @@ impl App {
             Err("not needed".into())
         };
         let policy = config.policy;
+        let email =
+            Channel::build(config.email, &http, |providers, client| {
+                providers
+                    .into_iter()
+                    .map(|settings| match settings {
+                        EmailProviderSettings::Ses(ses) => Ok(EmailProvider::Ses(
+                            SesEmailSender::new(ses, policy, client.clone()),
+                        )),
+                        EmailProviderSettings::Smtp(smtp) => {
+                            SmtpEmailSender::new(smtp, policy).map(EmailProvider::Smtp)
+                        }
+                    })
+                    .collect()
+            });
         Self {
-            email: Channel::build(config.email, &http, |s, c| {
-                SesEmailSender::new(s, policy, c)
+            email,
+            email_providers: config.email_providers,
+            policy,
+            sms: Channel::build(config.sms, &http, |s, c| {
+                Ok(TwilioSmsSender::new(s, policy, c))
             }),
-            sms: Channel::build(config.sms, &http, |s, c| TwilioSmsSender::new(s, policy, c)),
             branding: config.branding,
             branding_invalid: config.branding_invalid,
             access: Access::new(&config.access),
             limits: RateLimits::new(&config.limits),
             auditor: Auditor::new(config.audit_key.as_ref()),
             security_invalid: config.security_invalid,
+        }
+    }
+
+    /// Where `provider` stands in the email send order (1 = first), if it is used.
+    fn email_order(&self, provider: &str) -> Option<usize> {
+        match &self.email {
+            Channel::Live(providers) => providers
+                .iter()
+                .position(|p| p.provider() == provider)
+                .map(|i| i + 1),
+            _ => None,
         }
     }
 
@@ -173,13 +209,13 @@ impl App {
             })
             .collect();
         let (provider, result) = match &self.email {
-            Channel::Live(ses) => {
+            Channel::Live(providers) => {
                 let capped = recipients
                     .iter()
                     .try_for_each(|r| self.limits.check_email_recipient(&r.hash));
                 match capped {
-                    Ok(()) => (ses.provider(), ses.send(message).await),
-                    Err(error) => (ses.provider(), Err(error)),
+                    Ok(()) => self.send_with_failover(providers, message).await,
+                    Err(error) => (providers[0].provider(), Err(error)),
                 }
             }
             Channel::Demo(demo) => (demo.provider(), demo.send(message).await),
@@ -197,6 +233,56 @@ impl App {
         result
     }
 
+    /// Tries each provider in order, moving on only when the failure means the message was not
+    /// accepted and another provider could succeed; the whole send stays within the send
+    /// budget. The answer names the provider that took the message and those that failed first.
+    async fn send_with_failover(
+        &self,
+        providers: &[EmailProvider],
+        message: &EmailMessage,
+    ) -> (&'static str, Result<Sent, Error>) {
+        let mut attempts: Vec<Attempt> = Vec::new();
+        let mut last = providers[0].provider();
+        let all = async {
+            for (i, provider) in providers.iter().enumerate() {
+                last = provider.provider();
+                match provider.send(message).await {
+                    Ok(mut sent) => {
+                        sent.provider = Some(last);
+                        sent.failed_over = std::mem::take(&mut attempts);
+                        return Ok(sent);
+                    }
+                    Err(error) if error.may_fail_over() && i + 1 < providers.len() => {
+                        attempts.push(Attempt {
+                            provider: last,
+                            code: error.code,
+                        });
+                    }
+                    Err(mut error) => {
+                        error.provider = Some(last);
+                        error.attempts = std::mem::take(&mut attempts);
+                        return Err(error);
+                    }
+                }
+            }
+            Err(Error::new(
+                ErrorKind::Internal,
+                "internal_error",
+                "The email channel is live but has no provider.",
+            ))
+        };
+        let result = match tokio::time::timeout(self.policy.send_timeout, all).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::new(
+                ErrorKind::Timeout,
+                "provider_timeout",
+                "The email providers did not answer in time. The email may or may not have been sent.",
+            )
+            .with_acceptance_unknown()),
+        };
+        (last, result)
+    }
+
     /// Sends an SMS on the configured channel and writes its audit event. On a live channel
     /// the recipient's hourly cap is checked first.
     pub async fn send_sms(
@@ -211,7 +297,20 @@ impl App {
         };
         let (provider, result) = match &self.sms {
             Channel::Live(twilio) => match self.limits.check_sms_recipient(&recipient.hash) {
-                Ok(()) => (twilio.provider(), twilio.send(message).await),
+                Ok(()) => {
+                    let provider = twilio.provider();
+                    let result = twilio.send(message).await;
+                    let result = result
+                        .map(|sent| Sent {
+                            provider: Some(provider),
+                            ..sent
+                        })
+                        .map_err(|error| Error {
+                            provider: Some(provider),
+                            ..error
+                        });
+                    (provider, result)
+                }
                 Err(error) => (twilio.provider(), Err(error)),
             },
             Channel::Demo(demo) => (demo.provider(), demo.send(message).await),
@@ -240,13 +339,14 @@ impl App {
         context: &SendContext,
         started: Instant,
     ) {
-        let (outcome, message_id, error) = match result {
+        let (outcome, message_id, error, failed_over) = match result {
             Ok(sent) => (
                 if sent.demo { "logged" } else { "sent" },
                 sent.message_id.as_deref(),
                 None,
+                sent.failed_over.as_slice(),
             ),
-            Err(error) => ("failed", None, Some(error)),
+            Err(error) => ("failed", None, Some(error), error.attempts.as_slice()),
         };
         self.auditor.record(&AuditEvent {
             kind: "audit",
@@ -264,6 +364,8 @@ impl App {
             status: error.map_or(200, Error::status),
             latency_ms: started.elapsed().as_millis() as u64,
             recipients,
+            failed_over,
+            acceptance_unknown: error.is_some_and(|e| e.acceptance_unknown),
         });
     }
 
@@ -287,6 +389,7 @@ impl App {
             text: Some(rendered.text.clone()),
             html: Some(rendered.html.clone()),
             reply_to: Vec::new(),
+            attachments: Vec::new(),
         });
         let sms = recipients.phone.as_ref().map(|to| SmsMessage {
             to: to.clone(),
@@ -310,7 +413,16 @@ impl App {
     }
 
     pub fn health(&self) -> Health<'_> {
-        let email = ChannelHealth::new("aws-ses", &self.email);
+        let email_provider = match &self.email {
+            Channel::Live(providers) => providers[0].provider(),
+            _ => "aws-ses",
+        };
+        let mut email = ChannelHealth::new(email_provider, &self.email);
+        email.providers = self
+            .email_providers
+            .iter()
+            .map(|(name, state)| ProviderHealth::new(name, state, self.email_order(name)))
+            .collect();
         let sms = ChannelHealth::new("twilio", &self.sms);
         let degraded = email.mode == "misconfigured"
             || sms.mode == "misconfigured"
@@ -380,6 +492,36 @@ pub struct ChannelHealth<'a> {
     pub mode: &'static str,
     pub missing: &'a [String],
     pub invalid: &'a [FieldError],
+    /// Each provider of the channel, configured or not, and its place in the send order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub providers: Vec<ProviderHealth<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProviderHealth<'a> {
+    pub name: &'static str,
+    pub mode: &'static str,
+    /// 1 for the provider tried first; `null` when it is not used.
+    pub order: Option<usize>,
+    pub missing: &'a [String],
+    pub invalid: &'a [FieldError],
+}
+
+impl<'a> ProviderHealth<'a> {
+    fn new(name: &'static str, state: &'a ChannelConfig<()>, order: Option<usize>) -> Self {
+        let (mode, missing, invalid): (_, &[String], &[FieldError]) = match state {
+            ChannelConfig::Live(()) => ("live", &[], &[]),
+            ChannelConfig::Demo => ("demo", &[], &[]),
+            ChannelConfig::Misconfigured(m) => ("misconfigured", &m.missing, &m.invalid),
+        };
+        Self {
+            name,
+            mode,
+            order,
+            missing,
+            invalid,
+        }
+    }
 }
 
 impl<'a> ChannelHealth<'a> {
@@ -393,6 +535,7 @@ impl<'a> ChannelHealth<'a> {
             mode: channel.mode(),
             missing,
             invalid,
+            providers: Vec::new(),
         }
     }
 }

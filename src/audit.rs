@@ -87,6 +87,10 @@ pub struct AuditEvent<'a> {
     pub status: u16,
     pub latency_ms: u64,
     pub recipients: Vec<AuditRecipient>,
+    /// Providers tried before `provider`, and why each failed.
+    pub failed_over: &'a [crate::sent::Attempt],
+    /// True when the provider may have accepted the message although the send failed.
+    pub acceptance_unknown: bool,
 }
 
 #[derive(Debug, Serialize)]

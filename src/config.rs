@@ -58,6 +58,34 @@ pub struct SesSettings {
     pub endpoint_url: Option<String>,
 }
 
+/// One email provider's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EmailProviderSettings {
+    Ses(SesSettings),
+    Smtp(SmtpSettings),
+}
+
+/// How the SMTP connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    /// Plain connection upgraded with STARTTLS, which must succeed (the default; port 587).
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption: only for a relay on this host or its private network.
+    None,
+}
+
+/// Any SMTP relay: SendGrid, Mailgun, Postmark, Office 365, Google Workspace, or the practice's own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub credentials: Option<(String, Secret)>,
+    pub from: EmailAddress,
+    pub security: SmtpSecurity,
+}
+
 /// Who the SMS comes from: a number, a Messaging Service, or both (the service then picks
 /// features such as opt-out handling while the number stays the sender).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,7 +183,10 @@ impl Default for Limits {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    pub email: ChannelConfig<SesSettings>,
+    /// The email providers in the order they are tried.
+    pub email: ChannelConfig<Vec<EmailProviderSettings>>,
+    /// Each email provider's own state, for health (whether or not it is in the list).
+    pub email_providers: Vec<(&'static str, ChannelConfig<()>)>,
     pub sms: ChannelConfig<TwilioSettings>,
     pub policy: SendPolicy,
     pub branding: Branding,
@@ -177,6 +208,8 @@ const SES_REQUIRED: &[&[&str]] = &[
     &["AWS_SES_SECRET_ACCESS_KEY"],
     &["AWS_SES_FROM_EMAIL"],
 ];
+const SMTP_REQUIRED: &[&[&str]] = &[&["SMTP_HOST"], &["SMTP_FROM"]];
+const EMAIL_PROVIDER_NAMES: [&str; 2] = ["ses", "smtp"];
 const TWILIO_REQUIRED: &[&[&str]] = &[
     &["TWILIO_ACCOUNT_SID"],
     &["TWILIO_AUTH_TOKEN"],
@@ -208,7 +241,16 @@ impl Config {
             .get("NOTIFY_DEMO")
             .is_some_and(|v| v == "1" || v == "true");
         let (policy, policy_problems) = read_policy(&vars);
-        let email = resolve(&vars, SES_REQUIRED, force_demo, &policy_problems, read_ses);
+        let ses = resolve(&vars, SES_REQUIRED, force_demo, &policy_problems, read_ses);
+        let smtp = resolve(
+            &vars,
+            SMTP_REQUIRED,
+            force_demo,
+            &policy_problems,
+            read_smtp,
+        );
+        let email_providers = vec![("aws-ses", ses.state()), ("smtp", smtp.state())];
+        let email = email_channel(&vars, force_demo, ses, smtp);
         let sms = resolve(
             &vars,
             TWILIO_REQUIRED,
@@ -223,6 +265,7 @@ impl Config {
         let audit_key = read_secret(&vars, "NOTIFY_AUDIT_KEY", 32, &mut security_invalid);
         Self {
             email,
+            email_providers,
             sms,
             policy,
             branding,
@@ -428,6 +471,197 @@ fn read_branding(vars: &Vars) -> (Branding, Vec<FieldError>) {
     (branding, invalid)
 }
 
+impl<T> ChannelConfig<T> {
+    /// The state without the settings.
+    pub fn state(&self) -> ChannelConfig<()> {
+        match self {
+            Self::Live(_) => ChannelConfig::Live(()),
+            Self::Demo => ChannelConfig::Demo,
+            Self::Misconfigured(m) => ChannelConfig::Misconfigured(m.clone()),
+        }
+    }
+}
+
+/// The email channel: `EMAIL_PROVIDERS` (`ses,smtp`) in that order, each of which must then be
+/// configured; without it, every configured provider, SES first. A partly configured provider
+/// makes the channel misconfigured either way, never silently skipped.
+fn email_channel(
+    vars: &Vars,
+    force_demo: bool,
+    ses: ChannelConfig<SesSettings>,
+    smtp: ChannelConfig<SmtpSettings>,
+) -> ChannelConfig<Vec<EmailProviderSettings>> {
+    if force_demo {
+        return ChannelConfig::Demo;
+    }
+    let explicit: Option<Vec<String>> = vars.get("EMAIL_PROVIDERS").map(|list| {
+        list.split(',')
+            .map(|name| name.trim().to_ascii_lowercase())
+            .filter(|name| !name.is_empty())
+            .collect()
+    });
+    let mut problem = Misconfiguration::default();
+    let mut providers = Vec::new();
+    let ses = map_settings(ses, EmailProviderSettings::Ses);
+    let smtp = map_settings(smtp, EmailProviderSettings::Smtp);
+    match &explicit {
+        None => {
+            add_provider("ses", ses, false, &mut providers, &mut problem);
+            add_provider("smtp", smtp, false, &mut providers, &mut problem);
+        }
+        Some(names) => {
+            let (mut ses, mut smtp) = (Some(ses), Some(smtp));
+            for name in names {
+                match name.as_str() {
+                    "ses" => match ses.take() {
+                        Some(state) => {
+                            add_provider("ses", state, true, &mut providers, &mut problem)
+                        }
+                        None => problem.invalid.push(repeated("ses")),
+                    },
+                    "smtp" => match smtp.take() {
+                        Some(state) => {
+                            add_provider("smtp", state, true, &mut providers, &mut problem)
+                        }
+                        None => problem.invalid.push(repeated("smtp")),
+                    },
+                    other => problem.invalid.push(FieldError::new(
+                        "EMAIL_PROVIDERS",
+                        format!(
+                            "{other:?} is not a provider; the providers are {}",
+                            EMAIL_PROVIDER_NAMES.join(", ")
+                        ),
+                    )),
+                }
+            }
+        }
+    }
+    if !problem.missing.is_empty() || !problem.invalid.is_empty() {
+        ChannelConfig::Misconfigured(problem)
+    } else if providers.is_empty() {
+        ChannelConfig::Demo
+    } else {
+        ChannelConfig::Live(providers)
+    }
+}
+
+/// Adds a live provider to the list, or its problems to the channel's. A provider the list
+/// names explicitly but that has no variables at all is missing all of them.
+fn add_provider(
+    name: &str,
+    state: ChannelConfig<EmailProviderSettings>,
+    named: bool,
+    providers: &mut Vec<EmailProviderSettings>,
+    problem: &mut Misconfiguration,
+) {
+    match state {
+        ChannelConfig::Live(settings) => providers.push(settings),
+        ChannelConfig::Misconfigured(m) => {
+            problem.missing.extend(m.missing);
+            problem.invalid.extend(m.invalid);
+        }
+        ChannelConfig::Demo if named => {
+            let required = if name == "ses" {
+                SES_REQUIRED
+            } else {
+                SMTP_REQUIRED
+            };
+            problem
+                .missing
+                .extend(required.iter().map(|group| group.join(" or ")));
+        }
+        ChannelConfig::Demo => {}
+    }
+}
+
+fn repeated(name: &str) -> FieldError {
+    FieldError::new("EMAIL_PROVIDERS", format!("names {name} twice"))
+}
+
+fn map_settings<T, U>(config: ChannelConfig<T>, f: impl FnOnce(T) -> U) -> ChannelConfig<U> {
+    match config {
+        ChannelConfig::Live(settings) => ChannelConfig::Live(f(settings)),
+        ChannelConfig::Demo => ChannelConfig::Demo,
+        ChannelConfig::Misconfigured(m) => ChannelConfig::Misconfigured(m),
+    }
+}
+
+fn read_smtp(vars: &Vars, invalid: &mut Vec<FieldError>) -> Option<SmtpSettings> {
+    let security = match vars
+        .get("SMTP_SECURITY")
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None | Some("starttls") => SmtpSecurity::StartTls,
+        Some("tls") => SmtpSecurity::Tls,
+        Some("none") => SmtpSecurity::None,
+        Some(_) => {
+            invalid.push(FieldError::new(
+                "SMTP_SECURITY",
+                "must be starttls, tls or none",
+            ));
+            SmtpSecurity::StartTls
+        }
+    };
+    let default_port = match security {
+        SmtpSecurity::StartTls => 587,
+        SmtpSecurity::Tls => 465,
+        SmtpSecurity::None => 25,
+    };
+    let port = read_number(vars, "SMTP_PORT", default_port, 1..=65_535, invalid) as u16;
+    let host = vars.get("SMTP_HOST");
+    let credentials = match (vars.get("SMTP_USERNAME"), vars.get("SMTP_PASSWORD")) {
+        (Some(user), Some(password)) => Some((user.to_owned(), Secret::new(password))),
+        (None, None) => None,
+        _ => {
+            invalid.push(FieldError::new(
+                "SMTP_USERNAME",
+                "SMTP_USERNAME and SMTP_PASSWORD go together",
+            ));
+            None
+        }
+    };
+    if security == SmtpSecurity::None {
+        if host.is_some_and(|h| !is_local_host(h)) {
+            invalid.push(FieldError::new(
+                "SMTP_SECURITY",
+                "none is only allowed for a relay on this host or a private network address",
+            ));
+        }
+        if credentials.is_some() {
+            invalid.push(FieldError::new(
+                "SMTP_SECURITY",
+                "none would send SMTP_PASSWORD unencrypted; use starttls or tls",
+            ));
+        }
+    }
+    let from = vars.get("SMTP_FROM").and_then(|v| {
+        EmailAddress::parse(v)
+            .map_err(|m| invalid.push(FieldError::new("SMTP_FROM", m)))
+            .ok()
+    });
+    Some(SmtpSettings {
+        host: host?.to_owned(),
+        port,
+        credentials,
+        from: from?,
+        security,
+    })
+}
+
+/// `localhost`, a loopback address, or a private-network address: where an unencrypted
+/// relay is a deliberate set-up rather than an accident.
+fn is_local_host(host: &str) -> bool {
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    match host.trim_matches(['[', ']']).parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => ip.is_loopback() || ip.is_private(),
+        Ok(std::net::IpAddr::V6(ip)) => ip.is_loopback() || (ip.segments()[0] & 0xfe00) == 0xfc00,
+        Err(_) => false,
+    }
+}
+
 fn read_ses(vars: &Vars, invalid: &mut Vec<FieldError>) -> Option<SesSettings> {
     let region = vars.get("AWS_SES_REGION").unwrap_or(DEFAULT_SES_REGION);
     let region_ok = region
@@ -583,6 +817,104 @@ mod tests {
         Config::from_vars(&vars)
     }
 
+    fn live_ses(config: &Config) -> SesSettings {
+        match &config.email {
+            ChannelConfig::Live(providers) => match &providers[0] {
+                EmailProviderSettings::Ses(ses) => ses.clone(),
+                other => panic!("first provider is {other:?}"),
+            },
+            other => panic!("email not live: {other:?}"),
+        }
+    }
+
+    fn provider_names(config: &Config) -> Vec<&'static str> {
+        match &config.email {
+            ChannelConfig::Live(providers) => providers
+                .iter()
+                .map(|p| match p {
+                    EmailProviderSettings::Ses(_) => "ses",
+                    EmailProviderSettings::Smtp(_) => "smtp",
+                })
+                .collect(),
+            other => panic!("email not live: {other:?}"),
+        }
+    }
+
+    const SMTP_VARS: [(&str, &str); 4] = [
+        ("SMTP_HOST", "smtp.sendgrid.net"),
+        ("SMTP_USERNAME", "apikey"),
+        ("SMTP_PASSWORD", "SG.secret"),
+        ("SMTP_FROM", "noreply@clinic.example.com"),
+    ];
+
+    #[test]
+    fn every_configured_email_provider_is_used_ses_first_unless_the_list_says_otherwise() {
+        let both = [SES_VARS.as_slice(), SMTP_VARS.as_slice()].concat();
+        assert_eq!(provider_names(&config(&both)), ["ses", "smtp"]);
+        let mut reversed = both.clone();
+        reversed.push(("EMAIL_PROVIDERS", "smtp, ses"));
+        assert_eq!(provider_names(&config(&reversed)), ["smtp", "ses"]);
+        let mut only_smtp = both.clone();
+        only_smtp.push(("EMAIL_PROVIDERS", "smtp"));
+        assert_eq!(provider_names(&config(&only_smtp)), ["smtp"]);
+        assert_eq!(provider_names(&config(&SMTP_VARS)), ["smtp"]);
+    }
+
+    #[test]
+    fn smtp_defaults_to_starttls_on_587() {
+        let config = config(&SMTP_VARS);
+        let ChannelConfig::Live(providers) = config.email else {
+            panic!()
+        };
+        let EmailProviderSettings::Smtp(smtp) = &providers[0] else {
+            panic!()
+        };
+        assert_eq!((smtp.security, smtp.port), (SmtpSecurity::StartTls, 587));
+        assert!(!format!("{smtp:?}").contains("SG.secret"));
+    }
+
+    #[test]
+    fn a_listed_provider_that_is_not_configured_is_misconfigured_not_skipped() {
+        let mut vars = SES_VARS.to_vec();
+        vars.push(("EMAIL_PROVIDERS", "ses,smtp,mailgun"));
+        let config = config(&vars);
+        let problem = misconfiguration(&config.email);
+        assert_eq!(problem.missing, ["SMTP_HOST", "SMTP_FROM"]);
+        assert_eq!(problem.invalid[0].field, "EMAIL_PROVIDERS");
+    }
+
+    #[test]
+    fn unencrypted_smtp_is_only_for_a_local_relay_and_never_with_a_password() {
+        let local = config(&[
+            ("SMTP_HOST", "127.0.0.1"),
+            ("SMTP_FROM", "a@clinic.example.com"),
+            ("SMTP_SECURITY", "none"),
+        ]);
+        assert!(matches!(local.email, ChannelConfig::Live(_)));
+        let private = config(&[
+            ("SMTP_HOST", "10.0.0.5"),
+            ("SMTP_FROM", "a@clinic.example.com"),
+            ("SMTP_SECURITY", "none"),
+        ]);
+        assert!(matches!(private.email, ChannelConfig::Live(_)));
+        let public = config(&[
+            ("SMTP_HOST", "smtp.example.com"),
+            ("SMTP_FROM", "a@clinic.example.com"),
+            ("SMTP_SECURITY", "none"),
+        ]);
+        assert_eq!(
+            misconfiguration(&public.email).invalid[0].field,
+            "SMTP_SECURITY"
+        );
+        let mut with_password = SMTP_VARS.to_vec();
+        with_password[0] = ("SMTP_HOST", "localhost");
+        with_password.push(("SMTP_SECURITY", "none"));
+        assert_eq!(
+            misconfiguration(&config(&with_password).email).invalid[0].field,
+            "SMTP_SECURITY"
+        );
+    }
+
     fn misconfiguration<T: std::fmt::Debug>(channel: &ChannelConfig<T>) -> &Misconfiguration {
         match channel {
             ChannelConfig::Misconfigured(m) => m,
@@ -622,9 +954,7 @@ mod tests {
     #[test]
     fn every_required_variable_makes_a_channel_live_with_defaults_filled_in() {
         let config = config(&[SES_VARS.as_slice(), TWILIO_VARS.as_slice()].concat());
-        let ChannelConfig::Live(ses) = config.email else {
-            panic!("email not live")
-        };
+        let ses = live_ses(&config);
         assert_eq!(ses.region, "us-east-1");
         assert_eq!(ses.from.address(), "noreply@clinic.example.com");
         assert_eq!(ses.endpoint_url, None);
@@ -721,9 +1051,7 @@ mod tests {
         let mut vars = SES_VARS.to_vec();
         vars.push(("AWS_ENDPOINT_URL", "http://127.0.0.1:1/"));
         vars.push(("AWS_ENDPOINT_URL_SESV2", "http://127.0.0.1:2/"));
-        let ChannelConfig::Live(ses) = config(&vars).email else {
-            panic!("email not live")
-        };
+        let ses = live_ses(&config(&vars));
         assert_eq!(ses.endpoint_url.as_deref(), Some("http://127.0.0.1:2"));
     }
 

@@ -88,6 +88,12 @@ pub struct Error {
     /// The provider's own error code (`MessageRejected`, `21610`), for the practice's support desk.
     pub provider_code: Option<String>,
     pub retry_after: Option<Duration>,
+    /// The request reached the provider but no answer came back: the message may have been
+    /// accepted. Never failed over (it could arrive twice) and said so to the caller.
+    pub acceptance_unknown: bool,
+    /// The provider that failed last, and those that failed before it (failover).
+    pub provider: Option<&'static str>,
+    pub attempts: Vec<crate::sent::Attempt>,
 }
 
 impl Error {
@@ -102,7 +108,29 @@ impl Error {
             invalid: Vec::new(),
             provider_code: None,
             retry_after: None,
+            acceptance_unknown: false,
+            provider: None,
+            attempts: Vec::new(),
         }
+    }
+
+    /// Marks the error as one after which the provider may have accepted the message.
+    pub fn with_acceptance_unknown(mut self) -> Self {
+        self.acceptance_unknown = true;
+        self
+    }
+
+    /// Whether another provider may be tried: the message was certainly not accepted, and
+    /// the failure is the provider's (down, throttled, misconfigured), not the message's.
+    pub fn may_fail_over(&self) -> bool {
+        !self.acceptance_unknown
+            && matches!(
+                self.kind,
+                ErrorKind::Unavailable
+                    | ErrorKind::Throttled
+                    | ErrorKind::ProviderFailed
+                    | ErrorKind::Timeout
+            )
     }
 
     pub fn with_hint(mut self, hint: &'static str) -> Self {
@@ -205,6 +233,12 @@ pub(crate) struct ErrorBody<'a> {
     provider_code: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     retry_after: Option<u64>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    acceptance_unknown: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provider: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    failed_over: &'a [crate::sent::Attempt],
 }
 
 impl<'a> From<&'a Error> for ErrorBody<'a> {
@@ -219,6 +253,9 @@ impl<'a> From<&'a Error> for ErrorBody<'a> {
             invalid: &error.invalid,
             provider_code: error.provider_code.as_deref(),
             retry_after: error.retry_after.map(retry_after_seconds),
+            acceptance_unknown: error.acceptance_unknown,
+            provider: error.provider,
+            failed_over: &error.attempts,
         }
     }
 }

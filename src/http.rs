@@ -15,9 +15,12 @@ pub use vercel_runtime::ResponseBody;
 use crate::access::{Caller, CrossOrigin};
 use crate::app::{App, SendContext, new_request_id};
 use crate::domain::{EmailMessage, SmsMessage};
-use crate::domain::{SendEmailRequest, SendNotificationRequest, SendSmsRequest};
+use crate::domain::{
+    MAX_ATTACHMENT_BYTES, SendEmailRequest, SendNotificationRequest, SendSmsRequest,
+    total_too_large,
+};
 use crate::error::{Error, ErrorBody, ErrorKind, FieldError, retry_after_seconds};
-use crate::sent::Sent;
+use crate::sent::{Attempt, Sent};
 use crate::templates::{TemplateInfo, TemplateName, sms_segments};
 
 /// Vercel refuses request bodies over 4.5 MB; the same limit applies locally, so a request
@@ -235,6 +238,16 @@ where
 {
     let request: SendEmailRequest = read_json(request).await?;
     let message = EmailMessage::try_from(request).map_err(Error::invalid_fields)?;
+    if let Some(total) = total_too_large(&message.attachments) {
+        return Err(Error::new(
+            ErrorKind::PayloadTooLarge,
+            "attachments_too_large",
+            format!(
+                "The attachments add up to {total} bytes; at most {MAX_ATTACHMENT_BYTES} (3 MiB) are allowed."
+            ),
+        )
+        .with_hint("Send large documents as a link to the patient portal instead."));
+    }
     let sent = app.send_email(&message, context).await?;
     Ok(sent_response(
         context,
@@ -507,6 +520,12 @@ struct SentBody<'a> {
     message_id: Option<&'a str>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     demo: bool,
+    /// The provider that took the message (`aws-ses`, `smtp`, `twilio`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provider: Option<&'a str>,
+    /// Providers that failed before it (email failover).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    failed_over: &'a [Attempt],
 }
 
 impl<'a> SentBody<'a> {
@@ -516,6 +535,8 @@ impl<'a> SentBody<'a> {
             message: if sent.demo { demo } else { live },
             message_id: sent.message_id.as_deref(),
             demo: sent.demo,
+            provider: sent.provider,
+            failed_over: &sent.failed_over,
         }
     }
 }

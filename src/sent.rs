@@ -5,6 +5,17 @@
 pub struct Sent {
     pub message_id: Option<String>,
     pub demo: bool,
+    /// The provider that took the message (none in demo mode).
+    pub provider: Option<&'static str>,
+    /// Providers tried before it, which failed in a way that let the next one be tried.
+    pub failed_over: Vec<Attempt>,
+}
+
+/// One provider that was tried and failed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Attempt {
+    pub provider: &'static str,
+    pub code: &'static str,
 }
 
 impl Sent {
@@ -12,6 +23,8 @@ impl Sent {
         Self {
             message_id: Some(message_id.into()),
             demo: false,
+            provider: None,
+            failed_over: Vec::new(),
         }
     }
 
@@ -19,6 +32,8 @@ impl Sent {
         Self {
             message_id: None,
             demo: true,
+            provider: None,
+            failed_over: Vec::new(),
         }
     }
 }

@@ -57,6 +57,7 @@ fn email() -> EmailMessage {
         text: Some("Your appointment is tomorrow.".into()),
         html: None,
         reply_to: Vec::new(),
+        attachments: Vec::new(),
     }
 }
 

@@ -1,6 +1,9 @@
 # Sourced by scripts/test and scripts/load: installs the provider emulators (moto for SES v2,
-# Prism serving Twilio's OpenAPI description) and starts them on free loopback ports.
-# Sets NOTIFY_TEST_MOTO_URL and NOTIFY_TEST_PRISM_URL; stops everything it started on exit.
+# Prism serving Twilio's OpenAPI description, an aiosmtpd SMTP sink) and starts them on free
+# loopback ports.
+# Also starts the SMTP sink (tests/emulators/smtp_sink.py, aiosmtpd). Sets NOTIFY_TEST_MOTO_URL,
+# NOTIFY_TEST_PRISM_URL, NOTIFY_TEST_SMTP_PORT and NOTIFY_TEST_SMTP_DIR; stops everything it
+# started on exit.
 
 twilio_spec="${TWILIO_OPENAPI_SPEC:-$root/../shared/emulators/twilio/twilio-messages.json}"
 if [ ! -f "$twilio_spec" ]; then
@@ -55,8 +58,19 @@ pids+=("$!")
 prism_port="$(free_port)"
 tests/emulators/node_modules/.bin/prism mock -h 127.0.0.1 -p "$prism_port" "$twilio_spec" >"$emulators/prism.log" 2>&1 &
 pids+=("$!")
+smtp_port="$(free_port)"
+smtp_dir="$emulators/smtp-mail"
+rm -rf "$smtp_dir"
+"$emulators/venv/bin/python" tests/emulators/smtp_sink.py "$smtp_port" "$smtp_dir" >"$emulators/smtp.log" 2>&1 &
+pids+=("$!")
 wait_for moto "http://127.0.0.1:$moto_port/moto-api/" "$emulators/moto.log"
 wait_for prism "http://127.0.0.1:$prism_port/" "$emulators/prism.log"
 
 export NOTIFY_TEST_MOTO_URL="http://127.0.0.1:$moto_port"
 export NOTIFY_TEST_PRISM_URL="http://127.0.0.1:$prism_port"
+for _ in $(seq 1 100); do
+  python3 -c "import socket, sys; socket.create_connection(('127.0.0.1', $smtp_port), 1)" 2>/dev/null && break
+  sleep 0.1
+done
+export NOTIFY_TEST_SMTP_PORT="$smtp_port"
+export NOTIFY_TEST_SMTP_DIR="$smtp_dir"

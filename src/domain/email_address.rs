@@ -64,6 +64,18 @@ impl EmailAddress {
         })
     }
 
+    /// The display name, `Ann Lee` in `Ann Lee <ann@example.com>`.
+    pub fn display_name(&self) -> Option<&str> {
+        self.display_name.as_deref()
+    }
+
+    /// The part after the `@`.
+    pub fn domain(&self) -> &str {
+        self.address
+            .rsplit_once('@')
+            .map_or("", |(_, domain)| domain)
+    }
+
     /// The bare address, `ann@example.com`.
     pub fn address(&self) -> &str {
         &self.address

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::EmailAddress;
+use super::{Attachment, AttachmentRequest, EmailAddress, parse_attachments};
 use crate::error::FieldError;
 
 pub const MAX_RECIPIENTS: usize = 50;
@@ -24,6 +24,7 @@ pub struct SendEmailRequest {
     pub body: Option<String>,
     pub html: Option<String>,
     pub reply_to: Option<OneOrMany>,
+    pub attachments: Option<Vec<AttachmentRequest>>,
 }
 
 /// One address or a list of addresses.
@@ -43,6 +44,7 @@ pub struct EmailMessage {
     pub text: Option<String>,
     pub html: Option<String>,
     pub reply_to: Vec<EmailAddress>,
+    pub attachments: Vec<Attachment>,
 }
 
 impl TryFrom<SendEmailRequest> for EmailMessage {
@@ -64,6 +66,7 @@ impl TryFrom<SendEmailRequest> for EmailMessage {
         let subject = parse_subject(request.subject, &mut errors);
         let text = non_blank("body", request.body, &mut errors);
         let html = non_blank("html", request.html, &mut errors);
+        let attachments = parse_attachments(request.attachments.unwrap_or_default(), &mut errors);
         if text.is_none() && html.is_none() && !errors.iter().any(|e| e.field == "body") {
             errors.push(FieldError::new(
                 "body",
@@ -77,6 +80,7 @@ impl TryFrom<SendEmailRequest> for EmailMessage {
                 text,
                 html,
                 reply_to,
+                attachments,
             })
         } else {
             Err(errors)

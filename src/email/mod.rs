@@ -1,11 +1,15 @@
-//! The email channel: the `EmailSender` trait, its SES v2 provider and its demo stand-in.
+//! The email channel: the `EmailSender` trait, its providers (SES v2, any SMTP relay), tried
+//! in order, and its demo stand-in.
 
 mod demo;
+mod mime;
 mod ses;
 mod ses_http;
+mod smtp;
 
 pub use demo::DemoEmailSender;
 pub use ses::{SesEmailSender, classify_ses_error};
+pub use smtp::{SmtpEmailSender, classify_smtp_reply};
 
 use crate::domain::EmailMessage;
 use crate::error::Error;
@@ -20,4 +24,27 @@ pub trait EmailSender: Send + Sync {
         &self,
         message: &EmailMessage,
     ) -> impl std::future::Future<Output = Result<Sent, Error>> + Send;
+}
+
+/// One live email provider of the ordered list.
+#[derive(Debug)]
+pub enum EmailProvider {
+    Ses(SesEmailSender),
+    Smtp(SmtpEmailSender),
+}
+
+impl EmailSender for EmailProvider {
+    fn provider(&self) -> &'static str {
+        match self {
+            Self::Ses(ses) => ses.provider(),
+            Self::Smtp(smtp) => smtp.provider(),
+        }
+    }
+
+    async fn send(&self, message: &EmailMessage) -> Result<Sent, Error> {
+        match self {
+            Self::Ses(ses) => ses.send(message).await,
+            Self::Smtp(smtp) => smtp.send(message).await,
+        }
+    }
 }

@@ -8,7 +8,8 @@ use aws_sdk_sesv2::config::timeout::TimeoutConfig;
 use aws_sdk_sesv2::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sesv2::operation::send_email::SendEmailError;
-use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use aws_sdk_sesv2::primitives::Blob;
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, RawMessage};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
 use super::EmailSender;
@@ -79,7 +80,17 @@ impl SesEmailSender {
         }
     }
 
-    fn content(message: &EmailMessage) -> Result<EmailContent, Error> {
+    /// SES builds the MIME itself for a plain email; with attachments the message goes as the
+    /// same MIME the SMTP provider sends, raw.
+    fn content(&self, message: &EmailMessage) -> Result<EmailContent, Error> {
+        if !message.attachments.is_empty() {
+            let (mime, _) = super::mime::build(message, &self.from, &self.reply_to)?;
+            let raw = RawMessage::builder()
+                .data(Blob::new(mime.formatted()))
+                .build()
+                .map_err(build_error)?;
+            return Ok(EmailContent::builder().raw(raw).build());
+        }
         let utf8 = |data: &str| Content::builder().data(data).charset("UTF-8").build();
         let body = Body::builder()
             .set_text(
@@ -131,7 +142,7 @@ impl EmailSender for SesEmailSender {
             .destination(Destination::builder().set_to_addresses(Some(to)).build())
             .set_reply_to_addresses((!reply_to.is_empty()).then_some(reply_to))
             .set_configuration_set_name(self.configuration_set.clone())
-            .content(Self::content(message)?)
+            .content(self.content(message)?)
             .send()
             .await
             .map_err(|e| self.classify(e))?;
@@ -151,6 +162,7 @@ impl SesEmailSender {
         match error {
             SdkError::TimeoutError(_) => timeout(),
             SdkError::DispatchFailure(failure) if failure.is_timeout() => timeout(),
+            // The connector reports connection failures as I/O: nothing reached SES.
             SdkError::DispatchFailure(_) => Error::new(
                 ErrorKind::ProviderFailed,
                 "provider_unreachable",
@@ -273,6 +285,7 @@ fn timeout() -> Error {
         "provider_timeout",
         "AWS SES did not answer in time. The email may or may not have been sent.",
     )
+    .with_acceptance_unknown()
 }
 
 fn build_error(error: aws_sdk_sesv2::error::BuildError) -> Error {

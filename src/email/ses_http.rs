@@ -65,11 +65,15 @@ impl ReqwestConnector {
 }
 
 /// Timeouts and connection failures keep their meaning, so the SDK's retry policy treats them
-/// as transient.
+/// as transient. A failure to connect (a connect timeout included) is I/O: the request never
+/// left, so another provider may safely be tried; any other timeout may follow a delivered
+/// request.
 fn connector_error(error: reqwest::Error) -> ConnectorError {
-    if error.is_timeout() {
+    if error.is_connect() {
+        ConnectorError::io(error.into())
+    } else if error.is_timeout() {
         ConnectorError::timeout(error.into())
-    } else if error.is_connect() || error.is_request() || error.is_body() {
+    } else if error.is_request() || error.is_body() {
         ConnectorError::io(error.into())
     } else {
         ConnectorError::other(error.into(), None)

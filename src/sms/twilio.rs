@@ -233,10 +233,11 @@ fn timeout() -> Error {
         "provider_timeout",
         "Twilio did not answer in time. The SMS may or may not have been sent.",
     )
+    .with_acceptance_unknown()
 }
 
 fn transport_error(error: reqwest::Error) -> Error {
-    if error.is_timeout() {
+    if error.is_timeout() && !error.is_connect() {
         timeout()
     } else {
         Error::new(

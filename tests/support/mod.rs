@@ -260,3 +260,71 @@ pub fn twilio_vars(base_url: &str) -> HashMap<&'static str, String> {
 pub fn as_pairs<'a>(vars: &'a HashMap<&'static str, String>) -> Vec<(&'static str, &'a str)> {
     vars.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
+
+/// The variables of an SMTP provider pointed at the test suite's SMTP sink (no TLS: the sink
+/// is on this host, which is the one place `SMTP_SECURITY=none` is allowed).
+pub fn smtp_vars(from: &str) -> HashMap<&'static str, String> {
+    HashMap::from([
+        ("SMTP_HOST", "127.0.0.1".to_owned()),
+        ("SMTP_PORT", emulator("NOTIFY_TEST_SMTP_PORT")),
+        ("SMTP_SECURITY", "none".to_owned()),
+        ("SMTP_FROM", from.to_owned()),
+        ("NOTIFY_API_KEYS", API_KEY.to_owned()),
+    ])
+}
+
+/// The raw message the SMTP sink received with `Message-ID: <message_id>`, waiting briefly for
+/// the sink to write it.
+pub async fn message_in_smtp_sink(message_id: &str) -> Vec<u8> {
+    let folder = PathBuf::from(emulator("NOTIFY_TEST_SMTP_DIR"));
+    let wanted = format!("Message-ID: {message_id}");
+    for _ in 0..50 {
+        if let Some(found) = smtp_sink_messages(&folder)
+            .into_iter()
+            .find(|raw| String::from_utf8_lossy(raw).contains(&wanted))
+        {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the SMTP sink has no message {message_id}")
+}
+
+/// Every raw message the SMTP sink holds whose text contains `needle`.
+pub fn smtp_sink_messages_containing(needle: &str) -> Vec<Vec<u8>> {
+    let folder = PathBuf::from(emulator("NOTIFY_TEST_SMTP_DIR"));
+    smtp_sink_messages(&folder)
+        .into_iter()
+        .filter(|raw| String::from_utf8_lossy(raw).contains(needle))
+        .collect()
+}
+
+fn smtp_sink_messages(folder: &std::path::Path) -> Vec<Vec<u8>> {
+    std::fs::read_dir(folder)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                .filter_map(|e| std::fs::read(e.path()).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The raw MIME of a message sent to moto as raw (with attachments), by SES message id.
+pub async fn raw_message_in_moto(message_id: &str) -> Vec<u8> {
+    let data: serde_json::Value = reqwest::get(format!("{}/moto-api/data.json", moto_url()))
+        .await
+        .expect("moto answers")
+        .json()
+        .await
+        .unwrap();
+    data["ses"]["RawMessage"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|m| m["id"] == message_id)
+        .and_then(|m| m["raw_data"].as_str())
+        .map(|raw| raw.as_bytes().to_vec())
+        .unwrap_or_else(|| panic!("moto has no raw message {message_id}"))
+}
