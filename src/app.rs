@@ -17,9 +17,18 @@ use crate::limits::RateLimits;
 use crate::sent::{Attempt, Sent};
 use crate::sms::{DemoSmsSender, SmsSender, TwilioSmsSender};
 use crate::templates::TemplateName;
+use crate::webhooks::{CertificateSource, EventsTarget, HttpsCertificateSource, SnsVerifier};
 
 /// How long to wait for a TCP connection to a provider before the attempt counts as failed.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// One client for every outgoing HTTP request: the providers, SNS certificates, forwarding.
+fn new_http_client() -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .user_agent(concat!("notify/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
 
 /// One channel as this process runs it.
 #[derive(Debug)]
@@ -78,8 +87,20 @@ pub struct App {
     branding_invalid: Vec<FieldError>,
     pub access: Access,
     pub limits: RateLimits,
-    auditor: Auditor,
+    pub(crate) auditor: Auditor,
     security_invalid: Vec<FieldError>,
+    http: std::sync::OnceLock<reqwest::Client>,
+    pub(crate) webhooks: WebhookState,
+}
+
+/// What the delivery webhooks need: the public URL Twilio signs, the SNS verifier, and where
+/// events are forwarded.
+#[derive(Debug)]
+pub(crate) struct WebhookState {
+    pub public_url: Option<String>,
+    pub events: Option<EventsTarget>,
+    pub sns: SnsVerifier,
+    pub ses_configuration_set: bool,
 }
 
 /// What the audit trail records about the request behind a send.
@@ -87,6 +108,8 @@ pub struct App {
 pub struct SendContext {
     pub request_id: String,
     pub template: Option<&'static str>,
+    /// Where work that outlives the answer runs.
+    pub background: Background,
 }
 
 impl SendContext {
@@ -95,7 +118,38 @@ impl SendContext {
         Self {
             request_id: new_request_id(),
             template: None,
+            background: Background::default(),
         }
+    }
+}
+
+/// Runs work after the answer: through Vercel's `waitUntil` inside a function (so the
+/// invocation is kept alive until it ends), on the tokio runtime elsewhere.
+#[derive(Clone, Default)]
+pub struct Background(Option<vercel_runtime::AppState>);
+
+impl Background {
+    pub fn vercel(state: vercel_runtime::AppState) -> Self {
+        Self(Some(state))
+    }
+
+    pub fn spawn(&self, work: impl std::future::Future<Output = ()> + Send + 'static) {
+        match &self.0 {
+            Some(state) => state.wait_until(work),
+            None => {
+                tokio::spawn(work);
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Background {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Background(vercel)"
+        } else {
+            "Background(tokio)"
+        })
     }
 }
 
@@ -133,14 +187,29 @@ impl App {
         let any_live = matches!(config.email, ChannelConfig::Live(_))
             || matches!(config.sms, ChannelConfig::Live(_));
         let http = if any_live {
-            reqwest::Client::builder()
-                .connect_timeout(CONNECT_TIMEOUT)
-                .user_agent(concat!("notify/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .map_err(|e| format!("could not start: {e}"))
+            new_http_client().map_err(|e| format!("could not start: {e}"))
         } else {
             Err("not needed".into())
         };
+        let http_once = std::sync::OnceLock::new();
+        if let Ok(client) = &http {
+            let _ = http_once.set(client.clone());
+        }
+        let ses_configuration_set = matches!(&config.email, ChannelConfig::Live(providers)
+            if providers.iter().any(|p| matches!(p, EmailProviderSettings::Ses(ses) if ses.configuration_set.is_some())));
+        let status_callback = config
+            .webhooks
+            .public_url
+            .as_ref()
+            .map(|url| format!("{url}{}", crate::http::Route::TwilioWebhook.path()));
+        let events = config.webhooks.events.as_ref().and_then(|(url, secret)| {
+            base64::Engine::decode(&base64::engine::general_purpose::STANDARD, secret.expose())
+                .ok()
+                .map(|key| EventsTarget {
+                    url: url.clone(),
+                    key,
+                })
+        });
         let policy = config.policy;
         let email =
             Channel::build(config.email, &http, |providers, client| {
@@ -161,7 +230,7 @@ impl App {
             email_providers: config.email_providers,
             policy,
             sms: Channel::build(config.sms, &http, |s, c| {
-                Ok(TwilioSmsSender::new(s, policy, c))
+                Ok(TwilioSmsSender::new(s, policy, c, status_callback))
             }),
             branding: config.branding,
             branding_invalid: config.branding_invalid,
@@ -169,7 +238,32 @@ impl App {
             limits: RateLimits::new(&config.limits),
             auditor: Auditor::new(config.audit_key.as_ref()),
             security_invalid: config.security_invalid,
+            webhooks: WebhookState {
+                public_url: config.webhooks.public_url,
+                events,
+                sns: SnsVerifier::new(Box::new(HttpsCertificateSource(
+                    http_once
+                        .get()
+                        .cloned()
+                        .unwrap_or_else(|| new_http_client().unwrap_or_default()),
+                ))),
+                ses_configuration_set,
+            },
+            http: http_once,
         }
+    }
+
+    /// Replaces where SNS signing certificates come from. Only tests have a reason to: the
+    /// certificate URL must still be an https URL on an AWS SNS host.
+    pub fn with_certificate_source(mut self, source: Box<dyn CertificateSource>) -> Self {
+        self.webhooks.sns = SnsVerifier::new(source);
+        self
+    }
+
+    /// The process's HTTP client, built on first use when no live channel built it already.
+    pub(crate) fn http_client(&self) -> &reqwest::Client {
+        self.http
+            .get_or_init(|| new_http_client().unwrap_or_default())
     }
 
     /// Where `provider` stands in the email send order (1 = first), if it is used.
@@ -437,6 +531,12 @@ impl App {
                 practice_name: &self.branding.practice_name,
                 invalid: &self.branding_invalid,
             },
+            events: EventsHealth {
+                status_callbacks: self.webhooks.public_url.is_some()
+                    && matches!(self.sms, Channel::Live(_)),
+                ses_configuration_set: self.webhooks.ses_configuration_set,
+                forwarding: self.webhooks.events.is_some(),
+            },
             security: SecurityHealth {
                 api_keys: self.access.has_api_keys(),
                 jwt: self.access.has_jwt(),
@@ -457,7 +557,19 @@ pub struct Health<'a> {
     pub version: &'static str,
     pub channels: Channels<'a>,
     pub branding: BrandingHealth<'a>,
+    pub events: EventsHealth,
     pub security: SecurityHealth<'a>,
+}
+
+/// Whether delivery events are wired: SMS ask Twilio for status callbacks (needs
+/// `NOTIFY_PUBLIC_URL`), email carries an SES configuration set (whose event destination is the
+/// SNS topic), and events are forwarded to the practice app.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventsHealth {
+    pub status_callbacks: bool,
+    pub ses_configuration_set: bool,
+    pub forwarding: bool,
 }
 
 /// Whether each safeguard is configured (never how).

@@ -50,12 +50,38 @@ impl Auditor {
 
     /// Writes `event` as one JSON line on stdout.
     pub fn record(&self, event: &AuditEvent) {
-        if let Ok(line) = serde_json::to_string(event) {
-            let mut stdout = std::io::stdout().lock();
-            let _ = writeln!(stdout, "{line}");
+        write_line(event);
+    }
+
+    /// Writes a verified delivery event as one JSON line on stdout.
+    pub fn record_delivery(&self, event: &crate::webhooks::DeliveryEvent, request_id: &str) {
+        #[derive(Serialize)]
+        struct Delivery<'a> {
+            #[serde(rename = "type")]
+            kind: &'static str,
+            event: &'static str,
+            request_id: &'a str,
+            received: String,
+            delivery: &'a crate::webhooks::DeliveryEvent,
         }
+        write_line(&Delivery {
+            kind: "audit",
+            event: "delivery_event",
+            request_id,
+            received: now_rfc3339(),
+            delivery: event,
+        });
     }
 }
+
+fn write_line(value: &impl Serialize) {
+    if let Ok(line) = serde_json::to_string(value) {
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{line}");
+    }
+}
+
+impl Auditor {}
 
 /// Only reached when the system random source fails, which ring treats as near impossible.
 fn nanos_as_bytes() -> [u8; 16] {

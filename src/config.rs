@@ -196,8 +196,19 @@ pub struct Config {
     pub limits: Limits,
     /// The key of the audit trail's recipient hashes (`NOTIFY_AUDIT_KEY`).
     pub audit_key: Option<Secret>,
-    /// Access, limit and audit variables that were set but unusable (and so not used).
+    /// Access, limit, audit and webhook variables that were set but unusable (and so not used).
     pub security_invalid: Vec<FieldError>,
+    pub webhooks: WebhookConfig,
+}
+
+/// Delivery webhooks: where this deployment is reachable, and where events go.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WebhookConfig {
+    /// `NOTIFY_PUBLIC_URL`: the deployment's public base URL, which Twilio signs and which SMS
+    /// name as their `StatusCallback`.
+    pub public_url: Option<String>,
+    /// `NOTIFY_EVENTS_URL` and the decoded `NOTIFY_EVENTS_SECRET`.
+    pub events: Option<(String, Secret)>,
 }
 
 pub const DEFAULT_SES_REGION: &str = "us-east-1";
@@ -263,6 +274,7 @@ impl Config {
         let access = read_access(&vars, &mut security_invalid);
         let limits = read_limits(&vars, &mut security_invalid);
         let audit_key = read_secret(&vars, "NOTIFY_AUDIT_KEY", 32, &mut security_invalid);
+        let webhooks = read_webhooks(&vars, &mut security_invalid);
         Self {
             email,
             email_providers,
@@ -274,6 +286,7 @@ impl Config {
             limits,
             audit_key,
             security_invalid,
+            webhooks,
         }
     }
 }
@@ -301,6 +314,57 @@ fn resolve<T>(
     match settings {
         Some(settings) if missing.is_empty() && invalid.is_empty() => ChannelConfig::Live(settings),
         _ => ChannelConfig::Misconfigured(Misconfiguration { missing, invalid }),
+    }
+}
+
+fn read_webhooks(vars: &Vars, invalid: &mut Vec<FieldError>) -> WebhookConfig {
+    let public_url = vars
+        .get("NOTIFY_PUBLIC_URL")
+        .and_then(|url| secure_url("NOTIFY_PUBLIC_URL", url, invalid));
+    let events_url = vars
+        .get("NOTIFY_EVENTS_URL")
+        .and_then(|url| secure_url("NOTIFY_EVENTS_URL", url, invalid));
+    let secret = vars.get("NOTIFY_EVENTS_SECRET").and_then(|raw| {
+        let encoded = raw.strip_prefix("whsec_").unwrap_or(raw);
+        match base64::Engine::decode(&base64::engine::general_purpose::STANDARD, encoded) {
+            Ok(key) if key.len() >= 16 => Some(Secret::new(encoded)),
+            _ => {
+                invalid.push(FieldError::new(
+                    "NOTIFY_EVENTS_SECRET",
+                    "must be whsec_ followed by at least 16 bytes in base64",
+                ));
+                None
+            }
+        }
+    });
+    let events = match (events_url, secret) {
+        (Some(url), Some(secret)) => Some((url, secret)),
+        (Some(_), None) => {
+            invalid.push(FieldError::new(
+                "NOTIFY_EVENTS_SECRET",
+                "is required with NOTIFY_EVENTS_URL: events are never sent unsigned",
+            ));
+            None
+        }
+        _ => None,
+    };
+    WebhookConfig { public_url, events }
+}
+
+/// An https URL (http only on this host, for local development), without a trailing slash.
+fn secure_url(name: &'static str, value: &str, invalid: &mut Vec<FieldError>) -> Option<String> {
+    match reqwest::Url::parse(value) {
+        Ok(url)
+            if url.has_host()
+                && (url.scheme() == "https"
+                    || (url.scheme() == "http" && url.host_str().is_some_and(is_local_host))) =>
+        {
+            Some(value.trim_end_matches('/').to_owned())
+        }
+        _ => {
+            invalid.push(FieldError::new(name, "must be an https URL"));
+            None
+        }
     }
 }
 

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 pub use vercel_runtime::ResponseBody;
 
 use crate::access::{Caller, CrossOrigin};
-use crate::app::{App, SendContext, new_request_id};
+use crate::app::{App, Background, SendContext, new_request_id};
 use crate::domain::{EmailMessage, SmsMessage};
 use crate::domain::{
     MAX_ATTACHMENT_BYTES, SendEmailRequest, SendNotificationRequest, SendSmsRequest,
@@ -22,6 +22,7 @@ use crate::domain::{
 use crate::error::{Error, ErrorBody, ErrorKind, FieldError, retry_after_seconds};
 use crate::sent::{Attempt, Sent};
 use crate::templates::{TemplateInfo, TemplateName, sms_segments};
+use crate::webhooks::SnsOutcome;
 
 /// Vercel refuses request bodies over 4.5 MB; the same limit applies locally, so a request
 /// that works with `cargo run` works when deployed.
@@ -37,10 +38,12 @@ pub enum Route {
     Preview,
     Health,
     OpenApi,
+    TwilioWebhook,
+    SesWebhook,
 }
 
 impl Route {
-    pub const ALL: [Route; 7] = [
+    pub const ALL: [Route; 9] = [
         Route::SendEmail,
         Route::SendSms,
         Route::SendNotification,
@@ -48,6 +51,8 @@ impl Route {
         Route::Preview,
         Route::Health,
         Route::OpenApi,
+        Route::TwilioWebhook,
+        Route::SesWebhook,
     ];
 
     pub fn path(self) -> &'static str {
@@ -59,12 +64,18 @@ impl Route {
             Self::Preview => "/api/preview",
             Self::Health => "/api/health",
             Self::OpenApi => "/api/openapi",
+            Self::TwilioWebhook => "/api/webhooks/twilio",
+            Self::SesWebhook => "/api/webhooks/ses",
         }
     }
 
     fn methods(self) -> &'static [Method] {
         match self {
-            Self::SendEmail | Self::SendSms | Self::SendNotification => &[Method::POST],
+            Self::SendEmail
+            | Self::SendSms
+            | Self::SendNotification
+            | Self::TwilioWebhook
+            | Self::SesWebhook => &[Method::POST],
             Self::Templates | Self::Health | Self::OpenApi => &[Method::GET],
             Self::Preview => &[Method::GET, Method::POST],
         }
@@ -100,9 +111,24 @@ where
     B: hyper::body::Body<Data = Bytes> + Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    handle_with(app, route, request, Background::default()).await
+}
+
+/// [`handle`], with background work (event forwarding) run by `background`.
+pub async fn handle_with<B>(
+    app: &App,
+    route: Route,
+    request: Request<B>,
+    background: Background,
+) -> Response<ResponseBody>
+where
+    B: hyper::body::Body<Data = Bytes> + Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let context = SendContext {
         request_id: request_id(request.headers()),
         template: None,
+        background,
     };
     // Health stays public: a foreign origin just gets no CORS headers (its browser then
     // cannot read the answer); every other route refuses foreign origins outright.
@@ -172,6 +198,8 @@ where
         Route::Templates => Ok(templates(context)),
         Route::Preview => preview(app, request, context).await,
         Route::OpenApi => Ok(openapi()),
+        Route::TwilioWebhook => twilio_webhook(app, request, context).await,
+        Route::SesWebhook => ses_webhook(app, request, context).await,
     }
 }
 
@@ -363,6 +391,82 @@ impl<'a> ChannelBody<'a> {
             Err(error) => Self::Failed(ErrorBody::from(error)),
         })
     }
+}
+
+/// `POST /api/webhooks/twilio`: Twilio's status callbacks (form-encoded), answered with empty
+/// TwiML once verified, so that an inbound STOP needs no reply either.
+async fn twilio_webhook<B>(
+    app: &App,
+    request: Request<B>,
+    context: &SendContext,
+) -> Result<Response<ResponseBody>, Error>
+where
+    B: hyper::body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let signature = request
+        .headers()
+        .get("x-twilio-signature")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let query = request.uri().query().map(str::to_owned);
+    let body = read_body(request).await?;
+    let params: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).map_err(|_| {
+        Error::invalid_fields(vec![FieldError::new(
+            "body",
+            "is not form-encoded parameters",
+        )])
+    })?;
+    app.receive_twilio(&params, signature.as_deref(), query.as_deref(), context)
+        .await?;
+    let mut response = Response::new(ResponseBody::from(
+        r#"<?xml version="1.0" encoding="UTF-8"?><Response/>"#,
+    ));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("text/xml; charset=utf-8"),
+    );
+    Ok(response)
+}
+
+/// `POST /api/webhooks/ses`: SNS messages (sent as `text/plain`) carrying SES events.
+async fn ses_webhook<B>(
+    app: &App,
+    request: Request<B>,
+    context: &SendContext,
+) -> Result<Response<ResponseBody>, Error>
+where
+    B: hyper::body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let body = read_body(request).await?;
+    #[derive(Serialize)]
+    struct Received {
+        success: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        confirmed: Option<bool>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        events: Option<usize>,
+    }
+    let outcome = app.receive_sns(&body, context).await?;
+    let received = match outcome {
+        SnsOutcome::Confirmed => Received {
+            success: true,
+            confirmed: Some(true),
+            events: None,
+        },
+        SnsOutcome::Unsubscribed => Received {
+            success: true,
+            confirmed: None,
+            events: None,
+        },
+        SnsOutcome::Events(n) => Received {
+            success: true,
+            confirmed: None,
+            events: Some(n),
+        },
+    };
+    Ok(json_response(context, StatusCode::OK, &received))
 }
 
 /// `GET /api/openapi`: the OpenAPI 3.1 description of every route, compiled in.
@@ -572,6 +676,15 @@ where
             .with_hint("Send the header Content-Type: application/json."));
         }
     }
+    parse_json(&read_body(request).await?)
+}
+
+/// The body, at most `MAX_BODY_BYTES` (refused from the declared length when there is one).
+async fn read_body<B>(request: Request<B>) -> Result<Bytes, Error>
+where
+    B: hyper::body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -595,7 +708,7 @@ where
             }
         })?
         .to_bytes();
-    parse_json(&bytes)
+    Ok(bytes)
 }
 
 fn too_large() -> Error {
@@ -733,9 +846,9 @@ pub async fn serve_function(route: Route) -> Result<(), vercel_runtime::Error> {
     init_logging();
     let app = Arc::new(App::from_env());
     vercel_runtime::run(vercel_runtime::service_fn(
-        move |request: vercel_runtime::Request| {
+        move |request: vercel_runtime::Request, state: vercel_runtime::AppState| {
             let app = Arc::clone(&app);
-            handle_isolated(app, route, request)
+            handle_isolated(app, route, request, Background::vercel(state))
         },
     ))
     .await
@@ -748,8 +861,9 @@ async fn handle_isolated(
     app: Arc<App>,
     route: Route,
     request: Request<hyper::body::Incoming>,
+    background: Background,
 ) -> Response<ResponseBody> {
-    match tokio::spawn(async move { handle(&app, route, request).await }).await {
+    match tokio::spawn(async move { handle_with(&app, route, request, background).await }).await {
         Ok(response) => response,
         Err(_) => error_response(
             &SendContext::new(),
@@ -790,7 +904,9 @@ pub async fn serve_all(port: u16) -> std::io::Result<()> {
                     async move {
                         let path = request.uri().path().to_owned();
                         let response = match Route::from_path(&path) {
-                            Some(route) => handle_isolated(app, route, request).await,
+                            Some(route) => {
+                                handle_isolated(app, route, request, Background::default()).await
+                            }
                             None if path == "/" => index_page(),
                             None => not_found(&path),
                         };

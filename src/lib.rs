@@ -15,6 +15,7 @@ pub mod limits;
 pub mod sent;
 pub mod sms;
 pub mod templates;
+pub mod webhooks;
 
 pub use app::App;
 pub use config::Config;

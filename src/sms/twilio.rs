@@ -35,6 +35,8 @@ pub struct TwilioSmsSender {
     auth_token: Secret,
     sender: TwilioSender,
     policy: SendPolicy,
+    /// `{NOTIFY_PUBLIC_URL}/api/webhooks/twilio`, when delivery events are wired.
+    status_callback: Option<String>,
 }
 
 /// The part of Twilio's message resource we use.
@@ -51,7 +53,12 @@ struct TwilioErrorBody {
 }
 
 impl TwilioSmsSender {
-    pub fn new(settings: TwilioSettings, policy: SendPolicy, http: reqwest::Client) -> Self {
+    pub fn new(
+        settings: TwilioSettings,
+        policy: SendPolicy,
+        http: reqwest::Client,
+        status_callback: Option<String>,
+    ) -> Self {
         Self {
             messages_url: format!(
                 "{}/2010-04-01/Accounts/{}/Messages.json",
@@ -62,7 +69,13 @@ impl TwilioSmsSender {
             auth_token: settings.auth_token,
             sender: settings.sender,
             policy,
+            status_callback,
         }
+    }
+
+    /// The token Twilio signs its webhooks with.
+    pub fn auth_token(&self) -> &Secret {
+        &self.auth_token
     }
 
     async fn attempt(&self, message: &SmsMessage) -> Result<Sent, Error> {
@@ -72,6 +85,9 @@ impl TwilioSmsSender {
         }
         if let Some(service) = &self.sender.messaging_service_sid {
             form.push(("MessagingServiceSid", service.as_str()));
+        }
+        if let Some(callback) = &self.status_callback {
+            form.push(("StatusCallback", callback.as_str()));
         }
         let response = self
             .http

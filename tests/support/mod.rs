@@ -34,6 +34,8 @@ pub fn binary(name: &str) -> &'static str {
         "templates" => env!("CARGO_BIN_EXE_templates"),
         "preview" => env!("CARGO_BIN_EXE_preview"),
         "openapi" => env!("CARGO_BIN_EXE_openapi"),
+        "webhooks-twilio" => env!("CARGO_BIN_EXE_webhooks-twilio"),
+        "webhooks-ses" => env!("CARGO_BIN_EXE_webhooks-ses"),
         "notify" => env!("CARGO_BIN_EXE_notify"),
         other => panic!("no function binary named {other}"),
     }

@@ -1,0 +1,604 @@
+//! Delivery webhooks: Twilio callbacks to the real function binary, SNS messages signed here
+//! with a key and certificate these tests make (openssl), and forwarding checked by a receiver
+//! that verifies the Standard Webhooks signature.
+
+mod support;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine;
+use http_body_util::{BodyExt, Full};
+use notify::http::{Route, handle};
+use notify::webhooks::CertificateSource;
+use notify::{App, Config};
+use ring::hmac;
+use serde_json::{Value, json};
+use support::Function;
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const PUBLIC_URL: &str = "https://notify.example.com";
+const EVENTS_KEY: &[u8] = b"events-key-for-the-practice-app";
+
+fn events_secret() -> String {
+    format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(EVENTS_KEY)
+    )
+}
+
+fn twilio_signature(url: &str, params: &[(&str, &str)]) -> String {
+    let mut sorted = params.to_vec();
+    sorted.sort();
+    let data: String = std::iter::once(url.to_owned())
+        .chain(sorted.iter().map(|(k, v)| format!("{k}{v}")))
+        .collect();
+    let key = hmac::Key::new(
+        hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY,
+        support::AUTH_TOKEN.as_bytes(),
+    );
+    base64::engine::general_purpose::STANDARD.encode(hmac::sign(&key, data.as_bytes()).as_ref())
+}
+
+async fn twilio_webhook(receiver: &MockServer) -> Function {
+    let mut vars = support::twilio_vars("http://127.0.0.1:9");
+    vars.insert("NOTIFY_PUBLIC_URL", PUBLIC_URL.into());
+    vars.insert("NOTIFY_EVENTS_URL", receiver.uri());
+    vars.insert("NOTIFY_EVENTS_SECRET", events_secret());
+    Function::start("webhooks-twilio", &support::as_pairs(&vars)).await
+}
+
+async fn post_form(
+    function: &Function,
+    query: &str,
+    params: &[(&str, &str)],
+    signature: Option<&str>,
+) -> reqwest::Response {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}{query}", function.base_url))
+        .form(params);
+    if let Some(signature) = signature {
+        request = request.header("x-twilio-signature", signature);
+    }
+    request.send().await.unwrap()
+}
+
+/// Waits for the receiver to have had `count` requests.
+async fn received(receiver: &MockServer, count: usize) -> Vec<wiremock::Request> {
+    for _ in 0..100 {
+        let requests = receiver.received_requests().await.unwrap_or_default();
+        if requests.len() >= count {
+            return requests;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    receiver.received_requests().await.unwrap_or_default()
+}
+
+/// Checks a forwarded request as a Standard Webhooks receiver would, and returns its payload.
+fn verified_payload(request: &wiremock::Request) -> Value {
+    let header = |name: &str| {
+        request
+            .headers
+            .get(name)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (id, timestamp, signature) = (
+        header("webhook-id"),
+        header("webhook-timestamp"),
+        header("webhook-signature"),
+    );
+    let body = String::from_utf8(request.body.clone()).unwrap();
+    let key = hmac::Key::new(hmac::HMAC_SHA256, EVENTS_KEY);
+    let expected = hmac::sign(&key, format!("{id}.{timestamp}.{body}").as_bytes());
+    let given = base64::engine::general_purpose::STANDARD
+        .decode(signature.strip_prefix("v1,").expect("a v1 signature"))
+        .unwrap();
+    assert_eq!(
+        given,
+        expected.as_ref(),
+        "the Standard Webhooks signature does not verify"
+    );
+    let age = time::OffsetDateTime::now_utc().unix_timestamp() - timestamp.parse::<i64>().unwrap();
+    assert!((0..300).contains(&age));
+    let payload: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(payload["data"]["id"], id.as_str());
+    payload
+}
+
+const DELIVERED: [(&str, &str); 4] = [
+    ("MessageSid", "SM0123456789abcdef0123456789abcdef"),
+    ("MessageStatus", "delivered"),
+    ("To", "+15551234567"),
+    ("AccountSid", support::ACCOUNT_SID),
+];
+
+#[tokio::test]
+async fn a_signed_twilio_callback_is_accepted_and_forwarded_signed() {
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&receiver)
+        .await;
+    let function = twilio_webhook(&receiver).await;
+    let signature = twilio_signature(&format!("{PUBLIC_URL}/api/webhooks/twilio"), &DELIVERED);
+    let response = post_form(&function, "", &DELIVERED, Some(&signature)).await;
+    assert_eq!(response.status(), 200);
+    assert!(response.text().await.unwrap().contains("<Response/>"));
+
+    let requests = received(&receiver, 1).await;
+    let payload = verified_payload(&requests[0]);
+    assert_eq!(payload["type"], "message.delivered");
+    let event = &payload["data"];
+    assert_eq!(
+        (
+            event["type"].as_str(),
+            event["channel"].as_str(),
+            event["provider"].as_str()
+        ),
+        (Some("delivered"), Some("sms"), Some("twilio"))
+    );
+    assert_eq!(
+        event["provider_message_id"],
+        "SM0123456789abcdef0123456789abcdef"
+    );
+    assert_eq!(event["recipient_hash"].as_str().unwrap().len(), 64);
+    assert!(
+        !requests[0].body.windows(12).any(|w| w == b"+15551234567"),
+        "the number itself is never forwarded"
+    );
+    assert!(function.output().contains("\"event\":\"delivery_event\""));
+}
+
+#[tokio::test]
+async fn the_signature_covers_the_query_string_twilio_called() {
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&receiver)
+        .await;
+    let function = twilio_webhook(&receiver).await;
+    let signature = twilio_signature(
+        &format!("{PUBLIC_URL}/api/webhooks/twilio?practice=7"),
+        &DELIVERED,
+    );
+    let response = post_form(&function, "?practice=7", &DELIVERED, Some(&signature)).await;
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn forged_changed_wrongly_addressed_and_unsigned_callbacks_are_refused() {
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&receiver)
+        .await;
+    let function = twilio_webhook(&receiver).await;
+    let right_url = format!("{PUBLIC_URL}/api/webhooks/twilio");
+    let mut changed = DELIVERED;
+    changed[1] = ("MessageStatus", "failed");
+    let cases = [
+        (
+            "forged",
+            DELIVERED,
+            Some("Zm9yZ2VkLXNpZ25hdHVyZQ==".to_owned()),
+        ),
+        (
+            "changed parameter",
+            changed,
+            Some(twilio_signature(&right_url, &DELIVERED)),
+        ),
+        (
+            "wrong URL",
+            DELIVERED,
+            Some(twilio_signature(
+                "https://internal.vercel.app/api/webhooks/twilio",
+                &DELIVERED,
+            )),
+        ),
+        ("unsigned", DELIVERED, None),
+    ];
+    for (name, params, signature) in cases {
+        let (status, body) =
+            support::answer(post_form(&function, "", &params, signature.as_deref()).await).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (403, Some("invalid_signature")),
+            "{name}"
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        receiver.received_requests().await.unwrap().is_empty(),
+        "a refused callback was forwarded"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_receiver_is_retried_then_given_up_while_twilio_is_answered_at_once() {
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&receiver)
+        .await;
+    let function = twilio_webhook(&receiver).await;
+    let signature = twilio_signature(&format!("{PUBLIC_URL}/api/webhooks/twilio"), &DELIVERED);
+    let response = post_form(&function, "", &DELIVERED, Some(&signature)).await;
+    assert_eq!(
+        response.status(),
+        200,
+        "the provider is answered before forwarding ends"
+    );
+    let requests = received(&receiver, 3).await;
+    assert_eq!(requests.len(), 3);
+    for request in &requests {
+        verified_payload(request);
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        receiver.received_requests().await.unwrap().len(),
+        3,
+        "no more than 3 attempts"
+    );
+    for _ in 0..50 {
+        if function.output().contains("given up") {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("giving up was not logged:\n{}", function.output());
+}
+
+/// A key and self-signed certificate made for these tests, and signing with them (openssl).
+struct TestSigner {
+    dir: PathBuf,
+    certificate: Vec<u8>,
+}
+
+impl TestSigner {
+    fn new() -> Self {
+        let dir = std::env::temp_dir().join(support::unique("sns-signer"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let status = Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=sns.amazonaws.com",
+            ])
+            .arg("-keyout")
+            .arg(dir.join("key.pem"))
+            .arg("-out")
+            .arg(dir.join("cert.pem"))
+            .output()
+            .expect("openssl is needed to make the test certificate");
+        assert!(
+            status.status.success(),
+            "{}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+        let certificate = std::fs::read(dir.join("cert.pem")).unwrap();
+        Self { dir, certificate }
+    }
+
+    fn sign(&self, digest: &str, text: &str) -> String {
+        let input = self.dir.join(support::unique("input"));
+        std::fs::write(&input, text).unwrap();
+        let output = Command::new("openssl")
+            .args(["dgst", digest, "-sign"])
+            .arg(self.dir.join("key.pem"))
+            .arg(&input)
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        base64::engine::general_purpose::STANDARD.encode(output.stdout)
+    }
+}
+
+/// Serves the test certificate at any URL and records every GET (certificates and
+/// subscription confirmations).
+#[derive(Clone)]
+struct TestSns {
+    certificate: Vec<u8>,
+    fetched: Arc<Mutex<Vec<String>>>,
+}
+
+impl CertificateSource for TestSns {
+    fn fetch<'a>(
+        &'a self,
+        url: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<u8>, String>> + Send + 'a>>
+    {
+        self.fetched.lock().unwrap().push(url.to_owned());
+        Box::pin(async move { Ok(self.certificate.clone()) })
+    }
+}
+
+const CERT_URL: &str = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-test.pem";
+
+fn sns_message(
+    signer: &TestSigner,
+    version: &str,
+    kind: &str,
+    message: &str,
+    cert_url: &str,
+) -> Value {
+    let mut fields: Vec<(&str, String)> = vec![
+        ("Message", message.to_owned()),
+        ("MessageId", support::unique("sns-message")),
+    ];
+    if kind != "Notification" {
+        fields.push((
+            "SubscribeURL",
+            "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&Token=abc".into(),
+        ));
+    }
+    fields.push(("Timestamp", "2026-11-21T10:00:00.000Z".into()));
+    if kind != "Notification" {
+        fields.push(("Token", "abc".into()));
+    }
+    fields.push((
+        "TopicArn",
+        "arn:aws:sns:us-east-1:123456789012:ses-events".into(),
+    ));
+    fields.push(("Type", kind.into()));
+    let text: String = fields.iter().map(|(k, v)| format!("{k}\n{v}\n")).collect();
+    let digest = if version == "1" { "-sha1" } else { "-sha256" };
+    let mut object: serde_json::Map<String, Value> = fields
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), Value::String(v)))
+        .collect();
+    object.insert("SignatureVersion".into(), version.into());
+    object.insert("Signature".into(), signer.sign(digest, &text).into());
+    object.insert("SigningCertURL".into(), cert_url.into());
+    Value::Object(object)
+}
+
+fn sns_app(signer: &TestSigner, receiver: Option<&MockServer>) -> (App, TestSns) {
+    let mut vars: HashMap<String, String> = HashMap::new();
+    if let Some(receiver) = receiver {
+        vars.insert("NOTIFY_EVENTS_URL".into(), receiver.uri());
+        vars.insert("NOTIFY_EVENTS_SECRET".into(), events_secret());
+    }
+    let sns = TestSns {
+        certificate: signer.certificate.clone(),
+        fetched: Arc::default(),
+    };
+    (
+        App::new(Config::from_vars(&vars)).with_certificate_source(Box::new(sns.clone())),
+        sns,
+    )
+}
+
+async fn post_sns(app: &App, message: &Value) -> (u16, Value) {
+    let request = http::Request::post(Route::SesWebhook.path())
+        .header("content-type", "text/plain; charset=UTF-8")
+        .body(Full::new(bytes::Bytes::from(message.to_string())))
+        .unwrap();
+    let response = handle(app, Route::SesWebhook, request).await;
+    let status = response.status().as_u16();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&body).unwrap())
+}
+
+fn ses_event(kind: &str) -> String {
+    let mail = json!({"messageId": "ses-msg-1", "timestamp": "2026-11-21T09:59:00.000Z", "destination": ["patient@example.com"]});
+    let recipient = json!([{"emailAddress": "patient@example.com"}]);
+    let event = match kind {
+        "Send" => json!({"eventType": "Send", "mail": mail}),
+        "Delivery" => {
+            json!({"eventType": "Delivery", "mail": mail, "delivery": {"timestamp": "2026-11-21T10:00:00.000Z", "recipients": ["patient@example.com"]}})
+        }
+        "HardBounce" => {
+            json!({"eventType": "Bounce", "mail": mail, "bounce": {"bounceType": "Permanent", "bounceSubType": "General", "bouncedRecipients": recipient}})
+        }
+        "SoftBounce" => {
+            json!({"eventType": "Bounce", "mail": mail, "bounce": {"bounceType": "Transient", "bounceSubType": "MailboxFull", "bouncedRecipients": recipient}})
+        }
+        "Complaint" => {
+            json!({"eventType": "Complaint", "mail": mail, "complaint": {"complainedRecipients": recipient}})
+        }
+        "Reject" => {
+            json!({"eventType": "Reject", "mail": mail, "reject": {"reason": "Bad content"}})
+        }
+        "DeliveryDelay" => {
+            json!({"eventType": "DeliveryDelay", "mail": mail, "deliveryDelay": {"delayType": "TransientCommunicationFailure", "delayedRecipients": recipient}})
+        }
+        "RenderingFailure" => {
+            json!({"eventType": "Rendering Failure", "mail": mail, "failure": {"errorMessage": "x", "templateName": "t"}})
+        }
+        other => panic!("{other}"),
+    };
+    event.to_string()
+}
+
+#[tokio::test]
+async fn sns_messages_of_both_signature_versions_are_verified_and_their_ses_events_forwarded() {
+    let signer = TestSigner::new();
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&receiver)
+        .await;
+    let (app, sns) = sns_app(&signer, Some(&receiver));
+    let cases = [
+        ("Send", "sent"),
+        ("Delivery", "delivered"),
+        ("HardBounce", "bounced"),
+        ("SoftBounce", "bounced"),
+        ("Complaint", "complained"),
+        ("Reject", "failed"),
+        ("DeliveryDelay", "delayed"),
+        ("RenderingFailure", "failed"),
+    ];
+    for (i, (ses_kind, _)) in cases.iter().enumerate() {
+        let version = if i % 2 == 0 { "1" } else { "2" };
+        let message = sns_message(
+            &signer,
+            version,
+            "Notification",
+            &ses_event(ses_kind),
+            CERT_URL,
+        );
+        let (status, body) = post_sns(&app, &message).await;
+        assert_eq!(
+            (status, body["events"].as_u64()),
+            (200, Some(1)),
+            "{ses_kind} v{version}: {body}"
+        );
+    }
+    let requests = received(&receiver, cases.len()).await;
+    let mut kinds: Vec<(String, Option<bool>)> = requests
+        .iter()
+        .map(|r| {
+            let payload = verified_payload(r);
+            (
+                payload["data"]["type"].as_str().unwrap().to_owned(),
+                payload["data"]["retryable"].as_bool(),
+            )
+        })
+        .collect();
+    kinds.sort();
+    let mut expected: Vec<(String, Option<bool>)> = vec![
+        ("sent".into(), None),
+        ("delivered".into(), None),
+        ("bounced".into(), Some(false)),
+        ("bounced".into(), Some(true)),
+        ("complained".into(), Some(false)),
+        ("failed".into(), Some(false)),
+        ("delayed".into(), Some(true)),
+        ("failed".into(), Some(false)),
+    ];
+    expected.sort();
+    assert_eq!(kinds, expected);
+    assert_eq!(
+        sns.fetched.lock().unwrap().as_slice(),
+        [CERT_URL],
+        "the certificate is fetched once and cached"
+    );
+}
+
+#[tokio::test]
+async fn a_tampered_sns_message_is_refused() {
+    let signer = TestSigner::new();
+    let (app, _) = sns_app(&signer, None);
+    for version in ["1", "2"] {
+        let mut message = sns_message(
+            &signer,
+            version,
+            "Notification",
+            &ses_event("Delivery"),
+            CERT_URL,
+        );
+        message["Message"] = ses_event("HardBounce").into();
+        let (status, body) = post_sns(&app, &message).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (403, Some("invalid_signature")),
+            "v{version}"
+        );
+    }
+    let mut unknown_version = sns_message(
+        &signer,
+        "1",
+        "Notification",
+        &ses_event("Delivery"),
+        CERT_URL,
+    );
+    unknown_version["SignatureVersion"] = "3".into();
+    assert_eq!(post_sns(&app, &unknown_version).await.0, 403);
+}
+
+#[tokio::test]
+async fn a_certificate_from_a_foreign_host_is_never_fetched() {
+    let signer = TestSigner::new();
+    let (app, sns) = sns_app(&signer, None);
+    for url in [
+        "https://evil.example.com/SimpleNotificationService-test.pem",
+        "http://sns.us-east-1.amazonaws.com/SimpleNotificationService-test.pem",
+        "https://sns.us-east-1.amazonaws.com.evil.example.com/cert.pem",
+    ] {
+        let message = sns_message(&signer, "2", "Notification", &ses_event("Delivery"), url);
+        let (status, _) = post_sns(&app, &message).await;
+        assert_eq!(status, 403, "{url}");
+    }
+    assert!(
+        sns.fetched.lock().unwrap().is_empty(),
+        "a foreign URL was fetched"
+    );
+}
+
+#[tokio::test]
+async fn a_subscription_is_confirmed_only_after_its_signature_is_verified() {
+    let signer = TestSigner::new();
+    let (app, sns) = sns_app(&signer, None);
+    let mut forged = sns_message(
+        &signer,
+        "2",
+        "SubscriptionConfirmation",
+        "confirm",
+        CERT_URL,
+    );
+    forged["Token"] = "another-token".into();
+    assert_eq!(post_sns(&app, &forged).await.0, 403);
+    assert_eq!(
+        sns.fetched.lock().unwrap().as_slice(),
+        [CERT_URL],
+        "an unverified subscription was confirmed"
+    );
+
+    let genuine = sns_message(
+        &signer,
+        "2",
+        "SubscriptionConfirmation",
+        "confirm",
+        CERT_URL,
+    );
+    let (status, body) = post_sns(&app, &genuine).await;
+    assert_eq!((status, body["confirmed"].as_bool()), (200, Some(true)));
+    let fetched = sns.fetched.lock().unwrap().clone();
+    assert_eq!(
+        fetched.last().unwrap(),
+        "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&Token=abc"
+    );
+
+    let unsubscribed = sns_message(&signer, "1", "UnsubscribeConfirmation", "bye", CERT_URL);
+    assert_eq!(post_sns(&app, &unsubscribed).await.0, 200);
+}
+
+#[tokio::test]
+async fn sms_ask_twilio_for_status_callbacks_when_the_public_url_is_set() {
+    let twilio = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(json!({"sid": "SM0123456789abcdef0123456789abcdef"})),
+        )
+        .mount(&twilio)
+        .await;
+    let mut vars = support::twilio_vars(&twilio.uri());
+    vars.insert("NOTIFY_PUBLIC_URL", PUBLIC_URL.into());
+    let function = Function::start("send-sms", &support::as_pairs(&vars)).await;
+    let (status, _) = function
+        .post_json(&json!({"to": "+15551234567", "message": "Hi"}))
+        .await;
+    assert_eq!(status, 200);
+    let body =
+        String::from_utf8(twilio.received_requests().await.unwrap()[0].body.clone()).unwrap();
+    assert!(
+        body.contains("StatusCallback=https%3A%2F%2Fnotify.example.com%2Fapi%2Fwebhooks%2Ftwilio"),
+        "{body}"
+    );
+}
