@@ -1,0 +1,422 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark: this project's function binaries against the floor (a hello-world
+vercel_runtime function, same release profile) and the Node.js functions it replaces (the
+seed's send-email / send-sms / health on @aws-sdk/client-sesv2 and twilio), all pointed at the
+same local stub of SES and Twilio (bench/stub.rs).
+
+Cold starts are measured in interleaved rounds (every case once per round); warm figures run
+in rounds too. Medians and ratios are reported, never a single run. Results go to
+bench/results.json, BENCHMARKS.md and docs/benchmarks.svg. Reports only: it gates nothing.
+
+Usage: bench/run.py [--rounds N] [--seconds S] [--skip-build-time]   (run by scripts/bench)
+"""
+
+import argparse
+import http.client
+import json
+import os
+import pathlib
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+RELEASE = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release"
+NODE = ROOT / "bench" / "node"
+API_KEY = "bench-api-key-0123456789abcdef"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+EMAIL = json.dumps({"to": "patient@example.com", "subject": "Your invoice", "body": "Your invoice is ready."})
+SMS = json.dumps({"to": "+15551234567", "message": "Your invoice is ready."})
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def live_env(stub_port):
+    stub = f"http://127.0.0.1:{stub_port}"
+    return {
+        "AWS_SES_ACCESS_KEY_ID": "AKIABENCHMARK",
+        "AWS_SES_SECRET_ACCESS_KEY": "bench-secret",
+        "AWS_SES_FROM_EMAIL": "noreply@clinic.example.com",
+        "AWS_SES_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL_SESV2": stub,
+        "TWILIO_ACCOUNT_SID": "AC0123456789abcdef0123456789abcdef",
+        "TWILIO_AUTH_TOKEN": "bench-token",
+        "TWILIO_PHONE_NUMBER": "+15550001111",
+        "TWILIO_API_BASE_URL": stub,
+        "NOTIFY_API_KEYS": API_KEY,
+        "NOTIFY_RATE_LIMIT_PER_MINUTE": "1000000000",
+        "NOTIFY_SMS_PER_RECIPIENT_PER_HOUR": "1000000000",
+        "NOTIFY_EMAILS_PER_RECIPIENT_PER_HOUR": "1000000000",
+    }
+
+
+class Case:
+    """One function under test: how to start it and the request it answers."""
+
+    def __init__(self, name, stack, command, port_variable, method, path, body=None, env=None):
+        self.name, self.stack, self.command = name, stack, command
+        self.port_variable, self.method, self.path, self.body = port_variable, method, path, body
+        self.env = env or {}
+
+    def start(self, port):
+        env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), self.port_variable: str(port), **self.env}
+        return subprocess.Popen(self.command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def headers(self):
+        headers = {"authorization": f"Bearer {API_KEY}"}
+        if self.body:
+            headers["content-type"] = "application/json"
+        return headers
+
+
+def ask(port, case, timeout=5.0):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request(case.method, case.path, body=case.body, headers=case.headers())
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
+def cold_start(case):
+    """Milliseconds from exec to the first 200 answer."""
+    port = free_port()
+    started = time.perf_counter()
+    process = case.start(port)
+    try:
+        while True:
+            try:
+                if ask(port, case) == 200:
+                    return (time.perf_counter() - started) * 1000
+                raise RuntimeError(f"{case.name} answered non-200")
+            except (ConnectionRefusedError, ConnectionResetError, http.client.RemoteDisconnected):
+                if process.poll() is not None:
+                    raise RuntimeError(f"{case.name} exited with {process.returncode}")
+                if time.perf_counter() - started > 30:
+                    raise RuntimeError(f"{case.name} did not answer in 30 s")
+                time.sleep(0.0002)
+    finally:
+        process.kill()
+        process.wait()
+
+
+def proc_cpu_seconds(pid):
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def proc_kib(pid, key):
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def wrk(port, case, connections, seconds):
+    env = {**os.environ, "WRK_BODY": case.body or "", "WRK_AUTHORIZATION": f"Bearer {API_KEY}"}
+    threads = 1 if connections == 1 else 2
+    output = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
+         "-s", str(ROOT / "scripts" / "lib" / "wrk-report.lua"), f"http://127.0.0.1:{port}{case.path}"],
+        env=env, capture_output=True, text=True, check=True,
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def warm(case, seconds):
+    """Latency, CPU per request and memory of one warm instance, at concurrency 1 and 32."""
+    port = free_port()
+    process = case.start(port)
+    try:
+        deadline = time.time() + 30
+        while True:
+            try:
+                if ask(port, case) == 200:
+                    break
+            except OSError:
+                pass
+            if time.time() > deadline:
+                raise RuntimeError(f"{case.name} did not start")
+            time.sleep(0.01)
+        for _ in range(200):
+            ask(port, case)
+        result = {"idle_rss_kib": proc_kib(process.pid, "VmRSS")}
+        for connections in (1, 32):
+            before = proc_cpu_seconds(process.pid)
+            summary = wrk(port, case, connections, seconds)
+            cpu = proc_cpu_seconds(process.pid) - before
+            if summary["non_2xx"] or summary["errors"]:
+                raise RuntimeError(f"{case.name} failed requests under load: {summary}")
+            result[f"c{connections}"] = {
+                "requests_per_second": summary["requests"] / summary["seconds"],
+                "p50_ms": summary["p50_ms"],
+                "p99_ms": summary["p99_ms"],
+                "cpu_us_per_request": cpu / summary["requests"] * 1e6,
+            }
+        result["peak_rss_kib"] = proc_kib(process.pid, "VmHWM")
+        return result
+    finally:
+        process.kill()
+        process.wait()
+
+
+def median(values):
+    return statistics.median(values) if values else float("nan")
+
+
+def build_time():
+    """Seconds to rebuild the release function binaries after a change to the library."""
+    (ROOT / "src" / "lib.rs").touch()
+    started = time.perf_counter()
+    subprocess.run(["cargo", "build", "--release", "--locked", "--bin", "send-email", "--bin", "send-sms", "--bin", "health"],
+                   cwd=ROOT, check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def version(command):
+    try:
+        return subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip().splitlines()[0]
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def node_package_version(name):
+    try:
+        return json.loads((NODE / "node_modules" / name / "package.json").read_text())["version"]
+    except OSError:
+        return "unknown"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=10, help="cold-start rounds (warm runs: a third of it)")
+    parser.add_argument("--seconds", type=int, default=4, help="seconds per warm load run")
+    parser.add_argument("--skip-build-time", action="store_true")
+    args = parser.parse_args()
+
+    stub_port = free_port()
+    stub = subprocess.Popen([str(RELEASE / "bench-stub")], env={"PORT": str(stub_port), "PATH": os.environ["PATH"]})
+    time.sleep(0.3)
+    live = live_env(stub_port)
+    node = lambda function: ["node", str(NODE / "server.js"), str(NODE / "api" / function)]
+    cases = [
+        Case("floor", "floor", [str(RELEASE / "bench-floor")], "VERCEL_DEV_PORT", "GET", "/api/health"),
+        Case("health", "rust", [str(RELEASE / "health")], "VERCEL_DEV_PORT", "GET", "/api/health", env=live),
+        Case("health", "node", node("health.js"), "PORT", "GET", "/api/health", env=live),
+        Case("send-email (demo)", "rust", [str(RELEASE / "send-email")], "VERCEL_DEV_PORT", "POST", "/api/send-email", EMAIL),
+        Case("send-email (demo)", "node", node("send-email.js"), "PORT", "POST", "/api/send-email", EMAIL),
+        Case("send-email (live)", "rust", [str(RELEASE / "send-email")], "VERCEL_DEV_PORT", "POST", "/api/send-email", EMAIL, live),
+        Case("send-email (live)", "node", node("send-email.js"), "PORT", "POST", "/api/send-email", EMAIL, live),
+        Case("send-sms (live)", "rust", [str(RELEASE / "send-sms")], "VERCEL_DEV_PORT", "POST", "/api/send-sms", SMS, live),
+        Case("send-sms (live)", "node", node("send-sms.js"), "PORT", "POST", "/api/send-sms", SMS, live),
+    ]
+    try:
+        cold = {id(c): [] for c in cases}
+        for round_number in range(args.rounds):
+            for case in cases:
+                cold[id(case)].append(cold_start(case))
+            print(f"cold-start round {round_number + 1}/{args.rounds} done", file=sys.stderr)
+        warm_runs = {id(c): [] for c in cases}
+        for round_number in range(max(1, args.rounds // 3)):
+            for case in cases:
+                warm_runs[id(case)].append(warm(case, args.seconds))
+            print(f"warm round {round_number + 1} done", file=sys.stderr)
+    finally:
+        stub.kill()
+
+    def summarize(case):
+        runs = warm_runs[id(case)]
+        pick = lambda conc, key: median([r[conc][key] for r in runs])
+        return {
+            "name": case.name,
+            "stack": case.stack,
+            "cold_start_ms": median(cold[id(case)]),
+            "cold_start_ms_all": cold[id(case)],
+            "idle_rss_mib": median([r["idle_rss_kib"] for r in runs]) / 1024,
+            "peak_rss_mib": median([r["peak_rss_kib"] for r in runs]) / 1024,
+            **{f"{conc}_{key}": pick(conc, key) for conc in ("c1", "c32")
+               for key in ("requests_per_second", "p50_ms", "p99_ms", "cpu_us_per_request")},
+        }
+
+    results = [summarize(c) for c in cases]
+    sizes = {name: (RELEASE / name).stat().st_size / 1e6 for name in
+             ["health", "send-email", "send-sms", "send-notification", "templates", "preview", "openapi",
+              "webhooks-twilio", "webhooks-ses", "bench-floor"]}
+    node_modules_mb = int(subprocess.run(["du", "-sk", str(NODE / "node_modules")], capture_output=True, text=True).stdout.split()[0]) / 1000
+    report = {
+        "machine": {
+            "cpu": next((l.split(":", 1)[1].strip() for l in pathlib.Path("/proc/cpuinfo").read_text().splitlines()
+                         if l.startswith("model name")), platform.processor()),
+            "cores": os.cpu_count(),
+            "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30),
+            "kernel": platform.release(),
+        },
+        "versions": {
+            "rustc": version(["rustc", "--version"]),
+            "node": version(["node", "--version"]),
+            "@aws-sdk/client-sesv2": node_package_version("@aws-sdk/client-sesv2"),
+            "twilio": node_package_version("twilio"),
+            "wrk": version(["wrk", "--version"]) if False else "wrk (Debian)",
+        },
+        "rounds": args.rounds,
+        "seconds": args.seconds,
+        "results": results,
+        "binary_size_mb": sizes,
+        "node_modules_mb": node_modules_mb,
+        "release_rebuild_seconds": None if args.skip_build_time else build_time(),
+    }
+    (ROOT / "bench" / "results.json").write_text(json.dumps(report, indent=2))
+    write_markdown(report)
+    write_chart(report)
+    print("wrote BENCHMARKS.md, docs/benchmarks.svg and bench/results.json", file=sys.stderr)
+
+
+def find(report, name, stack):
+    return next(r for r in report["results"] if r["name"] == name and r["stack"] == stack)
+
+
+def write_markdown(report):
+    floor = find(report, "floor", "floor")
+    rows, checks = [], []
+    for name in ["health", "send-email (demo)", "send-email (live)", "send-sms (live)"]:
+        rust, node = find(report, name, "rust"), find(report, name, "node")
+        for r in (rust, node):
+            rows.append(
+                f"| {name} | {r['stack']} | {r['cold_start_ms']:.1f} | {r['c1_p50_ms']:.2f} / {r['c1_p99_ms']:.2f} "
+                f"| {r['c32_p50_ms']:.2f} / {r['c32_p99_ms']:.2f} | {r['c1_cpu_us_per_request']:.0f} "
+                f"| {r['c32_cpu_us_per_request']:.0f} | {r['c32_requests_per_second']:,.0f} | {r['idle_rss_mib']:.1f} | {r['peak_rss_mib']:.1f} |")
+        rows.append(
+            f"| **ratio** | node / rust | **{node['cold_start_ms'] / rust['cold_start_ms']:.0f}x** | "
+            f"{node['c1_p50_ms'] / rust['c1_p50_ms']:.1f}x | {node['c32_p50_ms'] / rust['c32_p50_ms']:.1f}x | "
+            f"**{node['c1_cpu_us_per_request'] / rust['c1_cpu_us_per_request']:.1f}x** | "
+            f"**{node['c32_cpu_us_per_request'] / rust['c32_cpu_us_per_request']:.1f}x** | "
+            f"{rust['c32_requests_per_second'] / node['c32_requests_per_second']:.1f}x (rust / node) | | "
+            f"{node['peak_rss_mib'] / rust['peak_rss_mib']:.1f}x |")
+    health = find(report, "health", "rust")
+    node_health = find(report, "health", "node")
+    cold_vs_floor = health["cold_start_ms"] / floor["cold_start_ms"]
+    cold_vs_node = node_health["cold_start_ms"] / health["cold_start_ms"]
+    checks.append(("cold start to first health 200 within 1.5x of the floor", f"{cold_vs_floor:.2f}x", cold_vs_floor <= 1.5))
+    checks.append(("... and at least 40x faster than Node", f"{cold_vs_node:.0f}x", cold_vs_node >= 40))
+    for name in ["send-email (live)", "send-sms (live)"]:
+        rust, node = find(report, name, "rust"), find(report, name, "node")
+        worst = min(node["c1_cpu_us_per_request"] / rust["c1_cpu_us_per_request"],
+                    node["c32_cpu_us_per_request"] / rust["c32_cpu_us_per_request"])
+        checks.append((f"server CPU per warm request at most a sixth of Node's: {name}", f"{worst:.1f}x less", worst >= 6))
+    peak = max(r["peak_rss_mib"] for r in report["results"] if r["stack"] == "rust")
+    checks.append(("peak memory under load at most 16 MB per function", f"{peak:.1f} MiB", peak * 1.048576 <= 16))
+    functions = {k: v for k, v in report["binary_size_mb"].items() if not k.startswith("bench-")}
+    biggest = max(functions.values())
+    checks.append(("each function binary at most 8 MB", f"{biggest:.2f} MB (largest)", biggest <= 8))
+    m, v = report["machine"], report["versions"]
+    sizes = " · ".join(f"`{k}` {s:.2f} MB" for k, s in report["binary_size_mb"].items())
+    rebuild = report["release_rebuild_seconds"]
+    text = f"""# Benchmarks
+
+This project's function binaries against the least a Rust function can cost (the **floor**: a
+`vercel_runtime` hello-world built with the same release profile, `bench/floor.rs`) and against
+the **Node.js functions it replaces** (the seed's `send-email`, `send-sms` and `health` on
+`@aws-sdk/client-sesv2` and `twilio`, requiring them at module scope like a Vercel function:
+`bench/node/`). Every function points at the same **local stub** of SES and Twilio
+(`bench/stub.rs`, which answers at once): moto and Prism are Python and Node programs whose own
+time would swamp the difference being measured. Cold starts ran {report['rounds']} interleaved
+rounds (every case once per round); warm load ran {max(1, report['rounds'] // 3)} rounds of
+{report['seconds']} s per concurrency. Figures are medians; ratios come from the same run.
+
+![Cold start and CPU per request, Rust against Node](docs/benchmarks.svg)
+
+## Targets
+
+| target | measured | |
+|---|---|---|
+""" + "\n".join(f"| {name} | {value} | {'met' if ok else '**missed**'} |" for name, value, ok in checks) + f"""
+
+## Results
+
+Cold start is process exec to the first 200 (for sends: the first completed send, through the
+stub). Latency is p50 / p99 in ms under `wrk` at 1 and 32 connections. CPU is the server
+process's user + system time per request (from `/proc`), in microseconds.
+
+| function | stack | cold start ms | c1 latency ms | c32 latency ms | CPU µs/req c1 | CPU µs/req c32 | req/s c32 | idle RSS MiB | peak RSS MiB |
+|---|---|---|---|---|---|---|---|---|---|
+| floor (hello world) | rust | {floor['cold_start_ms']:.1f} | {floor['c1_p50_ms']:.2f} / {floor['c1_p99_ms']:.2f} | {floor['c32_p50_ms']:.2f} / {floor['c32_p99_ms']:.2f} | {floor['c1_cpu_us_per_request']:.0f} | {floor['c32_cpu_us_per_request']:.0f} | {floor['c32_requests_per_second']:,.0f} | {floor['idle_rss_mib']:.1f} | {floor['peak_rss_mib']:.1f} |
+""" + "\n".join(rows) + f"""
+
+Binary sizes (stripped, release): {sizes}. The Node functions' `node_modules`:
+{report['node_modules_mb']:.0f} MB. Release rebuild of the three functions after a change to
+the library: {'not measured' if rebuild is None else f'{rebuild:.0f} s'} (a cold release build
+of everything, dependencies included, takes several minutes on this machine).
+
+## What makes it fast
+
+- One HTTP/TLS stack: the SES SDK sends through the same `reqwest` client as Twilio (rustls,
+  bundled roots: no system certificate directory is read), instead of its own hyper client.
+- No credential chain, profile files or instance-metadata probing: SES credentials and region
+  come straight from the variables, and clients are built once per process, only for live
+  channels.
+- `panic = "unwind"` is kept on purpose: under Fluid compute an instance serves many requests,
+  and a panic answers that one request with a JSON 500 (each request runs in its own task).
+
+## Machine and versions
+
+{m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Linux {m['kernel']}. {v['rustc']}; Node
+{v['node']}, `@aws-sdk/client-sesv2` {v['@aws-sdk/client-sesv2']}, `twilio` {v['twilio']};
+load from Debian's `wrk` on the same machine (so it competes with the server for the 2 cores,
+equally for every case).
+
+## Reproduce
+
+```bash
+sudo apt-get install wrk      # once
+scripts/bench                 # builds, installs bench/node, runs bench/run.py
+scripts/bench --rounds 20 --seconds 10   # longer
+```
+
+The raw figures of the run above are in `bench/results.json`.
+"""
+    (ROOT / "BENCHMARKS.md").write_text(text)
+
+
+def write_chart(report):
+    """Two bar panels (cold start, CPU per warm request at c1), Rust against Node, as SVG."""
+    names = ["health", "send-email (live)", "send-sms (live)"]
+    panels = [("Cold start, ms (lower is better)", "cold_start_ms"), ("CPU per warm request, µs (lower is better)", "c1_cpu_us_per_request")]
+    width, bar_height, gap = 760, 16, 10
+    rows_per_panel = len(names) * 2
+    panel_height = rows_per_panel * (bar_height + 4) + len(names) * gap + 40
+    height = panel_height * len(panels) + 20
+    colors = {"rust": "#b7410e", "node": "#3c873a"}
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="Arial, sans-serif" font-size="12">',
+             f'<rect width="{width}" height="{height}" fill="#ffffff"/>']
+    y = 10
+    for title, key in panels:
+        values = {(n, s): find(report, n, s)[key] for n in names for s in ("rust", "node")}
+        top = max(values.values())
+        parts.append(f'<text x="10" y="{y + 14}" font-size="14" font-weight="bold">{title}</text>')
+        y += 28
+        for name in names:
+            for stack in ("rust", "node"):
+                value = values[(name, stack)]
+                length = max(2.0, (width - 330) * value / top)
+                parts.append(f'<text x="10" y="{y + 12}">{name} · {stack}</text>')
+                parts.append(f'<rect x="190" y="{y}" width="{length:.1f}" height="{bar_height}" fill="{colors[stack]}"/>')
+                parts.append(f'<text x="{190 + length + 6:.1f}" y="{y + 12}">{value:,.1f}</text>')
+                y += bar_height + 4
+            y += gap
+        y += 12
+    parts.append("</svg>")
+    (ROOT / "docs" / "benchmarks.svg").write_text("\n".join(parts))
+
+
+if __name__ == "__main__":
+    main()
