@@ -603,6 +603,12 @@ fn preview_response(content_type: &'static str, body: String) -> Response<Respon
             "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'",
         ),
     );
+    private_answer_headers(headers);
+    response
+}
+
+/// Answers can name recipients: no shared cache may keep them, nor may a browser guess their type.
+fn private_answer_headers(headers: &mut http::HeaderMap) {
     headers.insert(
         header::CACHE_CONTROL,
         header::HeaderValue::from_static("no-store"),
@@ -611,7 +617,6 @@ fn preview_response(content_type: &'static str, body: String) -> Response<Respon
         header::X_CONTENT_TYPE_OPTIONS,
         header::HeaderValue::from_static("nosniff"),
     );
-    response
 }
 
 /// The seed guide's success shapes, kept exactly.
@@ -780,15 +785,7 @@ pub fn json_response(
     if let Ok(id) = header::HeaderValue::from_str(&context.request_id) {
         headers.insert("x-request-id", id);
     }
-    // Answers can name recipients: no shared cache may keep them.
-    headers.insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        header::HeaderValue::from_static("nosniff"),
-    );
+    private_answer_headers(headers);
     response
 }
 

@@ -25,15 +25,6 @@ fn email(subject: &str) -> Value {
     json!({"to": "patient@example.com", "subject": subject, "body": "Your statement is ready."})
 }
 
-fn audit_events(function: &Function) -> Vec<Value> {
-    function
-        .output()
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|event| event["type"] == "audit")
-        .collect()
-}
-
 /// A port on 127.0.0.1 where nothing listens.
 fn closed_port_url() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -56,7 +47,7 @@ async fn ses_down_fails_over_to_smtp_and_says_so() {
     let raw = support::message_in_smtp_sink(body["messageId"].as_str().unwrap()).await;
     let message = MessageParser::new().parse(&raw).unwrap();
     assert_eq!(message.subject(), Some(subject.as_str()));
-    let event = &audit_events(&function)[0];
+    let event = &function.audit_events()[0];
     assert_eq!(event["provider"], "smtp");
     assert_eq!(event["failed_over"][0]["provider"], "aws-ses");
 }
@@ -126,7 +117,7 @@ async fn a_provider_that_may_have_accepted_the_email_is_not_failed_over() {
     assert_eq!(status, 504, "{body}");
     assert_eq!(body["acceptanceUnknown"], true);
     assert!(support::smtp_sink_messages_containing(&subject).is_empty());
-    assert_eq!(audit_events(&function)[0]["acceptance_unknown"], true);
+    assert_eq!(function.audit_events()[0]["acceptance_unknown"], true);
 }
 
 /// A small PDF-like file and a PNG-like one with every byte value, to catch any re-encoding.

@@ -47,16 +47,6 @@ fn now() -> u64 {
         .as_secs()
 }
 
-/// The audit events a function has written so far.
-fn audit_events(function: &Function) -> Vec<Value> {
-    function
-        .output()
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|event| event["type"] == "audit")
-        .collect()
-}
-
 #[tokio::test]
 async fn a_live_channel_refuses_sends_without_a_key_with_a_hint() {
     let function = live_sms(&[]).await;
@@ -329,7 +319,7 @@ async fn the_audit_event_of_a_live_send_is_complete_and_private() {
     let (status, body) = support::answer(response).await;
     assert_eq!(status, 200, "{body}");
 
-    let events = audit_events(&function);
+    let events = function.audit_events();
     assert_eq!(events.len(), 1, "{events:?}");
     let event = &events[0];
     assert_eq!(event["event"], "send_attempt");
@@ -371,7 +361,7 @@ async fn the_audit_event_of_a_demo_send_says_logged() {
         }))
         .await;
     assert_eq!(status, 200);
-    let events = audit_events(&function);
+    let events = function.audit_events();
     assert_eq!(events.len(), 1);
     let event = &events[0];
     assert_eq!(
@@ -402,7 +392,7 @@ async fn the_audit_event_of_a_failed_send_carries_the_error_code() {
         .post_json(&json!({"to": "jane.doe@example.com", "subject": "s", "body": "Balance 4412"}))
         .await;
     assert_eq!(status, 503);
-    let events = audit_events(&function);
+    let events = function.audit_events();
     let event = &events[0];
     assert_eq!(event["outcome"], "failed");
     assert_eq!(event["error_code"], "sender_not_verified");

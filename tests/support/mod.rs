@@ -123,6 +123,15 @@ impl Function {
         }
     }
 
+    /// The audit events (`"type":"audit"` JSON lines) the function has written so far.
+    pub fn audit_events(&self) -> Vec<serde_json::Value> {
+        self.output()
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|event| event["type"] == "audit")
+            .collect()
+    }
+
     /// Everything the function has printed so far (its logs).
     pub fn output(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
