@@ -120,8 +120,10 @@ impl App {
     }
 }
 
+/// A webhook this deployment cannot verify is refused like a forged one (403): it is not
+/// believed, and an unconfigured deployment is no reason for a 5xx.
 fn not_wired(message: &str) -> Error {
-    Error::new(ErrorKind::Unavailable, "webhooks_not_configured", message)
+    Error::new(ErrorKind::Forbidden, "webhooks_not_configured", message)
         .with_hint("See Delivery events in the README.")
 }
 

@@ -88,7 +88,7 @@ requests = {
     ),
 }
 # The webhooks refuse unsigned requests: their answer to one proves the function runs.
-expected_status = {"webhooks/twilio": 503, "webhooks/ses": 403}
+expected_status = {"webhooks/twilio": 403, "webhooks/ses": 403}
 requests["webhooks/twilio"] = ("POST", {"MessageSid": "SM1"})
 requests["webhooks/ses"] = ("POST", {"Type": "Notification"})
 check(sorted(requests) == built, f"no request written for {sorted(set(built) - set(requests))}")
