@@ -228,14 +228,19 @@ pub async fn verify_domain_in_moto(domain: &str) {
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
 }
 
-/// The message moto recorded under `message_id`.
-pub async fn message_in_moto(message_id: &str) -> serde_json::Value {
-    let data: serde_json::Value = reqwest::get(format!("{}/moto-api/data.json", moto_url()))
+/// Everything moto holds (`/moto-api/data.json`).
+async fn moto_data() -> serde_json::Value {
+    reqwest::get(format!("{}/moto-api/data.json", moto_url()))
         .await
         .expect("moto answers")
         .json()
         .await
-        .unwrap();
+        .expect("moto's data is JSON")
+}
+
+/// The message moto recorded under `message_id`.
+pub async fn message_in_moto(message_id: &str) -> serde_json::Value {
+    let data = moto_data().await;
     data["ses"]["Message"]
         .as_array()
         .into_iter()
@@ -324,12 +329,7 @@ fn smtp_sink_messages(folder: &std::path::Path) -> Vec<Vec<u8>> {
 
 /// The raw MIME of a message sent to moto as raw (with attachments), by SES message id.
 pub async fn raw_message_in_moto(message_id: &str) -> Vec<u8> {
-    let data: serde_json::Value = reqwest::get(format!("{}/moto-api/data.json", moto_url()))
-        .await
-        .expect("moto answers")
-        .json()
-        .await
-        .unwrap();
+    let data = moto_data().await;
     data["ses"]["RawMessage"]
         .as_array()
         .into_iter()
