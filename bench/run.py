@@ -215,7 +215,14 @@ def main():
                         help="also time a release rebuild of three functions after touching src/lib.rs")
     parser.add_argument("--build-seconds", type=float,
                         help="a full release build's time, measured by scripts/bench, to report")
+    parser.add_argument("--report-only", action="store_true",
+                        help="rewrite BENCHMARKS.md and the chart from bench/results.json, measuring nothing")
     args = parser.parse_args()
+    if args.report_only:
+        report = json.loads((ROOT / "bench" / "results.json").read_text())
+        write_markdown(report)
+        write_chart(report)
+        return
 
     stub_port = free_port()
     stub = subprocess.Popen([str(RELEASE / "bench-stub")], env={"PORT": str(stub_port), "PATH": os.environ["PATH"]})
@@ -356,6 +363,11 @@ rounds (every case once per round); warm load ran {max(1, report['rounds'] // 3)
 |---|---|---|
 """ + "\n".join(f"| {name} | {value} | {'met' if ok else '**missed**'} |" for name, value, ok in checks) + f"""
 
+""" + ("" if all(ok for _, _, ok in checks) else """Where a target is missed, it is reported as measured, not tuned away: the Node baseline is
+the seed's functions as written (its `health` loads no SDK, so Node starts it in tens of
+milliseconds), and the CPU of a live email send is dominated by the SES SDK's request
+pipeline (endpoint rules, SigV4 signing, interceptors), which is the next thing to profile.
+""") + f"""
 ## Results
 
 Cold start is process exec to the first 200 (for sends: the first completed send, through the
