@@ -22,6 +22,17 @@ use crate::webhooks::{CertificateSource, EventsTarget, HttpsCertificateSource, S
 /// How long to wait for a TCP connection to a provider before the attempt counts as failed.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// The process's one HTTP client, shared by whoever needs it and built on first use, so that a
+/// process without live channels (demo mode, health) never builds one at start-up.
+#[derive(Debug, Clone, Default)]
+pub struct LazyClient(std::sync::Arc<std::sync::OnceLock<reqwest::Client>>);
+
+impl LazyClient {
+    pub fn get(&self) -> &reqwest::Client {
+        self.0.get_or_init(|| new_http_client().unwrap_or_default())
+    }
+}
+
 /// One client for every outgoing HTTP request: the providers, SNS certificates, forwarding.
 fn new_http_client() -> reqwest::Result<reqwest::Client> {
     reqwest::Client::builder()
@@ -89,7 +100,7 @@ pub struct App {
     pub limits: RateLimits,
     pub(crate) auditor: Auditor,
     security_invalid: Vec<FieldError>,
-    http: std::sync::OnceLock<reqwest::Client>,
+    http: LazyClient,
     pub(crate) webhooks: WebhookState,
 }
 
@@ -191,9 +202,9 @@ impl App {
         } else {
             Err("not needed".into())
         };
-        let http_once = std::sync::OnceLock::new();
+        let http_once = LazyClient::default();
         if let Ok(client) = &http {
-            let _ = http_once.set(client.clone());
+            let _ = http_once.0.set(client.clone());
         }
         let ses_configuration_set = matches!(&config.email, ChannelConfig::Live(providers)
             if providers.iter().any(|p| matches!(p, EmailProviderSettings::Ses(ses) if ses.configuration_set.is_some())));
@@ -241,12 +252,7 @@ impl App {
             webhooks: WebhookState {
                 public_url: config.webhooks.public_url,
                 events,
-                sns: SnsVerifier::new(Box::new(HttpsCertificateSource(
-                    http_once
-                        .get()
-                        .cloned()
-                        .unwrap_or_else(|| new_http_client().unwrap_or_default()),
-                ))),
+                sns: SnsVerifier::new(Box::new(HttpsCertificateSource(http_once.clone()))),
                 ses_configuration_set,
             },
             http: http_once,
@@ -262,8 +268,7 @@ impl App {
 
     /// The process's HTTP client, built on first use when no live channel built it already.
     pub(crate) fn http_client(&self) -> &reqwest::Client {
-        self.http
-            .get_or_init(|| new_http_client().unwrap_or_default())
+        self.http.get()
     }
 
     /// Where `provider` stands in the email send order (1 = first), if it is used.

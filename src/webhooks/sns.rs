@@ -27,8 +27,8 @@ pub trait CertificateSource: Send + Sync {
     ) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, String>> + Send + 'a>>;
 }
 
-/// Fetches certificates with the process's HTTP client.
-pub struct HttpsCertificateSource(pub reqwest::Client);
+/// Fetches certificates with the process's HTTP client (built only when first needed).
+pub struct HttpsCertificateSource(pub crate::app::LazyClient);
 
 impl CertificateSource for HttpsCertificateSource {
     fn fetch<'a>(
@@ -38,6 +38,7 @@ impl CertificateSource for HttpsCertificateSource {
         Box::pin(async move {
             let response = self
                 .0
+                .get()
                 .get(url)
                 .timeout(Duration::from_secs(5))
                 .send()
