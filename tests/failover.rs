@@ -132,6 +132,15 @@ fn attachments() -> (Vec<Vec<u8>>, Value) {
     (vec![pdf, png], request)
 }
 
+/// An email with text and HTML alternatives and `attachments` beside them.
+fn statement_with(attachments: Value) -> Value {
+    json!({
+        "to": "patient@example.com", "subject": "Your statement",
+        "body": "Your statement is ready.", "html": "<p>Your statement is ready.</p>",
+        "attachments": attachments
+    })
+}
+
 fn assert_attachments(raw: &[u8], expected: &[Vec<u8>]) {
     let message = MessageParser::new().parse(raw).expect("MIME");
     let found: Vec<(String, Vec<u8>)> = message
@@ -166,13 +175,7 @@ async fn attachments_arrive_byte_identical_through_ses() {
     let vars = support::ses_vars(&format!("noreply@{domain}"), &support::moto_url());
     let function = Function::start("send-email", &support::as_pairs(&vars)).await;
     let (expected, attachments) = attachments();
-    let (status, body) = function
-        .post_json(&json!({
-            "to": "patient@example.com", "subject": "Your statement",
-            "body": "Your statement is ready.", "html": "<p>Your statement is ready.</p>",
-            "attachments": attachments
-        }))
-        .await;
+    let (status, body) = function.post_json(&statement_with(attachments)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["provider"], "aws-ses");
     let raw = support::raw_message_in_moto(body["messageId"].as_str().unwrap()).await;
@@ -184,13 +187,7 @@ async fn attachments_arrive_byte_identical_through_smtp() {
     let vars = support::smtp_vars("noreply@clinic.example.com");
     let function = Function::start("send-email", &support::as_pairs(&vars)).await;
     let (expected, attachments) = attachments();
-    let (status, body) = function
-        .post_json(&json!({
-            "to": "patient@example.com", "subject": "Your statement",
-            "body": "Your statement is ready.", "html": "<p>Your statement is ready.</p>",
-            "attachments": attachments
-        }))
-        .await;
+    let (status, body) = function.post_json(&statement_with(attachments)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["provider"], "smtp");
     let raw = support::message_in_smtp_sink(body["messageId"].as_str().unwrap()).await;

@@ -237,18 +237,23 @@ async fn a_same_origin_browser_call_needs_no_cors_listing() {
     );
 }
 
-#[tokio::test]
-async fn a_caller_over_its_rate_gets_429_with_retry_after() {
-    let function = live_sms(&[("NOTIFY_RATE_LIMIT_PER_MINUTE", "2")]).await;
-    let auth = format!("Bearer {API_KEY}");
-    for _ in 0..2 {
+/// `times` SMS sends with `auth`, each of which must be accepted.
+async fn assert_accepted_times(function: &Function, auth: &str, times: usize) {
+    for _ in 0..times {
         assert_eq!(
-            post(&function, &[("authorization", &auth)], SMS)
+            post(function, &[("authorization", auth)], SMS)
                 .await
                 .status(),
             200
         );
     }
+}
+
+#[tokio::test]
+async fn a_caller_over_its_rate_gets_429_with_retry_after() {
+    let function = live_sms(&[("NOTIFY_RATE_LIMIT_PER_MINUTE", "2")]).await;
+    let auth = format!("Bearer {API_KEY}");
+    assert_accepted_times(&function, &auth, 2).await;
     let response = post(&function, &[("authorization", &auth)], SMS).await;
     let retry_after: u64 = response.headers()["retry-after"]
         .to_str()
@@ -264,14 +269,7 @@ async fn a_caller_over_its_rate_gets_429_with_retry_after() {
 async fn a_recipient_over_the_hourly_sms_cap_gets_429_while_others_still_get_through() {
     let function = live_sms(&[("NOTIFY_SMS_PER_RECIPIENT_PER_HOUR", "2")]).await;
     let auth = format!("Bearer {API_KEY}");
-    for _ in 0..2 {
-        assert_eq!(
-            post(&function, &[("authorization", &auth)], SMS)
-                .await
-                .status(),
-            200
-        );
-    }
+    assert_accepted_times(&function, &auth, 2).await;
     let response = post(&function, &[("authorization", &auth)], SMS).await;
     assert!(response.headers().get("retry-after").is_some());
     let (status, body) = support::answer(response).await;

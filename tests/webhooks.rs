@@ -44,6 +44,16 @@ fn twilio_signature(url: &str, params: &[(&str, &str)]) -> String {
     base64::engine::general_purpose::STANDARD.encode(hmac::sign(&key, data.as_bytes()).as_ref())
 }
 
+/// The practice app's event receiver, answering every request with `status`.
+async fn receiver_answering(status: u16) -> MockServer {
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(status))
+        .mount(&receiver)
+        .await;
+    receiver
+}
+
 async fn twilio_webhook(receiver: &MockServer) -> Function {
     let mut vars = support::twilio_vars("http://127.0.0.1:9");
     vars.insert("NOTIFY_PUBLIC_URL", PUBLIC_URL.into());
@@ -122,11 +132,7 @@ const DELIVERED: [(&str, &str); 4] = [
 
 #[tokio::test]
 async fn a_signed_twilio_callback_is_accepted_and_forwarded_signed() {
-    let receiver = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(204))
-        .mount(&receiver)
-        .await;
+    let receiver = receiver_answering(204).await;
     let function = twilio_webhook(&receiver).await;
     let signature = twilio_signature(&format!("{PUBLIC_URL}/api/webhooks/twilio"), &DELIVERED);
     let response = post_form(&function, "", &DELIVERED, Some(&signature)).await;
@@ -159,11 +165,7 @@ async fn a_signed_twilio_callback_is_accepted_and_forwarded_signed() {
 
 #[tokio::test]
 async fn the_signature_covers_the_query_string_twilio_called() {
-    let receiver = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&receiver)
-        .await;
+    let receiver = receiver_answering(200).await;
     let function = twilio_webhook(&receiver).await;
     let signature = twilio_signature(
         &format!("{PUBLIC_URL}/api/webhooks/twilio?practice=7"),
@@ -175,11 +177,7 @@ async fn the_signature_covers_the_query_string_twilio_called() {
 
 #[tokio::test]
 async fn forged_changed_wrongly_addressed_and_unsigned_callbacks_are_refused() {
-    let receiver = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&receiver)
-        .await;
+    let receiver = receiver_answering(200).await;
     let function = twilio_webhook(&receiver).await;
     let right_url = format!("{PUBLIC_URL}/api/webhooks/twilio");
     let mut changed = DELIVERED;
@@ -223,11 +221,7 @@ async fn forged_changed_wrongly_addressed_and_unsigned_callbacks_are_refused() {
 
 #[tokio::test]
 async fn a_failing_receiver_is_retried_then_given_up_while_twilio_is_answered_at_once() {
-    let receiver = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(500))
-        .mount(&receiver)
-        .await;
+    let receiver = receiver_answering(500).await;
     let function = twilio_webhook(&receiver).await;
     let signature = twilio_signature(&format!("{PUBLIC_URL}/api/webhooks/twilio"), &DELIVERED);
     let response = post_form(&function, "", &DELIVERED, Some(&signature)).await;
@@ -427,11 +421,7 @@ fn ses_event(kind: &str) -> String {
 #[tokio::test]
 async fn sns_messages_of_both_signature_versions_are_verified_and_their_ses_events_forwarded() {
     let signer = TestSigner::new();
-    let receiver = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&receiver)
-        .await;
+    let receiver = receiver_answering(200).await;
     let (app, sns) = sns_app(&signer, Some(&receiver));
     let cases = [
         ("Send", "sent"),
