@@ -233,6 +233,7 @@ def main():
         Case("floor", "floor", [str(RELEASE / "bench-floor")], "VERCEL_DEV_PORT", "GET", "/api/health"),
         Case("health", "rust", [str(RELEASE / "health")], "VERCEL_DEV_PORT", "GET", "/api/health", env=live),
         Case("health", "node", node("health.js"), "PORT", "GET", "/api/health", env=live),
+        Case("health", "node, no SDK", node("health-bare.js"), "PORT", "GET", "/api/health", env=live),
         Case("send-email (demo)", "rust", [str(RELEASE / "send-email")], "VERCEL_DEV_PORT", "POST", "/api/send-email", EMAIL, NO_LIMITS),
         Case("send-email (demo)", "node", node("send-email.js"), "PORT", "POST", "/api/send-email", EMAIL),
         Case("send-email (live)", "rust", [str(RELEASE / "send-email")], "VERCEL_DEV_PORT", "POST", "/api/send-email", EMAIL, live),
@@ -309,26 +310,32 @@ def find(report, name, stack):
 def write_markdown(report):
     floor = find(report, "floor", "floor")
     rows, checks = [], []
-    for name in ["health", "send-email (demo)", "send-email (live)", "send-sms (live)"]:
-        rust, node = find(report, name, "rust"), find(report, name, "node")
-        for r in (rust, node):
-            rows.append(
-                f"| {name} | {r['stack']} | {r['cold_start_ms']:.1f} | {r['c1_p50_ms']:.2f} / {r['c1_p99_ms']:.2f} "
+    def row(name, r):
+        return (f"| {name} | {r['stack']} | {r['cold_start_ms']:.1f} | {r['c1_p50_ms']:.2f} / {r['c1_p99_ms']:.2f} "
                 f"| {r['c32_p50_ms']:.2f} / {r['c32_p99_ms']:.2f} | {r['c1_cpu_us_per_request']:.0f} "
                 f"| {r['c32_cpu_us_per_request']:.0f} | {r['c32_requests_per_second']:,.0f} | {r['idle_rss_mib']:.1f} | {r['peak_rss_mib']:.1f} |")
-        rows.append(
-            f"| **ratio** | node / rust | **{node['cold_start_ms'] / rust['cold_start_ms']:.0f}x** | "
-            f"{node['c1_p50_ms'] / rust['c1_p50_ms']:.1f}x | {node['c32_p50_ms'] / rust['c32_p50_ms']:.1f}x | "
-            f"**{node['c1_cpu_us_per_request'] / rust['c1_cpu_us_per_request']:.1f}x** | "
-            f"**{node['c32_cpu_us_per_request'] / rust['c32_cpu_us_per_request']:.1f}x** | "
-            f"{rust['c32_requests_per_second'] / node['c32_requests_per_second']:.1f}x (rust / node) | | "
-            f"{node['peak_rss_mib'] / rust['peak_rss_mib']:.1f}x |")
+
+    def ratio_row(node_stack, rust, node):
+        return (f"| **ratio** | {node_stack} / rust | **{node['cold_start_ms'] / rust['cold_start_ms']:.0f}x** | "
+                f"{node['c1_p50_ms'] / rust['c1_p50_ms']:.1f}x | {node['c32_p50_ms'] / rust['c32_p50_ms']:.1f}x | "
+                f"**{node['c1_cpu_us_per_request'] / rust['c1_cpu_us_per_request']:.1f}x** | "
+                f"**{node['c32_cpu_us_per_request'] / rust['c32_cpu_us_per_request']:.1f}x** | "
+                f"{rust['c32_requests_per_second'] / node['c32_requests_per_second']:.1f}x (rust / node) | | "
+                f"{node['peak_rss_mib'] / rust['peak_rss_mib']:.1f}x |")
+
+    for name in ["health", "send-email (demo)", "send-email (live)", "send-sms (live)"]:
+        rust, node = find(report, name, "rust"), find(report, name, "node")
+        rows += [row(name, rust), row(name, node), ratio_row("node", rust, node)]
+        if name == "health":
+            bare = find(report, name, "node, no SDK")
+            rows += [row(name, bare), ratio_row("node, no SDK", rust, bare)]
     health = find(report, "health", "rust")
-    node_health = find(report, "health", "node")
     cold_vs_floor = health["cold_start_ms"] / floor["cold_start_ms"]
-    cold_vs_node = node_health["cold_start_ms"] / health["cold_start_ms"]
     checks.append(("cold start to first health 200 within 1.5x of the floor", f"{cold_vs_floor:.2f}x", cold_vs_floor <= 1.5))
-    checks.append(("... and at least 40x faster than Node", f"{cold_vs_node:.0f}x", cold_vs_node >= 40))
+    for stack, label in [("node", "Node's like-for-like health (both SDK clients built)"),
+                         ("node, no SDK", "a Node health that loads no SDK")]:
+        cold_vs_node = find(report, "health", stack)["cold_start_ms"] / health["cold_start_ms"]
+        checks.append((f"... and at least 40x faster than {label}", f"{cold_vs_node:.0f}x", cold_vs_node >= 40))
     for name in ["send-email (live)", "send-sms (live)"]:
         rust, node = find(report, name, "rust"), find(report, name, "node")
         worst = min(node["c1_cpu_us_per_request"] / rust["c1_cpu_us_per_request"],
@@ -349,7 +356,9 @@ This project's function binaries against the least a Rust function can cost (the
 `vercel_runtime` hello-world built with the same release profile, `bench/floor.rs`) and against
 the **Node.js functions it replaces** (the seed's `send-email`, `send-sms` and `health` on
 `@aws-sdk/client-sesv2` and `twilio`, requiring them at module scope like a Vercel function:
-`bench/node/`). Every function points at the same **local stub** of SES and Twilio
+`bench/node/`). Node's `health` does what this project's does at start-up, building both
+channels' clients from the environment; a Node health that loads no SDK at all is reported
+beside it. Every function points at the same **local stub** of SES and Twilio
 (`bench/stub.rs`, which answers at once): moto and Prism are Python and Node programs whose own
 time would swamp the difference being measured. Cold starts ran {report['rounds']} interleaved
 rounds (every case once per round); warm load ran {max(1, report['rounds'] // 3)} rounds of
@@ -363,11 +372,7 @@ rounds (every case once per round); warm load ran {max(1, report['rounds'] // 3)
 |---|---|---|
 """ + "\n".join(f"| {name} | {value} | {'met' if ok else '**missed**'} |" for name, value, ok in checks) + f"""
 
-""" + ("" if all(ok for _, _, ok in checks) else """Where a target is missed, it is reported as measured, not tuned away: the Node baseline is
-the seed's functions as written (its `health` loads no SDK, so Node starts it in tens of
-milliseconds), and the CPU of a live email send is dominated by the SES SDK's request
-pipeline (endpoint rules, SigV4 signing, interceptors), which is the next thing to profile.
-""") + f"""
+""" + missed_targets(report, checks) + f"""
 ## Results
 
 Cold start is process exec to the first 200 (for sends: the first completed send, through the
@@ -386,6 +391,12 @@ functions after a change to the library: {'not measured in this run' if rebuild 
 
 ## What makes it fast
 
+- One thread per function (tokio's current-thread runtime): requests still run concurrently,
+  each in its own task, but none is handed between worker threads. That hand-off, not the
+  request, was about half of a warm send's CPU under load.
+- The SES SDK's stalled-stream monitor is off (the SDK's attempt and operation timeouts already
+  bound a stalled send), and the crates a send spends its CPU in (tokio, hyper, http, reqwest,
+  the SDK's runtime and SigV4) are built for speed while the rest is built for size.
 - One HTTP/TLS stack: the SES SDK sends through the same `reqwest` client as Twilio (rustls,
   bundled roots: no system certificate directory is read), instead of its own hyper client.
 - No credential chain, profile files or instance-metadata probing: SES credentials and region
@@ -412,6 +423,29 @@ scripts/bench --rounds 20 --seconds 10   # longer
 The raw figures of the run above are in `bench/results.json`.
 """
     (ROOT / "BENCHMARKS.md").write_text(text)
+
+
+def missed_targets(report, checks):
+    """Why each missed target is missed, in figures from the same run."""
+    if all(ok for _, _, ok in checks):
+        return ""
+    floor = find(report, "floor", "floor")
+    bare = find(report, "health", "node, no SDK")
+    email, sms = find(report, "send-email (live)", "rust"), find(report, "send-sms (live)", "rust")
+    lines = ["Where a target is missed, it is reported as measured, not tuned away:", ""]
+    if bare["cold_start_ms"] / find(report, "health", "rust")["cold_start_ms"] < 40:
+        lines.append(
+            f"- Against a Node health that loads no SDK ({bare['cold_start_ms']:.0f} ms), 40x would mean "
+            f"{bare['cold_start_ms'] / 40:.1f} ms: less than the floor's own {floor['cold_start_ms']:.1f} ms, "
+            "so no `vercel_runtime` function can reach it on this machine.")
+    if any(not ok for name, _, ok in checks if name.startswith("server CPU")):
+        lines.append(
+            f"- CPU per warm send: the SES SDK's request pipeline (interceptors, endpoint and auth "
+            f"resolution, SigV4 signing) costs {email['c32_cpu_us_per_request'] - sms['c32_cpu_us_per_request']:.0f} µs "
+            "more per request than the Twilio path at c32, over one plain HTTP request each. At c1 every "
+            "request also wakes the process twice from idle (for the caller and for the provider), which "
+            "on this 2-core VM costs more than at c32, where requests arrive back to back.")
+    return "\n".join(lines) + "\n"
 
 
 def write_chart(report):

@@ -143,13 +143,7 @@ impl Access {
                 matched = Some(key);
             }
         }
-        matched.map(|key| {
-            let id: String = key.as_ref()[..4]
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
-            Caller::ApiKey(format!("key:{id}"))
-        })
+        matched.map(|key| Caller::ApiKey(format!("key:{}", hex::encode(&key.as_ref()[..4]))))
     }
 
     fn verify_jwt(

@@ -174,7 +174,7 @@ impl Default for SendContext {
 pub fn new_request_id() -> String {
     let mut bytes = [0u8; 8];
     let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 /// Who a templated notification goes to: an email address, a phone number, or both.

@@ -45,7 +45,7 @@ impl Auditor {
     /// HMAC-SHA256 of the normalised recipient (a lower-case address or an E.164 number), hex.
     pub fn recipient_hash(&self, recipient: &str) -> String {
         let tag = hmac::sign(&self.key, recipient.to_ascii_lowercase().as_bytes());
-        tag.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+        hex::encode(tag)
     }
 
     /// Writes `event` as one JSON line on stdout.
@@ -80,8 +80,6 @@ fn write_line(value: &impl Serialize) {
         let _ = writeln!(stdout, "{line}");
     }
 }
-
-impl Auditor {}
 
 /// Only reached when the system random source fails, which ring treats as near impossible.
 fn nanos_as_bytes() -> [u8; 16] {

@@ -839,6 +839,11 @@ fn init_logging() {
 /// Serves one route as a Vercel function: `vercel_runtime` listens on
 /// `127.0.0.1:$VERCEL_DEV_PORT` and answers `/_vercel/ping`; every other path is this route,
 /// as Vercel only sends this function its own requests.
+///
+/// The functions run it on tokio's current-thread runtime: a send spends its time waiting on
+/// the provider, and handing each request between worker threads cost more CPU than the request
+/// itself (about half of a warm send's CPU at 32 concurrent requests, BENCHMARKS.md). Requests
+/// still run concurrently, each in a task of its own.
 pub async fn serve_function(route: Route) -> Result<(), vercel_runtime::Error> {
     init_logging();
     let app = Arc::new(App::from_env());

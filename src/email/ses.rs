@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use aws_sdk_sesv2::config::retry::RetryConfig;
 use aws_sdk_sesv2::config::timeout::TimeoutConfig;
-use aws_sdk_sesv2::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_sesv2::config::{BehaviorVersion, Credentials, Region, StalledStreamProtectionConfig};
 use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sesv2::operation::send_email::SendEmailError;
 use aws_sdk_sesv2::primitives::Blob;
@@ -68,7 +68,10 @@ impl SesEmailSender {
             .credentials_provider(credentials)
             .http_client(super::ses_http::http_client(http))
             .retry_config(retry)
-            .timeout_config(timeouts);
+            .timeout_config(timeouts)
+            // The attempt and operation timeouts already bound a stalled upload or download;
+            // the throughput monitor would only add work to every send.
+            .stalled_stream_protection(StalledStreamProtectionConfig::disabled());
         if let Some(endpoint) = settings.endpoint_url {
             config = config.endpoint_url(endpoint);
         }

@@ -40,9 +40,5 @@ pub struct DeliveryEvent {
 /// `evt_` and 24 hex characters of SHA-256 over what identifies the report.
 pub fn event_id(parts: &[&str]) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, parts.join("\u{1f}").as_bytes());
-    let hex: String = digest.as_ref()[..12]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("evt_{hex}")
+    format!("evt_{}", hex::encode(&digest.as_ref()[..12]))
 }

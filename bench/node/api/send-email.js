@@ -1,17 +1,6 @@
-// The seed's send-email function on @aws-sdk/client-sesv2, client created at module scope.
-const { SESv2Client, SendEmailCommand } = require('@aws-sdk/client-sesv2');
-
-const configured = Boolean(process.env.AWS_SES_ACCESS_KEY_ID && process.env.AWS_SES_SECRET_ACCESS_KEY);
-const client = configured
-  ? new SESv2Client({
-      region: process.env.AWS_SES_REGION || 'us-east-1',
-      endpoint: process.env.AWS_ENDPOINT_URL_SESV2,
-      credentials: {
-        accessKeyId: process.env.AWS_SES_ACCESS_KEY_ID,
-        secretAccessKey: process.env.AWS_SES_SECRET_ACCESS_KEY,
-      },
-    })
-  : null;
+// The seed's send-email function on @aws-sdk/client-sesv2.
+const { SendEmailCommand } = require('@aws-sdk/client-sesv2');
+const client = require('../lib/ses');
 
 module.exports = async (req, res) => {
   if (req.method !== 'POST') return res.status(405).json({ success: false, error: 'Method not allowed' });

@@ -1,21 +1,5 @@
-// The seed's send-sms function on the twilio package, client created at module scope. Its
-// request client is pointed at TWILIO_API_BASE_URL (the benchmark's local stub).
-const twilio = require('twilio');
-
-class LocalRequestClient extends twilio.RequestClient {
-  request(options) {
-    const base = process.env.TWILIO_API_BASE_URL;
-    if (base) options.uri = options.uri.replace(/^https:\/\/api\.twilio\.com/, base);
-    return super.request(options);
-  }
-}
-
-const configured = Boolean(process.env.TWILIO_ACCOUNT_SID && process.env.TWILIO_AUTH_TOKEN);
-const client = configured
-  ? twilio(process.env.TWILIO_ACCOUNT_SID, process.env.TWILIO_AUTH_TOKEN, {
-      httpClient: new LocalRequestClient({ keepAlive: true }),
-    })
-  : null;
+// The seed's send-sms function on the twilio package.
+const client = require('../lib/twilio');
 
 module.exports = async (req, res) => {
   if (req.method !== 'POST') return res.status(405).json({ success: false, error: 'Method not allowed' });
