@@ -4,7 +4,8 @@ vercel_runtime function, same release profile) and the Node.js functions it repl
 seed's send-email / send-sms / health on @aws-sdk/client-sesv2 and twilio), all pointed at the
 same local stub of SES and Twilio (bench/stub.rs).
 
-Cold starts are measured in interleaved rounds (every case once per round); warm figures run
+Cold starts are measured in interleaved rounds (every case once per round, in a shuffled order,
+after a short pause so one case's exit does not weigh on the next); warm figures run
 in rounds too. Medians and ratios are reported, never a single run. Results go to
 bench/results.json, BENCHMARKS.md and docs/benchmarks.svg. Reports only: it gates nothing.
 
@@ -18,6 +19,7 @@ import json
 import os
 import pathlib
 import platform
+import random
 import socket
 import statistics
 import subprocess
@@ -32,6 +34,13 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 EMAIL = json.dumps({"to": "patient@example.com", "subject": "Your invoice", "body": "Your invoice is ready."})
 SMS = json.dumps({"to": "+15551234567", "message": "Your invoice is ready."})
+
+
+SETTLE_SECONDS = 0.1
+
+
+def warm_rounds(rounds):
+    return max(1, rounds // 4)
 
 
 def free_port():
@@ -209,8 +218,8 @@ def node_package_version(name):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=10, help="cold-start rounds (warm runs: a third of it)")
-    parser.add_argument("--seconds", type=int, default=4, help="seconds per warm load run")
+    parser.add_argument("--rounds", type=int, default=20, help="cold-start rounds (warm runs: a quarter of it)")
+    parser.add_argument("--seconds", type=int, default=3, help="seconds per warm load run")
     parser.add_argument("--measure-rebuild", action="store_true",
                         help="also time a release rebuild of three functions after touching src/lib.rs")
     parser.add_argument("--build-seconds", type=float,
@@ -243,12 +252,14 @@ def main():
     ]
     try:
         cold = {id(c): [] for c in cases}
+        order = random.Random(0)
         for round_number in range(args.rounds):
-            for case in cases:
+            for case in order.sample(cases, len(cases)):
+                time.sleep(SETTLE_SECONDS)
                 cold[id(case)].append(cold_start(case))
             print(f"cold-start round {round_number + 1}/{args.rounds} done", file=sys.stderr)
         warm_runs = {id(c): [] for c in cases}
-        for round_number in range(max(1, args.rounds // 3)):
+        for round_number in range(warm_rounds(args.rounds)):
             for case in cases:
                 warm_runs[id(case)].append(warm(case, args.seconds))
             print(f"warm round {round_number + 1} done", file=sys.stderr)
@@ -361,7 +372,8 @@ channels' clients from the environment; a Node health that loads no SDK at all i
 beside it. Every function points at the same **local stub** of SES and Twilio
 (`bench/stub.rs`, which answers at once): moto and Prism are Python and Node programs whose own
 time would swamp the difference being measured. Cold starts ran {report['rounds']} interleaved
-rounds (every case once per round); warm load ran {max(1, report['rounds'] // 3)} rounds of
+rounds (every case once per round, in a shuffled order, each after a {SETTLE_SECONDS} s pause); warm
+load ran {warm_rounds(report['rounds'])} rounds of
 {report['seconds']} s per concurrency. Figures are medians; ratios come from the same run.
 
 ![Cold start and CPU per request, Rust against Node](docs/benchmarks.svg)
@@ -417,7 +429,7 @@ equally for every case).
 ```bash
 sudo apt-get install wrk      # once
 scripts/bench                 # builds, installs bench/node, runs bench/run.py
-scripts/bench --rounds 20 --seconds 10   # longer
+scripts/bench --rounds 40 --seconds 6    # longer
 ```
 
 The raw figures of the run above are in `bench/results.json`.
@@ -433,7 +445,16 @@ def missed_targets(report, checks):
     bare = find(report, "health", "node, no SDK")
     email, sms = find(report, "send-email (live)", "rust"), find(report, "send-sms (live)", "rust")
     lines = ["Where a target is missed, it is reported as measured, not tuned away:", ""]
-    if bare["cold_start_ms"] / find(report, "health", "rust")["cold_start_ms"] < 40:
+    health = find(report, "health", "rust")
+    if health["cold_start_ms"] / floor["cold_start_ms"] > 1.5:
+        sizes = report["binary_size_mb"]
+        lines.append(
+            f"- Cold start against the floor: {health['cold_start_ms']:.1f} ms against {floor['cold_start_ms']:.1f} ms. "
+            f"The floor is a {sizes['bench-floor']:.1f} MB binary that builds nothing; a function maps a "
+            f"{sizes['health']:.1f} MB binary and reads its configuration before it listens. Single cold starts on "
+            "this VM spread over several milliseconds (every round is in `bench/results.json`), so this ratio moves "
+            "by a few tenths from run to run.")
+    if bare["cold_start_ms"] / health["cold_start_ms"] < 40:
         lines.append(
             f"- Against a Node health that loads no SDK ({bare['cold_start_ms']:.0f} ms), 40x would mean "
             f"{bare['cold_start_ms'] / 40:.1f} ms: less than the floor's own {floor['cold_start_ms']:.1f} ms, "
