@@ -1,6 +1,5 @@
 //! Vercel function `GET /api/openapi`: the OpenAPI 3.1 description of the API
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), vercel_runtime::Error> {
-    notify::http::serve_function(notify::http::Route::OpenApi).await
+fn main() -> Result<(), vercel_runtime::Error> {
+    notify::http::serve_function(notify::http::Route::OpenApi)
 }

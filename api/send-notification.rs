@@ -1,6 +1,5 @@
 //! Vercel function `POST /api/send-notification`: one of the eight templates, by email and/or SMS
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), vercel_runtime::Error> {
-    notify::http::serve_function(notify::http::Route::SendNotification).await
+fn main() -> Result<(), vercel_runtime::Error> {
+    notify::http::serve_function(notify::http::Route::SendNotification)
 }

@@ -1,6 +1,5 @@
 //! Vercel function `GET /api/templates`: the eight templates, their fields and sample data
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), vercel_runtime::Error> {
-    notify::http::serve_function(notify::http::Route::Templates).await
+fn main() -> Result<(), vercel_runtime::Error> {
+    notify::http::serve_function(notify::http::Route::Templates)
 }

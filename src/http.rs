@@ -840,20 +840,26 @@ fn init_logging() {
 /// `127.0.0.1:$VERCEL_DEV_PORT` and answers `/_vercel/ping`; every other path is this route,
 /// as Vercel only sends this function its own requests.
 ///
-/// The functions run it on tokio's current-thread runtime: a send spends its time waiting on
-/// the provider, and handing each request between worker threads cost more CPU than the request
-/// itself (about half of a warm send's CPU at 32 concurrent requests, BENCHMARKS.md). Requests
-/// still run concurrently, each in a task of its own.
-pub async fn serve_function(route: Route) -> Result<(), vercel_runtime::Error> {
-    init_logging();
-    let app = Arc::new(App::from_env());
-    vercel_runtime::run(vercel_runtime::service_fn(
-        move |request: vercel_runtime::Request, state: vercel_runtime::AppState| {
-            let app = Arc::clone(&app);
-            handle_isolated(app, route, request, Background::vercel(state))
-        },
-    ))
-    .await
+/// It runs on tokio's current-thread runtime, built here so that every function shares the
+/// choice: a send spends its time waiting on the provider, and handing each request between
+/// worker threads cost more CPU than the request itself (about half of a warm send's CPU at 32
+/// concurrent requests, BENCHMARKS.md). Requests still run concurrently, each in a task of its
+/// own.
+pub fn serve_function(route: Route) -> Result<(), vercel_runtime::Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(async move {
+            init_logging();
+            let app = Arc::new(App::from_env());
+            vercel_runtime::run(vercel_runtime::service_fn(
+                move |request: vercel_runtime::Request, state: vercel_runtime::AppState| {
+                    let app = Arc::clone(&app);
+                    handle_isolated(app, route, request, Background::vercel(state))
+                },
+            ))
+            .await
+        })
 }
 
 /// `handle` in a task of its own, so that a panic (a bug) answers that one request with a JSON

@@ -1,6 +1,5 @@
 //! Vercel function `POST /api/webhooks/ses`: SES delivery events by way of SNS, verified
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), vercel_runtime::Error> {
-    notify::http::serve_function(notify::http::Route::SesWebhook).await
+fn main() -> Result<(), vercel_runtime::Error> {
+    notify::http::serve_function(notify::http::Route::SesWebhook)
 }
