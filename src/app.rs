@@ -34,9 +34,12 @@ impl LazyClient {
 }
 
 /// One client for every outgoing HTTP request: the providers, SNS certificates, forwarding.
+/// Redirects are never followed: no provider API answers with one, an SNS certificate must come
+/// from the host that was checked, and a practice's event endpoint gets the event where it said.
 fn new_http_client() -> reqwest::Result<reqwest::Client> {
     reqwest::Client::builder()
         .connect_timeout(CONNECT_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("notify/", env!("CARGO_PKG_VERSION")))
         .build()
 }

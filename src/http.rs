@@ -190,16 +190,18 @@ where
         app.limits
             .check_caller(&caller_key(&caller, request.headers()))?;
     }
+    // Each route's work runs boxed, so the request's own future (moved into its task, and
+    // through the runtime) stays small whatever the largest route needs.
     match route {
         Route::Health => Ok(json_response(context, StatusCode::OK, &app.health())),
-        Route::SendEmail => send_email(app, request, context).await,
-        Route::SendSms => send_sms(app, request, context).await,
-        Route::SendNotification => send_notification(app, request, context).await,
+        Route::SendEmail => Box::pin(send_email(app, request, context)).await,
+        Route::SendSms => Box::pin(send_sms(app, request, context)).await,
+        Route::SendNotification => Box::pin(send_notification(app, request, context)).await,
         Route::Templates => Ok(templates(context)),
-        Route::Preview => preview(app, request, context).await,
+        Route::Preview => Box::pin(preview(app, request, context)).await,
         Route::OpenApi => Ok(openapi()),
-        Route::TwilioWebhook => twilio_webhook(app, request, context).await,
-        Route::SesWebhook => ses_webhook(app, request, context).await,
+        Route::TwilioWebhook => Box::pin(twilio_webhook(app, request, context)).await,
+        Route::SesWebhook => Box::pin(ses_webhook(app, request, context)).await,
     }
 }
 

@@ -21,3 +21,10 @@ pub use app::App;
 pub use config::Config;
 pub use error::{Error, ErrorKind};
 pub use sent::Sent;
+
+/// mimalloc instead of glibc's allocator: a send makes hundreds of small, short-lived
+/// allocations (the SES SDK's request pipeline, headers, JSON), and glibc's malloc and free were
+/// over a tenth of a warm send's CPU (BENCHMARKS.md). Built with `no_thp`: without it mimalloc
+/// asks for transparent huge pages, which grew a function's peak memory by a third.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -220,6 +220,31 @@ async fn forged_changed_wrongly_addressed_and_unsigned_callbacks_are_refused() {
 }
 
 #[tokio::test]
+async fn a_receiver_that_redirects_is_not_followed_so_events_go_only_where_the_practice_said() {
+    let elsewhere = receiver_answering(204).await;
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(307).insert_header("location", format!("{}/", elsewhere.uri())),
+        )
+        .mount(&receiver)
+        .await;
+    let function = twilio_webhook(&receiver).await;
+    let signature = twilio_signature(&format!("{PUBLIC_URL}/api/webhooks/twilio"), &DELIVERED);
+    let response = post_form(&function, "", &DELIVERED, Some(&signature)).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        received(&receiver, 3).await.len(),
+        3,
+        "a redirect counts as a refusal, retried at the same place"
+    );
+    assert!(
+        elsewhere.received_requests().await.unwrap().is_empty(),
+        "the redirect was followed"
+    );
+}
+
+#[tokio::test]
 async fn a_failing_receiver_is_retried_then_given_up_while_twilio_is_answered_at_once() {
     let receiver = receiver_answering(500).await;
     let function = twilio_webhook(&receiver).await;

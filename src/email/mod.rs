@@ -41,10 +41,13 @@ impl EmailSender for EmailProvider {
         }
     }
 
+    /// Each provider's send runs boxed: the SES SDK's future alone is several KiB, and every
+    /// future that holds it (fail-over, timeout, the request's task) would otherwise be moved
+    /// with it, byte by byte, on every send.
     async fn send(&self, message: &EmailMessage) -> Result<Sent, Error> {
         match self {
-            Self::Ses(ses) => ses.send(message).await,
-            Self::Smtp(smtp) => smtp.send(message).await,
+            Self::Ses(ses) => Box::pin(ses.send(message)).await,
+            Self::Smtp(smtp) => Box::pin(smtp.send(message)).await,
         }
     }
 }

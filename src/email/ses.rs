@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use aws_sdk_sesv2::config::retry::RetryConfig;
 use aws_sdk_sesv2::config::timeout::TimeoutConfig;
-use aws_sdk_sesv2::config::{BehaviorVersion, Credentials, Region, StalledStreamProtectionConfig};
+use aws_sdk_sesv2::config::{
+    BehaviorVersion, Credentials, IdentityCache, Region, StalledStreamProtectionConfig,
+};
 use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sesv2::operation::send_email::SendEmailError;
 use aws_sdk_sesv2::primitives::Blob;
@@ -66,6 +68,8 @@ impl SesEmailSender {
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(settings.region))
             .credentials_provider(credentials)
+            // The keys are fixed for the process's life: there is nothing to cache or refresh.
+            .identity_cache(IdentityCache::no_cache())
             .http_client(super::ses_http::http_client(http))
             .retry_config(retry)
             .timeout_config(timeouts)

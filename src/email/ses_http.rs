@@ -36,26 +36,28 @@ impl HttpConnector for ReqwestConnector {
 
 impl ReqwestConnector {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, ConnectorError> {
-        let method = reqwest::Method::from_bytes(request.method().as_bytes())
-            .map_err(|e| ConnectorError::user(e.into()))?;
+        // The signed headers move across as they are: no header is parsed a second time.
+        let (parts, body) = request
+            .try_into_http1x()
+            .map_err(|e| ConnectorError::user(e.into()))?
+            .into_parts();
         // SendEmail bodies are always in memory; a streaming body would be a programming error.
-        let body = request
-            .body()
+        let body = body
             .bytes()
             .map(bytes::Bytes::copy_from_slice)
             .ok_or_else(|| {
                 ConnectorError::user("streaming request bodies are not supported".into())
             })?;
-        let mut outgoing = self.client.request(method, request.uri()).body(body);
-        for (name, value) in request.headers() {
-            outgoing = outgoing.header(name, value);
-        }
-        if let Some(timeout) = self.read_timeout {
-            outgoing = outgoing.timeout(timeout);
-        }
-        let response = outgoing.send().await.map_err(connector_error)?;
+        let mut outgoing = reqwest::Request::try_from(http::Request::from_parts(parts, body))
+            .map_err(|e| ConnectorError::user(e.into()))?;
+        *outgoing.timeout_mut() = self.read_timeout;
+        let mut response = self
+            .client
+            .execute(outgoing)
+            .await
+            .map_err(connector_error)?;
         let status = response.status();
-        let headers = response.headers().clone();
+        let headers = std::mem::take(response.headers_mut());
         let bytes = response.bytes().await.map_err(connector_error)?;
         let mut http_response = http::Response::new(SdkBody::from(bytes));
         *http_response.status_mut() = status;
