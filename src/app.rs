@@ -22,8 +22,8 @@ use crate::webhooks::{CertificateSource, EventsTarget, HttpsCertificateSource, S
 /// How long to wait for a TCP connection to a provider before the attempt counts as failed.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// The process's one HTTP client, shared by whoever needs it and built on first use, so that a
-/// process without live channels (demo mode, health) never builds one at start-up.
+/// The process's one HTTP client, shared by whoever needs it and built on first use: setting up
+/// TLS is start-up work that health, demo sends and refused requests never need.
 #[derive(Debug, Clone, Default)]
 pub struct LazyClient(std::sync::Arc<std::sync::OnceLock<reqwest::Client>>);
 
@@ -61,28 +61,20 @@ impl<Live, Demo> Channel<Live, Demo> {
         }
     }
 
-    fn build<T>(
-        config: ChannelConfig<T>,
-        http: &Result<reqwest::Client, String>,
-        live: impl FnOnce(T, reqwest::Client) -> Result<Live, String>,
-    ) -> Self
+    fn build<T>(config: ChannelConfig<T>, live: impl FnOnce(T) -> Result<Live, String>) -> Self
     where
         Demo: Default,
     {
-        match (config, http) {
-            (ChannelConfig::Live(settings), Ok(client)) => match live(settings, client.clone()) {
+        match config {
+            ChannelConfig::Live(settings) => match live(settings) {
                 Ok(live) => Self::Live(live),
                 Err(problem) => Self::Misconfigured(Misconfiguration {
                     missing: Vec::new(),
                     invalid: vec![FieldError::new("provider", problem)],
                 }),
             },
-            (ChannelConfig::Live(_), Err(problem)) => Self::Misconfigured(Misconfiguration {
-                missing: Vec::new(),
-                invalid: vec![FieldError::new("HTTP client", problem.clone())],
-            }),
-            (ChannelConfig::Demo, _) => Self::Demo(Demo::default()),
-            (ChannelConfig::Misconfigured(m), _) => Self::Misconfigured(m),
+            ChannelConfig::Demo => Self::Demo(Demo::default()),
+            ChannelConfig::Misconfigured(m) => Self::Misconfigured(m),
         }
     }
 }
@@ -195,20 +187,12 @@ pub struct NotificationOutcome {
 }
 
 impl App {
-    /// Builds the provider clients of the live channels, and nothing for the others. Both
-    /// providers share one HTTP client, so one connection pool and one TLS configuration.
+    /// Sets up a sender per live channel, and nothing for the others. The providers share
+    /// one HTTP client, so one connection pool and one TLS configuration; it and the SES client
+    /// are built on the first send that needs them, so a cold start does no more than read the
+    /// configuration before it answers.
     pub fn new(config: Config) -> Self {
-        let any_live = matches!(config.email, ChannelConfig::Live(_))
-            || matches!(config.sms, ChannelConfig::Live(_));
-        let http = if any_live {
-            new_http_client().map_err(|e| format!("could not start: {e}"))
-        } else {
-            Err("not needed".into())
-        };
-        let http_once = LazyClient::default();
-        if let Ok(client) = &http {
-            let _ = http_once.0.set(client.clone());
-        }
+        let http = LazyClient::default();
         let ses_configuration_set = matches!(&config.email, ChannelConfig::Live(providers)
             if providers.iter().any(|p| matches!(p, EmailProviderSettings::Ses(ses) if ses.configuration_set.is_some())));
         let status_callback = config
@@ -226,12 +210,12 @@ impl App {
         });
         let policy = config.policy;
         let email =
-            Channel::build(config.email, &http, |providers, client| {
+            Channel::build(config.email, |providers| {
                 providers
                     .into_iter()
                     .map(|settings| match settings {
                         EmailProviderSettings::Ses(ses) => Ok(EmailProvider::Ses(
-                            SesEmailSender::new(ses, policy, client.clone()),
+                            SesEmailSender::new(ses, policy, http.clone()),
                         )),
                         EmailProviderSettings::Smtp(smtp) => {
                             SmtpEmailSender::new(smtp, policy).map(EmailProvider::Smtp)
@@ -243,8 +227,13 @@ impl App {
             email,
             email_providers: config.email_providers,
             policy,
-            sms: Channel::build(config.sms, &http, |s, c| {
-                Ok(TwilioSmsSender::new(s, policy, c, status_callback))
+            sms: Channel::build(config.sms, |settings| {
+                Ok(TwilioSmsSender::new(
+                    settings,
+                    policy,
+                    http.clone(),
+                    status_callback,
+                ))
             }),
             branding: config.branding,
             branding_invalid: config.branding_invalid,
@@ -255,10 +244,10 @@ impl App {
             webhooks: WebhookState {
                 public_url: config.webhooks.public_url,
                 events,
-                sns: SnsVerifier::new(Box::new(HttpsCertificateSource(http_once.clone()))),
+                sns: SnsVerifier::new(Box::new(HttpsCertificateSource(http.clone()))),
                 ses_configuration_set,
             },
-            http: http_once,
+            http,
         }
     }
 
@@ -269,7 +258,7 @@ impl App {
         self
     }
 
-    /// The process's HTTP client, built on first use when no live channel built it already.
+    /// The process's HTTP client, built on first use.
     pub(crate) fn http_client(&self) -> &reqwest::Client {
         self.http.get()
     }

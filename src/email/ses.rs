@@ -1,6 +1,7 @@
 //! `SesEmailSender`: sends through AWS SES v2 `SendEmail`, owns the sender address, and turns
 //! every SES failure into the API's error contract.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use aws_sdk_sesv2::config::retry::RetryConfig;
@@ -15,6 +16,7 @@ use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, Ra
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
 use super::EmailSender;
+use crate::app::LazyClient;
 use crate::config::{SendPolicy, SesSettings};
 use crate::domain::{EmailAddress, EmailMessage};
 use crate::error::{Error, ErrorKind};
@@ -38,17 +40,23 @@ const THROTTLE_RETRY_AFTER: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone)]
 pub struct SesEmailSender {
-    client: aws_sdk_sesv2::Client,
+    /// Everything the SDK client needs but the HTTP client, set at start-up.
+    config: aws_sdk_sesv2::config::Builder,
+    http: LazyClient,
+    /// Built on the first send, not at start-up: building it (the SDK's runtime plugins and
+    /// its endpoint rule set, with AWS's partition table parsed from JSON) took over half a
+    /// millisecond of every cold start, health's and demo sends' included.
+    client: OnceLock<aws_sdk_sesv2::Client>,
     from: EmailAddress,
     reply_to: Vec<EmailAddress>,
     configuration_set: Option<String>,
 }
 
 impl SesEmailSender {
-    /// Builds the SES client from explicit settings: no credential chain, no profile files and
-    /// no instance-metadata probing, so a cold start does no I/O. The SDK's standard retry mode
+    /// Configures the SES client from explicit settings: no credential chain, no profile files
+    /// and no instance-metadata probing, so neither a cold start nor a first send does I/O. The SDK's standard retry mode
     /// retries throttling, 5xx and timeouts with jittered back-off, never other 4xx.
-    pub fn new(settings: SesSettings, policy: SendPolicy, http: reqwest::Client) -> Self {
+    pub fn new(settings: SesSettings, policy: SendPolicy, http: LazyClient) -> Self {
         let credentials = Credentials::new(
             settings.access_key_id,
             settings.secret_access_key.expose(),
@@ -70,7 +78,6 @@ impl SesEmailSender {
             .credentials_provider(credentials)
             // The keys are fixed for the process's life: there is nothing to cache or refresh.
             .identity_cache(IdentityCache::no_cache())
-            .http_client(super::ses_http::http_client(http))
             .retry_config(retry)
             .timeout_config(timeouts)
             // The attempt and operation timeouts already bound a stalled upload or download;
@@ -80,11 +87,23 @@ impl SesEmailSender {
             config = config.endpoint_url(endpoint);
         }
         Self {
-            client: aws_sdk_sesv2::Client::from_conf(config.build()),
+            config,
+            http,
+            client: OnceLock::new(),
             from: settings.from,
             reply_to: settings.reply_to,
             configuration_set: settings.configuration_set,
         }
+    }
+
+    fn client(&self) -> &aws_sdk_sesv2::Client {
+        self.client.get_or_init(|| {
+            let config = self
+                .config
+                .clone()
+                .http_client(super::ses_http::http_client(self.http.get().clone()));
+            aws_sdk_sesv2::Client::from_conf(config.build())
+        })
     }
 
     /// SES builds the MIME itself for a plain email; with attachments the message goes as the
@@ -143,7 +162,7 @@ impl EmailSender for SesEmailSender {
         };
         let reply_to: Vec<String> = reply_to.iter().map(EmailAddress::to_header_value).collect();
         let output = self
-            .client
+            .client()
             .send_email()
             .from_email_address(self.from.to_header_value())
             .destination(Destination::builder().set_to_addresses(Some(to)).build())

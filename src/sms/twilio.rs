@@ -7,6 +7,7 @@ use backon::{ExponentialBuilder, Retryable};
 use serde::Deserialize;
 
 use super::SmsSender;
+use crate::app::LazyClient;
 use crate::config::{Secret, SendPolicy, TwilioSender, TwilioSettings};
 use crate::domain::SmsMessage;
 use crate::error::{Error, ErrorKind};
@@ -29,7 +30,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Clone)]
 pub struct TwilioSmsSender {
-    http: reqwest::Client,
+    http: LazyClient,
     messages_url: String,
     account_sid: String,
     auth_token: Secret,
@@ -56,7 +57,7 @@ impl TwilioSmsSender {
     pub fn new(
         settings: TwilioSettings,
         policy: SendPolicy,
-        http: reqwest::Client,
+        http: LazyClient,
         status_callback: Option<String>,
     ) -> Self {
         Self {
@@ -91,6 +92,7 @@ impl TwilioSmsSender {
         }
         let response = self
             .http
+            .get()
             .post(&self.messages_url)
             .basic_auth(&self.account_sid, Some(self.auth_token.expose()))
             .form(&form)
