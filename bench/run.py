@@ -396,8 +396,9 @@ load ran {warm_rounds(report['rounds'])} rounds of
 
 Cold start is process exec to the first 200 (for sends: the first completed send, through the
 stub); until the function listens, the client probes with a bare TCP connect every 0.2 ms and
-then sends the request over that connection. Latency is p50 / p99 in ms under `wrk` at 1 and 32 connections. CPU is the server
-process's user + system time per request (from `/proc`), in microseconds.
+then sends the request over that connection. Latency is p50 / p99 in ms under `wrk` at 1 and
+32 connections. CPU is the server process's user + system time per request (from `/proc`), in
+microseconds.
 
 | function | stack | cold start ms | c1 latency ms | c32 latency ms | CPU µs/req c1 | CPU µs/req c32 | req/s c32 | idle RSS MiB | peak RSS MiB |
 |---|---|---|---|---|---|---|---|---|---|
