@@ -44,8 +44,8 @@ pub struct SesEmailSender {
     config: aws_sdk_sesv2::config::Builder,
     http: LazyClient,
     /// Built on the first send, not at start-up: building it (the SDK's runtime plugins and
-    /// its endpoint rule set, with AWS's partition table parsed from JSON) took over half a
-    /// millisecond of every cold start, health's and demo sends' included.
+    /// its endpoint rule set, with AWS's partition table parsed from JSON) had taken about half
+    /// a millisecond of every cold start with SES configured, health's included.
     client: OnceLock<aws_sdk_sesv2::Client>,
     from: EmailAddress,
     reply_to: Vec<EmailAddress>,
@@ -54,8 +54,8 @@ pub struct SesEmailSender {
 
 impl SesEmailSender {
     /// Configures the SES client from explicit settings: no credential chain, no profile files
-    /// and no instance-metadata probing, so neither a cold start nor a first send does I/O. The SDK's standard retry mode
-    /// retries throttling, 5xx and timeouts with jittered back-off, never other 4xx.
+    /// and no instance-metadata probing, so setting it up does no I/O. The SDK's standard retry
+    /// mode retries throttling, 5xx and timeouts with jittered back-off, never other 4xx.
     pub fn new(settings: SesSettings, policy: SendPolicy, http: LazyClient) -> Self {
         let credentials = Credentials::new(
             settings.access_key_id,
