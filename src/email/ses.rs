@@ -38,7 +38,7 @@ const HINT_CONFIGURATION_SET: &str =
 /// Throttled sends tell the caller to wait this long when SES gives no figure of its own.
 const THROTTLE_RETRY_AFTER: Duration = Duration::from_secs(1);
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct SesEmailSender {
     /// Everything the SDK client needs but the HTTP client, set at start-up.
     config: aws_sdk_sesv2::config::Builder,

@@ -28,7 +28,7 @@ const HINT_SENDER: &str = "Check TWILIO_PHONE_NUMBER (an SMS-capable number of t
 const MIN_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct TwilioSmsSender {
     http: LazyClient,
     messages_url: String,
