@@ -1,5 +1,5 @@
 //! Vercel function `GET /api/health`: each channel's provider and mode, and the version
 
 fn main() -> Result<(), vercel_runtime::Error> {
-    notify::http::serve_function(notify::http::Route::Health)
+    notify::http::serve_function(notify::http::routes::HEALTH)
 }

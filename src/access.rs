@@ -11,7 +11,7 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
 use crate::config::AccessConfig;
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorCode};
 
 const HINT_CREDENTIALS: &str = "Send Authorization: Bearer <key> with a key from NOTIFY_API_KEYS, or a short-lived JWT signed with NOTIFY_JWT_SECRET.";
 const HINT_NO_CREDENTIALS_CONFIGURED: &str = "This deployment has live channels but no NOTIFY_API_KEYS or NOTIFY_JWT_SECRET: set one (or NOTIFY_ALLOW_UNAUTHENTICATED=1 on purpose) and redeploy.";
@@ -102,7 +102,7 @@ impl Access {
                 HINT_NO_CREDENTIALS_CONFIGURED
             };
             return Err(unauthorized(
-                "authentication_required",
+                ErrorCode::AuthenticationRequired,
                 "Sending on a live channel needs credentials, and this request has none.",
             )
             .with_hint(hint));
@@ -118,7 +118,7 @@ impl Access {
             .filter(|t| !t.is_empty())
             .ok_or_else(|| {
                 unauthorized(
-                    "invalid_authorization",
+                    ErrorCode::InvalidAuthorization,
                     "The Authorization header must be: Bearer <key or token>.",
                 )
                 .with_hint(HINT_CREDENTIALS)
@@ -128,8 +128,10 @@ impl Access {
         }
         match &self.jwt {
             Some(jwt) if token.matches('.').count() == 2 => self.verify_jwt(token, jwt),
-            _ => Err(unauthorized("invalid_api_key", "The API key is not valid.")
-                .with_hint(HINT_CREDENTIALS)),
+            _ => Err(
+                unauthorized(ErrorCode::InvalidApiKey, "The API key is not valid.")
+                    .with_hint(HINT_CREDENTIALS),
+            ),
         }
     }
 
@@ -164,7 +166,7 @@ impl Access {
                     _ => "it is malformed",
                 };
                 unauthorized(
-                    "invalid_token",
+                    ErrorCode::InvalidToken,
                     format!("The token is not valid: {reason}."),
                 )
                 .with_hint(HINT_CREDENTIALS)
@@ -176,7 +178,7 @@ impl Access {
             .as_secs();
         if claims.exp > now + self.jwt_max_ttl.as_secs() + JWT_LEEWAY_SECONDS {
             return Err(unauthorized(
-                "invalid_token",
+                ErrorCode::InvalidToken,
                 format!(
                     "The token lives too long: its exp must be within {} seconds.",
                     self.jwt_max_ttl.as_secs()
@@ -222,15 +224,14 @@ pub enum CrossOrigin {
     Allowed(HeaderValue),
 }
 
-fn unauthorized(code: &'static str, message: impl Into<String>) -> Error {
-    Error::new(ErrorKind::Unauthorized, code, message)
+fn unauthorized(code: ErrorCode, message: impl Into<String>) -> Error {
+    Error::new(code, message)
 }
 
 fn refused_origin(origin: &str) -> Error {
     let shown: String = origin.chars().take(100).collect();
     Error::new(
-        ErrorKind::Forbidden,
-        "origin_not_allowed",
+        ErrorCode::OriginNotAllowed,
         format!("Requests from {shown:?} are not allowed."),
     )
     .with_hint(HINT_ORIGIN)
@@ -291,7 +292,7 @@ mod tests {
     }
 
     fn code(result: Result<Caller, Error>) -> &'static str {
-        result.unwrap_err().code
+        result.unwrap_err().code.as_str()
     }
 
     #[test]
@@ -313,7 +314,7 @@ mod tests {
     fn missing_and_wrong_keys_are_refused() {
         let error = access().authenticate(&HeaderMap::new(), true).unwrap_err();
         assert_eq!(
-            (error.status(), error.code),
+            (error.status(), error.code.as_str()),
             (401, "authentication_required")
         );
         assert_eq!(
@@ -398,7 +399,7 @@ mod tests {
         ] {
             let error = access().authenticate(&bearer(&jwt), true).unwrap_err();
             assert_eq!(
-                (error.status(), error.code),
+                (error.status(), error.code.as_str()),
                 (401, "invalid_token"),
                 "{name}"
             );
@@ -430,6 +431,9 @@ mod tests {
             ("host", "notify.example.com"),
         ]);
         let error = access.check_origin(&other).unwrap_err();
-        assert_eq!((error.status(), error.code), (403, "origin_not_allowed"));
+        assert_eq!(
+            (error.status(), error.code.as_str()),
+            (403, "origin_not_allowed")
+        );
     }
 }

@@ -9,6 +9,10 @@ use ring::hmac;
 use serde::Serialize;
 
 use crate::config::Secret;
+use crate::domain::DeliveryEvent;
+use crate::error::{Attempt, ErrorCode};
+use crate::names::{Channel, Mode, Provider};
+use crate::support::now_rfc3339;
 
 /// Keys the recipient hashes and writes the events.
 pub struct Auditor {
@@ -16,6 +20,9 @@ pub struct Auditor {
     /// False when no `NOTIFY_AUDIT_KEY` is set: the key is then random per process, so hashes
     /// still hide recipients but only correlate within one function instance.
     pub keyed: bool,
+    /// Where the lines go: stdout, or (in this crate's unit tests) a list to read back.
+    #[cfg(test)]
+    pub recorded: Option<std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>>,
 }
 
 impl std::fmt::Debug for Auditor {
@@ -32,12 +39,19 @@ impl Auditor {
             Some(key) => Self {
                 key: hmac::Key::new(hmac::HMAC_SHA256, key.expose().as_bytes()),
                 keyed: true,
+                #[cfg(test)]
+                recorded: None,
             },
             None => {
                 let random = ring::rand::SystemRandom::new();
                 let key = hmac::Key::generate(hmac::HMAC_SHA256, &random)
                     .unwrap_or_else(|_| hmac::Key::new(hmac::HMAC_SHA256, &nanos_as_bytes()));
-                Self { key, keyed: false }
+                Self {
+                    key,
+                    keyed: false,
+                    #[cfg(test)]
+                    recorded: None,
+                }
             }
         }
     }
@@ -50,11 +64,25 @@ impl Auditor {
 
     /// Writes `event` as one JSON line on stdout.
     pub fn record(&self, event: &AuditEvent) {
-        write_line(event);
+        self.write(event);
+    }
+
+    fn write(&self, value: &impl Serialize) {
+        #[cfg(test)]
+        if let Some(recorded) = &self.recorded {
+            if let (Ok(mut lines), Ok(value)) = (recorded.lock(), serde_json::to_value(value)) {
+                lines.push(value);
+            }
+            return;
+        }
+        if let Ok(line) = serde_json::to_string(value) {
+            let mut stdout = std::io::stdout().lock();
+            let _ = writeln!(stdout, "{line}");
+        }
     }
 
     /// Writes a verified delivery event as one JSON line on stdout.
-    pub fn record_delivery(&self, event: &crate::webhooks::DeliveryEvent, request_id: &str) {
+    pub fn record_delivery(&self, event: &DeliveryEvent, request_id: &str) {
         #[derive(Serialize)]
         struct Delivery<'a> {
             #[serde(rename = "type")]
@@ -62,22 +90,15 @@ impl Auditor {
             event: &'static str,
             request_id: &'a str,
             received: String,
-            delivery: &'a crate::webhooks::DeliveryEvent,
+            delivery: &'a DeliveryEvent,
         }
-        write_line(&Delivery {
+        self.write(&Delivery {
             kind: "audit",
             event: "delivery_event",
             request_id,
             received: now_rfc3339(),
             delivery: event,
         });
-    }
-}
-
-fn write_line(value: &impl Serialize) {
-    if let Ok(line) = serde_json::to_string(value) {
-        let mut stdout = std::io::stdout().lock();
-        let _ = writeln!(stdout, "{line}");
     }
 }
 
@@ -99,20 +120,20 @@ pub struct AuditEvent<'a> {
     /// RFC 3339, UTC.
     pub time: String,
     pub request_id: &'a str,
-    pub channel: &'static str,
+    pub channel: Channel,
     pub template: Option<&'static str>,
-    pub provider: &'static str,
-    pub mode: &'static str,
+    pub provider: Provider,
+    pub mode: Mode,
     /// `sent` (live), `logged` (demo) or `failed`.
     pub outcome: &'static str,
     pub message_id: Option<&'a str>,
-    pub error_code: Option<&'static str>,
+    pub error_code: Option<ErrorCode>,
     pub provider_code: Option<&'a str>,
     pub status: u16,
     pub latency_ms: u64,
     pub recipients: Vec<AuditRecipient>,
     /// Providers tried before `provider`, and why each failed.
-    pub failed_over: &'a [crate::sent::Attempt],
+    pub failed_over: &'a [Attempt],
     /// True when the provider may have accepted the message although the send failed.
     pub acceptance_unknown: bool,
 }
@@ -121,12 +142,6 @@ pub struct AuditEvent<'a> {
 pub struct AuditRecipient {
     pub hash: String,
     pub masked: String,
-}
-
-pub fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

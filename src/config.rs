@@ -4,28 +4,57 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use secrecy::{ExposeSecret, SecretSlice, SecretString};
+
 use crate::domain::{EmailAddress, PhoneNumber};
 use crate::error::FieldError;
+use crate::names::Provider;
+use crate::support::NonEmpty;
 
-/// A credential. It never prints: `Debug` shows `[redacted]`, and there is no `Display`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+/// A credential, held by `secrecy` (wiped from memory when dropped; `Debug` shows
+/// `[REDACTED]`, and there is no `Display`). Equality is only for tests of the configuration.
+#[derive(Clone, Debug)]
+pub struct Secret(SecretString);
 
 impl Secret {
     pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+        Self(SecretString::from(value.into()))
     }
 
     pub fn expose(&self) -> &str {
-        &self.0
+        self.0.expose_secret()
     }
 }
 
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("[redacted]")
+impl PartialEq for Secret {
+    fn eq(&self, other: &Self) -> bool {
+        self.expose() == other.expose()
     }
 }
+
+impl Eq for Secret {}
+
+/// A decoded key (`NOTIFY_EVENTS_SECRET`), held as [`Secret`] is.
+#[derive(Clone, Debug)]
+pub struct SecretBytes(SecretSlice<u8>);
+
+impl SecretBytes {
+    pub fn new(value: Vec<u8>) -> Self {
+        Self(SecretSlice::from(value))
+    }
+
+    pub fn expose(&self) -> &[u8] {
+        self.0.expose_secret()
+    }
+}
+
+impl PartialEq for SecretBytes {
+    fn eq(&self, other: &Self) -> bool {
+        self.expose() == other.expose()
+    }
+}
+
+impl Eq for SecretBytes {}
 
 /// The state of one channel, decided by which of its variables are set.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,7 +82,6 @@ pub struct SesSettings {
     pub secret_access_key: Secret,
     pub region: String,
     pub from: EmailAddress,
-    pub reply_to: Vec<EmailAddress>,
     pub configuration_set: Option<String>,
     pub endpoint_url: Option<String>,
 }
@@ -63,6 +91,33 @@ pub struct SesSettings {
 pub enum EmailProviderSettings {
     Ses(SesSettings),
     Smtp(SmtpSettings),
+}
+
+impl EmailProviderSettings {
+    pub fn provider(&self) -> Provider {
+        match self {
+            Self::Ses(_) => Provider::AwsSes,
+            Self::Smtp(_) => Provider::Smtp,
+        }
+    }
+}
+
+/// The live email channel: its providers in the order they are tried, and the settings of
+/// the whole channel, which hold whichever provider sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailChannelSettings {
+    pub providers: NonEmpty<EmailProviderSettings>,
+    /// `AWS_SES_REPLY_TO`: where replies go when a message names no reply-to.
+    pub reply_to: Vec<EmailAddress>,
+}
+
+impl ChannelConfig<EmailChannelSettings> {
+    /// Whether SES sends with a configuration set (whose event destination feeds the webhook).
+    pub fn uses_ses_configuration_set(&self) -> bool {
+        matches!(self, Self::Live(channel) if channel.providers.iter().any(
+            |p| matches!(p, EmailProviderSettings::Ses(ses) if ses.configuration_set.is_some())
+        ))
+    }
 }
 
 /// How the SMTP connection is protected.
@@ -184,9 +239,9 @@ impl Default for Limits {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// The email providers in the order they are tried.
-    pub email: ChannelConfig<Vec<EmailProviderSettings>>,
+    pub email: ChannelConfig<EmailChannelSettings>,
     /// Each email provider's own state, for health (whether or not it is in the list).
-    pub email_providers: Vec<(&'static str, ChannelConfig<()>)>,
+    pub email_providers: Vec<(Provider, ChannelConfig<()>)>,
     pub sms: ChannelConfig<TwilioSettings>,
     pub policy: SendPolicy,
     pub branding: Branding,
@@ -208,7 +263,7 @@ pub struct WebhookConfig {
     /// name as their `StatusCallback`.
     pub public_url: Option<String>,
     /// `NOTIFY_EVENTS_URL` and the decoded `NOTIFY_EVENTS_SECRET`.
-    pub events: Option<(String, Secret)>,
+    pub events: Option<(String, SecretBytes)>,
 }
 
 pub const DEFAULT_SES_REGION: &str = "us-east-1";
@@ -260,7 +315,10 @@ impl Config {
             &policy_problems,
             read_smtp,
         );
-        let email_providers = vec![("aws-ses", ses.state()), ("smtp", smtp.state())];
+        let email_providers = vec![
+            (Provider::AwsSes, ses.state()),
+            (Provider::Smtp, smtp.state()),
+        ];
         let email = email_channel(&vars, force_demo, ses, smtp);
         let sms = resolve(
             &vars,
@@ -327,7 +385,7 @@ fn read_webhooks(vars: &Vars, invalid: &mut Vec<FieldError>) -> WebhookConfig {
     let secret = vars.get("NOTIFY_EVENTS_SECRET").and_then(|raw| {
         let encoded = raw.strip_prefix("whsec_").unwrap_or(raw);
         match base64::Engine::decode(&base64::engine::general_purpose::STANDARD, encoded) {
-            Ok(key) if key.len() >= 16 => Some(Secret::new(encoded)),
+            Ok(key) if key.len() >= 16 => Some(SecretBytes::new(key)),
             _ => {
                 invalid.push(FieldError::new(
                     "NOTIFY_EVENTS_SECRET",
@@ -554,7 +612,7 @@ fn email_channel(
     force_demo: bool,
     ses: ChannelConfig<SesSettings>,
     smtp: ChannelConfig<SmtpSettings>,
-) -> ChannelConfig<Vec<EmailProviderSettings>> {
+) -> ChannelConfig<EmailChannelSettings> {
     if force_demo {
         return ChannelConfig::Demo;
     }
@@ -600,12 +658,16 @@ fn email_channel(
             }
         }
     }
+    let reply_to = read_reply_to(vars, &mut problem.invalid);
     if !problem.missing.is_empty() || !problem.invalid.is_empty() {
-        ChannelConfig::Misconfigured(problem)
-    } else if providers.is_empty() {
-        ChannelConfig::Demo
-    } else {
-        ChannelConfig::Live(providers)
+        return ChannelConfig::Misconfigured(problem);
+    }
+    match NonEmpty::from_vec(providers) {
+        None => ChannelConfig::Demo,
+        Some(providers) => ChannelConfig::Live(EmailChannelSettings {
+            providers,
+            reply_to,
+        }),
     }
 }
 
@@ -742,16 +804,6 @@ fn read_ses(vars: &Vars, invalid: &mut Vec<FieldError>) -> Option<SesSettings> {
             .map_err(|m| invalid.push(FieldError::new("AWS_SES_FROM_EMAIL", m)))
             .ok()
     });
-    let mut reply_to = Vec::new();
-    for entry in vars.get("AWS_SES_REPLY_TO").unwrap_or("").split(',') {
-        if entry.trim().is_empty() {
-            continue;
-        }
-        match EmailAddress::parse(entry) {
-            Ok(address) => reply_to.push(address),
-            Err(m) => invalid.push(FieldError::new("AWS_SES_REPLY_TO", m)),
-        }
-    }
     let endpoint_url = vars
         .get("AWS_ENDPOINT_URL_SESV2")
         .map(|v| ("AWS_ENDPOINT_URL_SESV2", v))
@@ -765,10 +817,24 @@ fn read_ses(vars: &Vars, invalid: &mut Vec<FieldError>) -> Option<SesSettings> {
         secret_access_key: Secret::new(vars.get("AWS_SES_SECRET_ACCESS_KEY")?),
         region: region.to_owned(),
         from: from?,
-        reply_to,
         configuration_set: vars.get("SES_CONFIGURATION_SET").map(str::to_owned),
         endpoint_url,
     })
+}
+
+/// `AWS_SES_REPLY_TO`: the email channel's default reply-to, whichever provider sends.
+fn read_reply_to(vars: &Vars, invalid: &mut Vec<FieldError>) -> Vec<EmailAddress> {
+    let mut reply_to = Vec::new();
+    for entry in vars.get("AWS_SES_REPLY_TO").unwrap_or("").split(',') {
+        if entry.trim().is_empty() {
+            continue;
+        }
+        match EmailAddress::parse(entry) {
+            Ok(address) => reply_to.push(address),
+            Err(m) => invalid.push(FieldError::new("AWS_SES_REPLY_TO", m)),
+        }
+    }
+    reply_to
 }
 
 fn read_twilio(vars: &Vars, invalid: &mut Vec<FieldError>) -> Option<TwilioSettings> {
@@ -883,7 +949,7 @@ mod tests {
 
     fn live_ses(config: &Config) -> SesSettings {
         match &config.email {
-            ChannelConfig::Live(providers) => match &providers[0] {
+            ChannelConfig::Live(channel) => match &channel.providers.first {
                 EmailProviderSettings::Ses(ses) => ses.clone(),
                 other => panic!("first provider is {other:?}"),
             },
@@ -893,7 +959,8 @@ mod tests {
 
     fn provider_names(config: &Config) -> Vec<&'static str> {
         match &config.email {
-            ChannelConfig::Live(providers) => providers
+            ChannelConfig::Live(channel) => channel
+                .providers
                 .iter()
                 .map(|p| match p {
                     EmailProviderSettings::Ses(_) => "ses",
@@ -927,10 +994,10 @@ mod tests {
     #[test]
     fn smtp_defaults_to_starttls_on_587() {
         let config = config(&SMTP_VARS);
-        let ChannelConfig::Live(providers) = config.email else {
+        let ChannelConfig::Live(channel) = config.email else {
             panic!()
         };
-        let EmailProviderSettings::Smtp(smtp) = &providers[0] else {
+        let EmailProviderSettings::Smtp(smtp) = &channel.providers.first else {
             panic!()
         };
         assert_eq!((smtp.security, smtp.port), (SmtpSecurity::StartTls, 587));
@@ -1219,6 +1286,6 @@ mod tests {
         let config = config(&[SES_VARS.as_slice(), TWILIO_VARS.as_slice()].concat());
         let printed = format!("{config:?}");
         assert!(!printed.contains("wJalrEXAMPLE"));
-        assert!(printed.contains("[redacted]"));
+        assert!(printed.contains("REDACTED"));
     }
 }

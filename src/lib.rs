@@ -1,7 +1,12 @@
 //! Email (AWS SES v2) and SMS (Twilio) notifications for healthcare practices, served as Vercel
-//! functions. `config` decides each channel's mode, `domain` parses requests into valid
-//! messages, `email` and `sms` hold the providers and their demo stand-ins, `app` sends and
-//! audits, `http` speaks the JSON contract, and `error` is the one error type behind it.
+//! functions. The crate is layered, each layer using only those below it (`scripts/check-layers`
+//! holds the list):
+//!
+//! - `http`: the adapter. Routes, the request pipeline, the JSON contract, serving.
+//! - `app`: the service. Sends, failover, caps, audit, delivery events, health.
+//! - `email`, `sms`, `webhooks`, `access`, `limits`, `audit`: providers, webhook verification
+//!   and the safeguards the service uses.
+//! - `config`, `templates`, `domain`, `support`, `error`, `names`: the foundations.
 
 pub mod access;
 pub mod app;
@@ -12,15 +17,15 @@ pub mod email;
 pub mod error;
 pub mod http;
 pub mod limits;
-pub mod sent;
+pub mod names;
 pub mod sms;
+pub mod support;
 pub mod templates;
 pub mod webhooks;
 
 pub use app::App;
 pub use config::Config;
-pub use error::{Error, ErrorKind};
-pub use sent::Sent;
+pub use error::{Error, ErrorCode};
 
 /// mimalloc instead of glibc's allocator: a send makes hundreds of small, short-lived
 /// allocations (the SES SDK's request pipeline, headers, JSON), and glibc's malloc and free were

@@ -11,7 +11,7 @@ use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 
 use crate::config::Limits;
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorCode};
 
 type Keyed<C> =
     RateLimiter<String, DefaultKeyedStateStore<String>, C, NoOpMiddleware<<C as Clock>::Instant>>;
@@ -60,8 +60,7 @@ impl<C: Clock + Clone> RateLimits<C> {
     pub fn check_caller(&self, caller: &str) -> Result<(), Error> {
         self.check(&self.callers, caller).map_err(|after| {
             Error::new(
-                ErrorKind::Throttled,
-                "rate_limited",
+                ErrorCode::RateLimited,
                 "Too many send requests from this caller. Retry after the delay given.",
             )
             .with_hint("Raise NOTIFY_RATE_LIMIT_PER_MINUTE if this traffic is expected.")
@@ -107,8 +106,7 @@ fn recipient_limited(what: &str, variable: &'static str, after: Duration) -> Err
         }
     };
     Error::new(
-        ErrorKind::Throttled,
-        "recipient_rate_limited",
+        ErrorCode::RecipientRateLimited,
         format!("Too many {what} to this recipient in the last hour. Retry after the delay given."),
     )
     .with_hint(hint)
@@ -136,7 +134,7 @@ mod tests {
         assert!(limits.check_caller("key:1").is_ok());
         assert!(limits.check_caller("key:1").is_ok());
         let error = limits.check_caller("key:1").unwrap_err();
-        assert_eq!((error.status(), error.code), (429, "rate_limited"));
+        assert_eq!((error.status(), error.code.as_str()), (429, "rate_limited"));
         assert_eq!(error.retry_after, Some(Duration::from_secs(30)));
         assert!(
             limits.check_caller("key:2").is_ok(),
@@ -157,7 +155,7 @@ mod tests {
         }
         let error = limits.check_sms_recipient("hash-a").unwrap_err();
         assert_eq!(
-            (error.status(), error.code),
+            (error.status(), error.code.as_str()),
             (429, "recipient_rate_limited")
         );
         assert_eq!(error.retry_after, Some(Duration::from_secs(20 * 60)));

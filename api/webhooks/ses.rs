@@ -1,5 +1,5 @@
 //! Vercel function `POST /api/webhooks/ses`: SES delivery events by way of SNS, verified
 
 fn main() -> Result<(), vercel_runtime::Error> {
-    notify::http::serve_function(notify::http::Route::SesWebhook)
+    notify::http::serve_function(notify::http::routes::SES_WEBHOOK)
 }

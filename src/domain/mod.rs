@@ -1,21 +1,23 @@
-//! Domain types: what a valid recipient and a valid message are. Requests are parsed into
-//! these once, at the edge, so everything after the HTTP layer holds only valid values.
+//! Domain types: what a valid recipient, message and delivery event are. Requests are parsed
+//! into these once, at the edge, so everything below the HTTP layer holds only valid values.
 
 mod attachment;
+mod delivery_event;
 mod email_address;
 mod email_message;
-mod notification_request;
 mod phone_number;
+mod recipients;
+mod sent;
 mod sms_message;
 
 pub use attachment::{
-    Attachment, AttachmentRequest, MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, parse_attachments,
-    total_too_large,
+    Attachment, MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, is_executable, parse_content_type,
+    sanitize_filename, total_too_large,
 };
+pub use delivery_event::DeliveryEvent;
 pub use email_address::EmailAddress;
-pub use email_message::{
-    EmailMessage, MAX_RECIPIENTS, MAX_SUBJECT_CHARS, OneOrMany, SendEmailRequest,
-};
-pub use notification_request::{RecipientsRequest, SendNotificationRequest};
+pub use email_message::{EmailMessage, MAX_RECIPIENTS, MAX_REPLY_TO, MAX_SUBJECT_CHARS};
 pub use phone_number::PhoneNumber;
-pub use sms_message::{MAX_SMS_CHARS, SendSmsRequest, SmsMessage};
+pub use recipients::Recipients;
+pub use sent::Sent;
+pub use sms_message::{MAX_SMS_CHARS, SmsMessage};

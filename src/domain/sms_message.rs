@@ -1,94 +1,12 @@
-//! `SmsMessage`: a valid text message to send, parsed from the `POST /api/send-sms` body.
-
-use serde::Deserialize;
+//! `SmsMessage`: a valid text message to send.
 
 use super::PhoneNumber;
-use crate::error::FieldError;
 
 /// Twilio's limit for one message body.
 pub const MAX_SMS_CHARS: usize = 1600;
-
-/// The JSON body of `POST /api/send-sms`, as sent.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a JSON object with to and message")]
-pub struct SendSmsRequest {
-    pub to: Option<String>,
-    pub message: Option<String>,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SmsMessage {
     pub to: PhoneNumber,
     pub body: String,
-}
-
-impl TryFrom<SendSmsRequest> for SmsMessage {
-    type Error = Vec<FieldError>;
-
-    fn try_from(request: SendSmsRequest) -> Result<Self, Self::Error> {
-        let mut errors = Vec::new();
-        let to = match request.to.as_deref().map(PhoneNumber::parse) {
-            None => {
-                errors.push(FieldError::new("to", "is required"));
-                None
-            }
-            Some(Err(message)) => {
-                errors.push(FieldError::new("to", message));
-                None
-            }
-            Some(Ok(number)) => Some(number),
-        };
-        let body = request.message.unwrap_or_default();
-        let chars = body.chars().count();
-        if body.trim().is_empty() {
-            errors.push(FieldError::new(
-                "message",
-                "is required and must not be blank",
-            ));
-        } else if chars > MAX_SMS_CHARS {
-            errors.push(FieldError::new(
-                "message",
-                format!("is {chars} characters long; at most {MAX_SMS_CHARS} are allowed"),
-            ));
-        }
-        match to {
-            Some(to) if errors.is_empty() => Ok(Self { to, body }),
-            _ => Err(errors),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn request(to: Option<&str>, message: Option<&str>) -> Result<SmsMessage, Vec<FieldError>> {
-        SmsMessage::try_from(SendSmsRequest {
-            to: to.map(Into::into),
-            message: message.map(Into::into),
-        })
-    }
-
-    #[test]
-    fn the_seed_example_parses() {
-        let sms = request(Some("+15551234567"), Some("Test SMS from ClinicalCanvas")).unwrap();
-        assert_eq!(sms.to.as_str(), "+15551234567");
-        assert_eq!(sms.body, "Test SMS from ClinicalCanvas");
-    }
-
-    #[test]
-    fn message_length_is_counted_in_characters_up_to_1600() {
-        assert!(request(Some("+15551234567"), Some(&"😀".repeat(1600))).is_ok());
-        let errors = request(Some("+15551234567"), Some(&"a".repeat(1601))).unwrap_err();
-        assert_eq!(errors[0].field, "message");
-    }
-
-    #[test]
-    fn both_fields_are_reported_when_both_are_wrong() {
-        let errors = request(Some("5551234567"), Some("   ")).unwrap_err();
-        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["to", "message"]);
-        let errors = request(None, None).unwrap_err();
-        assert_eq!(errors.len(), 2);
-    }
 }

@@ -1,29 +1,21 @@
-//! `DemoEmailSender`: the email channel without SES credentials. It logs what it would send
-//! (recipients masked, no subject or body) and keeps the messages in memory for tests.
+//! `DemoEmailSender`: the email channel without credentials. It logs what it would send
+//! (recipients masked, no subject or body) and answers `demo`.
 
 use super::EmailSender;
-use crate::domain::EmailMessage;
+use crate::domain::{EmailMessage, Sent};
 use crate::error::Error;
-use crate::sent::{Outbox, Sent};
+use crate::names::Provider;
+use crate::support::BoxFuture;
 
 #[derive(Debug, Default)]
-pub struct DemoEmailSender {
-    outbox: Outbox<EmailMessage>,
-}
-
-impl DemoEmailSender {
-    /// The messages "sent" so far, oldest first.
-    pub fn outbox(&self) -> Vec<EmailMessage> {
-        self.outbox.messages()
-    }
-}
+pub struct DemoEmailSender;
 
 impl EmailSender for DemoEmailSender {
-    fn provider(&self) -> &'static str {
-        "aws-ses"
+    fn provider(&self) -> Provider {
+        Provider::AwsSes
     }
 
-    async fn send(&self, message: &EmailMessage) -> Result<Sent, Error> {
+    fn send<'a>(&'a self, message: &'a EmailMessage) -> BoxFuture<'a, Result<Sent, Error>> {
         let recipients: Vec<String> = message.to.iter().map(|a| a.masked()).collect();
         tracing::info!(
             channel = "email",
@@ -33,7 +25,6 @@ impl EmailSender for DemoEmailSender {
             has_html = message.html.is_some(),
             "email logged (demo mode - AWS SES not configured)"
         );
-        self.outbox.push(message);
-        Ok(Sent::demo())
+        Box::pin(std::future::ready(Ok(Sent::demo())))
     }
 }

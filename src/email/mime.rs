@@ -5,7 +5,7 @@ use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 
 use crate::domain::{EmailAddress, EmailMessage};
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorCode};
 
 /// The message from `from`, with a fresh `Message-ID` on the sender's domain, which is also the
 /// id answered to the caller.
@@ -14,7 +14,7 @@ pub fn build(
     from: &EmailAddress,
     reply_to: &[EmailAddress],
 ) -> Result<(lettre::Message, String), Error> {
-    let message_id = format!("<{}@{}>", crate::app::new_request_id(), from.domain());
+    let message_id = format!("<{}@{}>", crate::support::new_id(), from.domain());
     let mut builder = lettre::Message::builder()
         .from(mailbox(from)?)
         .subject(message.subject.clone())
@@ -61,8 +61,7 @@ pub fn build(
     };
     let built = built.map_err(|e| {
         Error::new(
-            ErrorKind::Internal,
-            "internal_error",
+            ErrorCode::InternalError,
             format!("The email could not be put together: {e}"),
         )
     })?;
@@ -85,8 +84,7 @@ fn mailbox(address: &EmailAddress) -> Result<Mailbox, Error> {
 /// Only reachable if the domain types let through what lettre refuses: a bug.
 fn invalid(what: &str) -> Error {
     Error::new(
-        ErrorKind::Internal,
-        "internal_error",
+        ErrorCode::InternalError,
         format!("An {what} was accepted but could not be written as MIME."),
     )
 }

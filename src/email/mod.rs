@@ -1,5 +1,5 @@
-//! The email channel: the `EmailSender` trait, its providers (SES v2, any SMTP relay), tried
-//! in order, and its demo stand-in.
+//! The email channel: the `EmailSender` trait (the seam `App` sends through), its providers (SES
+//! v2, any SMTP relay) and its demo stand-in.
 
 mod demo;
 mod mime;
@@ -11,43 +11,17 @@ pub use demo::DemoEmailSender;
 pub use ses::{SesEmailSender, classify_ses_error};
 pub use smtp::{SmtpEmailSender, classify_smtp_reply};
 
-use crate::domain::EmailMessage;
+use crate::domain::{EmailMessage, Sent};
 use crate::error::Error;
-use crate::sent::Sent;
+use crate::names::Provider;
+use crate::support::BoxFuture;
 
-/// Anything that can send an `EmailMessage`.
-pub trait EmailSender: Send + Sync {
+/// Anything that can send an `EmailMessage`. Sends are boxed: the SES SDK's future alone is
+/// several KiB, and every future that holds it (fail-over, timeout, the request's task) would
+/// otherwise be moved with it, byte by byte, on every send.
+pub trait EmailSender: Send + Sync + std::fmt::Debug {
     /// The provider's name in answers, health and audit events.
-    fn provider(&self) -> &'static str;
+    fn provider(&self) -> Provider;
 
-    fn send(
-        &self,
-        message: &EmailMessage,
-    ) -> impl std::future::Future<Output = Result<Sent, Error>> + Send;
-}
-
-/// One live email provider of the ordered list.
-#[derive(Debug)]
-pub enum EmailProvider {
-    Ses(SesEmailSender),
-    Smtp(SmtpEmailSender),
-}
-
-impl EmailSender for EmailProvider {
-    fn provider(&self) -> &'static str {
-        match self {
-            Self::Ses(ses) => ses.provider(),
-            Self::Smtp(smtp) => smtp.provider(),
-        }
-    }
-
-    /// Each provider's send runs boxed: the SES SDK's future alone is several KiB, and every
-    /// future that holds it (fail-over, timeout, the request's task) would otherwise be moved
-    /// with it, byte by byte, on every send.
-    async fn send(&self, message: &EmailMessage) -> Result<Sent, Error> {
-        match self {
-            Self::Ses(ses) => Box::pin(ses.send(message)).await,
-            Self::Smtp(smtp) => Box::pin(smtp.send(message)).await,
-        }
-    }
+    fn send<'a>(&'a self, message: &'a EmailMessage) -> BoxFuture<'a, Result<Sent, Error>>;
 }

@@ -16,13 +16,11 @@ use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, Ra
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
 use super::EmailSender;
-use crate::app::LazyClient;
 use crate::config::{SendPolicy, SesSettings};
-use crate::domain::{EmailAddress, EmailMessage};
-use crate::error::{Error, ErrorKind};
-use crate::sent::Sent;
-
-const PROVIDER: &str = "aws-ses";
+use crate::domain::{EmailAddress, EmailMessage, Sent};
+use crate::error::{Error, ErrorCode};
+use crate::names::Provider;
+use crate::support::{BoxFuture, HttpClient};
 
 const HINT_VERIFY_SENDER: &str = "Verify your sender email (AWS_SES_FROM_EMAIL) in the AWS SES Console under Verified identities.";
 const HINT_SANDBOX: &str = "You're still in sandbox mode: SES only sends to verified addresses. Request production access in the SES Console.";
@@ -42,7 +40,7 @@ const THROTTLE_RETRY_AFTER: Duration = Duration::from_secs(1);
 pub struct SesEmailSender {
     /// Everything the SDK client needs but the HTTP client, set at start-up.
     config: aws_sdk_sesv2::config::Builder,
-    http: LazyClient,
+    http: HttpClient,
     /// Built on the first send, not at start-up: building it (the SDK's runtime plugins and
     /// its endpoint rule set, with AWS's partition table parsed from JSON) had taken about half
     /// a millisecond of every cold start with SES configured, health's included.
@@ -56,7 +54,12 @@ impl SesEmailSender {
     /// Configures the SES client from explicit settings: no credential chain, no profile files
     /// and no instance-metadata probing, so setting it up does no I/O. The SDK's standard retry
     /// mode retries throttling, 5xx and timeouts with jittered back-off, never other 4xx.
-    pub fn new(settings: SesSettings, policy: SendPolicy, http: LazyClient) -> Self {
+    pub fn new(
+        settings: SesSettings,
+        reply_to: Vec<EmailAddress>,
+        policy: SendPolicy,
+        http: HttpClient,
+    ) -> Self {
         let credentials = Credentials::new(
             settings.access_key_id,
             settings.secret_access_key.expose(),
@@ -91,19 +94,20 @@ impl SesEmailSender {
             http,
             client: OnceLock::new(),
             from: settings.from,
-            reply_to: settings.reply_to,
+            reply_to,
             configuration_set: settings.configuration_set,
         }
     }
 
-    fn client(&self) -> &aws_sdk_sesv2::Client {
-        self.client.get_or_init(|| {
-            let config = self
-                .config
-                .clone()
-                .http_client(super::ses_http::http_client(self.http.get().clone()));
-            aws_sdk_sesv2::Client::from_conf(config.build())
-        })
+    fn client(&self) -> Result<&aws_sdk_sesv2::Client, Error> {
+        if let Some(client) = self.client.get() {
+            return Ok(client);
+        }
+        let http = super::ses_http::http_client(self.http.get()?.clone());
+        let config = self.config.clone().http_client(http);
+        Ok(self
+            .client
+            .get_or_init(|| aws_sdk_sesv2::Client::from_conf(config.build())))
     }
 
     /// SES builds the MIME itself for a plain email; with attachments the message goes as the
@@ -145,11 +149,17 @@ impl SesEmailSender {
 }
 
 impl EmailSender for SesEmailSender {
-    fn provider(&self) -> &'static str {
-        PROVIDER
+    fn provider(&self) -> Provider {
+        Provider::AwsSes
     }
 
-    async fn send(&self, message: &EmailMessage) -> Result<Sent, Error> {
+    fn send<'a>(&'a self, message: &'a EmailMessage) -> BoxFuture<'a, Result<Sent, Error>> {
+        Box::pin(self.send_email(message))
+    }
+}
+
+impl SesEmailSender {
+    async fn send_email(&self, message: &EmailMessage) -> Result<Sent, Error> {
         let to = message
             .to
             .iter()
@@ -162,7 +172,7 @@ impl EmailSender for SesEmailSender {
         };
         let reply_to: Vec<String> = reply_to.iter().map(EmailAddress::to_header_value).collect();
         let output = self
-            .client()
+            .client()?
             .send_email()
             .from_email_address(self.from.to_header_value())
             .destination(Destination::builder().set_to_addresses(Some(to)).build())
@@ -175,35 +185,32 @@ impl EmailSender for SesEmailSender {
         match output.message_id {
             Some(id) => Ok(Sent::live(id)),
             None => Err(Error::new(
-                ErrorKind::ProviderFailed,
-                "provider_error",
+                ErrorCode::ProviderError,
                 "SES accepted the email but returned no message id.",
             )),
         }
     }
-}
 
-impl SesEmailSender {
     fn classify(&self, error: SdkError<SendEmailError, HttpResponse>) -> Error {
-        match error {
+        let classified = match &error {
             SdkError::TimeoutError(_) => timeout(),
             SdkError::DispatchFailure(failure) if failure.is_timeout() => timeout(),
             // The connector reports connection failures as I/O: nothing reached SES.
             SdkError::DispatchFailure(_) => Error::new(
-                ErrorKind::ProviderFailed,
-                "provider_unreachable",
+                ErrorCode::ProviderUnreachable,
                 "Could not reach AWS SES. Try again shortly.",
             ),
-            error @ (SdkError::ServiceError(_) | SdkError::ResponseError(_)) => {
-                let service_error = error.into_service_error();
+            SdkError::ServiceError(service) => {
+                let service_error = service.err();
                 classify_ses_error(service_error.code(), service_error.message(), &self.from)
             }
-            other => Error::new(
-                ErrorKind::ProviderFailed,
-                "provider_error",
-                format!("The SES request could not be made: {}", short_debug(&other)),
+            SdkError::ResponseError(_) => classify_ses_error(None, None, &self.from),
+            _ => Error::new(
+                ErrorCode::ProviderError,
+                "The SES request could not be made.",
             ),
-        }
+        };
+        classified.with_source(error)
     }
 }
 
@@ -222,8 +229,7 @@ pub fn classify_ses_error(
                 .contains(&sender.address().to_ascii_lowercase());
             if sender_named {
                 Error::new(
-                    ErrorKind::Unavailable,
-                    "sender_not_verified",
+                    ErrorCode::SenderNotVerified,
                     format!(
                         "Email address not verified: SES refused the sender {}.",
                         sender.address()
@@ -232,33 +238,28 @@ pub fn classify_ses_error(
                 .with_hint(HINT_VERIFY_SENDER)
             } else {
                 Error::new(
-                    ErrorKind::Rejected,
-                    "recipient_not_verified",
+                    ErrorCode::RecipientNotVerified,
                     "SES refused a recipient that is not verified (the account is in the SES sandbox).",
                 )
                 .with_hint(HINT_SANDBOX)
             }
         }
         "MessageRejected" | "BadRequestException" | "InvalidParameterValue" => Error::new(
-            ErrorKind::Rejected,
-            "message_rejected",
+            ErrorCode::MessageRejected,
             format!("SES rejected the email: {}", sentence(message)),
         ),
         "MailFromDomainNotVerifiedException" | "MailFromDomainNotVerified" => Error::new(
-            ErrorKind::Unavailable,
-            "mail_from_domain_not_verified",
+            ErrorCode::MailFromDomainNotVerified,
             "SES refused the sender because its custom MAIL FROM domain is not verified.",
         )
         .with_hint(HINT_MAIL_FROM),
         "AccountSuspendedException" => Error::new(
-            ErrorKind::Unavailable,
-            "provider_account_suspended",
+            ErrorCode::ProviderAccountSuspended,
             "The SES account is suspended and cannot send email.",
         )
         .with_hint(HINT_ACCOUNT),
         "SendingPausedException" => Error::new(
-            ErrorKind::Unavailable,
-            "sending_paused",
+            ErrorCode::SendingPaused,
             "Email sending is paused for this SES account or configuration set.",
         )
         .with_hint(HINT_ACCOUNT),
@@ -266,8 +267,7 @@ pub fn classify_ses_error(
         | "LimitExceededException"
         | "ThrottlingException"
         | "Throttling" => Error::new(
-            ErrorKind::Throttled,
-            "provider_throttled",
+            ErrorCode::ProviderThrottled,
             "SES is throttling this account's sends. Retry after the delay given.",
         )
         .with_retry_after(THROTTLE_RETRY_AFTER),
@@ -279,26 +279,22 @@ pub fn classify_ses_error(
         | "MissingAuthenticationToken"
         | "ExpiredToken"
         | "ExpiredTokenException" => Error::new(
-            ErrorKind::Unavailable,
-            "provider_auth_failed",
+            ErrorCode::ProviderAuthFailed,
             "Invalid credentials: AWS rejected the SES access key.",
         )
         .with_hint(HINT_CREDENTIALS),
         "AccessDeniedException" | "AccessDenied" => Error::new(
-            ErrorKind::Unavailable,
-            "provider_access_denied",
+            ErrorCode::ProviderAccessDenied,
             "AccessDenied: the SES credentials may not send email.",
         )
         .with_hint(HINT_ACCESS_DENIED),
         "NotFoundException" => Error::new(
-            ErrorKind::Unavailable,
-            "configuration_set_not_found",
+            ErrorCode::ConfigurationSetNotFound,
             "SES does not know the configuration set this deployment sends with.",
         )
         .with_hint(HINT_CONFIGURATION_SET),
         _ => Error::new(
-            ErrorKind::ProviderFailed,
-            "provider_error",
+            ErrorCode::ProviderError,
             format!("SES failed to send the email ({code_name}). Try again shortly."),
         ),
     };
@@ -307,8 +303,7 @@ pub fn classify_ses_error(
 
 fn timeout() -> Error {
     Error::new(
-        ErrorKind::Timeout,
-        "provider_timeout",
+        ErrorCode::ProviderTimeout,
         "AWS SES did not answer in time. The email may or may not have been sent.",
     )
     .with_acceptance_unknown()
@@ -316,8 +311,7 @@ fn timeout() -> Error {
 
 fn build_error(error: aws_sdk_sesv2::error::BuildError) -> Error {
     Error::new(
-        ErrorKind::ProviderFailed,
-        "provider_error",
+        ErrorCode::ProviderError,
         format!("Could not build the SES request: {error}"),
     )
 }
@@ -339,10 +333,6 @@ fn sentence(message: &str) -> String {
     }
 }
 
-fn short_debug(value: &impl std::fmt::Debug) -> String {
-    format!("{value:?}").chars().take(200).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -362,7 +352,10 @@ mod tests {
             "Email address is not verified. The following identities failed the check in region US-EAST-1: noreply@clinic.example.com",
         ] {
             let error = classify("MessageRejected", message);
-            assert_eq!((error.status(), error.code), (503, "sender_not_verified"));
+            assert_eq!(
+                (error.status(), error.code.as_str()),
+                (503, "sender_not_verified")
+            );
             assert_eq!(error.hint, Some(HINT_VERIFY_SENDER));
             assert_eq!(error.provider_code.as_deref(), Some("MessageRejected"));
         }
@@ -375,7 +368,7 @@ mod tests {
             "Email address is not verified. The following identities failed the check in region US-EAST-1: patient@example.com",
         );
         assert_eq!(
-            (error.status(), error.code),
+            (error.status(), error.code.as_str()),
             (422, "recipient_not_verified")
         );
         assert_eq!(error.hint, Some(HINT_SANDBOX));
@@ -384,7 +377,10 @@ mod tests {
     #[test]
     fn other_rejections_are_422_and_quote_the_reason() {
         let error = classify("MessageRejected", "Illegal address");
-        assert_eq!((error.status(), error.code), (422, "message_rejected"));
+        assert_eq!(
+            (error.status(), error.code.as_str()),
+            (422, "message_rejected")
+        );
         assert!(error.message.contains("Illegal address."));
         assert_eq!(classify("BadRequestException", "x").status(), 422);
     }
@@ -401,7 +397,11 @@ mod tests {
             ("NotFoundException", "configuration_set_not_found"),
         ] {
             let error = classify(code, "");
-            assert_eq!((error.status(), error.code), (503, expected), "{code}");
+            assert_eq!(
+                (error.status(), error.code.as_str()),
+                (503, expected),
+                "{code}"
+            );
             assert!(error.hint.is_some(), "{code}");
         }
     }
@@ -416,7 +416,7 @@ mod tests {
         ] {
             let error = classify(code, "Maximum sending rate exceeded.");
             assert_eq!(
-                (error.status(), error.code),
+                (error.status(), error.code.as_str()),
                 (429, "provider_throttled"),
                 "{code}"
             );
@@ -436,7 +436,7 @@ mod tests {
                 "The security token included in the request is invalid.",
             );
             assert_eq!(
-                (error.status(), error.code),
+                (error.status(), error.code.as_str()),
                 (503, "provider_auth_failed"),
                 "{code}"
             );
@@ -447,7 +447,7 @@ mod tests {
             "User is not authorized to perform ses:SendEmail",
         );
         assert_eq!(
-            (error.status(), error.code),
+            (error.status(), error.code.as_str()),
             (503, "provider_access_denied")
         );
         assert_eq!(error.hint, Some(HINT_ACCESS_DENIED));
@@ -456,7 +456,10 @@ mod tests {
     #[test]
     fn unknown_failures_are_502() {
         let error = classify("InternalFailure", "boom");
-        assert_eq!((error.status(), error.code), (502, "provider_error"));
+        assert_eq!(
+            (error.status(), error.code.as_str()),
+            (502, "provider_error")
+        );
         let error = classify_ses_error(None, None, &sender());
         assert_eq!(error.provider_code.as_deref(), Some("Unknown"));
     }

@@ -7,11 +7,10 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use super::{EmailSender, mime};
 use crate::config::{SendPolicy, SmtpSecurity, SmtpSettings};
-use crate::domain::{EmailAddress, EmailMessage};
-use crate::error::{Error, ErrorKind};
-use crate::sent::Sent;
-
-const PROVIDER: &str = "smtp";
+use crate::domain::{EmailAddress, EmailMessage, Sent};
+use crate::error::{Error, ErrorCode};
+use crate::names::Provider;
+use crate::support::BoxFuture;
 const HINT_CREDENTIALS: &str =
     "Check SMTP_USERNAME and SMTP_PASSWORD (for SendGrid the user is `apikey`), then redeploy.";
 const HINT_TLS: &str =
@@ -20,6 +19,9 @@ const HINT_TLS: &str =
 pub struct SmtpEmailSender {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: EmailAddress,
+    /// The channel's reply-to (`AWS_SES_REPLY_TO`), used when a message names none: a setting
+    /// of the whole email channel, kept when an email fails over to SMTP.
+    reply_to: Vec<EmailAddress>,
     policy: SendPolicy,
 }
 
@@ -34,7 +36,11 @@ impl std::fmt::Debug for SmtpEmailSender {
 impl SmtpEmailSender {
     /// Builds the (pooled) transport once; nothing connects until the first send. STARTTLS is
     /// required when chosen: a relay that does not offer it fails rather than sending in clear.
-    pub fn new(settings: SmtpSettings, policy: SendPolicy) -> Result<Self, String> {
+    pub fn new(
+        settings: SmtpSettings,
+        reply_to: Vec<EmailAddress>,
+        policy: SendPolicy,
+    ) -> Result<Self, String> {
         let builder = match settings.security {
             SmtpSecurity::StartTls => {
                 AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&settings.host)
@@ -54,29 +60,37 @@ impl SmtpEmailSender {
         Ok(Self {
             transport: builder.build(),
             from: settings.from,
+            reply_to,
             policy,
         })
     }
 }
 
 impl EmailSender for SmtpEmailSender {
-    fn provider(&self) -> &'static str {
-        PROVIDER
+    fn provider(&self) -> Provider {
+        Provider::Smtp
     }
 
-    async fn send(&self, message: &EmailMessage) -> Result<Sent, Error> {
-        let (mime, message_id) = mime::build(message, &self.from, &[])?;
-        match tokio::time::timeout(self.policy.send_timeout, self.transport.send(mime)).await {
-            Ok(Ok(_)) => Ok(Sent::live(message_id)),
-            Ok(Err(error)) => Err(classify_smtp_error(&error)),
-            Err(_) => Err(timeout()),
-        }
+    fn send<'a>(&'a self, message: &'a EmailMessage) -> BoxFuture<'a, Result<Sent, Error>> {
+        Box::pin(async move {
+            let (mime, message_id) = mime::build(message, &self.from, &self.reply_to)?;
+            match tokio::time::timeout(self.policy.send_timeout, self.transport.send(mime)).await {
+                Ok(Ok(_)) => Ok(Sent::live(message_id)),
+                Ok(Err(error)) => Err(classify_smtp_error(error)),
+                Err(_) => Err(timeout()),
+            }
+        })
     }
 }
 
 /// Maps a lettre SMTP error: the reply code when the relay answered, else what the connection
 /// says about whether the message could have been accepted.
-pub fn classify_smtp_error(error: &lettre::transport::smtp::Error) -> Error {
+fn classify_smtp_error(error: lettre::transport::smtp::Error) -> Error {
+    let classified = classify_smtp_failure(&error);
+    classified.with_source(error)
+}
+
+fn classify_smtp_failure(error: &lettre::transport::smtp::Error) -> Error {
     if let Some(code) = error.status() {
         return classify_smtp_reply(u16::from(code), &error.to_string());
     }
@@ -85,8 +99,7 @@ pub fn classify_smtp_error(error: &lettre::transport::smtp::Error) -> Error {
     }
     if error.is_tls() {
         return Error::new(
-            ErrorKind::Unavailable,
-            "provider_tls_failed",
+            ErrorCode::ProviderTlsFailed,
             "The TLS connection to the SMTP relay failed.",
         )
         .with_hint(HINT_TLS);
@@ -104,8 +117,7 @@ pub fn classify_smtp_error(error: &lettre::transport::smtp::Error) -> Error {
                     | Io::NetworkUnreachable
             ) {
                 return Error::new(
-                    ErrorKind::ProviderFailed,
-                    "provider_unreachable",
+                    ErrorCode::ProviderUnreachable,
                     "Could not reach the SMTP relay. Try again shortly.",
                 );
             }
@@ -113,8 +125,7 @@ pub fn classify_smtp_error(error: &lettre::transport::smtp::Error) -> Error {
         source = cause.source();
     }
     Error::new(
-        ErrorKind::ProviderFailed,
-        "provider_error",
+        ErrorCode::ProviderError,
         "The connection to the SMTP relay broke during the send.",
     )
     .with_acceptance_unknown()
@@ -131,34 +142,28 @@ pub fn classify_smtp_reply(code: u16, text: &str) -> Error {
         .collect();
     let error = match code {
         530 | 534 | 535 | 538 => Error::new(
-            ErrorKind::Unavailable,
-            "provider_auth_failed",
+            ErrorCode::ProviderAuthFailed,
             "The SMTP relay refused the username or password.",
         )
         .with_hint(HINT_CREDENTIALS),
         421 => Error::new(
-            ErrorKind::ProviderFailed,
-            "provider_unavailable",
+            ErrorCode::ProviderUnavailable,
             "The SMTP relay is not taking mail right now.",
         ),
         450..=499 => Error::new(
-            ErrorKind::ProviderFailed,
-            "provider_deferred",
+            ErrorCode::ProviderDeferred,
             format!("The SMTP relay deferred the email ({reason})."),
         ),
         552 => Error::new(
-            ErrorKind::Rejected,
-            "message_too_large",
+            ErrorCode::MessageTooLarge,
             format!("The SMTP relay refused the email as too large ({reason})."),
         ),
         500..=599 => Error::new(
-            ErrorKind::Rejected,
-            "message_rejected",
+            ErrorCode::MessageRejected,
             format!("The SMTP relay rejected the email ({reason})."),
         ),
         _ => Error::new(
-            ErrorKind::ProviderFailed,
-            "provider_error",
+            ErrorCode::ProviderError,
             format!("The SMTP relay answered {code} ({reason})."),
         ),
     };
@@ -167,8 +172,7 @@ pub fn classify_smtp_reply(code: u16, text: &str) -> Error {
 
 fn timeout() -> Error {
     Error::new(
-        ErrorKind::Timeout,
-        "provider_timeout",
+        ErrorCode::ProviderTimeout,
         "The SMTP relay did not answer in time. The email may or may not have been sent.",
     )
     .with_acceptance_unknown()
@@ -181,7 +185,10 @@ mod tests {
     #[test]
     fn authentication_failures_are_configuration_faults_that_may_fail_over() {
         let error = classify_smtp_reply(535, "5.7.8 Authentication credentials invalid");
-        assert_eq!((error.status(), error.code), (503, "provider_auth_failed"));
+        assert_eq!(
+            (error.status(), error.code.as_str()),
+            (503, "provider_auth_failed")
+        );
         assert!(error.may_fail_over());
     }
 
@@ -190,7 +197,7 @@ mod tests {
         for code in [550, 551, 553, 554] {
             let error = classify_smtp_reply(code, "5.1.1 User unknown");
             assert_eq!(
-                (error.status(), error.code),
+                (error.status(), error.code.as_str()),
                 (422, "message_rejected"),
                 "{code}"
             );

@@ -1,29 +1,21 @@
 //! `DemoSmsSender`: the SMS channel without Twilio credentials. It logs what it would send
-//! (number masked, no text) and keeps the messages in memory for tests.
+//! (number masked, no text) and answers `demo`.
 
 use super::SmsSender;
-use crate::domain::SmsMessage;
+use crate::domain::{Sent, SmsMessage};
 use crate::error::Error;
-use crate::sent::{Outbox, Sent};
+use crate::names::Provider;
+use crate::support::BoxFuture;
 
 #[derive(Debug, Default)]
-pub struct DemoSmsSender {
-    outbox: Outbox<SmsMessage>,
-}
-
-impl DemoSmsSender {
-    /// The messages "sent" so far, oldest first.
-    pub fn outbox(&self) -> Vec<SmsMessage> {
-        self.outbox.messages()
-    }
-}
+pub struct DemoSmsSender;
 
 impl SmsSender for DemoSmsSender {
-    fn provider(&self) -> &'static str {
-        "twilio"
+    fn provider(&self) -> Provider {
+        Provider::Twilio
     }
 
-    async fn send(&self, message: &SmsMessage) -> Result<Sent, Error> {
+    fn send<'a>(&'a self, message: &'a SmsMessage) -> BoxFuture<'a, Result<Sent, Error>> {
         tracing::info!(
             channel = "sms",
             mode = "demo",
@@ -31,7 +23,6 @@ impl SmsSender for DemoSmsSender {
             chars = message.body.chars().count(),
             "SMS logged (demo mode - Twilio not configured)"
         );
-        self.outbox.push(message);
-        Ok(Sent::demo())
+        Box::pin(std::future::ready(Ok(Sent::demo())))
     }
 }

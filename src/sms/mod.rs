@@ -1,4 +1,5 @@
-//! The SMS channel: the `SmsSender` trait, its Twilio provider and its demo stand-in.
+//! The SMS channel: the `SmsSender` trait (the seam `App` sends through), its Twilio provider and
+//! its demo stand-in.
 
 mod demo;
 mod twilio;
@@ -6,17 +7,15 @@ mod twilio;
 pub use demo::DemoSmsSender;
 pub use twilio::{TwilioSmsSender, classify_twilio_error};
 
-use crate::domain::SmsMessage;
+use crate::domain::{Sent, SmsMessage};
 use crate::error::Error;
-use crate::sent::Sent;
+use crate::names::Provider;
+use crate::support::BoxFuture;
 
 /// Anything that can send an `SmsMessage`.
-pub trait SmsSender: Send + Sync {
+pub trait SmsSender: Send + Sync + std::fmt::Debug {
     /// The provider's name in answers, health and audit events.
-    fn provider(&self) -> &'static str;
+    fn provider(&self) -> Provider;
 
-    fn send(
-        &self,
-        message: &SmsMessage,
-    ) -> impl std::future::Future<Output = Result<Sent, Error>> + Send;
+    fn send<'a>(&'a self, message: &'a SmsMessage) -> BoxFuture<'a, Result<Sent, Error>>;
 }

@@ -7,13 +7,11 @@ use backon::{ExponentialBuilder, Retryable};
 use serde::Deserialize;
 
 use super::SmsSender;
-use crate::app::LazyClient;
 use crate::config::{Secret, SendPolicy, TwilioSender, TwilioSettings};
-use crate::domain::SmsMessage;
-use crate::error::{Error, ErrorKind};
-use crate::sent::Sent;
-
-const PROVIDER: &str = "twilio";
+use crate::domain::{Sent, SmsMessage};
+use crate::error::{Error, ErrorCode};
+use crate::names::Provider;
+use crate::support::{BoxFuture, HttpClient};
 
 const HINT_CREDENTIALS: &str = "Check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN in Vercel environment variables, then redeploy.";
 const HINT_E164: &str = "Ensure the phone number is in E.164 format: +1XXXXXXXXXX.";
@@ -30,7 +28,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 #[derive(Debug)]
 pub struct TwilioSmsSender {
-    http: LazyClient,
+    http: HttpClient,
     messages_url: String,
     account_sid: String,
     auth_token: Secret,
@@ -57,7 +55,7 @@ impl TwilioSmsSender {
     pub fn new(
         settings: TwilioSettings,
         policy: SendPolicy,
-        http: LazyClient,
+        http: HttpClient,
         status_callback: Option<String>,
     ) -> Self {
         Self {
@@ -74,11 +72,6 @@ impl TwilioSmsSender {
         }
     }
 
-    /// The token Twilio signs its webhooks with.
-    pub fn auth_token(&self) -> &Secret {
-        &self.auth_token
-    }
-
     async fn attempt(&self, message: &SmsMessage) -> Result<Sent, Error> {
         let mut form = vec![("To", message.to.as_str()), ("Body", message.body.as_str())];
         if let Some(number) = &self.sender.phone_number {
@@ -92,7 +85,7 @@ impl TwilioSmsSender {
         }
         let response = self
             .http
-            .get()
+            .get()?
             .post(&self.messages_url)
             .basic_auth(&self.account_sid, Some(self.auth_token.expose()))
             .form(&form)
@@ -112,8 +105,7 @@ impl TwilioSmsSender {
             return match serde_json::from_slice::<CreatedMessage>(&body) {
                 Ok(created) => Ok(Sent::live(created.sid)),
                 Err(_) => Err(Error::new(
-                    ErrorKind::ProviderFailed,
-                    "provider_error",
+                    ErrorCode::ProviderError,
                     "Twilio accepted the SMS but its answer had no message sid.",
                 )),
             };
@@ -122,7 +114,7 @@ impl TwilioSmsSender {
         let code = details.as_ref().and_then(|d| d.code);
         let text = details.and_then(|d| d.message);
         let mut error = classify_twilio_error(status, code, text.as_deref());
-        if let (ErrorKind::Throttled, Some(after)) = (error.kind, retry_after) {
+        if let (ErrorCode::ProviderThrottled, Some(after)) = (error.code, retry_after) {
             error = error.with_retry_after(after);
         }
         Err(error)
@@ -130,13 +122,19 @@ impl TwilioSmsSender {
 }
 
 impl SmsSender for TwilioSmsSender {
-    fn provider(&self) -> &'static str {
-        PROVIDER
+    fn provider(&self) -> Provider {
+        Provider::Twilio
     }
 
+    fn send<'a>(&'a self, message: &'a SmsMessage) -> BoxFuture<'a, Result<Sent, Error>> {
+        Box::pin(self.send_with_retries(message))
+    }
+}
+
+impl TwilioSmsSender {
     /// Retries throttling, 5xx and timeouts with jittered exponential back-off, never other
     /// 4xx, and gives up with a 504 when the whole send outlives `send_timeout`.
-    async fn send(&self, message: &SmsMessage) -> Result<Sent, Error> {
+    async fn send_with_retries(&self, message: &SmsMessage) -> Result<Sent, Error> {
         let backoff = ExponentialBuilder::default()
             .with_min_delay(MIN_BACKOFF)
             .with_max_delay(MAX_BACKOFF)
@@ -163,73 +161,61 @@ pub fn classify_twilio_error(status: u16, code: Option<u32>, message: Option<&st
     let reason = message.unwrap_or("no reason given");
     let error = match code {
         Some(20003) => Error::new(
-            ErrorKind::Unavailable,
-            "provider_auth_failed",
+            ErrorCode::ProviderAuthFailed,
             "Failed to send SMS: Twilio rejected the account SID or auth token.",
         )
         .with_hint(HINT_CREDENTIALS),
         Some(20429) => throttled(),
         Some(21211) => Error::new(
-            ErrorKind::Rejected,
-            "invalid_recipient",
+            ErrorCode::InvalidRecipient,
             "Invalid phone number format: Twilio does not accept the 'To' number.",
         )
         .with_hint(HINT_E164),
         Some(21408) => Error::new(
-            ErrorKind::Rejected,
-            "region_not_enabled",
+            ErrorCode::RegionNotEnabled,
             "This Twilio account may not send SMS to the recipient's country.",
         )
         .with_hint(HINT_GEO),
         Some(21608) => Error::new(
-            ErrorKind::Rejected,
-            "recipient_not_verified",
+            ErrorCode::RecipientNotVerified,
             "This Twilio trial account can only text verified numbers, and the recipient is not one.",
         )
         .with_hint(HINT_TRIAL),
         Some(21610) => Error::new(
-            ErrorKind::Rejected,
-            "recipient_opted_out",
+            ErrorCode::RecipientOptedOut,
             "The recipient has opted out of SMS from this number (they replied STOP).",
         )
         .with_hint(HINT_OPTED_OUT),
         Some(21614) => Error::new(
-            ErrorKind::Rejected,
-            "recipient_not_mobile",
+            ErrorCode::RecipientNotMobile,
             "The recipient's number is not a mobile number that can receive SMS (a landline?).",
         ),
         Some(21617) => Error::new(
-            ErrorKind::Rejected,
-            "message_too_long",
+            ErrorCode::MessageTooLong,
             "Twilio refused the message because it is over 1600 characters once encoded.",
         ),
         Some(20005 | 10001 | 30044) => Error::new(
-            ErrorKind::Unavailable,
-            "provider_account_inactive",
+            ErrorCode::ProviderAccountInactive,
             "The Twilio account is not active, usually because its balance ran out.",
         )
         .with_hint(HINT_BALANCE),
         Some(21212 | 21606 | 21659 | 21703 | 21704) => Error::new(
-            ErrorKind::Unavailable,
-            "sender_misconfigured",
+            ErrorCode::SenderMisconfigured,
             format!("Twilio refused the sender configured for this deployment: {reason}."),
         )
         .with_hint(HINT_SENDER),
         _ if status == 401 => Error::new(
-            ErrorKind::Unavailable,
-            "provider_auth_failed",
+            ErrorCode::ProviderAuthFailed,
             "Failed to send SMS: Twilio rejected the account SID or auth token.",
         )
         .with_hint(HINT_CREDENTIALS),
         _ if status == 429 => throttled(),
         _ if status >= 500 => Error::new(
-            ErrorKind::ProviderFailed,
-            "provider_error",
+            ErrorCode::ProviderError,
             format!("Twilio failed to send the SMS (HTTP {status}). Try again shortly."),
         ),
         _ => Error::new(
-            ErrorKind::Rejected,
-            "message_rejected",
+            ErrorCode::MessageRejected,
             format!("Twilio rejected the SMS: {reason}."),
         ),
     };
@@ -238,8 +224,7 @@ pub fn classify_twilio_error(status: u16, code: Option<u32>, message: Option<&st
 
 fn throttled() -> Error {
     Error::new(
-        ErrorKind::Throttled,
-        "provider_throttled",
+        ErrorCode::ProviderThrottled,
         "Twilio is throttling this account's messages. Retry after the delay given.",
     )
     .with_retry_after(Duration::from_secs(1))
@@ -247,23 +232,22 @@ fn throttled() -> Error {
 
 fn timeout() -> Error {
     Error::new(
-        ErrorKind::Timeout,
-        "provider_timeout",
+        ErrorCode::ProviderTimeout,
         "Twilio did not answer in time. The SMS may or may not have been sent.",
     )
     .with_acceptance_unknown()
 }
 
 fn transport_error(error: reqwest::Error) -> Error {
-    if error.is_timeout() && !error.is_connect() {
+    let classified = if error.is_timeout() && !error.is_connect() {
         timeout()
     } else {
         Error::new(
-            ErrorKind::ProviderFailed,
-            "provider_unreachable",
+            ErrorCode::ProviderUnreachable,
             "Could not reach Twilio. Try again shortly.",
         )
-    }
+    };
+    classified.with_source(error)
 }
 
 #[cfg(test)]
@@ -285,7 +269,11 @@ mod tests {
             (21617, "message_too_long"),
         ] {
             let error = classify(400, code);
-            assert_eq!((error.status(), error.code), (422, expected), "{code}");
+            assert_eq!(
+                (error.status(), error.code.as_str()),
+                (422, expected),
+                "{code}"
+            );
             assert_eq!(error.provider_code, Some(code.to_string()));
         }
         assert_eq!(classify(400, 21211).hint, Some(HINT_E164));
@@ -295,7 +283,10 @@ mod tests {
     #[test]
     fn bad_credentials_are_503_with_the_seed_hint() {
         let error = classify(401, 20003);
-        assert_eq!((error.status(), error.code), (503, "provider_auth_failed"));
+        assert_eq!(
+            (error.status(), error.code.as_str()),
+            (503, "provider_auth_failed")
+        );
         assert_eq!(error.hint, Some(HINT_CREDENTIALS));
         let without_code = classify_twilio_error(401, None, None);
         assert_eq!(without_code.code, "provider_auth_failed");
@@ -305,7 +296,10 @@ mod tests {
     #[test]
     fn throttling_is_429_and_transient() {
         for error in [classify(429, 20429), classify_twilio_error(429, None, None)] {
-            assert_eq!((error.status(), error.code), (429, "provider_throttled"));
+            assert_eq!(
+                (error.status(), error.code.as_str()),
+                (429, "provider_throttled")
+            );
             assert!(error.retry_after.is_some());
             assert!(error.is_transient());
         }
@@ -316,7 +310,7 @@ mod tests {
         for code in [20005, 10001, 30044] {
             let error = classify(400, code);
             assert_eq!(
-                (error.status(), error.code),
+                (error.status(), error.code.as_str()),
                 (503, "provider_account_inactive")
             );
             assert_eq!(error.hint, Some(HINT_BALANCE));
@@ -327,10 +321,16 @@ mod tests {
     #[test]
     fn server_errors_are_502_and_transient_while_other_4xx_are_final() {
         let server = classify(500, 20500);
-        assert_eq!((server.status(), server.code), (502, "provider_error"));
+        assert_eq!(
+            (server.status(), server.code.as_str()),
+            (502, "provider_error")
+        );
         assert!(server.is_transient());
         let other = classify(400, 21000);
-        assert_eq!((other.status(), other.code), (422, "message_rejected"));
+        assert_eq!(
+            (other.status(), other.code.as_str()),
+            (422, "message_rejected")
+        );
         assert!(!other.is_transient());
     }
 }

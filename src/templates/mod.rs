@@ -15,7 +15,7 @@ pub use notifications::Field;
 use notifications::*;
 
 use crate::config::Branding;
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorCode};
 
 /// One notification as rendered for every channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,8 +153,7 @@ impl TemplateName {
             .ok_or_else(|| {
                 let known: Vec<&str> = Self::ALL.iter().map(|t| t.as_str()).collect();
                 Error::new(
-                    ErrorKind::NotFound,
-                    "template_not_found",
+                    ErrorCode::TemplateNotFound,
                     format!(
                         "There is no template {name:?}. The templates are {}.",
                         known.join(", ")
@@ -204,8 +203,7 @@ fn render_parts(
     let render = |part: &dyn askama::DynTemplate| {
         part.dyn_render().map_err(|e| {
             Error::new(
-                ErrorKind::ProviderFailed,
-                "template_render_failed",
+                ErrorCode::TemplateRenderFailed,
                 format!("The template could not be rendered: {e}"),
             )
         })
@@ -367,7 +365,10 @@ mod tests {
     #[test]
     fn unknown_templates_are_404s_listing_the_known_ones() {
         let error = TemplateName::parse("paymentRecieved").unwrap_err();
-        assert_eq!((error.status(), error.code), (404, "template_not_found"));
+        assert_eq!(
+            (error.status(), error.code.as_str()),
+            (404, "template_not_found")
+        );
         for template in TemplateName::ALL {
             assert!(error.message.contains(template.as_str()));
         }

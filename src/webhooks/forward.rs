@@ -3,33 +3,27 @@
 
 use std::time::Duration;
 
+use backon::{ExponentialBuilder, Retryable};
 use base64::Engine;
 use ring::hmac;
 use serde::Serialize;
 
-use super::DeliveryEvent;
+use crate::config::SecretBytes;
+use crate::domain::DeliveryEvent;
+use crate::support::HttpClient;
 
 /// Where events go and the secret they are signed with.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct EventsTarget {
     pub url: String,
     /// The decoded key (`whsec_<base64>` in `NOTIFY_EVENTS_SECRET`).
-    pub key: Vec<u8>,
+    pub key: SecretBytes,
 }
 
-impl std::fmt::Debug for EventsTarget {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventsTarget")
-            .field("url", &self.url)
-            .field("key", &"[redacted]")
-            .finish()
-    }
-}
-
-/// Attempts in all, and the pauses between them: the last ends within a few seconds, inside
-/// the function's `maxDuration`.
-const ATTEMPTS: usize = 3;
-const PAUSES: [Duration; 2] = [Duration::from_millis(250), Duration::from_millis(1000)];
+/// Retries after the first attempt, and the back-off between them (250 ms, then 1 s): the
+/// last attempt ends within a few seconds, inside the function's `maxDuration`.
+const RETRIES: usize = 2;
+const FIRST_PAUSE: Duration = Duration::from_millis(250);
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(4);
 
 /// `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`.
@@ -52,47 +46,54 @@ struct Payload<'a> {
 }
 
 impl EventsTarget {
-    /// Posts `event`; a 2xx ends it, anything else is retried a bounded number of times and
-    /// then given up on (and logged). Returns whether it was delivered.
-    pub async fn forward(&self, client: &reqwest::Client, event: &DeliveryEvent) -> bool {
-        let body = match serde_json::to_string(&Payload {
+    /// Posts `event`; a 2xx ends it, anything else (a redirect included) is retried a bounded
+    /// number of times and then given up on, and logged. Returns whether it was delivered.
+    pub async fn forward(&self, http: &HttpClient, event: &DeliveryEvent) -> bool {
+        let Ok(client) = http.get() else {
+            return false;
+        };
+        let Ok(body) = serde_json::to_string(&Payload {
             kind: format!("message.{}", event.kind),
             timestamp: &event.time,
             data: event,
-        }) {
-            Ok(body) => body,
-            Err(_) => return false,
+        }) else {
+            return false;
         };
-        for attempt in 0..ATTEMPTS {
-            if attempt > 0 {
-                tokio::time::sleep(PAUSES[attempt - 1]).await;
-            }
+        let attempt = || async {
             let timestamp = time::OffsetDateTime::now_utc().unix_timestamp();
-            let result = client
+            let response = client
                 .post(&self.url)
                 .header("content-type", "application/json")
                 .header("webhook-id", &event.id)
                 .header("webhook-timestamp", timestamp.to_string())
                 .header(
                     "webhook-signature",
-                    sign_standard_webhook(&self.key, &event.id, timestamp, &body),
+                    sign_standard_webhook(self.key.expose(), &event.id, timestamp, &body),
                 )
                 .body(body.clone())
                 .timeout(ATTEMPT_TIMEOUT)
                 .send()
-                .await;
-            match result {
-                Ok(response) if response.status().is_success() => return true,
-                Ok(response) => {
-                    tracing::warn!(event_id = %event.id, status = response.status().as_u16(), attempt, "event forwarding refused")
-                }
-                Err(error) => {
-                    tracing::warn!(event_id = %event.id, error = %error, attempt, "event forwarding failed")
-                }
+                .await
+                .map_err(|e| e.to_string())?;
+            match response.status() {
+                status if status.is_success() => Ok(()),
+                status => Err(format!("answered {status}")),
             }
+        };
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(FIRST_PAUSE)
+            .with_factor(4.0)
+            .with_max_times(RETRIES);
+        let delivered = attempt
+            .retry(backoff)
+            .notify(|reason: &String, _| {
+                tracing::warn!(event_id = %event.id, reason = %reason, "event forwarding refused or failed; retrying");
+            })
+            .await;
+        if let Err(reason) = &delivered {
+            tracing::error!(event_id = %event.id, reason = %reason, "event forwarding given up after {} attempts", RETRIES + 1);
         }
-        tracing::error!(event_id = %event.id, "event forwarding given up after {ATTEMPTS} attempts");
-        false
+        delivered.is_ok()
     }
 }
 

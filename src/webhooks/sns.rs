@@ -15,7 +15,9 @@ use serde_json::Value;
 use x509_cert::Certificate;
 use x509_cert::der::DecodePem;
 
-use super::{DeliveryEvent, event_id};
+use super::event_id;
+use crate::domain::DeliveryEvent;
+use crate::names::{Channel, Provider};
 
 /// How SNS is reached: signing certificates and subscription confirmations are both GETs to an
 /// SNS host. Production makes them over https; tests answer them, but the URL check before any
@@ -28,7 +30,7 @@ pub trait CertificateSource: Send + Sync {
 }
 
 /// Fetches certificates with the process's HTTP client (built only when first needed).
-pub struct HttpsCertificateSource(pub crate::app::LazyClient);
+pub struct HttpsCertificateSource(pub crate::support::HttpClient);
 
 impl CertificateSource for HttpsCertificateSource {
     fn fetch<'a>(
@@ -39,6 +41,7 @@ impl CertificateSource for HttpsCertificateSource {
             let response = self
                 .0
                 .get()
+                .map_err(|e| e.message)?
                 .get(url)
                 .timeout(Duration::from_secs(5))
                 .send()
@@ -323,8 +326,8 @@ pub fn ses_events(
         .map(|recipient| DeliveryEvent {
             id: event_id(&["ses", sns_message_id, normalized, recipient]),
             kind: normalized,
-            channel: "email",
-            provider: "aws-ses",
+            channel: Channel::Email,
+            provider: Provider::AwsSes,
             provider_message_id: message_id.clone(),
             recipient_hash: (!recipient.is_empty()).then(|| recipient_hash(recipient)),
             time: time.to_owned(),
@@ -419,7 +422,7 @@ mod tests {
             assert_eq!((e.kind, e.retryable), (kind, retryable), "{event}");
             assert_eq!(
                 (e.channel, e.provider, e.provider_message_id.as_str()),
-                ("email", "aws-ses", "ses-1")
+                (Channel::Email, Provider::AwsSes, "ses-1")
             );
             assert_eq!(e.recipient_hash.as_deref(), Some("hash(a@example.com)"));
         }

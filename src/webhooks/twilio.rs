@@ -4,7 +4,9 @@
 use base64::Engine;
 use ring::hmac;
 
-use super::{DeliveryEvent, event_id};
+use super::event_id;
+use crate::domain::DeliveryEvent;
+use crate::names::{Channel, Provider};
 
 /// Whether `signature` is Twilio's signature of `url` and `params`. Twilio may have signed the
 /// URL with or without the scheme's default port, so both forms are tried; comparison is in
@@ -81,8 +83,8 @@ pub fn twilio_event(
     Some(DeliveryEvent {
         id: event_id(&["twilio", sid, kind]),
         kind,
-        channel: "sms",
-        provider: "twilio",
+        channel: Channel::Sms,
+        provider: Provider::Twilio,
         provider_message_id: sid.to_owned(),
         recipient_hash: recipient.map(recipient_hash),
         time: now,

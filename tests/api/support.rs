@@ -1,6 +1,5 @@
 //! Test support: spawns the real function binaries on free ports and finds the emulators that
 //! the test command (`scripts/test`) started.
-#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::net::TcpListener;

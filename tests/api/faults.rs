@@ -2,12 +2,10 @@
 //! provider that hangs, and rejections that must not be retried. Driven through `App`, the
 //! same path every route takes.
 
-mod support;
-
 use std::collections::HashMap;
 use std::time::Duration;
 
-use notify::app::SendContext;
+use notify::app::RequestContext;
 use notify::domain::{EmailAddress, EmailMessage, PhoneNumber, SmsMessage};
 use notify::{App, Config, Error};
 use wiremock::matchers::{method, path};
@@ -33,11 +31,11 @@ fn app(provider_vars: HashMap<&'static str, String>) -> App {
 }
 
 fn twilio_app(server: &MockServer) -> App {
-    app(support::twilio_vars(&server.uri()))
+    app(crate::support::twilio_vars(&server.uri()))
 }
 
 fn ses_app(server: &MockServer) -> App {
-    app(support::ses_vars(
+    app(crate::support::ses_vars(
         "noreply@clinic.example.com",
         &server.uri(),
     ))
@@ -90,9 +88,9 @@ async fn requests(server: &MockServer) -> usize {
     server.received_requests().await.unwrap_or_default().len()
 }
 
-fn code(result: &Result<notify::Sent, Error>) -> (u16, &'static str) {
+fn code(result: &Result<notify::domain::Sent, Error>) -> (u16, &'static str) {
     let error = result.as_ref().expect_err("the send should fail");
-    (error.status(), error.code)
+    (error.status(), error.code.as_str())
 }
 
 #[tokio::test]
@@ -109,7 +107,7 @@ async fn twilio_throttling_then_success_is_retried_and_succeeds() {
         .respond_with(twilio_created())
         .mount(&server)
         .await;
-    let sent = within_test_guard(twilio_app(&server).send_sms(&sms(), &SendContext::new()))
+    let sent = within_test_guard(twilio_app(&server).send_sms(&sms(), &RequestContext::new()))
         .await
         .unwrap();
     assert_eq!(
@@ -126,7 +124,8 @@ async fn twilio_server_errors_are_retried_up_to_the_limit_then_answered_502() {
         .respond_with(twilio_error(500, 20500))
         .mount(&server)
         .await;
-    let result = within_test_guard(twilio_app(&server).send_sms(&sms(), &SendContext::new())).await;
+    let result =
+        within_test_guard(twilio_app(&server).send_sms(&sms(), &RequestContext::new())).await;
     assert_eq!(code(&result), (502, "provider_error"));
     assert_eq!(requests(&server).await, 3);
 }
@@ -138,7 +137,8 @@ async fn a_hanging_twilio_is_answered_504_within_the_send_budget() {
         .respond_with(twilio_created().set_delay(Duration::from_secs(60)))
         .mount(&server)
         .await;
-    let result = within_test_guard(twilio_app(&server).send_sms(&sms(), &SendContext::new())).await;
+    let result =
+        within_test_guard(twilio_app(&server).send_sms(&sms(), &RequestContext::new())).await;
     assert_eq!(code(&result), (504, "provider_timeout"));
     assert!(requests(&server).await <= 3);
 }
@@ -150,7 +150,8 @@ async fn a_twilio_rejection_is_not_retried() {
         .respond_with(twilio_error(400, 21610))
         .mount(&server)
         .await;
-    let result = within_test_guard(twilio_app(&server).send_sms(&sms(), &SendContext::new())).await;
+    let result =
+        within_test_guard(twilio_app(&server).send_sms(&sms(), &RequestContext::new())).await;
     assert_eq!(code(&result), (422, "recipient_opted_out"));
     assert_eq!(requests(&server).await, 1);
 }
@@ -162,7 +163,8 @@ async fn a_long_twilio_retry_after_is_passed_to_the_caller_instead_of_waited_out
         .respond_with(twilio_error(429, 20429).insert_header("retry-after", "60"))
         .mount(&server)
         .await;
-    let result = within_test_guard(twilio_app(&server).send_sms(&sms(), &SendContext::new())).await;
+    let result =
+        within_test_guard(twilio_app(&server).send_sms(&sms(), &RequestContext::new())).await;
     assert_eq!(code(&result), (429, "provider_throttled"));
     assert_eq!(
         result.unwrap_err().retry_after,
@@ -187,7 +189,7 @@ async fn ses_throttling_then_success_is_retried_and_succeeds() {
         )
         .mount(&server)
         .await;
-    let sent = within_test_guard(ses_app(&server).send_email(&email(), &SendContext::new()))
+    let sent = within_test_guard(ses_app(&server).send_email(&email(), &RequestContext::new()))
         .await
         .unwrap();
     assert_eq!(sent.message_id.as_deref(), Some("ses-id-1"));
@@ -202,7 +204,7 @@ async fn ses_server_errors_are_retried_up_to_the_limit_then_answered_502() {
         .mount(&server)
         .await;
     let result =
-        within_test_guard(ses_app(&server).send_email(&email(), &SendContext::new())).await;
+        within_test_guard(ses_app(&server).send_email(&email(), &RequestContext::new())).await;
     assert_eq!(code(&result), (502, "provider_error"));
     assert_eq!(requests(&server).await, 3);
 }
@@ -215,7 +217,7 @@ async fn a_hanging_ses_is_answered_504_within_the_send_budget() {
         .mount(&server)
         .await;
     let result =
-        within_test_guard(ses_app(&server).send_email(&email(), &SendContext::new())).await;
+        within_test_guard(ses_app(&server).send_email(&email(), &RequestContext::new())).await;
     assert_eq!(code(&result), (504, "provider_timeout"));
 }
 
@@ -227,7 +229,7 @@ async fn an_ses_rejection_is_not_retried() {
         .mount(&server)
         .await;
     let result =
-        within_test_guard(ses_app(&server).send_email(&email(), &SendContext::new())).await;
+        within_test_guard(ses_app(&server).send_email(&email(), &RequestContext::new())).await;
     assert_eq!(code(&result), (422, "message_rejected"));
     assert_eq!(requests(&server).await, 1);
 }
@@ -235,8 +237,8 @@ async fn an_ses_rejection_is_not_retried() {
 #[tokio::test]
 async fn an_unreachable_provider_is_a_502_not_a_hang() {
     // Port 9 on loopback: nothing listens, so the connection is refused at once.
-    let mut vars = support::twilio_vars("http://127.0.0.1:9");
+    let mut vars = crate::support::twilio_vars("http://127.0.0.1:9");
     vars.insert("NOTIFY_MAX_ATTEMPTS", "1".into());
-    let result = within_test_guard(app(vars).send_sms(&sms(), &SendContext::new())).await;
+    let result = within_test_guard(app(vars).send_sms(&sms(), &RequestContext::new())).await;
     assert_eq!(code(&result), (502, "provider_unreachable"));
 }

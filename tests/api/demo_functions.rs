@@ -1,10 +1,8 @@
 //! The real function binaries in demo mode (no provider variables at all), driven over HTTP:
 //! the seed guide's contract, request validation, methods, sizes and misconfiguration.
 
-mod support;
-
+use crate::support::Function;
 use serde_json::json;
-use support::Function;
 
 #[tokio::test]
 async fn health_reports_both_channels_in_demo_mode_with_the_version() {
@@ -171,7 +169,7 @@ async fn malformed_json_is_a_400_with_a_stable_code() {
             .send()
             .await
             .unwrap();
-        let (status, body) = support::answer(response).await;
+        let (status, body) = crate::support::answer(response).await;
         assert_eq!(status, 400, "{text:?}");
         assert_eq!(body["code"], "invalid_json", "{text:?}: {body}");
     }
@@ -182,7 +180,7 @@ async fn wrong_methods_get_405_with_allow() {
     let sms = Function::start("send-sms", &[]).await;
     let response = reqwest::get(&sms.base_url).await.unwrap();
     assert_eq!(response.headers()["allow"], "POST, OPTIONS");
-    let (status, body) = support::answer(response).await;
+    let (status, body) = crate::support::answer(response).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (405, Some("method_not_allowed"))
@@ -221,7 +219,7 @@ async fn a_body_declared_over_four_and_a_half_megabytes_gets_413_before_it_is_se
 
 #[tokio::test]
 async fn a_partly_configured_channel_is_misconfigured_in_health_and_refuses_to_send() {
-    let vars = [("TWILIO_ACCOUNT_SID", support::ACCOUNT_SID)];
+    let vars = [("TWILIO_ACCOUNT_SID", crate::support::ACCOUNT_SID)];
     let health = Function::start("health", &vars).await;
     let (_, body) = health.get().await;
     assert_eq!(body["status"], "degraded");
@@ -248,15 +246,15 @@ async fn a_partly_configured_channel_is_misconfigured_in_health_and_refuses_to_s
 #[tokio::test]
 async fn health_never_shows_a_secret_value() {
     let vars = [
-        ("TWILIO_ACCOUNT_SID", support::ACCOUNT_SID),
-        ("TWILIO_AUTH_TOKEN", support::AUTH_TOKEN),
-        ("AWS_SES_SECRET_ACCESS_KEY", support::AWS_SECRET),
+        ("TWILIO_ACCOUNT_SID", crate::support::ACCOUNT_SID),
+        ("TWILIO_AUTH_TOKEN", crate::support::AUTH_TOKEN),
+        ("AWS_SES_SECRET_ACCESS_KEY", crate::support::AWS_SECRET),
     ];
     let health = Function::start("health", &vars).await;
     let (_, body) = health.get().await;
     let text = body.to_string();
     assert!(
-        !text.contains(support::AUTH_TOKEN) && !text.contains(support::AWS_SECRET),
+        !text.contains(crate::support::AUTH_TOKEN) && !text.contains(crate::support::AWS_SECRET),
         "{text}"
     );
     assert_eq!(body["channels"]["email"]["mode"], "misconfigured");
@@ -266,7 +264,7 @@ async fn health_never_shows_a_secret_value() {
 async fn the_local_server_serves_every_route_on_one_port() {
     let server = Function::start_dev_server(&[]).await;
     let client = reqwest::Client::new();
-    let (status, body) = support::answer(
+    let (status, body) = crate::support::answer(
         client
             .get(format!("{}/api/health", server.base_url))
             .send()
@@ -291,14 +289,14 @@ async fn the_local_server_serves_every_route_on_one_port() {
             .send()
             .await
             .unwrap();
-        let (status, body) = support::answer(response).await;
+        let (status, body) = crate::support::answer(response).await;
         assert_eq!(
             (status, body["demo"].as_bool()),
             (200, Some(true)),
             "{path}"
         );
     }
-    let (status, body) = support::answer(
+    let (status, body) = crate::support::answer(
         client
             .get(format!("{}/api/nope", server.base_url))
             .send()

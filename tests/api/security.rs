@@ -1,23 +1,21 @@
 //! Who may send, from where, how often, and what the audit trail says about it: the real
 //! function binaries against the emulators.
 
-mod support;
-
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::support::{API_KEY, Function};
 use serde_json::{Value, json};
-use support::{API_KEY, Function};
 
 const SMS: &str = r#"{"to": "+15551234567", "message": "Your invoice is ready"}"#;
 const JWT_SECRET: &str = "practice-app-jwt-secret-0123456789";
 
 /// A live SMS function (Prism) with `extra` variables on top of the usual ones.
 async fn live_sms(extra: &[(&'static str, &str)]) -> Function {
-    let mut vars = support::twilio_vars(&support::prism_url());
+    let mut vars = crate::support::twilio_vars(&crate::support::prism_url());
     for (name, value) in extra {
         vars.insert(name, value.to_string());
     }
-    Function::start("send-sms", &support::as_pairs(&vars)).await
+    Function::start("send-sms", &crate::support::as_pairs(&vars)).await
 }
 
 async fn post(function: &Function, headers: &[(&str, &str)], body: &str) -> reqwest::Response {
@@ -50,7 +48,7 @@ fn now() -> u64 {
 #[tokio::test]
 async fn a_live_channel_refuses_sends_without_a_key_with_a_hint() {
     let function = live_sms(&[]).await;
-    let (status, body) = support::answer(post(&function, &[], SMS).await).await;
+    let (status, body) = crate::support::answer(post(&function, &[], SMS).await).await;
     assert_eq!(status, 401, "{body}");
     assert_eq!(body["code"], "authentication_required");
     assert!(body["hint"].as_str().unwrap().contains("NOTIFY_API_KEYS"));
@@ -60,7 +58,7 @@ async fn a_live_channel_refuses_sends_without_a_key_with_a_hint() {
 async fn a_wrong_key_is_refused_and_both_keys_of_a_rotation_work() {
     let keys = format!("{API_KEY},next-api-key-0123456789abcdef");
     let function = live_sms(&[("NOTIFY_API_KEYS", &keys)]).await;
-    let (status, body) = support::answer(
+    let (status, body) = crate::support::answer(
         post(
             &function,
             &[("authorization", "Bearer not-the-key-0123456789")],
@@ -91,14 +89,14 @@ async fn allowing_unauthenticated_sends_must_be_asked_for() {
         ("NOTIFY_ALLOW_UNAUTHENTICATED", "1"),
     ])
     .await;
-    let (status, body) = support::answer(post(&function, &[], SMS).await).await;
+    let (status, body) = crate::support::answer(post(&function, &[], SMS).await).await;
     assert_eq!(status, 200, "{body}");
 }
 
 #[tokio::test]
 async fn demo_mode_needs_no_key() {
     let function = Function::start("send-sms", &[("NOTIFY_API_KEYS", API_KEY)]).await;
-    let (status, body) = support::answer(post(&function, &[], SMS).await).await;
+    let (status, body) = crate::support::answer(post(&function, &[], SMS).await).await;
     assert_eq!((status, body["demo"].as_bool()), (200, Some(true)));
 }
 
@@ -114,7 +112,7 @@ async fn a_browser_token_is_accepted_fresh_and_refused_expired() {
     .await;
     assert_eq!(response.status(), 200);
     let expired = jwt(json!({"sub": "staff-12", "exp": now() - 300}));
-    let (status, body) = support::answer(
+    let (status, body) = crate::support::answer(
         post(
             &function,
             &[("authorization", &format!("Bearer {expired}"))],
@@ -196,7 +194,7 @@ async fn a_refused_origin_gets_403_on_preflight_and_on_the_request() {
             .get("access-control-allow-origin")
             .is_none()
     );
-    let (status, body) = support::answer(
+    let (status, body) = crate::support::answer(
         post(
             &function,
             &[
@@ -261,7 +259,7 @@ async fn a_caller_over_its_rate_gets_429_with_retry_after() {
         .parse()
         .unwrap();
     assert!((1..=30).contains(&retry_after), "{retry_after}");
-    let (status, body) = support::answer(response).await;
+    let (status, body) = crate::support::answer(response).await;
     assert_eq!((status, body["code"].as_str()), (429, Some("rate_limited")));
 }
 
@@ -272,7 +270,7 @@ async fn a_recipient_over_the_hourly_sms_cap_gets_429_while_others_still_get_thr
     assert_accepted_times(&function, &auth, 2).await;
     let response = post(&function, &[("authorization", &auth)], SMS).await;
     assert!(response.headers().get("retry-after").is_some());
-    let (status, body) = support::answer(response).await;
+    let (status, body) = crate::support::answer(response).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (429, Some("recipient_rate_limited"))
@@ -295,14 +293,15 @@ fn assert_no_private_data(function: &Function, private: &[&str]) {
 
 #[tokio::test]
 async fn the_audit_event_of_a_live_send_is_complete_and_private() {
-    let domain = format!("{}.example.com", support::unique("clinic"));
-    support::verify_domain_in_moto(&domain).await;
-    let mut vars = support::ses_vars(&format!("noreply@{domain}"), &support::moto_url());
+    let domain = format!("{}.example.com", crate::support::unique("clinic"));
+    crate::support::verify_domain_in_moto(&domain).await;
+    let mut vars =
+        crate::support::ses_vars(&format!("noreply@{domain}"), &crate::support::moto_url());
     vars.insert(
         "NOTIFY_AUDIT_KEY",
         "audit-key-audit-key-audit-key-0123".into(),
     );
-    let function = Function::start("send-email", &support::as_pairs(&vars)).await;
+    let function = Function::start("send-email", &crate::support::as_pairs(&vars)).await;
     let response = reqwest::Client::new()
         .post(&function.base_url)
         .bearer_auth(API_KEY)
@@ -314,7 +313,7 @@ async fn the_audit_event_of_a_live_send_is_complete_and_private() {
         .to_str()
         .unwrap()
         .to_owned();
-    let (status, body) = support::answer(response).await;
+    let (status, body) = crate::support::answer(response).await;
     assert_eq!(status, 200, "{body}");
 
     let events = function.audit_events();
@@ -341,7 +340,7 @@ async fn the_audit_event_of_a_live_send_is_complete_and_private() {
             "jane.doe@example.com",
             "Invoice INV-77",
             "Balance 4412",
-            support::AWS_SECRET,
+            crate::support::AWS_SECRET,
             API_KEY,
             "audit-key-audit-key",
         ],
@@ -383,9 +382,9 @@ async fn the_audit_event_of_a_demo_send_says_logged() {
 
 #[tokio::test]
 async fn the_audit_event_of_a_failed_send_carries_the_error_code() {
-    let domain = format!("{}.example.com", support::unique("unverified"));
-    let vars = support::ses_vars(&format!("noreply@{domain}"), &support::moto_url());
-    let function = Function::start("send-email", &support::as_pairs(&vars)).await;
+    let domain = format!("{}.example.com", crate::support::unique("unverified"));
+    let vars = crate::support::ses_vars(&format!("noreply@{domain}"), &crate::support::moto_url());
+    let function = Function::start("send-email", &crate::support::as_pairs(&vars)).await;
     let (status, _) = function
         .post_json(&json!({"to": "jane.doe@example.com", "subject": "s", "body": "Balance 4412"}))
         .await;
@@ -398,15 +397,19 @@ async fn the_audit_event_of_a_failed_send_carries_the_error_code() {
     assert_eq!(event["status"], 503);
     assert_no_private_data(
         &function,
-        &["jane.doe@example.com", "Balance 4412", support::AWS_SECRET],
+        &[
+            "jane.doe@example.com",
+            "Balance 4412",
+            crate::support::AWS_SECRET,
+        ],
     );
 }
 
 #[tokio::test]
 async fn health_says_which_safeguards_are_set_without_any_value() {
-    let mut vars = support::twilio_vars(&support::prism_url());
+    let mut vars = crate::support::twilio_vars(&crate::support::prism_url());
     vars.insert("NOTIFY_JWT_SECRET", JWT_SECRET.into());
-    let health = Function::start("health", &support::as_pairs(&vars)).await;
+    let health = Function::start("health", &crate::support::as_pairs(&vars)).await;
     let (status, body) = health.get().await;
     assert_eq!(status, 200);
     assert_eq!(
@@ -417,6 +420,6 @@ async fn health_says_which_safeguards_are_set_without_any_value() {
     assert!(
         !text.contains(API_KEY)
             && !text.contains(JWT_SECRET)
-            && !text.contains(support::AUTH_TOKEN)
+            && !text.contains(crate::support::AUTH_TOKEN)
     );
 }

@@ -1,19 +1,17 @@
 //! `send-email` live against moto's SES v2 emulator (started by `scripts/test`).
 
-mod support;
-
+use crate::support::Function;
 use serde_json::json;
-use support::Function;
 
 async fn send_email_function(sender: &str) -> Function {
-    let vars = support::ses_vars(sender, &support::moto_url());
-    Function::start("send-email", &support::as_pairs(&vars)).await
+    let vars = crate::support::ses_vars(sender, &crate::support::moto_url());
+    Function::start("send-email", &crate::support::as_pairs(&vars)).await
 }
 
 #[tokio::test]
 async fn an_email_reaches_ses_with_the_right_sender_recipients_subject_and_body() {
-    let domain = format!("{}.example.com", support::unique("clinic"));
-    support::verify_domain_in_moto(&domain).await;
+    let domain = format!("{}.example.com", crate::support::unique("clinic"));
+    crate::support::verify_domain_in_moto(&domain).await;
     let function = send_email_function(&format!("Sunrise Clinic <noreply@{domain}>")).await;
 
     let (status, body) = function
@@ -29,7 +27,7 @@ async fn an_email_reaches_ses_with_the_right_sender_recipients_subject_and_body(
     assert!(body.get("demo").is_none());
     let message_id = body["messageId"].as_str().expect("a messageId");
 
-    let sent = support::message_in_moto(message_id).await;
+    let sent = crate::support::message_in_moto(message_id).await;
     assert_eq!(
         sent["source"],
         format!("\"Sunrise Clinic\" <noreply@{domain}>")
@@ -47,8 +45,8 @@ async fn an_email_reaches_ses_with_the_right_sender_recipients_subject_and_body(
 
 #[tokio::test]
 async fn an_html_email_reaches_ses_as_its_html_part() {
-    let domain = format!("{}.example.com", support::unique("clinic"));
-    support::verify_domain_in_moto(&domain).await;
+    let domain = format!("{}.example.com", crate::support::unique("clinic"));
+    crate::support::verify_domain_in_moto(&domain).await;
     let function = send_email_function(&format!("noreply@{domain}")).await;
     let (status, body) = function
         .post_json(&json!({
@@ -61,13 +59,13 @@ async fn an_html_email_reaches_ses_as_its_html_part() {
         .await;
     assert_eq!(status, 200, "{body}");
     // moto keeps one body of a Simple message, the HTML one when there is one.
-    let sent = support::message_in_moto(body["messageId"].as_str().unwrap()).await;
+    let sent = crate::support::message_in_moto(body["messageId"].as_str().unwrap()).await;
     assert_eq!(sent["body"], "<p>Your invoice is <b>ready</b>.</p>");
 }
 
 #[tokio::test]
 async fn an_unverified_sender_gets_the_mapped_error_and_the_verify_hint() {
-    let domain = format!("{}.example.com", support::unique("unverified"));
+    let domain = format!("{}.example.com", crate::support::unique("unverified"));
     let function = send_email_function(&format!("noreply@{domain}")).await;
     let (status, body) = function
         .post_json(&json!({"to": "patient@example.com", "subject": "s", "body": "b"}))
@@ -91,8 +89,8 @@ async fn an_unverified_sender_gets_the_mapped_error_and_the_verify_hint() {
 
 #[tokio::test]
 async fn a_live_send_logs_no_secret_no_full_address_and_no_body() {
-    let domain = format!("{}.example.com", support::unique("clinic"));
-    support::verify_domain_in_moto(&domain).await;
+    let domain = format!("{}.example.com", crate::support::unique("clinic"));
+    crate::support::verify_domain_in_moto(&domain).await;
     let function = send_email_function(&format!("noreply@{domain}")).await;
     let (status, body) = function
         .post_json(&json!({
@@ -112,7 +110,7 @@ async fn a_live_send_logs_no_secret_no_full_address_and_no_body() {
         "jane.doe@example.com",
         "Secret body text 7731",
         "Appointment on Friday",
-        support::AWS_SECRET,
+        crate::support::AWS_SECRET,
     ] {
         assert!(
             !output.contains(private),
@@ -123,8 +121,8 @@ async fn a_live_send_logs_no_secret_no_full_address_and_no_body() {
 
 #[tokio::test]
 async fn health_reports_the_email_channel_live_when_fully_configured() {
-    let vars = support::ses_vars("noreply@clinic.example.com", &support::moto_url());
-    let health = Function::start("health", &support::as_pairs(&vars)).await;
+    let vars = crate::support::ses_vars("noreply@clinic.example.com", &crate::support::moto_url());
+    let health = Function::start("health", &crate::support::as_pairs(&vars)).await;
     let (status, body) = health.get().await;
     assert_eq!(status, 200);
     assert_eq!(body["channels"]["email"]["mode"], "live");

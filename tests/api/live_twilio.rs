@@ -1,17 +1,15 @@
 //! `send-sms` live against Prism serving Twilio's own OpenAPI description (started by
 //! `scripts/test` from `../shared/emulators/twilio/`).
 
-mod support;
-
+use crate::support::Function;
 use serde_json::json;
-use support::Function;
 
 async fn send_sms_function(extra: &[(&'static str, &str)]) -> Function {
-    let mut vars = support::twilio_vars(&support::prism_url());
+    let mut vars = crate::support::twilio_vars(&crate::support::prism_url());
     for (name, value) in extra {
         vars.insert(name, value.to_string());
     }
-    Function::start("send-sms", &support::as_pairs(&vars)).await
+    Function::start("send-sms", &crate::support::as_pairs(&vars)).await
 }
 
 #[tokio::test]
@@ -30,13 +28,13 @@ async fn an_sms_sent_through_twilio_answers_with_twilios_sid() {
 
 #[tokio::test]
 async fn a_messaging_service_alone_is_a_valid_sender_for_twilio() {
-    let mut vars = support::twilio_vars(&support::prism_url());
+    let mut vars = crate::support::twilio_vars(&crate::support::prism_url());
     vars.remove("TWILIO_PHONE_NUMBER");
     vars.insert(
         "TWILIO_MESSAGING_SERVICE_SID",
         "MG0123456789abcdef0123456789abcdef".into(),
     );
-    let function = Function::start("send-sms", &support::as_pairs(&vars)).await;
+    let function = Function::start("send-sms", &crate::support::as_pairs(&vars)).await;
     let (status, body) = function
         .post_json(&json!({"to": "+15551234567", "message": "Hi"}))
         .await;
@@ -52,7 +50,11 @@ async fn a_live_send_logs_no_secret_no_full_number_and_no_text() {
     assert_eq!(status, 200);
     let output = function.output();
     assert!(output.contains("+1******4321"), "{output}");
-    for private in ["+15557654321", "Balance due 4412", support::AUTH_TOKEN] {
+    for private in [
+        "+15557654321",
+        "Balance due 4412",
+        crate::support::AUTH_TOKEN,
+    ] {
         assert!(
             !output.contains(private),
             "{private:?} leaked into:\n{output}"
@@ -63,13 +65,13 @@ async fn a_live_send_logs_no_secret_no_full_number_and_no_text() {
 #[tokio::test]
 async fn twilio_refusing_the_credentials_is_reported_with_the_credentials_hint() {
     // Prism answers with the spec's Twilio-shaped 401 (code 20003) when asked to.
-    let prism = support::prism_url();
+    let prism = crate::support::prism_url();
     let response = reqwest::Client::new()
         .post(format!(
             "{prism}/2010-04-01/Accounts/{}/Messages.json",
-            support::ACCOUNT_SID
+            crate::support::ACCOUNT_SID
         ))
-        .basic_auth(support::ACCOUNT_SID, Some("x"))
+        .basic_auth(crate::support::ACCOUNT_SID, Some("x"))
         .header("Prefer", "code=401")
         .form(&[
             ("To", "+15551234567"),
@@ -86,6 +88,9 @@ async fn twilio_refusing_the_credentials_is_reported_with_the_credentials_hint()
         body["code"].as_u64().map(|c| c as u32),
         body["message"].as_str(),
     );
-    assert_eq!((error.status(), error.code), (503, "provider_auth_failed"));
+    assert_eq!(
+        (error.status(), error.code.as_str()),
+        (503, "provider_auth_failed")
+    );
     assert!(error.hint.unwrap().contains("TWILIO_AUTH_TOKEN"));
 }

@@ -2,8 +2,7 @@
 
 use serde::Deserialize;
 
-use super::{EmailAddress, PhoneNumber};
-use crate::app::Recipients;
+use crate::domain::{EmailAddress, PhoneNumber, Recipients};
 use crate::error::{Error, FieldError};
 use crate::templates::TemplateName;
 

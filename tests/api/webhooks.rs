@@ -2,14 +2,13 @@
 //! with a key and certificate these tests make (openssl), and forwarding checked by a receiver
 //! that verifies the Standard Webhooks signature.
 
-mod support;
-
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::Function;
 use base64::Engine;
 use http_body_util::{BodyExt, Full};
 use notify::http::{Route, handle};
@@ -17,7 +16,6 @@ use notify::webhooks::CertificateSource;
 use notify::{App, Config};
 use ring::hmac;
 use serde_json::{Value, json};
-use support::Function;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -39,7 +37,7 @@ fn twilio_signature(url: &str, params: &[(&str, &str)]) -> String {
         .collect();
     let key = hmac::Key::new(
         hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY,
-        support::AUTH_TOKEN.as_bytes(),
+        crate::support::AUTH_TOKEN.as_bytes(),
     );
     base64::engine::general_purpose::STANDARD.encode(hmac::sign(&key, data.as_bytes()).as_ref())
 }
@@ -55,11 +53,11 @@ async fn receiver_answering(status: u16) -> MockServer {
 }
 
 async fn twilio_webhook(receiver: &MockServer) -> Function {
-    let mut vars = support::twilio_vars("http://127.0.0.1:9");
+    let mut vars = crate::support::twilio_vars("http://127.0.0.1:9");
     vars.insert("NOTIFY_PUBLIC_URL", PUBLIC_URL.into());
     vars.insert("NOTIFY_EVENTS_URL", receiver.uri());
     vars.insert("NOTIFY_EVENTS_SECRET", events_secret());
-    Function::start("webhooks-twilio", &support::as_pairs(&vars)).await
+    Function::start("webhooks-twilio", &crate::support::as_pairs(&vars)).await
 }
 
 async fn post_form(
@@ -127,7 +125,7 @@ const DELIVERED: [(&str, &str); 4] = [
     ("MessageSid", "SM0123456789abcdef0123456789abcdef"),
     ("MessageStatus", "delivered"),
     ("To", "+15551234567"),
-    ("AccountSid", support::ACCOUNT_SID),
+    ("AccountSid", crate::support::ACCOUNT_SID),
 ];
 
 #[tokio::test]
@@ -205,7 +203,8 @@ async fn forged_changed_wrongly_addressed_and_unsigned_callbacks_are_refused() {
     ];
     for (name, params, signature) in cases {
         let (status, body) =
-            support::answer(post_form(&function, "", &params, signature.as_deref()).await).await;
+            crate::support::answer(post_form(&function, "", &params, signature.as_deref()).await)
+                .await;
         assert_eq!(
             (status, body["code"].as_str()),
             (403, Some("invalid_signature")),
@@ -283,7 +282,7 @@ struct TestSigner {
 
 impl TestSigner {
     fn new() -> Self {
-        let dir = std::env::temp_dir().join(support::unique("sns-signer"));
+        let dir = std::env::temp_dir().join(crate::support::unique("sns-signer"));
         std::fs::create_dir_all(&dir).unwrap();
         let status = Command::new("openssl")
             .args([
@@ -313,7 +312,7 @@ impl TestSigner {
     }
 
     fn sign(&self, digest: &str, text: &str) -> String {
-        let input = self.dir.join(support::unique("input"));
+        let input = self.dir.join(crate::support::unique("input"));
         std::fs::write(&input, text).unwrap();
         let output = Command::new("openssl")
             .args(["dgst", digest, "-sign"])
@@ -356,7 +355,7 @@ fn sns_message(
 ) -> Value {
     let mut fields: Vec<(&str, String)> = vec![
         ("Message", message.to_owned()),
-        ("MessageId", support::unique("sns-message")),
+        ("MessageId", crate::support::unique("sns-message")),
     ];
     if kind != "Notification" {
         fields.push((
@@ -603,9 +602,9 @@ async fn sms_ask_twilio_for_status_callbacks_when_the_public_url_is_set() {
         )
         .mount(&twilio)
         .await;
-    let mut vars = support::twilio_vars(&twilio.uri());
+    let mut vars = crate::support::twilio_vars(&twilio.uri());
     vars.insert("NOTIFY_PUBLIC_URL", PUBLIC_URL.into());
-    let function = Function::start("send-sms", &support::as_pairs(&vars)).await;
+    let function = Function::start("send-sms", &crate::support::as_pairs(&vars)).await;
     let (status, _) = function
         .post_json(&json!({"to": "+15551234567", "message": "Hi"}))
         .await;

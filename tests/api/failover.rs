@@ -1,24 +1,24 @@
 //! Email failover between providers (SES, then an SMTP relay) and attachments, against moto,
 //! the SMTP sink (aiosmtpd) and in-process fault servers.
 
-mod support;
-
 use std::collections::HashMap;
 
+use crate::support::Function;
 use base64::Engine;
 use mail_parser::{MessageParser, MimeHeaders};
 use serde_json::{Value, json};
-use support::Function;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// SES at `ses_endpoint` first, then the SMTP sink.
 async fn ses_then_smtp(ses_endpoint: &str, extra: &[(&'static str, &str)]) -> Function {
-    let mut vars = support::ses_vars("Clinic <noreply@clinic.example.com>", ses_endpoint);
-    vars.extend(support::smtp_vars("Clinic <noreply@clinic.example.com>"));
+    let mut vars = crate::support::ses_vars("Clinic <noreply@clinic.example.com>", ses_endpoint);
+    vars.extend(crate::support::smtp_vars(
+        "Clinic <noreply@clinic.example.com>",
+    ));
     vars.insert("EMAIL_PROVIDERS", "ses,smtp".into());
     vars.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
-    Function::start("send-email", &support::as_pairs(&vars)).await
+    Function::start("send-email", &crate::support::as_pairs(&vars)).await
 }
 
 fn email(subject: &str) -> Value {
@@ -36,7 +36,7 @@ fn closed_port_url() -> String {
 #[tokio::test]
 async fn ses_down_fails_over_to_smtp_and_says_so() {
     let function = ses_then_smtp(&closed_port_url(), &[]).await;
-    let subject = support::unique("Statement");
+    let subject = crate::support::unique("Statement");
     let (status, body) = function.post_json(&email(&subject)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["provider"], "smtp");
@@ -44,7 +44,7 @@ async fn ses_down_fails_over_to_smtp_and_says_so() {
         body["failedOver"],
         json!([{"provider": "aws-ses", "code": "provider_unreachable"}])
     );
-    let raw = support::message_in_smtp_sink(body["messageId"].as_str().unwrap()).await;
+    let raw = crate::support::message_in_smtp_sink(body["messageId"].as_str().unwrap()).await;
     let message = MessageParser::new().parse(&raw).unwrap();
     assert_eq!(message.subject(), Some(subject.as_str()));
     let event = &function.audit_events()[0];
@@ -65,7 +65,7 @@ async fn ses_throttling_fails_over_to_smtp_after_its_retries() {
         .await;
     let function = ses_then_smtp(&server.uri(), &[("NOTIFY_MAX_ATTEMPTS", "2")]).await;
     let (status, body) = function
-        .post_json(&email(&support::unique("Statement")))
+        .post_json(&email(&crate::support::unique("Statement")))
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["provider"], "smtp");
@@ -85,14 +85,14 @@ async fn ses_rejecting_the_recipient_does_not_fail_over() {
         .mount(&server)
         .await;
     let function = ses_then_smtp(&server.uri(), &[]).await;
-    let subject = support::unique("Statement");
+    let subject = crate::support::unique("Statement");
     let (status, body) = function.post_json(&email(&subject)).await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["code"], "message_rejected");
     assert_eq!(body["provider"], "aws-ses");
     assert!(body.get("failedOver").is_none());
     assert!(
-        support::smtp_sink_messages_containing(&subject).is_empty(),
+        crate::support::smtp_sink_messages_containing(&subject).is_empty(),
         "SMTP got it anyway"
     );
 }
@@ -112,11 +112,11 @@ async fn a_provider_that_may_have_accepted_the_email_is_not_failed_over() {
         ],
     )
     .await;
-    let subject = support::unique("Statement");
+    let subject = crate::support::unique("Statement");
     let (status, body) = function.post_json(&email(&subject)).await;
     assert_eq!(status, 504, "{body}");
     assert_eq!(body["acceptanceUnknown"], true);
-    assert!(support::smtp_sink_messages_containing(&subject).is_empty());
+    assert!(crate::support::smtp_sink_messages_containing(&subject).is_empty());
     assert_eq!(function.audit_events()[0]["acceptance_unknown"], true);
 }
 
@@ -170,27 +170,27 @@ fn assert_attachments(raw: &[u8], expected: &[Vec<u8>]) {
 
 #[tokio::test]
 async fn attachments_arrive_byte_identical_through_ses() {
-    let domain = format!("{}.example.com", support::unique("clinic"));
-    support::verify_domain_in_moto(&domain).await;
-    let vars = support::ses_vars(&format!("noreply@{domain}"), &support::moto_url());
-    let function = Function::start("send-email", &support::as_pairs(&vars)).await;
+    let domain = format!("{}.example.com", crate::support::unique("clinic"));
+    crate::support::verify_domain_in_moto(&domain).await;
+    let vars = crate::support::ses_vars(&format!("noreply@{domain}"), &crate::support::moto_url());
+    let function = Function::start("send-email", &crate::support::as_pairs(&vars)).await;
     let (expected, attachments) = attachments();
     let (status, body) = function.post_json(&statement_with(attachments)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["provider"], "aws-ses");
-    let raw = support::raw_message_in_moto(body["messageId"].as_str().unwrap()).await;
+    let raw = crate::support::raw_message_in_moto(body["messageId"].as_str().unwrap()).await;
     assert_attachments(&raw, &expected);
 }
 
 #[tokio::test]
 async fn attachments_arrive_byte_identical_through_smtp() {
-    let vars = support::smtp_vars("noreply@clinic.example.com");
-    let function = Function::start("send-email", &support::as_pairs(&vars)).await;
+    let vars = crate::support::smtp_vars("noreply@clinic.example.com");
+    let function = Function::start("send-email", &crate::support::as_pairs(&vars)).await;
     let (expected, attachments) = attachments();
     let (status, body) = function.post_json(&statement_with(attachments)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["provider"], "smtp");
-    let raw = support::message_in_smtp_sink(body["messageId"].as_str().unwrap()).await;
+    let raw = crate::support::message_in_smtp_sink(body["messageId"].as_str().unwrap()).await;
     assert_attachments(&raw, &expected);
 }
 
@@ -238,9 +238,10 @@ async fn attachment_limits_are_enforced_with_clear_errors() {
 
 #[tokio::test]
 async fn health_lists_each_email_provider_with_its_mode_and_order() {
-    let mut vars: HashMap<&'static str, String> = support::smtp_vars("noreply@clinic.example.com");
+    let mut vars: HashMap<&'static str, String> =
+        crate::support::smtp_vars("noreply@clinic.example.com");
     vars.insert("AWS_SES_ACCESS_KEY_ID", "AKIAONLY".into());
-    let health = Function::start("health", &support::as_pairs(&vars)).await;
+    let health = Function::start("health", &crate::support::as_pairs(&vars)).await;
     let (_, body) = health.get().await;
     let email = &body["channels"]["email"];
     assert_eq!(
@@ -254,8 +255,8 @@ async fn health_lists_each_email_provider_with_its_mode_and_order() {
         json!({"name": "smtp", "mode": "live", "order": null, "missing": [], "invalid": []})
     );
 
-    let vars = support::smtp_vars("noreply@clinic.example.com");
-    let health = Function::start("health", &support::as_pairs(&vars)).await;
+    let vars = crate::support::smtp_vars("noreply@clinic.example.com");
+    let health = Function::start("health", &crate::support::as_pairs(&vars)).await;
     let (_, body) = health.get().await;
     assert_eq!(body["channels"]["email"]["provider"], "smtp");
     assert_eq!(body["channels"]["email"]["providers"][1]["order"], 1);

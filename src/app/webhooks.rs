@@ -1,11 +1,34 @@
 //! Receiving a webhook: verify it, turn it into delivery events, record each in the audit
-//! trail, and forward them in the background so the provider gets its 2xx at once.
+//! trail, and hand back their forwarding as work to run after the answer, so the provider gets
+//! its 2xx at once.
 
-use crate::app::{App, Channel, SendContext};
-use crate::error::{Error, ErrorKind};
-use crate::http::Route;
+use std::future::Future;
+use std::pin::Pin;
 
-use super::{DeliveryEvent, is_aws_sns_host, ses_events, twilio_event, twilio_signature_is_valid};
+use super::{App, RequestContext, TWILIO_WEBHOOK_PATH};
+use crate::config::ChannelConfig;
+use crate::domain::DeliveryEvent;
+use crate::error::{Error, ErrorCode, FieldError};
+use crate::webhooks::{is_aws_sns_host, ses_events, twilio_event, twilio_signature_is_valid};
+
+/// Work that must outlive the answer (forwarding events to the practice app). The HTTP layer
+/// runs it where its host keeps it alive: Vercel's `waitUntil`, or the local runtime.
+pub type AfterAnswer = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// A verified webhook's outcome, and the work it leaves for after the answer.
+pub struct Received<T> {
+    pub outcome: T,
+    pub after_answer: Option<AfterAnswer>,
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Received<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Received")
+            .field("outcome", &self.outcome)
+            .field("after_answer", &self.after_answer.is_some())
+            .finish()
+    }
+}
 
 /// What a verified SNS message asked of us.
 #[derive(Debug, PartialEq, Eq)]
@@ -24,24 +47,24 @@ impl App {
         params: &[(String, String)],
         signature: Option<&str>,
         query: Option<&str>,
-        context: &SendContext,
-    ) -> Result<Option<DeliveryEvent>, Error> {
-        let Channel::Live(twilio) = &self.sms else {
+        context: &RequestContext,
+    ) -> Result<Received<Option<DeliveryEvent>>, Error> {
+        let ChannelConfig::Live(twilio) = &self.config.sms else {
             return Err(not_wired(
                 "Twilio webhooks need the SMS channel live (TWILIO_* variables).",
             ));
         };
-        let Some(public_url) = &self.webhooks.public_url else {
+        let Some(public_url) = &self.config.webhooks.public_url else {
             return Err(not_wired(
                 "Twilio webhooks need NOTIFY_PUBLIC_URL, the URL Twilio signs.",
             ));
         };
         let url = match query {
-            Some(query) => format!("{public_url}{}?{query}", Route::TwilioWebhook.path()),
-            None => format!("{public_url}{}", Route::TwilioWebhook.path()),
+            Some(query) => format!("{public_url}{TWILIO_WEBHOOK_PATH}?{query}"),
+            None => format!("{public_url}{TWILIO_WEBHOOK_PATH}"),
         };
         let valid = signature.is_some_and(|s| {
-            twilio_signature_is_valid(twilio.auth_token().expose(), &url, params, s)
+            twilio_signature_is_valid(twilio.auth_token.expose(), &url, params, s)
         });
         if !valid {
             tracing::warn!(request_id = %context.request_id, signed = signature.is_some(), "refused a Twilio webhook with a missing or wrong signature");
@@ -52,21 +75,24 @@ impl App {
         let event = twilio_event(
             params,
             |r| self.auditor.recipient_hash(r),
-            crate::audit::now_rfc3339(),
+            crate::support::now_rfc3339(),
         );
-        if let Some(event) = &event {
-            self.deliver(vec![event.clone()], context);
-        }
-        Ok(event)
+        let after_answer = event
+            .as_ref()
+            .and_then(|event| self.deliver(vec![event.clone()], context));
+        Ok(Received {
+            outcome: event,
+            after_answer,
+        })
     }
 
     /// An SNS message carrying SES events, or a subscription (un)confirmation.
     pub async fn receive_sns(
         &self,
         body: &[u8],
-        context: &SendContext,
-    ) -> Result<SnsOutcome, Error> {
-        let message = self.webhooks.sns.verify(body).await.map_err(|reason| {
+        context: &RequestContext,
+    ) -> Result<Received<SnsOutcome>, Error> {
+        let message = self.sns.verify(body).await.map_err(|reason| {
             tracing::warn!(request_id = %context.request_id, reason = %reason, "refused an SNS message");
             forged(&format!("The SNS message is not verified: {reason}."))
         })?;
@@ -76,57 +102,64 @@ impl App {
                 if !is_aws_sns_host(url) {
                     return Err(forged("The SubscribeURL is not on an AWS SNS host."));
                 }
-                if self.webhooks.sns.confirm(url).await.is_err() {
+                if self.sns.confirm(url).await.is_err() {
                     return Err(Error::new(
-                        ErrorKind::ProviderFailed,
-                        "subscription_not_confirmed",
+                        ErrorCode::SubscriptionNotConfirmed,
                         "SNS did not accept the subscription confirmation; it will send it again.",
                     ));
                 }
                 tracing::info!(topic = %message.topic_arn, "confirmed the SNS subscription");
-                Ok(SnsOutcome::Confirmed)
+                Ok(Received {
+                    outcome: SnsOutcome::Confirmed,
+                    after_answer: None,
+                })
             }
             "UnsubscribeConfirmation" => {
                 tracing::warn!(topic = %message.topic_arn, "unsubscribed from the SNS topic");
-                Ok(SnsOutcome::Unsubscribed)
+                Ok(Received {
+                    outcome: SnsOutcome::Unsubscribed,
+                    after_answer: None,
+                })
             }
             _ => {
                 let events = ses_events(&message.message_id, &message.message, |r| {
                     self.auditor.recipient_hash(r)
                 })
                 .map_err(|reason| {
-                    Error::invalid_fields(vec![crate::error::FieldError::new("Message", reason)])
+                    Error::invalid_fields(vec![FieldError::new("Message", reason)])
                 })?;
                 let count = events.len();
-                self.deliver(events, context);
-                Ok(SnsOutcome::Events(count))
+                Ok(Received {
+                    outcome: SnsOutcome::Events(count),
+                    after_answer: self.deliver(events, context),
+                })
             }
         }
     }
 
-    /// Records each event in the audit trail and forwards them, after the answer.
-    fn deliver(&self, events: Vec<DeliveryEvent>, context: &SendContext) {
+    /// Records each event in the audit trail; their forwarding is the work left for after
+    /// the answer.
+    fn deliver(&self, events: Vec<DeliveryEvent>, context: &RequestContext) -> Option<AfterAnswer> {
         for event in &events {
             self.auditor.record_delivery(event, &context.request_id);
         }
-        if let Some(target) = self.webhooks.events.clone() {
-            let client = self.http_client().clone();
-            context.background.spawn(async move {
-                for event in &events {
-                    target.forward(&client, event).await;
-                }
-            });
-        }
+        let target = self.events.clone()?;
+        let http = self.http.clone();
+        Some(Box::pin(async move {
+            for event in &events {
+                target.forward(&http, event).await;
+            }
+        }))
     }
 }
 
 /// A webhook this deployment cannot verify is refused like a forged one (403): it is not
 /// believed, and an unconfigured deployment is no reason for a 5xx.
 fn not_wired(message: &str) -> Error {
-    Error::new(ErrorKind::Forbidden, "webhooks_not_configured", message)
+    Error::new(ErrorCode::WebhooksNotConfigured, message)
         .with_hint("See Delivery events in the README.")
 }
 
 fn forged(message: &str) -> Error {
-    Error::new(ErrorKind::Forbidden, "invalid_signature", message)
+    Error::new(ErrorCode::InvalidSignature, message)
 }

@@ -1,10 +1,8 @@
 //! The templated routes as real function binaries: `send-notification` in demo mode and live
 //! against moto and Prism, `templates`, and `preview`.
 
-mod support;
-
+use crate::support::Function;
 use serde_json::json;
-use support::Function;
 
 const BRANDING: [(&str, &str); 3] = [
     ("PRACTICE_NAME", "Sunrise Family Clinic"),
@@ -175,7 +173,7 @@ async fn previews_render_html_for_a_browser_text_and_sms_with_segments() {
         "{text}"
     );
 
-    let (status, sms) = support::answer(
+    let (status, sms) = crate::support::answer(
         reqwest::get(format!(
             "{}/?template=appointmentReminder&format=sms",
             function.base_url
@@ -204,7 +202,7 @@ async fn a_preview_of_posted_data_is_escaped_in_html_and_formatted_in_text() {
         .send()
         .await
         .unwrap();
-    let (status, body) = support::answer(response).await;
+    let (status, body) = crate::support::answer(response).await;
     assert_eq!(status, 200, "{body}");
     let html = body["html"].as_str().unwrap();
     assert!(
@@ -220,11 +218,12 @@ async fn a_preview_of_posted_data_is_escaped_in_html_and_formatted_in_text() {
 
 #[tokio::test]
 async fn a_live_notification_reaches_moto_and_prism_with_the_rendered_content() {
-    let domain = format!("{}.example.com", support::unique("clinic"));
-    support::verify_domain_in_moto(&domain).await;
-    let mut vars = support::ses_vars(&format!("noreply@{domain}"), &support::moto_url());
-    vars.extend(support::twilio_vars(&support::prism_url()));
-    let mut pairs = support::as_pairs(&vars);
+    let domain = format!("{}.example.com", crate::support::unique("clinic"));
+    crate::support::verify_domain_in_moto(&domain).await;
+    let mut vars =
+        crate::support::ses_vars(&format!("noreply@{domain}"), &crate::support::moto_url());
+    vars.extend(crate::support::twilio_vars(&crate::support::prism_url()));
+    let mut pairs = crate::support::as_pairs(&vars);
     pairs.extend(BRANDING);
     let function = Function::start("send-notification", &pairs).await;
 
@@ -236,7 +235,7 @@ async fn a_live_notification_reaches_moto_and_prism_with_the_rendered_content() 
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["success"], true);
     assert!(body["sms"]["messageId"].as_str().unwrap().starts_with("SM"));
-    let sent = support::message_in_moto(body["email"]["messageId"].as_str().unwrap()).await;
+    let sent = crate::support::message_in_moto(body["email"]["messageId"].as_str().unwrap()).await;
     assert_eq!(sent["subject"], "Payment received - Invoice INV-123");
     assert_eq!(
         sent["destinations"]["ToAddresses"],
@@ -252,10 +251,11 @@ async fn a_live_notification_reaches_moto_and_prism_with_the_rendered_content() 
 #[tokio::test]
 async fn one_channel_failing_while_the_other_succeeds_is_a_207_reporting_both() {
     // The sender's domain is never verified in moto, so SES refuses the email.
-    let domain = format!("{}.example.com", support::unique("unverified"));
-    let mut vars = support::ses_vars(&format!("noreply@{domain}"), &support::moto_url());
-    vars.extend(support::twilio_vars(&support::prism_url()));
-    let function = Function::start("send-notification", &support::as_pairs(&vars)).await;
+    let domain = format!("{}.example.com", crate::support::unique("unverified"));
+    let mut vars =
+        crate::support::ses_vars(&format!("noreply@{domain}"), &crate::support::moto_url());
+    vars.extend(crate::support::twilio_vars(&crate::support::prism_url()));
+    let function = Function::start("send-notification", &crate::support::as_pairs(&vars)).await;
 
     let (status, body) = function
         .post_json(&payment_received(
@@ -273,9 +273,9 @@ async fn one_channel_failing_while_the_other_succeeds_is_a_207_reporting_both() 
 
 #[tokio::test]
 async fn every_channel_failing_answers_the_failures_own_status() {
-    let domain = format!("{}.example.com", support::unique("unverified"));
-    let vars = support::ses_vars(&format!("noreply@{domain}"), &support::moto_url());
-    let function = Function::start("send-notification", &support::as_pairs(&vars)).await;
+    let domain = format!("{}.example.com", crate::support::unique("unverified"));
+    let vars = crate::support::ses_vars(&format!("noreply@{domain}"), &crate::support::moto_url());
+    let function = Function::start("send-notification", &crate::support::as_pairs(&vars)).await;
     let (status, body) = function
         .post_json(&payment_received(json!({"email": "john@example.com"})))
         .await;

@@ -1,0 +1,169 @@
+//! `GET /api/health`'s report: each channel's provider and mode with the names of missing or
+//! invalid variables (never a value), and which safeguards and delivery events are set up. It
+//! is read off the configuration alone: no sender is built to answer it.
+
+use serde::Serialize;
+
+use super::App;
+use crate::config::{ChannelConfig, EmailProviderSettings};
+use crate::error::FieldError;
+use crate::names::{Mode, Provider};
+
+impl App {
+    pub fn health(&self) -> Health<'_> {
+        let config = &self.config;
+        let order: Vec<Provider> = match &config.email {
+            ChannelConfig::Live(channel) => channel
+                .providers
+                .iter()
+                .map(EmailProviderSettings::provider)
+                .collect(),
+            _ => Vec::new(),
+        };
+        let mut email = ChannelHealth::new(
+            order.first().copied().unwrap_or(Provider::AwsSes),
+            &config.email,
+        );
+        email.providers = config
+            .email_providers
+            .iter()
+            .map(|(name, state)| {
+                let place = order.iter().position(|p| p == name).map(|i| i + 1);
+                ProviderHealth::new(*name, state, place)
+            })
+            .collect();
+        let sms = ChannelHealth::new(Provider::Twilio, &config.sms);
+        let degraded = email.mode == Mode::Misconfigured
+            || sms.mode == Mode::Misconfigured
+            || !config.branding_invalid.is_empty()
+            || !config.security_invalid.is_empty();
+        Health {
+            success: true,
+            status: if degraded { "degraded" } else { "ok" },
+            version: env!("CARGO_PKG_VERSION"),
+            channels: Channels { email, sms },
+            branding: BrandingHealth {
+                practice_name: &config.branding.practice_name,
+                invalid: &config.branding_invalid,
+            },
+            events: EventsHealth {
+                status_callbacks: config.webhooks.public_url.is_some()
+                    && matches!(config.sms, ChannelConfig::Live(_)),
+                ses_configuration_set: config.email.uses_ses_configuration_set(),
+                forwarding: self.events.is_some(),
+            },
+            security: SecurityHealth {
+                api_keys: self.access.has_api_keys(),
+                jwt: self.access.has_jwt(),
+                unauthenticated_sends: self.access.allow_unauthenticated
+                    || !self.has_live_channel(),
+                audit_key: self.auditor.keyed,
+                invalid: &config.security_invalid,
+            },
+        }
+    }
+}
+
+fn problems<T>(state: &ChannelConfig<T>) -> (Mode, &[String], &[FieldError]) {
+    match state {
+        ChannelConfig::Live(_) => (Mode::Live, &[], &[]),
+        ChannelConfig::Demo => (Mode::Demo, &[], &[]),
+        ChannelConfig::Misconfigured(m) => (Mode::Misconfigured, &m.missing, &m.invalid),
+    }
+}
+
+/// `GET /api/health`: modes and missing variable names, never a value.
+#[derive(Debug, Serialize)]
+pub struct Health<'a> {
+    pub success: bool,
+    pub status: &'static str,
+    pub version: &'static str,
+    pub channels: Channels<'a>,
+    pub branding: BrandingHealth<'a>,
+    pub events: EventsHealth,
+    pub security: SecurityHealth<'a>,
+}
+
+/// Whether delivery events are wired: SMS ask Twilio for status callbacks (needs
+/// `NOTIFY_PUBLIC_URL`), email carries an SES configuration set (whose event destination is the
+/// SNS topic), and events are forwarded to the practice app.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventsHealth {
+    pub status_callbacks: bool,
+    pub ses_configuration_set: bool,
+    pub forwarding: bool,
+}
+
+/// Whether each safeguard is configured (never how).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecurityHealth<'a> {
+    pub api_keys: bool,
+    pub jwt: bool,
+    /// Whether a send without credentials would be accepted (demo channels, or
+    /// `NOTIFY_ALLOW_UNAUTHENTICATED=1`).
+    pub unauthenticated_sends: bool,
+    pub audit_key: bool,
+    pub invalid: &'a [FieldError],
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BrandingHealth<'a> {
+    pub practice_name: &'a str,
+    pub invalid: &'a [FieldError],
+}
+
+#[derive(Debug, Serialize)]
+pub struct Channels<'a> {
+    pub email: ChannelHealth<'a>,
+    pub sms: ChannelHealth<'a>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ChannelHealth<'a> {
+    pub provider: Provider,
+    pub mode: Mode,
+    pub missing: &'a [String],
+    pub invalid: &'a [FieldError],
+    /// Each provider of the channel, configured or not, and its place in the send order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub providers: Vec<ProviderHealth<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProviderHealth<'a> {
+    pub name: Provider,
+    pub mode: Mode,
+    /// 1 for the provider tried first; `null` when it is not used.
+    pub order: Option<usize>,
+    pub missing: &'a [String],
+    pub invalid: &'a [FieldError],
+}
+
+impl<'a> ProviderHealth<'a> {
+    fn new(name: Provider, state: &'a ChannelConfig<()>, order: Option<usize>) -> Self {
+        let (mode, missing, invalid) = problems(state);
+        Self {
+            name,
+            mode,
+            order,
+            missing,
+            invalid,
+        }
+    }
+}
+
+impl<'a> ChannelHealth<'a> {
+    fn new<T>(provider: Provider, channel: &'a ChannelConfig<T>) -> Self {
+        let (mode, missing, invalid) = problems(channel);
+        Self {
+            provider,
+            mode,
+            missing,
+            invalid,
+            providers: Vec::new(),
+        }
+    }
+}

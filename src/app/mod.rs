@@ -1,0 +1,156 @@
+//! `App`: the service layer. What one process holds for its whole life (the configuration, the
+//! caller checks, the limits, the audit trail and, built on first use, a sender per channel),
+//! and the operations every route goes through: sends, failover, caps, audit, delivery events
+//! and health.
+
+mod channel;
+mod health;
+mod send;
+mod webhooks;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::OnceLock;
+
+pub use channel::{EmailSenders, Senders, SmsSenders};
+pub use health::Health;
+pub use send::NotificationOutcome;
+pub use webhooks::{AfterAnswer, Received, SnsOutcome};
+
+use crate::access::Access;
+use crate::audit::Auditor;
+use crate::config::{ChannelConfig, Config};
+use crate::limits::RateLimits;
+use crate::support::{HttpClient, new_id};
+use crate::webhooks::{CertificateSource, EventsTarget, HttpsCertificateSource, SnsVerifier};
+
+/// The path Twilio's status callbacks are posted to, below `NOTIFY_PUBLIC_URL`. The HTTP layer
+/// serves the route at this path.
+pub const TWILIO_WEBHOOK_PATH: &str = "/api/webhooks/twilio";
+
+#[derive(Debug)]
+pub struct App {
+    config: Config,
+    pub access: Access,
+    pub limits: RateLimits,
+    auditor: Auditor,
+    /// One connection pool and one TLS set-up for every outgoing request, built on first use.
+    http: HttpClient,
+    email: OnceLock<EmailSenders>,
+    sms: OnceLock<SmsSenders>,
+    events: Option<EventsTarget>,
+    sns: SnsVerifier,
+    /// `{NOTIFY_PUBLIC_URL}/api/webhooks/twilio`, when SMS delivery events are wired.
+    status_callback: Option<String>,
+}
+
+/// What the audit trail records about the request behind a send.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub request_id: String,
+    pub template: Option<&'static str>,
+}
+
+impl RequestContext {
+    /// A context with a fresh request id, for Rust callers outside any HTTP request.
+    pub fn new() -> Self {
+        Self {
+            request_id: new_id(),
+            template: None,
+        }
+    }
+}
+
+impl Default for RequestContext {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl App {
+    /// Reads nothing but the configuration: the senders, the HTTP client and the SES client
+    /// are built by the first send that needs them, so a cold start does no more than this
+    /// before it answers, and a function that never sends never links a provider.
+    pub fn new(config: Config) -> Self {
+        let http = HttpClient::default();
+        let events = config
+            .webhooks
+            .events
+            .as_ref()
+            .map(|(url, key)| EventsTarget {
+                url: url.clone(),
+                key: key.clone(),
+            });
+        let status_callback = config
+            .webhooks
+            .public_url
+            .as_ref()
+            .map(|url| format!("{url}{TWILIO_WEBHOOK_PATH}"));
+        Self {
+            status_callback,
+            access: Access::new(&config.access),
+            limits: RateLimits::new(&config.limits),
+            auditor: Auditor::new(config.audit_key.as_ref()),
+            sns: SnsVerifier::new(Box::new(HttpsCertificateSource(http.clone()))),
+            events,
+            http,
+            email: OnceLock::new(),
+            sms: OnceLock::new(),
+            config,
+        }
+    }
+
+    pub fn from_env() -> Self {
+        Self::new(Config::from_env())
+    }
+
+    /// Sends through `email` and `sms` instead of what the configuration would build: for
+    /// tests, with senders that record what they are given.
+    pub fn with_senders(self, email: EmailSenders, sms: SmsSenders) -> Self {
+        Self {
+            email: OnceLock::from(email),
+            sms: OnceLock::from(sms),
+            ..self
+        }
+    }
+
+    /// Replaces where SNS signing certificates come from. Only tests have a reason to: the
+    /// certificate URL must still be an https URL on an AWS SNS host.
+    pub fn with_certificate_source(mut self, source: Box<dyn CertificateSource>) -> Self {
+        self.sns = SnsVerifier::new(source);
+        self
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn shared(&self) -> channel::Shared<'_> {
+        channel::Shared {
+            policy: self.config.policy,
+            http: &self.http,
+            status_callback: self.status_callback(),
+        }
+    }
+
+    fn email(&self) -> &EmailSenders {
+        self.email
+            .get_or_init(|| channel::email_senders(&self.config.email, &self.shared()))
+    }
+
+    fn sms(&self) -> &SmsSenders {
+        self.sms
+            .get_or_init(|| channel::sms_senders(&self.config.sms, &self.shared()))
+    }
+
+    fn status_callback(&self) -> Option<&str> {
+        self.status_callback.as_deref()
+    }
+
+    /// Whether a send could reach a real patient (and so needs credentials).
+    pub fn has_live_channel(&self) -> bool {
+        matches!(self.config.email, ChannelConfig::Live(_))
+            || matches!(self.config.sms, ChannelConfig::Live(_))
+    }
+}

@@ -1,0 +1,25 @@
+//! `DeliveryEvent`: what happened to a message after it was sent, whichever provider said so.
+
+use serde::Serialize;
+
+use crate::names::{Channel, Provider};
+
+/// One thing that happened to one message for one recipient, whichever provider said so.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeliveryEvent {
+    /// Stable for the same provider report, so a receiver can drop duplicates.
+    pub id: String,
+    /// `sent`, `delivered`, `bounced`, `complained`, `failed`, `opted_out`, `delayed`, `read`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub channel: Channel,
+    pub provider: Provider,
+    pub provider_message_id: String,
+    /// The audit trail's keyed hash of the recipient, so events join the send's audit event.
+    pub recipient_hash: Option<String>,
+    /// When the provider says it happened (RFC 3339), else when it was received.
+    pub time: String,
+    pub error_code: Option<String>,
+    /// For failures: whether sending again could succeed. `null` for non-failures.
+    pub retryable: Option<bool>,
+}

@@ -1,0 +1,35 @@
+//! `Sent`: what a channel answers when a message was accepted.
+
+use crate::error::Attempt;
+use crate::names::Provider;
+
+/// A message accepted by a provider (with its id) or logged by demo mode (without one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    pub message_id: Option<String>,
+    pub demo: bool,
+    /// The provider that took the message (none in demo mode).
+    pub provider: Option<Provider>,
+    /// Providers tried before it, which failed in a way that let the next one be tried.
+    pub failed_over: Vec<Attempt>,
+}
+
+impl Sent {
+    pub fn live(message_id: impl Into<String>) -> Self {
+        Self {
+            message_id: Some(message_id.into()),
+            demo: false,
+            provider: None,
+            failed_over: Vec::new(),
+        }
+    }
+
+    pub fn demo() -> Self {
+        Self {
+            message_id: None,
+            demo: true,
+            provider: None,
+            failed_over: Vec::new(),
+        }
+    }
+}

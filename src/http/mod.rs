@@ -1,0 +1,19 @@
+//! The HTTP adapter: the routes, the request pipeline every request goes through, the JSON
+//! contract's wire types and answers, and the two ways to serve them (one Vercel function per
+//! route, or every route on one local port for `cargo run`). Vercel specifics live here only.
+
+mod pipeline;
+mod request;
+mod response;
+mod route;
+pub mod routes;
+mod serve;
+#[cfg(test)]
+mod tests;
+mod wire;
+
+pub use pipeline::handle;
+pub use request::MAX_BODY_BYTES;
+pub use route::{Endpoint, Route};
+pub use serve::{serve_all, serve_function};
+pub use vercel_runtime::ResponseBody;

@@ -1,0 +1,166 @@
+//! The request pipeline every route shares: the request id, the browser-origin check and CORS,
+//! the method, credentials and the caller's rate on sending routes, the body read once, the
+//! handler, and the answer's common headers.
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
+
+use super::route::{Endpoint, Incoming, Reply, Route};
+use super::{ResponseBody, request, response};
+use crate::access::{Caller, CrossOrigin};
+use crate::app::{AfterAnswer, App, RequestContext};
+use crate::error::{Error, ErrorCode};
+use crate::support::new_id;
+
+/// Answers one request for `route`, running any work left for after the answer on the tokio
+/// runtime. Never fails: every error becomes a JSON answer.
+pub async fn handle<B>(app: &App, route: Route, request: Request<B>) -> Response<ResponseBody>
+where
+    B: hyper::body::Body<Data = Bytes> + Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let request_id = request_id(request.headers());
+    let (response, after_answer) = answer(app, route.endpoint(), request, request_id).await;
+    if let Some(work) = after_answer {
+        tokio::spawn(work);
+    }
+    response
+}
+
+/// Vercel's own request id (`x-vercel-id`) when there is one, so an answer can be found in
+/// Vercel's logs; a fresh one otherwise.
+pub(super) fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get("x-vercel-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map_or_else(new_id, str::to_owned)
+}
+
+/// The answer to one request, and the work it leaves for after the answer.
+pub(super) async fn answer<B>(
+    app: &App,
+    endpoint: Endpoint,
+    request: Request<B>,
+    request_id: String,
+) -> (Response<ResponseBody>, Option<AfterAnswer>)
+where
+    B: hyper::body::Body<Data = Bytes> + Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let route = endpoint.route;
+    let context = RequestContext {
+        request_id,
+        template: None,
+    };
+    // Health stays public: a foreign origin just gets no CORS headers (its browser then
+    // cannot read the answer); every other route refuses foreign origins outright.
+    let cross_origin = match app.access.check_origin(request.headers()) {
+        Err(_) if route == Route::Health => Ok(CrossOrigin::No),
+        other => other,
+    };
+    let reply = match &cross_origin {
+        Err(error) => Ok(Reply::from(response::error(&context.request_id, error))),
+        Ok(cors) if request.method() == Method::OPTIONS => Ok(Reply::from(preflight(route, cors))),
+        Ok(_) => checked(app, endpoint, request, &context).await,
+    };
+    let Reply {
+        mut response,
+        after_answer,
+    } = reply.unwrap_or_else(|error| Reply::from(response::error(&context.request_id, &error)));
+    response::set_request_id(&mut response, &context.request_id);
+    let headers = response.headers_mut();
+    if let Ok(CrossOrigin::Allowed(origin)) = cross_origin {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        headers.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("x-request-id, retry-after"),
+        );
+    }
+    // Answers differ by Origin, so no cache may give one origin's answer to another.
+    headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+    (response, after_answer)
+}
+
+/// The method, then credentials and the caller's rate (sending routes), then the body, then
+/// the route's own handler.
+async fn checked<B>(
+    app: &App,
+    endpoint: Endpoint,
+    request: Request<B>,
+    context: &RequestContext,
+) -> Result<Reply, Error>
+where
+    B: hyper::body::Body<Data = Bytes> + Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let route = endpoint.route;
+    if !route.methods().contains(request.method()) {
+        return Ok(Reply::from(method_not_allowed(route, context)));
+    }
+    if route.sends() {
+        let required = app.has_live_channel() && !app.access.allow_unauthenticated;
+        let caller = app.access.authenticate(request.headers(), required)?;
+        app.limits
+            .check_caller(&caller_key(&caller, request.headers()))?;
+    }
+    let (parts, body) = request.into_parts();
+    let body = request::read_body(&parts.headers, body).await?;
+    (endpoint.handler)(app, Incoming { parts, body }, context).await
+}
+
+fn method_not_allowed(route: Route, context: &RequestContext) -> Response<ResponseBody> {
+    let allow = route.allow();
+    let mut response = response::error(
+        &context.request_id,
+        &Error::new(
+            ErrorCode::MethodNotAllowed,
+            format!("{} accepts only {allow} requests.", route.path()),
+        ),
+    );
+    if let Ok(value) = HeaderValue::from_str(&allow) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    response
+}
+
+/// Who to count a request against: its credentials, or else its client address. On Vercel,
+/// `x-forwarded-for` is set by the platform (not the client); the local server sets it from
+/// the connection.
+fn caller_key(caller: &Caller, headers: &HeaderMap) -> String {
+    match caller {
+        Caller::ApiKey(id) => id.clone(),
+        Caller::Token(subject) => format!("jwt:{subject}"),
+        Caller::Anonymous => {
+            let ip = headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .map(str::trim)
+                .unwrap_or("unknown");
+            format!("ip:{ip}")
+        }
+    }
+}
+
+/// The answer to a CORS preflight (`OPTIONS`).
+fn preflight(route: Route, cors: &CrossOrigin) -> Response<ResponseBody> {
+    let mut response = Response::new(ResponseBody::from(""));
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&route.allow()) {
+        headers.insert(header::ALLOW, value.clone());
+        if matches!(cors, CrossOrigin::Allowed(_)) {
+            headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, value);
+            headers.insert(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                HeaderValue::from_static("authorization, content-type"),
+            );
+            headers.insert(
+                header::ACCESS_CONTROL_MAX_AGE,
+                HeaderValue::from_static("600"),
+            );
+        }
+    }
+    response
+}

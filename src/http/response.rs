@@ -1,0 +1,135 @@
+//! Building answers: the one place where an error becomes its HTTP answer, where JSON answers
+//! get their content type and `requestId`, and where every answer gets its `x-request-id`.
+
+use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
+use serde::Serialize;
+
+use super::ResponseBody;
+use crate::error::{Attempt, Error, ErrorCode, FieldError};
+use crate::names::Provider;
+
+/// A JSON answer; every one carries the request's id as `requestId`.
+pub fn json(request_id: &str, status: StatusCode, body: &impl Serialize) -> Response<ResponseBody> {
+    #[derive(Serialize)]
+    struct WithRequestId<'a, T> {
+        #[serde(flatten)]
+        body: &'a T,
+        #[serde(rename = "requestId")]
+        request_id: &'a str,
+    }
+    let body = WithRequestId { body, request_id };
+    let json = serde_json::to_vec(&body).unwrap_or_else(|_| {
+        br#"{"success":false,"error":"The answer could not be encoded.","code":"internal_error"}"#
+            .to_vec()
+    });
+    let mut response = with_type(ResponseBody::from(json), "application/json; charset=utf-8");
+    *response.status_mut() = status;
+    private(response.headers_mut());
+    response
+}
+
+/// A body of `content_type`.
+pub fn with_type(
+    body: impl Into<ResponseBody>,
+    content_type: &'static str,
+) -> Response<ResponseBody> {
+    let mut response = Response::new(body.into());
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+/// The answer to an error: its status, its JSON, and `Retry-After` when it has one.
+pub fn error(request_id: &str, error: &Error) -> Response<ResponseBody> {
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = json(request_id, status, &ErrorBody::from(error));
+    if let Some(after) = error.retry_after {
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(retry_after_seconds(after)),
+        );
+    }
+    response
+}
+
+/// Sets the request's id on the answer, whatever built it.
+pub fn set_request_id(response: &mut Response<ResponseBody>, request_id: &str) {
+    if let Ok(id) = HeaderValue::from_str(request_id) {
+        response.headers_mut().insert("x-request-id", id);
+    }
+}
+
+/// Answers can name recipients: no shared cache may keep them, nor may a browser guess their
+/// type.
+pub fn private(headers: &mut HeaderMap) {
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+}
+
+/// Whole seconds for a `Retry-After` header, never 0 (that would invite an immediate retry).
+fn retry_after_seconds(after: std::time::Duration) -> u64 {
+    after.as_secs_f64().ceil().max(1.0) as u64
+}
+
+/// The JSON body of an error answer.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody<'a> {
+    success: bool,
+    error: &'a str,
+    code: ErrorCode,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hint: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    details: &'a [FieldError],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    missing: &'a [String],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    invalid: &'a [FieldError],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provider_code: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after: Option<u64>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    acceptance_unknown: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provider: Option<Provider>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    failed_over: &'a [Attempt],
+}
+
+impl<'a> From<&'a Error> for ErrorBody<'a> {
+    fn from(error: &'a Error) -> Self {
+        Self {
+            success: false,
+            error: &error.message,
+            code: error.code,
+            hint: error.hint,
+            details: &error.details,
+            missing: &error.missing,
+            invalid: &error.invalid,
+            provider_code: error.provider_code.as_deref(),
+            retry_after: error.retry_after.map(retry_after_seconds),
+            acceptance_unknown: error.acceptance_unknown,
+            provider: error.provider,
+            failed_over: &error.attempts,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn retry_after_rounds_up_to_whole_seconds_and_is_never_zero() {
+        assert_eq!(retry_after_seconds(Duration::from_millis(1)), 1);
+        assert_eq!(retry_after_seconds(Duration::from_millis(1500)), 2);
+        assert_eq!(retry_after_seconds(Duration::from_secs(30)), 30);
+    }
+}

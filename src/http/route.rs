@@ -1,0 +1,141 @@
+//! The API's routes: each is one Vercel function under `api/`, with its path, methods and
+//! handler.
+
+use bytes::Bytes;
+use http::{Method, Response, request::Parts};
+
+use super::ResponseBody;
+use crate::app::{AfterAnswer, App, RequestContext};
+use crate::error::Error;
+use crate::support::BoxFuture;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    SendEmail,
+    SendSms,
+    SendNotification,
+    Templates,
+    Preview,
+    Health,
+    OpenApi,
+    TwilioWebhook,
+    SesWebhook,
+}
+
+impl Route {
+    pub const ALL: [Route; 9] = [
+        Route::SendEmail,
+        Route::SendSms,
+        Route::SendNotification,
+        Route::Templates,
+        Route::Preview,
+        Route::Health,
+        Route::OpenApi,
+        Route::TwilioWebhook,
+        Route::SesWebhook,
+    ];
+
+    pub fn path(self) -> &'static str {
+        match self {
+            Self::SendEmail => "/api/send-email",
+            Self::SendSms => "/api/send-sms",
+            Self::SendNotification => "/api/send-notification",
+            Self::Templates => "/api/templates",
+            Self::Preview => "/api/preview",
+            Self::Health => "/api/health",
+            Self::OpenApi => "/api/openapi",
+            Self::TwilioWebhook => crate::app::TWILIO_WEBHOOK_PATH,
+            Self::SesWebhook => "/api/webhooks/ses",
+        }
+    }
+
+    pub(super) fn methods(self) -> &'static [Method] {
+        match self {
+            Self::SendEmail
+            | Self::SendSms
+            | Self::SendNotification
+            | Self::TwilioWebhook
+            | Self::SesWebhook => &[Method::POST],
+            Self::Templates | Self::Health | Self::OpenApi => &[Method::GET],
+            Self::Preview => &[Method::GET, Method::POST],
+        }
+    }
+
+    /// The `Allow` header value: the route's methods and `OPTIONS` (CORS preflights).
+    pub(super) fn allow(self) -> String {
+        let mut methods: Vec<&str> = self.methods().iter().map(Method::as_str).collect();
+        methods.push("OPTIONS");
+        methods.join(", ")
+    }
+
+    /// Whether the route sends messages (and so needs credentials on live channels and
+    /// counts against the caller's rate).
+    pub(super) fn sends(self) -> bool {
+        matches!(
+            self,
+            Self::SendEmail | Self::SendSms | Self::SendNotification
+        )
+    }
+
+    /// The route of a request path; a trailing slash is tolerated.
+    pub fn from_path(path: &str) -> Option<Route> {
+        let path = path.strip_suffix('/').unwrap_or(path);
+        Self::ALL.into_iter().find(|route| route.path() == path)
+    }
+
+    /// The route with its handler. Only the local server, which serves every route, asks for
+    /// them all; each function binary names its own endpoint, so it links no other handler.
+    pub fn endpoint(self) -> Endpoint {
+        use super::routes;
+        match self {
+            Self::SendEmail => routes::SEND_EMAIL,
+            Self::SendSms => routes::SEND_SMS,
+            Self::SendNotification => routes::SEND_NOTIFICATION,
+            Self::Templates => routes::TEMPLATES,
+            Self::Preview => routes::PREVIEW,
+            Self::Health => routes::HEALTH,
+            Self::OpenApi => routes::OPENAPI,
+            Self::TwilioWebhook => routes::TWILIO_WEBHOOK,
+            Self::SesWebhook => routes::SES_WEBHOOK,
+        }
+    }
+}
+
+/// A request as a handler gets it: the head, and the body read whole (at most
+/// [`MAX_BODY_BYTES`](super::MAX_BODY_BYTES)).
+#[derive(Debug)]
+pub struct Incoming {
+    pub parts: Parts,
+    pub body: Bytes,
+}
+
+/// A handler's answer, and any work to run once it has been sent.
+pub struct Reply {
+    pub response: Response<ResponseBody>,
+    pub after_answer: Option<AfterAnswer>,
+}
+
+impl From<Response<ResponseBody>> for Reply {
+    fn from(response: Response<ResponseBody>) -> Self {
+        Self {
+            response,
+            after_answer: None,
+        }
+    }
+}
+
+pub type Handler =
+    for<'a> fn(&'a App, Incoming, &'a RequestContext) -> BoxFuture<'a, Result<Reply, Error>>;
+
+/// A route and the function that answers it.
+#[derive(Clone, Copy)]
+pub struct Endpoint {
+    pub route: Route,
+    pub(super) handler: Handler,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Endpoint").field(&self.route).finish()
+    }
+}

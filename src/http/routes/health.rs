@@ -1,0 +1,19 @@
+//! `GET /api/health`: each channel's provider and mode, and the version. Always 200.
+
+use http::StatusCode;
+
+use super::super::response;
+use super::super::route::{Endpoint, Reply, Route};
+
+pub const HEALTH: Endpoint = Endpoint {
+    route: Route::Health,
+    handler: |app, _, context| {
+        Box::pin(async move {
+            Ok(Reply::from(response::json(
+                &context.request_id,
+                StatusCode::OK,
+                &app.health(),
+            )))
+        })
+    },
+};

@@ -1,0 +1,15 @@
+//! One file per group of routes; each route is an [`Endpoint`] constant that its function
+//! binary under `api/` serves. A new route goes here, in [`Route`](super::Route), and in `api/`.
+
+mod docs;
+mod health;
+mod sends;
+mod webhooks;
+
+pub use docs::{OPENAPI, PREVIEW, TEMPLATES};
+pub use health::HEALTH;
+pub use sends::{SEND_EMAIL, SEND_NOTIFICATION, SEND_SMS};
+pub use webhooks::{SES_WEBHOOK, TWILIO_WEBHOOK};
+
+#[allow(unused_imports)]
+use super::Endpoint;

@@ -1,0 +1,181 @@
+//! `POST /api/send-email`, `/api/send-sms` and `/api/send-notification`: the seed guide's
+//! answer shapes, kept exactly.
+
+use http::StatusCode;
+use serde::Serialize;
+
+use super::super::route::{Endpoint, Incoming, Reply, Route};
+use super::super::wire::{SendEmailRequest, SendNotificationRequest, SendSmsRequest};
+use super::super::{request, response};
+use crate::app::{App, RequestContext};
+use crate::domain::{EmailMessage, MAX_ATTACHMENT_BYTES, Sent, SmsMessage, total_too_large};
+use crate::error::{Attempt, Error, ErrorCode};
+use crate::names::Provider;
+
+const EMAIL_SENT: &str = "Email sent successfully";
+const EMAIL_LOGGED: &str = "Email logged (demo mode - AWS SES not configured)";
+const SMS_SENT: &str = "SMS sent successfully";
+const SMS_LOGGED: &str = "SMS logged (demo mode - Twilio not configured)";
+
+pub const SEND_EMAIL: Endpoint = Endpoint {
+    route: Route::SendEmail,
+    handler: |app, incoming, context| Box::pin(send_email(app, incoming, context)),
+};
+
+pub const SEND_SMS: Endpoint = Endpoint {
+    route: Route::SendSms,
+    handler: |app, incoming, context| Box::pin(send_sms(app, incoming, context)),
+};
+
+pub const SEND_NOTIFICATION: Endpoint = Endpoint {
+    route: Route::SendNotification,
+    handler: |app, incoming, context| Box::pin(send_notification(app, incoming, context)),
+};
+
+async fn send_email(
+    app: &App,
+    incoming: Incoming,
+    context: &RequestContext,
+) -> Result<Reply, Error> {
+    let request: SendEmailRequest = request::json(&incoming)?;
+    let message = EmailMessage::try_from(request).map_err(Error::invalid_fields)?;
+    if let Some(total) = total_too_large(&message.attachments) {
+        return Err(Error::new(
+            ErrorCode::AttachmentsTooLarge,
+            format!(
+                "The attachments add up to {total} bytes; at most {MAX_ATTACHMENT_BYTES} (3 MiB) are allowed."
+            ),
+        )
+        .with_hint("Send large documents as a link to the patient portal instead."));
+    }
+    let sent = app.send_email(&message, context).await?;
+    Ok(sent_reply(
+        context,
+        &SentBody::new(&sent, EMAIL_SENT, EMAIL_LOGGED),
+    ))
+}
+
+async fn send_sms(app: &App, incoming: Incoming, context: &RequestContext) -> Result<Reply, Error> {
+    let request: SendSmsRequest = request::json(&incoming)?;
+    let message = SmsMessage::try_from(request).map_err(Error::invalid_fields)?;
+    let sent = app.send_sms(&message, context).await?;
+    Ok(sent_reply(
+        context,
+        &SentBody::new(&sent, SMS_SENT, SMS_LOGGED),
+    ))
+}
+
+fn sent_reply(context: &RequestContext, body: &SentBody) -> Reply {
+    Reply::from(response::json(&context.request_id, StatusCode::OK, body))
+}
+
+/// Sends a templated notification on each requested channel. The answer reports each channel;
+/// `success` is true only when every requested channel succeeded. The status is 200 then,
+/// 207 when one channel succeeded and the other failed, and the failure's own status when
+/// every requested channel failed (the email's when both did).
+async fn send_notification(
+    app: &App,
+    incoming: Incoming,
+    context: &RequestContext,
+) -> Result<Reply, Error> {
+    let request: SendNotificationRequest = request::json(&incoming)?;
+    let (template, data, recipients) = request.parse()?;
+    let outcome = app
+        .send_template_notification(template, data, &recipients, context)
+        .await?;
+    let results = [outcome.email.as_ref(), outcome.sms.as_ref()];
+    let failures: Vec<&Error> = results
+        .iter()
+        .flatten()
+        .filter_map(|r| r.as_ref().err())
+        .collect();
+    let attempted = results.iter().flatten().count();
+    let (status, error, code) = match failures.first() {
+        None => (StatusCode::OK, None, None),
+        Some(_) if failures.len() < attempted => (
+            StatusCode::MULTI_STATUS,
+            Some("The notification was sent on one channel and failed on the other."),
+            Some(ErrorCode::PartiallySent),
+        ),
+        Some(first) => (
+            StatusCode::from_u16(first.status()).unwrap_or(StatusCode::BAD_GATEWAY),
+            Some("The notification could not be sent on any channel."),
+            Some(ErrorCode::NotificationFailed),
+        ),
+    };
+    let body = NotificationBody {
+        success: failures.is_empty(),
+        template: template.as_str(),
+        email: ChannelBody::new(outcome.email.as_ref(), EMAIL_SENT, EMAIL_LOGGED),
+        sms: ChannelBody::new(outcome.sms.as_ref(), SMS_SENT, SMS_LOGGED),
+        error,
+        code,
+    };
+    Ok(Reply::from(response::json(
+        &context.request_id,
+        status,
+        &body,
+    )))
+}
+
+/// The seed guide's success shapes, kept exactly.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SentBody<'a> {
+    success: bool,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    demo: bool,
+    /// The provider that took the message (`aws-ses`, `smtp`, `twilio`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provider: Option<Provider>,
+    /// Providers that failed before it (email failover).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    failed_over: &'a [Attempt],
+}
+
+impl<'a> SentBody<'a> {
+    fn new(sent: &'a Sent, live: &'a str, demo: &'a str) -> Self {
+        Self {
+            success: true,
+            message: if sent.demo { demo } else { live },
+            message_id: sent.message_id.as_deref(),
+            demo: sent.demo,
+            provider: sent.provider,
+            failed_over: &sent.failed_over,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct NotificationBody<'a> {
+    success: bool,
+    template: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<ChannelBody<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sms: Option<ChannelBody<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<ErrorCode>,
+}
+
+/// One channel's part of a notification answer: the send-email/send-sms answer shapes.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ChannelBody<'a> {
+    Sent(SentBody<'a>),
+    Failed(response::ErrorBody<'a>),
+}
+
+impl<'a> ChannelBody<'a> {
+    fn new(result: Option<&'a Result<Sent, Error>>, live: &'a str, demo: &'a str) -> Option<Self> {
+        result.map(|result| match result {
+            Ok(sent) => Self::Sent(SentBody::new(sent, live, demo)),
+            Err(error) => Self::Failed(response::ErrorBody::from(error)),
+        })
+    }
+}

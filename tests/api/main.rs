@@ -1,0 +1,13 @@
+//! The integration tests, one binary (each test crate would relink the SES SDK): the real
+//! function binaries driven over HTTP, against the emulators `scripts/test` starts.
+
+mod contract;
+mod demo_functions;
+mod failover;
+mod faults;
+mod live_ses;
+mod live_twilio;
+mod notifications;
+mod security;
+mod support;
+mod webhooks;
