@@ -15,7 +15,7 @@ pub struct Money {
 }
 
 /// Larger amounts are a bug in the calling app, not a patient's bill.
-const MAX_CENTS: u64 = 100_000_000_00;
+const MAX_CENTS: u64 = 10_000_000_000;
 
 impl Money {
     pub fn parse(input: &str) -> Result<Self, String> {
@@ -50,7 +50,7 @@ impl fmt::Display for Money {
         let dollars = (self.cents / 100).to_string();
         let mut grouped = String::with_capacity(dollars.len() + dollars.len() / 3);
         for (i, digit) in dollars.chars().enumerate() {
-            if i > 0 && (dollars.len() - i) % 3 == 0 {
+            if i > 0 && (dollars.len() - i).is_multiple_of(3) {
                 grouped.push(',');
             }
             grouped.push(digit);

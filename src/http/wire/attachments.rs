@@ -55,14 +55,14 @@ pub fn parse_attachments(
                 .decode(text.trim())
                 .map_err(|_| "is not valid base64".to_owned()),
         };
-        if let (Ok(name), Ok(kind)) = (&filename, &content_type) {
-            if is_executable(name, kind) {
-                errors.push(FieldError::new(
-                    field("filename"),
-                    "is an executable or script type, which is never sent to patients",
-                ));
-                continue;
-            }
+        if let (Ok(name), Ok(kind)) = (&filename, &content_type)
+            && is_executable(name, kind)
+        {
+            errors.push(FieldError::new(
+                field("filename"),
+                "is an executable or script type, which is never sent to patients",
+            ));
+            continue;
         }
         match (filename, content_type, content) {
             (Ok(filename), Ok(content_type), Ok(content)) => attachments.push(Attachment {
