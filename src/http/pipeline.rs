@@ -16,7 +16,7 @@ use crate::support::new_id;
 /// runtime. Never fails: every error becomes a JSON answer.
 pub async fn handle<B>(app: &App, route: Route, request: Request<B>) -> Response<ResponseBody>
 where
-    B: hyper::body::Body<Data = Bytes> + Send,
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let request_id = request_id(request.headers());
@@ -45,7 +45,7 @@ pub(super) async fn answer<B>(
     request_id: String,
 ) -> (Response<ResponseBody>, Option<AfterAnswer>)
 where
-    B: hyper::body::Body<Data = Bytes> + Send,
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let route = endpoint.route;
@@ -91,7 +91,7 @@ async fn checked<B>(
     context: &RequestContext,
 ) -> Result<Reply, Error>
 where
-    B: hyper::body::Body<Data = Bytes> + Send,
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let route = endpoint.route;

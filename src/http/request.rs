@@ -1,8 +1,10 @@
 //! Reading a request: the body, once and bounded, and JSON with errors a caller can act on.
 
-use bytes::Bytes;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
 use http::header;
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 
 use super::route::Incoming;
@@ -12,33 +14,62 @@ use crate::error::{Error, ErrorCode};
 /// that works with `cargo run` works when deployed.
 pub const MAX_BODY_BYTES: usize = 4_718_592;
 
-/// The body, at most `MAX_BODY_BYTES` (refused from the declared length when there is one).
+/// The 413 for a body over the limit is answered at once, and the rest of the body is then
+/// read and dropped, up to this many bytes in all and for at most `DRAIN_TIME`: a client that
+/// writes its whole body before reading (Python's `urllib`, many HTTP libraries) would
+/// otherwise get a broken pipe instead of the answer. (On Vercel the platform refuses such
+/// bodies before the function runs.)
+const DRAIN_BYTES: usize = 4 * MAX_BODY_BYTES;
+const DRAIN_TIME: Duration = Duration::from_secs(5);
+
+/// The body, at most `MAX_BODY_BYTES`.
 pub async fn read_body<B>(headers: &http::HeaderMap, body: B) -> Result<Bytes, Error>
 where
-    B: hyper::body::Body<Data = Bytes>,
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    let mut body = Box::pin(body);
     if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+        tokio::spawn(drain(body, 0));
         return Err(too_large());
     }
-    let collected = Limited::new(body, MAX_BODY_BYTES)
-        .collect()
-        .await
-        .map_err(|e| {
-            if e.is::<http_body_util::LengthLimitError>() {
-                too_large()
-            } else {
-                Error::new(
-                    ErrorCode::UnreadableBody,
-                    "The request body could not be read completely.",
-                )
-            }
+    let mut bytes = BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| {
+            Error::new(
+                ErrorCode::UnreadableBody,
+                "The request body could not be read completely.",
+            )
         })?;
-    Ok(collected.to_bytes())
+        if let Ok(data) = frame.into_data() {
+            if bytes.len() + data.len() > MAX_BODY_BYTES {
+                tokio::spawn(drain(body, bytes.len() + data.len()));
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&data);
+        }
+    }
+    Ok(bytes.freeze())
+}
+
+/// Reads and drops what is left of `body`, within the drain bounds.
+async fn drain<B>(mut body: std::pin::Pin<Box<B>>, mut read: usize)
+where
+    B: hyper::body::Body<Data = Bytes>,
+{
+    let rest = async {
+        while read < DRAIN_BYTES {
+            match body.frame().await {
+                Some(Ok(frame)) => read += frame.data_ref().map_or(0, Bytes::len),
+                _ => break,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_TIME, rest).await;
 }
 
 fn too_large() -> Error {

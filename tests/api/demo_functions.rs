@@ -218,6 +218,28 @@ async fn a_body_declared_over_four_and_a_half_megabytes_gets_413_before_it_is_se
 }
 
 #[tokio::test]
+async fn a_client_that_writes_a_six_megabyte_body_before_reading_still_reads_the_413() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = Function::start_dev_server(&[]).await;
+    let address = server.base_url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let body = vec![b'x'; 6 * 1024 * 1024];
+    let head = format!(
+        "POST /api/send-sms HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream
+        .write_all(&body)
+        .await
+        .expect("the whole body is taken, not cut off with a broken pipe");
+    let mut answer = vec![0; 4096];
+    let read = stream.read(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer[..read]);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+}
+
+#[tokio::test]
 async fn a_partly_configured_channel_is_misconfigured_in_health_and_refuses_to_send() {
     let vars = [("TWILIO_ACCOUNT_SID", crate::support::ACCOUNT_SID)];
     let health = Function::start("health", &vars).await;

@@ -53,6 +53,27 @@ async fn ses_down_fails_over_to_smtp_and_says_so() {
 }
 
 #[tokio::test]
+async fn an_email_that_fails_over_to_smtp_keeps_the_channels_reply_to() {
+    let function = ses_then_smtp(
+        &closed_port_url(),
+        &[("AWS_SES_REPLY_TO", "Front Desk <desk@clinic.example.com>")],
+    )
+    .await;
+    let (status, body) = function
+        .post_json(&email(&crate::support::unique("Statement")))
+        .await;
+    assert_eq!(
+        (status, body["provider"].as_str()),
+        (200, Some("smtp")),
+        "{body}"
+    );
+    let raw = crate::support::message_in_smtp_sink(body["messageId"].as_str().unwrap()).await;
+    let message = MessageParser::new().parse(&raw).unwrap();
+    let reply_to = message.reply_to().and_then(|r| r.first()).unwrap();
+    assert_eq!(reply_to.address(), Some("desk@clinic.example.com"));
+}
+
+#[tokio::test]
 async fn ses_throttling_fails_over_to_smtp_after_its_retries() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))

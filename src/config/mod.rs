@@ -1,0 +1,172 @@
+//! Configuration, read once per process from environment variables (tests pass a map): which
+//! channels are live, demo or misconfigured, and the timeouts that bound every send. One file
+//! per concern; a new variable goes in the file of what it configures, read with `vars.rs`.
+
+mod access;
+mod branding;
+mod email;
+mod policy;
+mod secret;
+mod sms;
+mod vars;
+mod webhooks;
+
+use std::collections::HashMap;
+
+pub use access::{AccessConfig, Limits};
+pub use branding::{Branding, DEFAULT_PRACTICE_NAME};
+pub use email::{
+    DEFAULT_SES_REGION, EmailChannelSettings, EmailProviderSettings, SesSettings, SmtpSecurity,
+    SmtpSettings,
+};
+pub use policy::SendPolicy;
+pub use secret::{Secret, SecretBytes};
+pub use sms::{DEFAULT_TWILIO_API_BASE_URL, TwilioSender, TwilioSettings};
+pub use webhooks::WebhookConfig;
+
+use crate::error::FieldError;
+use crate::names::Provider;
+use access::{read_access, read_limits};
+use branding::read_branding;
+use email::{SES_REQUIRED, SMTP_REQUIRED, email_channel, read_ses, read_smtp};
+use policy::read_policy;
+use sms::{TWILIO_REQUIRED, read_twilio};
+use vars::{Vars, read_secret};
+use webhooks::read_webhooks;
+
+/// The state of one channel, decided by which of its variables are set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChannelConfig<T> {
+    /// Every required variable is set and valid: sends go to the provider.
+    Live(T),
+    /// None of the required variables is set (or `NOTIFY_DEMO=1`): sends are only logged.
+    Demo,
+    /// Some are set but not all, or one is invalid: sends answer 503 until it is fixed. Never a
+    /// silent demo, so that a practice never believes a patient was told when nobody was.
+    Misconfigured(Misconfiguration),
+}
+
+/// What a misconfigured channel lacks: variable names and problems, never values.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Misconfiguration {
+    pub missing: Vec<String>,
+    pub invalid: Vec<FieldError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The email providers in the order they are tried.
+    pub email: ChannelConfig<EmailChannelSettings>,
+    /// Each email provider's own state, for health (whether or not it is in the list).
+    pub email_providers: Vec<(Provider, ChannelConfig<()>)>,
+    pub sms: ChannelConfig<TwilioSettings>,
+    pub policy: SendPolicy,
+    pub branding: Branding,
+    /// Branding variables that were set but unusable; their fallbacks are used instead.
+    pub branding_invalid: Vec<FieldError>,
+    pub access: AccessConfig,
+    pub limits: Limits,
+    /// The key of the audit trail's recipient hashes (`NOTIFY_AUDIT_KEY`).
+    pub audit_key: Option<Secret>,
+    /// Access, limit, audit and webhook variables that were set but unusable (and so not used).
+    pub security_invalid: Vec<FieldError>,
+    pub webhooks: WebhookConfig,
+}
+
+impl Config {
+    /// Reads the process environment. Call once per process.
+    pub fn from_env() -> Self {
+        Self::from_vars(&std::env::vars().collect())
+    }
+
+    /// Resolves the configuration from a map of variables.
+    ///
+    /// `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` are deliberately not read: Vercel may set
+    /// them in every function for its own use, and they are not the practice's SES credentials.
+    pub fn from_vars(vars: &HashMap<String, String>) -> Self {
+        let vars = Vars(vars);
+        let force_demo = vars
+            .get("NOTIFY_DEMO")
+            .is_some_and(|v| v == "1" || v == "true");
+        let (policy, policy_problems) = read_policy(&vars);
+        let ses = resolve(&vars, SES_REQUIRED, force_demo, &policy_problems, read_ses);
+        let smtp = resolve(
+            &vars,
+            SMTP_REQUIRED,
+            force_demo,
+            &policy_problems,
+            read_smtp,
+        );
+        let email_providers = vec![
+            (Provider::AwsSes, ses.state()),
+            (Provider::Smtp, smtp.state()),
+        ];
+        let email = email_channel(&vars, force_demo, ses, smtp);
+        let sms = resolve(
+            &vars,
+            TWILIO_REQUIRED,
+            force_demo,
+            &policy_problems,
+            read_twilio,
+        );
+        let (branding, branding_invalid) = read_branding(&vars);
+        let mut security_invalid = Vec::new();
+        let access = read_access(&vars, &mut security_invalid);
+        let limits = read_limits(&vars, &mut security_invalid);
+        let audit_key = read_secret(&vars, "NOTIFY_AUDIT_KEY", 32, &mut security_invalid);
+        let webhooks = read_webhooks(&vars, &mut security_invalid);
+        Self {
+            email,
+            email_providers,
+            sms,
+            policy,
+            branding,
+            branding_invalid,
+            access,
+            limits,
+            audit_key,
+            security_invalid,
+            webhooks,
+        }
+    }
+}
+
+/// Demo when no required variable is set, misconfigured when some are missing or any is
+/// invalid, live otherwise.
+fn resolve<T>(
+    vars: &Vars,
+    required: &[&[&str]],
+    force_demo: bool,
+    policy_problems: &[FieldError],
+    read: impl FnOnce(&Vars, &mut Vec<FieldError>) -> Option<T>,
+) -> ChannelConfig<T> {
+    let is_set = |group: &&[&str]| group.iter().any(|name| vars.get(name).is_some());
+    if force_demo || !required.iter().any(is_set) {
+        return ChannelConfig::Demo;
+    }
+    let missing: Vec<String> = required
+        .iter()
+        .filter(|group| !is_set(group))
+        .map(|group| group.join(" or "))
+        .collect();
+    let mut invalid = policy_problems.to_vec();
+    let settings = read(vars, &mut invalid);
+    match settings {
+        Some(settings) if missing.is_empty() && invalid.is_empty() => ChannelConfig::Live(settings),
+        _ => ChannelConfig::Misconfigured(Misconfiguration { missing, invalid }),
+    }
+}
+
+impl<T> ChannelConfig<T> {
+    /// The state without the settings.
+    pub fn state(&self) -> ChannelConfig<()> {
+        match self {
+            Self::Live(_) => ChannelConfig::Live(()),
+            Self::Demo => ChannelConfig::Demo,
+            Self::Misconfigured(m) => ChannelConfig::Misconfigured(m.clone()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
