@@ -35,7 +35,7 @@ const EXECUTABLE_TYPES: &[&str] = &[
 pub struct Attachment {
     /// Safe to put in a MIME header: no path, no quotes, no control characters.
     pub filename: String,
-    pub content_type: String,
+    pub content_type: mime::Mime,
     pub content: Vec<u8>,
 }
 
@@ -62,28 +62,13 @@ pub fn sanitize_filename(raw: &str) -> Result<String, String> {
     Ok(cleaned.to_owned())
 }
 
-pub fn parse_content_type(raw: &str) -> Result<String, String> {
-    let essence = raw
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    let valid = essence.split_once('/').is_some_and(|(kind, sub)| {
-        let token = |s: &str| {
-            !s.is_empty()
-                && s.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
-        };
-        token(kind) && token(sub)
-    });
-    if valid {
-        Ok(essence)
-    } else {
-        Err(format!(
-            "{raw:?} is not a MIME type such as application/pdf"
-        ))
-    }
+/// The essence of a MIME type (`type/subtype`, lower case), parsed by the `mime` crate that
+/// lettre writes it with, or why it is not one.
+pub fn parse_content_type(raw: &str) -> Result<mime::Mime, String> {
+    let not_one = || format!("{raw:?} is not a MIME type such as application/pdf");
+    let parsed: mime::Mime = raw.trim().parse().map_err(|_| not_one())?;
+    // Only the essence is kept: parameters such as `name=` would repeat the filename.
+    parsed.essence_str().parse().map_err(|_| not_one())
 }
 
 /// Whether the file would run code when opened, by its name or its type.

@@ -50,8 +50,7 @@ pub fn build(
             Body::Single(single) => MultiPart::mixed().singlepart(single),
         };
         for attachment in &message.attachments {
-            let content_type = ContentType::parse(&attachment.content_type)
-                .map_err(|_| invalid("attachment type"))?;
+            let content_type = ContentType::from(attachment.content_type.clone());
             mixed = mixed.singlepart(
                 Attachment::new(attachment.filename.clone())
                     .body(attachment.content.clone(), content_type),

@@ -200,11 +200,12 @@ impl SesEmailSender {
                 ErrorCode::ProviderUnreachable,
                 "Could not reach AWS SES. Try again shortly.",
             ),
-            SdkError::ServiceError(service) => {
-                let service_error = service.err();
-                classify_ses_error(service_error.code(), service_error.message(), &self.from)
-            }
-            SdkError::ResponseError(_) => classify_ses_error(None, None, &self.from),
+            SdkError::ServiceError(service) => classify_ses_error(service.err(), &self.from),
+            SdkError::ResponseError(_) => Error::new(
+                ErrorCode::ProviderError,
+                "SES answered with something unreadable.",
+            )
+            .with_provider_code("Unknown"),
             _ => Error::new(
                 ErrorCode::ProviderError,
                 "The SES request could not be made.",
@@ -214,63 +215,86 @@ impl SesEmailSender {
     }
 }
 
-/// Maps an SES error code and message to the API's error. Pure, so every mapping is unit-tested.
-pub fn classify_ses_error(
-    code: Option<&str>,
-    message: Option<&str>,
-    sender: &EmailAddress,
-) -> Error {
-    let message = message.unwrap_or_default();
-    let code_name = code.unwrap_or("Unknown");
-    let error = match code_name {
-        "MessageRejected" if message.to_ascii_lowercase().contains("not verified") => {
-            let sender_named = message
-                .to_ascii_lowercase()
-                .contains(&sender.address().to_ascii_lowercase());
-            if sender_named {
-                Error::new(
-                    ErrorCode::SenderNotVerified,
-                    format!(
-                        "Email address not verified: SES refused the sender {}.",
-                        sender.address()
-                    ),
-                )
-                .with_hint(HINT_VERIFY_SENDER)
-            } else {
-                Error::new(
-                    ErrorCode::RecipientNotVerified,
-                    "SES refused a recipient that is not verified (the account is in the SES sandbox).",
-                )
-                .with_hint(HINT_SANDBOX)
-            }
-        }
-        "MessageRejected" | "BadRequestException" | "InvalidParameterValue" => Error::new(
-            ErrorCode::MessageRejected,
-            format!("SES rejected the email: {}", sentence(message)),
-        ),
-        "MailFromDomainNotVerifiedException" | "MailFromDomainNotVerified" => Error::new(
+/// Maps SES's refusal of a `SendEmail` to the API's error: on the SDK's typed variants where it
+/// has them, and by code for what it leaves unmodelled (credentials, access, the generic
+/// throttling and parameter errors). Pure, so every mapping is unit-tested.
+pub fn classify_ses_error(error: &SendEmailError, sender: &EmailAddress) -> Error {
+    use SendEmailError as E;
+    let message = error.message().unwrap_or_default();
+    let classified = match error {
+        E::MessageRejected(_) => rejected(message, sender),
+        E::BadRequestException(_) => message_rejected(message),
+        E::MailFromDomainNotVerifiedException(_) => Error::new(
             ErrorCode::MailFromDomainNotVerified,
             "SES refused the sender because its custom MAIL FROM domain is not verified.",
         )
         .with_hint(HINT_MAIL_FROM),
-        "AccountSuspendedException" => Error::new(
+        E::AccountSuspendedException(_) => Error::new(
             ErrorCode::ProviderAccountSuspended,
             "The SES account is suspended and cannot send email.",
         )
         .with_hint(HINT_ACCOUNT),
-        "SendingPausedException" => Error::new(
+        E::SendingPausedException(_) => Error::new(
             ErrorCode::SendingPaused,
             "Email sending is paused for this SES account or configuration set.",
         )
         .with_hint(HINT_ACCOUNT),
-        "TooManyRequestsException"
-        | "LimitExceededException"
-        | "ThrottlingException"
-        | "Throttling" => Error::new(
-            ErrorCode::ProviderThrottled,
-            "SES is throttling this account's sends. Retry after the delay given.",
+        E::TooManyRequestsException(_) | E::LimitExceededException(_) => throttled(),
+        E::NotFoundException(_) => Error::new(
+            ErrorCode::ConfigurationSetNotFound,
+            "SES does not know the configuration set this deployment sends with.",
         )
-        .with_retry_after(THROTTLE_RETRY_AFTER),
+        .with_hint(HINT_CONFIGURATION_SET),
+        _ => unmodelled(error.code(), message),
+    };
+    classified.with_provider_code(error.code().unwrap_or("Unknown"))
+}
+
+/// `MessageRejected`: an unverified sender is this deployment's fault, an unverified recipient
+/// the sandbox's, anything else the message's.
+fn rejected(message: &str, sender: &EmailAddress) -> Error {
+    let lower = message.to_ascii_lowercase();
+    if !lower.contains("not verified") {
+        return message_rejected(message);
+    }
+    if lower.contains(&sender.address().to_ascii_lowercase()) {
+        Error::new(
+            ErrorCode::SenderNotVerified,
+            format!(
+                "Email address not verified: SES refused the sender {}.",
+                sender.address()
+            ),
+        )
+        .with_hint(HINT_VERIFY_SENDER)
+    } else {
+        Error::new(
+            ErrorCode::RecipientNotVerified,
+            "SES refused a recipient that is not verified (the account is in the SES sandbox).",
+        )
+        .with_hint(HINT_SANDBOX)
+    }
+}
+
+fn message_rejected(message: &str) -> Error {
+    Error::new(
+        ErrorCode::MessageRejected,
+        format!("SES rejected the email: {}", sentence(message)),
+    )
+}
+
+fn throttled() -> Error {
+    Error::new(
+        ErrorCode::ProviderThrottled,
+        "SES is throttling this account's sends. Retry after the delay given.",
+    )
+    .with_retry_after(THROTTLE_RETRY_AFTER)
+}
+
+/// The AWS-wide errors `SendEmailError` does not model, by their code.
+fn unmodelled(code: Option<&str>, message: &str) -> Error {
+    match code.unwrap_or("Unknown") {
+        "InvalidParameterValue" => message_rejected(message),
+        "ThrottlingException" | "Throttling" => throttled(),
         "UnrecognizedClientException"
         | "InvalidClientTokenId"
         | "SignatureDoesNotMatch"
@@ -288,17 +312,11 @@ pub fn classify_ses_error(
             "AccessDenied: the SES credentials may not send email.",
         )
         .with_hint(HINT_ACCESS_DENIED),
-        "NotFoundException" => Error::new(
-            ErrorCode::ConfigurationSetNotFound,
-            "SES does not know the configuration set this deployment sends with.",
-        )
-        .with_hint(HINT_CONFIGURATION_SET),
-        _ => Error::new(
+        name => Error::new(
             ErrorCode::ProviderError,
-            format!("SES failed to send the email ({code_name}). Try again shortly."),
+            format!("SES failed to send the email ({name}). Try again shortly."),
         ),
-    };
-    error.with_provider_code(code_name)
+    }
 }
 
 fn timeout() -> Error {
@@ -341,8 +359,68 @@ mod tests {
         EmailAddress::parse("Clinic <noreply@clinic.example.com>").unwrap()
     }
 
+    /// The error SES's answer deserialises into: the typed variant where the SDK models the
+    /// code, `Unhandled` where it does not.
     fn classify(code: &str, message: &str) -> Error {
-        classify_ses_error(Some(code), Some(message), &sender())
+        use aws_sdk_sesv2::types::error as e;
+        let meta = aws_smithy_types::error::ErrorMetadata::builder()
+            .code(code)
+            .message(message)
+            .build();
+        let error = match code {
+            "MessageRejected" => SendEmailError::MessageRejected(
+                e::MessageRejected::builder()
+                    .message(message)
+                    .meta(meta)
+                    .build(),
+            ),
+            "BadRequestException" => SendEmailError::BadRequestException(
+                e::BadRequestException::builder()
+                    .message(message)
+                    .meta(meta)
+                    .build(),
+            ),
+            "MailFromDomainNotVerifiedException" => {
+                SendEmailError::MailFromDomainNotVerifiedException(
+                    e::MailFromDomainNotVerifiedException::builder()
+                        .message(message)
+                        .meta(meta)
+                        .build(),
+                )
+            }
+            "AccountSuspendedException" => SendEmailError::AccountSuspendedException(
+                e::AccountSuspendedException::builder()
+                    .message(message)
+                    .meta(meta)
+                    .build(),
+            ),
+            "SendingPausedException" => SendEmailError::SendingPausedException(
+                e::SendingPausedException::builder()
+                    .message(message)
+                    .meta(meta)
+                    .build(),
+            ),
+            "NotFoundException" => SendEmailError::NotFoundException(
+                e::NotFoundException::builder()
+                    .message(message)
+                    .meta(meta)
+                    .build(),
+            ),
+            "TooManyRequestsException" => SendEmailError::TooManyRequestsException(
+                e::TooManyRequestsException::builder()
+                    .message(message)
+                    .meta(meta)
+                    .build(),
+            ),
+            "LimitExceededException" => SendEmailError::LimitExceededException(
+                e::LimitExceededException::builder()
+                    .message(message)
+                    .meta(meta)
+                    .build(),
+            ),
+            _ => SendEmailError::generic(meta),
+        };
+        classify_ses_error(&error, &sender())
     }
 
     #[test]
@@ -460,7 +538,10 @@ mod tests {
             (error.status(), error.code.as_str()),
             (502, "provider_error")
         );
-        let error = classify_ses_error(None, None, &sender());
+        let error = classify_ses_error(
+            &SendEmailError::generic(aws_smithy_types::error::ErrorMetadata::builder().build()),
+            &sender(),
+        );
         assert_eq!(error.provider_code.as_deref(), Some("Unknown"));
     }
 }

@@ -11,7 +11,6 @@ use std::time::Duration;
 use base64::Engine;
 use ring::signature;
 use serde::Deserialize;
-use serde_json::Value;
 use x509_cert::Certificate;
 use x509_cert::der::DecodePem;
 
@@ -216,99 +215,169 @@ fn string_to_sign(message: &SnsMessage) -> Result<String, String> {
         .collect())
 }
 
-/// The delivery events of one SES event (event publishing's `eventType`, or a notification's
-/// `notificationType`): one per recipient it concerns.
+/// An SES event as SES publishes it (event publishing's `eventType`, or a notification's
+/// `notificationType`), with the parts that say what happened to whom.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SesEvent {
+    event_type: Option<String>,
+    notification_type: Option<String>,
+    #[serde(default)]
+    mail: Mail,
+    delivery: Option<Delivery>,
+    bounce: Option<Bounce>,
+    complaint: Option<Complaint>,
+    reject: Option<Reject>,
+    delivery_delay: Option<DeliveryDelay>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct Mail {
+    message_id: String,
+    timestamp: String,
+    destination: Vec<String>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Delivery {
+    timestamp: Option<String>,
+    #[serde(default)]
+    recipients: Vec<String>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Bounce {
+    bounce_type: Option<String>,
+    bounce_sub_type: Option<String>,
+    #[serde(default)]
+    bounced_recipients: Vec<Addressed>,
+    timestamp: Option<String>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Complaint {
+    #[serde(default)]
+    complained_recipients: Vec<Addressed>,
+    complaint_feedback_type: Option<String>,
+    timestamp: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Reject {
+    reason: Option<String>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DeliveryDelay {
+    delay_type: Option<String>,
+    #[serde(default)]
+    delayed_recipients: Vec<Addressed>,
+    timestamp: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Addressed {
+    email_address: String,
+}
+
+fn addresses(list: Vec<Addressed>) -> Vec<String> {
+    list.into_iter().map(|a| a.email_address).collect()
+}
+
+/// What one SES event says: its normalised type, the recipients it concerns, when, and for
+/// failures the reason and whether sending again could succeed.
+struct Outcome {
+    kind: &'static str,
+    recipients: Vec<String>,
+    time: Option<String>,
+    error_code: Option<String>,
+    retryable: Option<bool>,
+}
+
+/// The delivery events of one SES event: one per recipient it concerns.
 pub fn ses_events(
     sns_message_id: &str,
     ses_json: &str,
     recipient_hash: impl Fn(&str) -> String,
 ) -> Result<Vec<DeliveryEvent>, String> {
-    let event: Value =
-        serde_json::from_str(ses_json).map_err(|e| format!("the SES event is not JSON: {e}"))?;
-    let kind = event["eventType"]
-        .as_str()
-        .or_else(|| event["notificationType"].as_str())
+    let event: SesEvent =
+        serde_json::from_str(ses_json).map_err(|e| format!("the SES event is not one: {e}"))?;
+    let kind = event
+        .event_type
+        .as_deref()
+        .or(event.notification_type.as_deref())
         .ok_or("no eventType")?;
-    let mail = &event["mail"];
-    let message_id = mail["messageId"].as_str().unwrap_or_default().to_owned();
-    let mail_time = mail["timestamp"].as_str().unwrap_or_default();
-    let addresses = |list: &Value, key: Option<&str>| -> Vec<String> {
-        list.as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|item| match key {
-                Some(key) => item[key].as_str(),
-                None => item.as_str(),
-            })
-            .map(str::to_owned)
-            .collect()
+    let mail = event.mail;
+    let outcome = |kind, recipients, time, error_code, retryable| Outcome {
+        kind,
+        recipients,
+        time,
+        error_code,
+        retryable,
     };
-    let destination = addresses(&mail["destination"], None);
-    let (normalized, recipients, time, error_code, retryable): (
-        &'static str,
-        Vec<String>,
-        &str,
-        Option<String>,
-        Option<bool>,
-    ) = match kind {
-        "Send" => ("sent", destination, mail_time, None, None),
+    let outcome = match kind {
+        "Send" => outcome("sent", mail.destination, None, None, None),
         "Delivery" => {
-            let delivery = &event["delivery"];
-            (
+            let delivery = event.delivery.unwrap_or_default();
+            outcome(
                 "delivered",
-                addresses(&delivery["recipients"], None),
-                delivery["timestamp"].as_str().unwrap_or(mail_time),
+                delivery.recipients,
+                delivery.timestamp,
                 None,
                 None,
             )
         }
         "Bounce" => {
-            let bounce = &event["bounce"];
-            let hard = bounce["bounceType"].as_str() == Some("Permanent");
-            let subtype = bounce["bounceSubType"]
-                .as_str()
-                .map(|s| format!("{}:{s}", bounce["bounceType"].as_str().unwrap_or("")));
-            (
+            let bounce = event.bounce.unwrap_or_default();
+            let hard = bounce.bounce_type.as_deref() == Some("Permanent");
+            let subtype = bounce
+                .bounce_sub_type
+                .map(|sub| format!("{}:{sub}", bounce.bounce_type.as_deref().unwrap_or("")));
+            outcome(
                 "bounced",
-                addresses(&bounce["bouncedRecipients"], Some("emailAddress")),
-                bounce["timestamp"].as_str().unwrap_or(mail_time),
+                addresses(bounce.bounced_recipients),
+                bounce.timestamp,
                 subtype,
                 Some(!hard),
             )
         }
         "Complaint" => {
-            let complaint = &event["complaint"];
-            (
+            let complaint = event.complaint.unwrap_or_default();
+            outcome(
                 "complained",
-                addresses(&complaint["complainedRecipients"], Some("emailAddress")),
-                complaint["timestamp"].as_str().unwrap_or(mail_time),
-                complaint["complaintFeedbackType"]
-                    .as_str()
-                    .map(str::to_owned),
+                addresses(complaint.complained_recipients),
+                complaint.timestamp,
+                complaint.complaint_feedback_type,
                 Some(false),
             )
         }
-        "Reject" => (
+        "Reject" => outcome(
             "failed",
-            destination,
-            mail_time,
-            event["reject"]["reason"].as_str().map(str::to_owned),
+            mail.destination,
+            None,
+            event.reject.and_then(|r| r.reason),
             Some(false),
         ),
         "DeliveryDelay" => {
-            let delay = &event["deliveryDelay"];
-            (
+            let delay = event.delivery_delay.unwrap_or_default();
+            outcome(
                 "delayed",
-                addresses(&delay["delayedRecipients"], Some("emailAddress")),
-                delay["timestamp"].as_str().unwrap_or(mail_time),
-                delay["delayType"].as_str().map(str::to_owned),
+                addresses(delay.delayed_recipients),
+                delay.timestamp,
+                delay.delay_type,
                 Some(true),
             )
         }
-        "Rendering Failure" => (
+        "Rendering Failure" => outcome(
             "failed",
-            destination,
-            mail_time,
+            mail.destination,
+            None,
             Some("RenderingFailure".to_owned()),
             Some(false),
         ),
@@ -316,23 +385,24 @@ pub fn ses_events(
         "Open" | "Click" | "Subscription" => return Ok(Vec::new()),
         other => return Err(format!("unknown SES event type {other:?}")),
     };
-    let recipients = if recipients.is_empty() {
+    let time = outcome.time.unwrap_or(mail.timestamp);
+    let recipients = if outcome.recipients.is_empty() {
         vec![String::new()]
     } else {
-        recipients
+        outcome.recipients
     };
     Ok(recipients
         .iter()
         .map(|recipient| DeliveryEvent {
-            id: event_id(&["ses", sns_message_id, normalized, recipient]),
-            kind: normalized,
+            id: event_id(&["ses", sns_message_id, outcome.kind, recipient]),
+            kind: outcome.kind,
             channel: Channel::Email,
             provider: Provider::AwsSes,
-            provider_message_id: message_id.clone(),
+            provider_message_id: mail.message_id.clone(),
             recipient_hash: (!recipient.is_empty()).then(|| recipient_hash(recipient)),
-            time: time.to_owned(),
-            error_code: error_code.clone(),
-            retryable,
+            time: time.clone(),
+            error_code: outcome.error_code.clone(),
+            retryable: outcome.retryable,
         })
         .collect())
 }
@@ -340,7 +410,7 @@ pub fn ses_events(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     #[test]
     fn only_https_sns_hosts_are_trusted() {

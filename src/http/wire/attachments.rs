@@ -56,7 +56,7 @@ pub fn parse_attachments(
                 .map_err(|_| "is not valid base64".to_owned()),
         };
         if let (Ok(name), Ok(kind)) = (&filename, &content_type)
-            && is_executable(name, kind)
+            && is_executable(name, kind.essence_str())
         {
             errors.push(FieldError::new(
                 field("filename"),
@@ -182,7 +182,7 @@ mod tests {
         assert_eq!(errors[0].field, "attachments");
         let big = Attachment {
             filename: "a.bin".into(),
-            content_type: "application/octet-stream".into(),
+            content_type: mime::APPLICATION_OCTET_STREAM,
             content: vec![0; MAX_ATTACHMENT_BYTES],
         };
         assert_eq!(total_too_large(std::slice::from_ref(&big)), None);
