@@ -40,7 +40,8 @@ pub struct App {
     email: OnceLock<EmailSenders>,
     sms: OnceLock<SmsSenders>,
     events: Option<EventsTarget>,
-    sns: SnsVerifier,
+    /// Built on the first SNS message: only the SES webhook needs it (and its HTTPS fetches).
+    sns: OnceLock<SnsVerifier>,
     /// `{NOTIFY_PUBLIC_URL}/api/webhooks/twilio`, when SMS delivery events are wired.
     status_callback: Option<String>,
 }
@@ -92,7 +93,7 @@ impl App {
             access: Access::new(&config.access),
             limits: RateLimits::new(&config.limits),
             auditor: Auditor::new(config.audit_key.as_ref()),
-            sns: SnsVerifier::new(Box::new(HttpsCertificateSource(http.clone()))),
+            sns: OnceLock::new(),
             events,
             http,
             email: OnceLock::new(),
@@ -118,7 +119,7 @@ impl App {
     /// Replaces where SNS signing certificates come from. Only tests have a reason to: the
     /// certificate URL must still be an https URL on an AWS SNS host.
     pub fn with_certificate_source(mut self, source: Box<dyn CertificateSource>) -> Self {
-        self.sns = SnsVerifier::new(source);
+        self.sns = OnceLock::from(SnsVerifier::new(source));
         self
     }
 
@@ -132,6 +133,11 @@ impl App {
             http: &self.http,
             status_callback: self.status_callback(),
         }
+    }
+
+    fn sns(&self) -> &SnsVerifier {
+        self.sns
+            .get_or_init(|| SnsVerifier::new(Box::new(HttpsCertificateSource(self.http.clone()))))
     }
 
     fn email(&self) -> &EmailSenders {

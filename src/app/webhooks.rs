@@ -92,7 +92,7 @@ impl App {
         body: &[u8],
         context: &RequestContext,
     ) -> Result<Received<SnsOutcome>, Error> {
-        let message = self.sns.verify(body).await.map_err(|reason| {
+        let message = self.sns().verify(body).await.map_err(|reason| {
             tracing::warn!(request_id = %context.request_id, reason = %reason, "refused an SNS message");
             forged(&format!("The SNS message is not verified: {reason}."))
         })?;
@@ -102,7 +102,7 @@ impl App {
                 if !is_aws_sns_host(url) {
                     return Err(forged("The SubscribeURL is not on an AWS SNS host."));
                 }
-                if self.sns.confirm(url).await.is_err() {
+                if self.sns().confirm(url).await.is_err() {
                     return Err(Error::new(
                         ErrorCode::SubscriptionNotConfirmed,
                         "SNS did not accept the subscription confirmation; it will send it again.",
