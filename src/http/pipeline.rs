@@ -98,11 +98,8 @@ where
     if !route.methods().contains(request.method()) {
         return Ok(Reply::from(method_not_allowed(route, context)));
     }
-    if route.sends() {
-        let required = app.has_live_channel() && !app.access.allow_unauthenticated;
-        let caller = app.access.authenticate(request.headers(), required)?;
-        app.limits
-            .check_caller(&caller_key(&caller, request.headers()))?;
+    if let Some(check) = endpoint.caller_check {
+        check(app, request.headers())?;
     }
     let (parts, body) = request.into_parts();
     let body = request::read_body(&parts.headers, body).await?;
@@ -122,6 +119,14 @@ fn method_not_allowed(route: Route, context: &RequestContext) -> Response<Respon
         response.headers_mut().insert(header::ALLOW, value);
     }
     response
+}
+
+/// The caller check of the sending routes: credentials whenever a channel is live (unless
+/// `NOTIFY_ALLOW_UNAUTHENTICATED=1`), then one request against the caller's rate.
+pub(super) fn check_sender(app: &App, headers: &HeaderMap) -> Result<(), Error> {
+    let required = app.has_live_channel() && !app.access.allow_unauthenticated;
+    let caller = app.access.authenticate(headers, required)?;
+    app.limits.check_caller(&caller_key(&caller, headers))
 }
 
 /// Who to count a request against: its credentials, or else its client address. On Vercel,

@@ -68,15 +68,6 @@ impl Route {
         methods.join(", ")
     }
 
-    /// Whether the route sends messages (and so needs credentials on live channels and
-    /// counts against the caller's rate).
-    pub(super) fn sends(self) -> bool {
-        matches!(
-            self,
-            Self::SendEmail | Self::SendSms | Self::SendNotification
-        )
-    }
-
     /// The route of a request path; a trailing slash is tolerated.
     pub fn from_path(path: &str) -> Option<Route> {
         let path = path.strip_suffix('/').unwrap_or(path);
@@ -127,10 +118,17 @@ impl From<Response<ResponseBody>> for Reply {
 pub type Handler =
     for<'a> fn(&'a App, Incoming, &'a RequestContext) -> BoxFuture<'a, Result<Reply, Error>>;
 
+/// Checks who is calling before the body is read: credentials where a send could reach a
+/// patient, and the caller's rate.
+pub type CallerCheck = fn(&App, &http::HeaderMap) -> Result<(), Error>;
+
 /// A route and the function that answers it.
 #[derive(Clone, Copy)]
 pub struct Endpoint {
     pub route: Route,
+    /// Set on the routes that send: a function that sends nothing never links the credential
+    /// checks (JWT verification brings in every algorithm's code).
+    pub(super) caller_check: Option<CallerCheck>,
     pub(super) handler: Handler,
 }
 

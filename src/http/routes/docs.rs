@@ -12,17 +12,20 @@ use crate::templates::{TemplateInfo, TemplateName, sms_segments};
 
 pub const TEMPLATES: Endpoint = Endpoint {
     route: Route::Templates,
+    caller_check: None,
     handler: |_, _, context| Box::pin(async move { Ok(Reply::from(templates(context))) }),
 };
 
 pub const PREVIEW: Endpoint = Endpoint {
     route: Route::Preview,
+    caller_check: None,
     handler: |app, incoming, context| Box::pin(preview(app, incoming, context)),
 };
 
 /// The OpenAPI 3.1 description of every route, compiled in.
 pub const OPENAPI: Endpoint = Endpoint {
     route: Route::OpenApi,
+    caller_check: None,
     handler: |_, _, _| {
         Box::pin(async {
             Ok(Reply::from(response::with_type(

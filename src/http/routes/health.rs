@@ -7,6 +7,7 @@ use super::super::route::{Endpoint, Reply, Route};
 
 pub const HEALTH: Endpoint = Endpoint {
     route: Route::Health,
+    caller_check: None,
     handler: |app, _, context| {
         Box::pin(async move {
             Ok(Reply::from(response::json(

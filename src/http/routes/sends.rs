@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::super::route::{Endpoint, Incoming, Reply, Route};
 use super::super::wire::{SendEmailRequest, SendNotificationRequest, SendSmsRequest};
-use super::super::{request, response};
+use super::super::{pipeline, request, response};
 use crate::app::{App, RequestContext};
 use crate::domain::{EmailMessage, MAX_ATTACHMENT_BYTES, Sent, SmsMessage, total_too_large};
 use crate::error::{Attempt, Error, ErrorCode};
@@ -19,16 +19,19 @@ const SMS_LOGGED: &str = "SMS logged (demo mode - Twilio not configured)";
 
 pub const SEND_EMAIL: Endpoint = Endpoint {
     route: Route::SendEmail,
+    caller_check: Some(pipeline::check_sender),
     handler: |app, incoming, context| Box::pin(send_email(app, incoming, context)),
 };
 
 pub const SEND_SMS: Endpoint = Endpoint {
     route: Route::SendSms,
+    caller_check: Some(pipeline::check_sender),
     handler: |app, incoming, context| Box::pin(send_sms(app, incoming, context)),
 };
 
 pub const SEND_NOTIFICATION: Endpoint = Endpoint {
     route: Route::SendNotification,
+    caller_check: Some(pipeline::check_sender),
     handler: |app, incoming, context| Box::pin(send_notification(app, incoming, context)),
 };
 

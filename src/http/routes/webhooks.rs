@@ -11,11 +11,13 @@ use crate::error::{Error, FieldError};
 
 pub const TWILIO_WEBHOOK: Endpoint = Endpoint {
     route: Route::TwilioWebhook,
+    caller_check: None,
     handler: |app, incoming, context| Box::pin(twilio(app, incoming, context)),
 };
 
 pub const SES_WEBHOOK: Endpoint = Endpoint {
     route: Route::SesWebhook,
+    caller_check: None,
     handler: |app, incoming, context| Box::pin(ses(app, incoming, context)),
 };
 
