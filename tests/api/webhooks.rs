@@ -1,10 +1,8 @@
 //! Delivery webhooks: Twilio callbacks to the real function binary, SNS messages signed here
-//! with a key and certificate these tests make (openssl), and forwarding checked by a receiver
+//! with a key and certificate these tests make (rsa, rcgen), and forwarding checked by a receiver
 //! that verifies the Standard Webhooks signature.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -274,54 +272,38 @@ async fn a_failing_receiver_is_retried_then_given_up_while_twilio_is_answered_at
     panic!("giving up was not logged:\n{}", function.output());
 }
 
-/// A key and self-signed certificate made for these tests, and signing with them (openssl).
+/// A 2048-bit RSA key and a self-signed certificate for it, made for these tests (`rsa` makes
+/// the key, `rcgen` the certificate), signing as SNS does: PKCS#1 v1.5 over SHA1 or SHA256.
 struct TestSigner {
-    dir: PathBuf,
+    key: rsa::RsaPrivateKey,
     certificate: Vec<u8>,
 }
 
 impl TestSigner {
     fn new() -> Self {
-        let dir = std::env::temp_dir().join(crate::support::unique("sns-signer"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let status = Command::new("openssl")
-            .args([
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-days",
-                "1",
-                "-subj",
-                "/CN=sns.amazonaws.com",
-            ])
-            .arg("-keyout")
-            .arg(dir.join("key.pem"))
-            .arg("-out")
-            .arg(dir.join("cert.pem"))
-            .output()
-            .expect("openssl is needed to make the test certificate");
-        assert!(
-            status.status.success(),
-            "{}",
-            String::from_utf8_lossy(&status.stderr)
-        );
-        let certificate = std::fs::read(dir.join("cert.pem")).unwrap();
-        Self { dir, certificate }
+        use rsa::pkcs8::EncodePrivateKey;
+        let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
+        let pem = key.to_pkcs8_pem(rsa::pkcs8::LineEnding::LF).unwrap();
+        let key_pair =
+            rcgen::KeyPair::from_pem_and_sign_algo(&pem, &rcgen::PKCS_RSA_SHA256).unwrap();
+        let params = rcgen::CertificateParams::new(vec!["sns.amazonaws.com".to_owned()]).unwrap();
+        let certificate = params.self_signed(&key_pair).unwrap().pem().into_bytes();
+        Self { key, certificate }
     }
 
-    fn sign(&self, digest: &str, text: &str) -> String {
-        let input = self.dir.join(crate::support::unique("input"));
-        std::fs::write(&input, text).unwrap();
-        let output = Command::new("openssl")
-            .args(["dgst", digest, "-sign"])
-            .arg(self.dir.join("key.pem"))
-            .arg(&input)
-            .output()
-            .unwrap();
-        assert!(output.status.success());
-        base64::engine::general_purpose::STANDARD.encode(output.stdout)
+    fn sign(&self, version: &str, text: &str) -> String {
+        use rsa::pkcs1v15::SigningKey;
+        use rsa::signature::{SignatureEncoding, Signer};
+        let signature = if version == "1" {
+            SigningKey::<sha1::Sha1>::new(self.key.clone())
+                .sign(text.as_bytes())
+                .to_vec()
+        } else {
+            SigningKey::<rsa::sha2::Sha256>::new(self.key.clone())
+                .sign(text.as_bytes())
+                .to_vec()
+        };
+        base64::engine::general_purpose::STANDARD.encode(signature)
     }
 }
 
@@ -373,13 +355,12 @@ fn sns_message(
     ));
     fields.push(("Type", kind.into()));
     let text: String = fields.iter().map(|(k, v)| format!("{k}\n{v}\n")).collect();
-    let digest = if version == "1" { "-sha1" } else { "-sha256" };
     let mut object: serde_json::Map<String, Value> = fields
         .into_iter()
         .map(|(k, v)| (k.to_owned(), Value::String(v)))
         .collect();
     object.insert("SignatureVersion".into(), version.into());
-    object.insert("Signature".into(), signer.sign(digest, &text).into());
+    object.insert("Signature".into(), signer.sign(version, &text).into());
     object.insert("SigningCertURL".into(), cert_url.into());
     Value::Object(object)
 }
