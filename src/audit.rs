@@ -120,6 +120,8 @@ pub struct AuditEvent<'a> {
     /// RFC 3339, UTC.
     pub time: String,
     pub request_id: &'a str,
+    /// The message's id in the message log (`GET /api/messages/{id}`).
+    pub id: &'a str,
     pub channel: Channel,
     pub template: Option<&'static str>,
     pub provider: Provider,
@@ -138,7 +140,7 @@ pub struct AuditEvent<'a> {
     pub acceptance_unknown: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct AuditRecipient {
     pub hash: String,
     pub masked: String,

@@ -4,8 +4,8 @@
 //!
 //! - `http`: the adapter. Routes, the request pipeline, the JSON contract, serving.
 //! - `app`: the service. Sends, failover, caps, audit, delivery events, health.
-//! - `email`, `sms`, `webhooks`, `access`, `limits`, `audit`: providers, webhook verification
-//!   and the safeguards the service uses.
+//! - `email`, `sms`, `webhooks`, `access`, `audit`, `store`: providers, webhook verification,
+//!   the safeguards the service uses and the state that outlives a request.
 //! - `config`, `templates`, `domain`, `support`, `error`, `names`: the foundations.
 
 // `Error` is the API's answer to a failure, built only on failure paths: its size (the
@@ -21,9 +21,9 @@ pub mod domain;
 pub mod email;
 pub mod error;
 pub mod http;
-pub mod limits;
 pub mod names;
 pub mod sms;
+pub mod store;
 pub mod support;
 pub mod templates;
 pub mod webhooks;

@@ -20,6 +20,23 @@ macro_rules! names {
                     $($name::$variant => $text,)*
                 }
             }
+
+            /// The name for `text`, if it is one.
+            pub fn parse(text: &str) -> Option<Self> {
+                match text {
+                    $($text => Some($name::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                Self::parse(&text).ok_or_else(|| {
+                    serde::de::Error::custom(format_args!("unknown {}: {text}", stringify!($name)))
+                })
+            }
         }
 
         impl Serialize for $name {
@@ -60,5 +77,42 @@ names! {
         Live = "live",
         Demo = "demo",
         Misconfigured = "misconfigured",
+    }
+}
+
+names! {
+    /// Where state that outlives a request is kept.
+    StoreKind {
+        Memory = "memory",
+        Postgres = "postgres",
+    }
+}
+
+names! {
+    /// Where a message is: a send's outcome, then what delivery events said of it.
+    MessageStatus {
+        Logged = "logged",
+        Sent = "sent",
+        Delayed = "delayed",
+        Delivered = "delivered",
+        Bounced = "bounced",
+        Failed = "failed",
+        Read = "read",
+        Complained = "complained",
+        OptedOut = "opted_out",
+    }
+}
+
+impl MessageStatus {
+    /// Statuses only move forward: a report ranked no higher than the current status (a late
+    /// `sent` after `delivered`) is kept as an event but does not change the status.
+    pub const fn rank(self) -> u8 {
+        match self {
+            Self::Logged | Self::Sent => 1,
+            Self::Delayed => 2,
+            Self::Delivered | Self::Bounced | Self::Failed => 3,
+            Self::Read => 4,
+            Self::Complained | Self::OptedOut => 5,
+        }
     }
 }

@@ -5,11 +5,24 @@
 use serde::Serialize;
 
 use super::App;
-use crate::config::{ChannelConfig, EmailProviderSettings};
+use crate::config::{ChannelConfig, EmailProviderSettings, StoreConfig};
 use crate::error::FieldError;
 use crate::names::{Mode, Provider};
+use crate::store::StoreHealth;
 
 impl App {
+    /// The report with the store checked (one bounded round trip on Postgres).
+    pub async fn health_checked(&self) -> Health<'_> {
+        let mut health = self.health();
+        let check = self.store.check().await;
+        if !check.reachable {
+            health.status = "degraded";
+        }
+        health.store.check = Some(check);
+        health
+    }
+
+    /// The report from the configuration alone.
     pub fn health(&self) -> Health<'_> {
         let config = &self.config;
         let order: Vec<Provider> = match &config.email {
@@ -33,10 +46,21 @@ impl App {
             })
             .collect();
         let sms = ChannelHealth::new(Provider::Twilio, &config.sms);
+        let (store_missing, store_invalid): (&[String], &[FieldError]) = match &config.store {
+            StoreConfig::Misconfigured(m) => (&m.missing, &m.invalid),
+            _ => (&[], &[]),
+        };
         let degraded = email.mode == Mode::Misconfigured
             || sms.mode == Mode::Misconfigured
             || !config.branding_invalid.is_empty()
-            || !config.security_invalid.is_empty();
+            || !config.security_invalid.is_empty()
+            || matches!(config.store, StoreConfig::Misconfigured(_));
+        let store_warning = (config.on_vercel
+            && matches!(config.store, StoreConfig::Memory)
+            && self.has_live_channel())
+        .then_some(
+            "Live channels run on the memory store: idempotency keys, the message log and the limits hold per function instance only. Set DATABASE_URL (Neon through the Vercel Marketplace) to share them.",
+        );
         Health {
             success: true,
             status: if degraded { "degraded" } else { "ok" },
@@ -60,6 +84,13 @@ impl App {
                 audit_key: self.auditor.keyed,
                 invalid: &config.security_invalid,
             },
+            store: StoreReport {
+                kind: self.store.kind(),
+                check: None,
+                missing: store_missing,
+                invalid: store_invalid,
+                warning: store_warning,
+            },
         }
     }
 }
@@ -82,6 +113,20 @@ pub struct Health<'a> {
     pub branding: BrandingHealth<'a>,
     pub events: EventsHealth,
     pub security: SecurityHealth<'a>,
+    pub store: StoreReport<'a>,
+}
+
+/// Which store keeps state, whether it answers and its schema version; what to fix.
+#[derive(Debug, Serialize)]
+pub struct StoreReport<'a> {
+    pub kind: crate::names::StoreKind,
+    /// Set when the store was checked (not in the local server's start-up line).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub check: Option<StoreHealth>,
+    pub missing: &'a [String],
+    pub invalid: &'a [FieldError],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<&'static str>,
 }
 
 /// Whether delivery events are wired: SMS ask Twilio for status callbacks (needs

@@ -1,8 +1,9 @@
 //! `App`: the service layer. What one process holds for its whole life (the configuration, the
-//! caller checks, the limits, the audit trail and, built on first use, a sender per channel),
+//! caller checks, the store, the audit trail and, built on first use, a sender per channel),
 //! and the operations every route goes through: sends, failover, caps, audit, delivery events
 //! and health.
 
+mod admit;
 mod channel;
 mod health;
 mod send;
@@ -15,13 +16,14 @@ use std::sync::OnceLock;
 
 pub use channel::{EmailSenders, Senders, SmsSenders};
 pub use health::Health;
-pub use send::NotificationOutcome;
+pub use admit::IDEMPOTENCY_TTL;
+pub use send::{NotificationOutcome, Sending};
 pub use webhooks::{AfterAnswer, Received, SnsOutcome};
 
 use crate::access::Access;
 use crate::audit::Auditor;
 use crate::config::{ChannelConfig, Config};
-use crate::limits::RateLimits;
+use crate::store::Store;
 use crate::support::{HttpClient, new_id};
 use crate::webhooks::{CertificateSource, EventsTarget, HttpsCertificateSource, SnsVerifier};
 
@@ -33,8 +35,9 @@ pub const TWILIO_WEBHOOK_PATH: &str = "/api/webhooks/twilio";
 pub struct App {
     config: Config,
     pub access: Access,
-    pub limits: RateLimits,
     auditor: Auditor,
+    /// Idempotency keys, the message log and the limits every instance shares.
+    store: Box<dyn Store>,
     /// One connection pool and one TLS set-up for every outgoing request, built on first use.
     http: HttpClient,
     email: OnceLock<EmailSenders>,
@@ -46,11 +49,21 @@ pub struct App {
     status_callback: Option<String>,
 }
 
-/// What the audit trail records about the request behind a send.
+/// What the audit trail, the limits and the message log know of the request behind a send.
 #[derive(Debug, Clone)]
 pub struct RequestContext {
     pub request_id: String,
     pub template: Option<&'static str>,
+    /// Who is calling, as limits count it: an API key's id, `jwt:<subject>` or `ip:<address>`.
+    pub caller: String,
+    pub idempotency: Option<Idempotency>,
+}
+
+/// A request's `Idempotency-Key`, and the hash of its route and canonical body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idempotency {
+    pub key: String,
+    pub request_hash: String,
 }
 
 impl RequestContext {
@@ -59,6 +72,8 @@ impl RequestContext {
         Self {
             request_id: new_id(),
             template: None,
+            caller: "local".to_owned(),
+            idempotency: None,
         }
     }
 }
@@ -91,8 +106,8 @@ impl App {
         Self {
             status_callback,
             access: Access::new(&config.access),
-            limits: RateLimits::new(&config.limits),
             auditor: Auditor::new(config.audit_key.as_ref()),
+            store: crate::store::open(&config.store),
             sns: OnceLock::new(),
             events,
             http,
@@ -114,6 +129,15 @@ impl App {
             sms: OnceLock::from(sms),
             ..self
         }
+    }
+
+    /// Keeps state in `store` instead of the one the configuration names: for tests.
+    pub fn with_store(self, store: Box<dyn Store>) -> Self {
+        Self { store, ..self }
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
     }
 
     /// Replaces where SNS signing certificates come from. Only tests have a reason to: the
@@ -152,6 +176,12 @@ impl App {
 
     fn status_callback(&self) -> Option<&str> {
         self.status_callback.as_deref()
+    }
+
+    /// The keyed hash a recipient (a normalised address or number) has in the audit trail and
+    /// the message log, for look-ups.
+    pub fn recipient_hash(&self, recipient: &str) -> String {
+        self.auditor.recipient_hash(recipient)
     }
 
     /// Whether a send could reach a real patient (and so needs credentials).

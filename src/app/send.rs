@@ -1,8 +1,10 @@
-//! Sending: each recipient's cap, the email providers tried in order (failover), the audit
-//! event of every attempt, and a templated notification on both channels at once.
+//! Sending: admission (rate, key, caps), the email providers tried in order (failover), the
+//! audit event and the message record of every attempt, the answer kept for replays, and a
+//! templated notification on both channels at once.
 
 use std::time::Instant;
 
+use super::admit::{Admit, Admitted, Planned};
 use super::channel::Senders;
 use super::{App, RequestContext};
 use crate::audit::{AuditEvent, AuditRecipient};
@@ -10,8 +12,9 @@ use crate::config::Misconfiguration;
 use crate::domain::{EmailMessage, Recipients, Sent, SmsMessage};
 use crate::email::EmailSender;
 use crate::error::{Attempt, Error, ErrorCode};
-use crate::names::{Channel, Provider};
-use crate::support::NonEmpty;
+use crate::names::{Channel, MessageStatus, Provider};
+use crate::store::{MessageRecord, RecipientView, StoredAnswer};
+use crate::support::{NonEmpty, new_id};
 use crate::templates::TemplateName;
 
 /// The outcome of a templated notification, per requested channel (`None`: not requested).
@@ -21,47 +24,232 @@ pub struct NotificationOutcome {
     pub sms: Option<Result<Sent, Error>>,
 }
 
+/// What a send request comes to: this request's own outcome, or the first answer given to its
+/// `Idempotency-Key`, answered again without sending.
+#[derive(Debug)]
+pub enum Sending<T> {
+    Done(T),
+    Replay(StoredAnswer),
+}
+
+impl<T> Sending<T> {
+    /// This request's own outcome; `None` for a replay.
+    pub fn done(self) -> Option<T> {
+        match self {
+            Self::Done(outcome) => Some(outcome),
+            Self::Replay(_) => None,
+        }
+    }
+}
+
+/// One attempt on one channel, for the audit trail and the message log.
+struct Attempted {
+    result: Result<Sent, Error>,
+    record: MessageRecord,
+}
+
 impl App {
-    /// Sends an email on the configured channel and writes its audit event. On a live
-    /// channel each recipient's hourly cap is checked first.
+    /// Sends an email on the configured channel. `answer` renders the outcome as the HTTP
+    /// layer answers it, kept for replays when the request has an `Idempotency-Key`.
     pub async fn send_email(
         &self,
         message: &EmailMessage,
         context: &RequestContext,
-    ) -> Result<Sent, Error> {
-        let started = Instant::now();
-        let recipients: Vec<AuditRecipient> = message
-            .to
-            .iter()
-            .map(|to| AuditRecipient {
-                hash: self.auditor.recipient_hash(to.address()),
-                masked: to.masked(),
-            })
-            .collect();
-        let senders = self.email();
-        let (provider, result) = match senders {
-            Senders::Live(providers) => {
-                let capped = recipients
-                    .iter()
-                    .try_for_each(|r| self.limits.check_email_recipient(&r.hash));
-                match capped {
-                    Ok(()) => self.send_with_failover(providers, message).await,
-                    Err(error) => (providers.first.provider(), Err(error)),
+        answer: impl FnOnce(&Result<Sent, Error>) -> StoredAnswer,
+    ) -> Result<Sending<Sent>, Error> {
+        let recipients: Vec<AuditRecipient> =
+            message.to.iter().map(|to| self.recipient(to.address(), to.masked())).collect();
+        let live = matches!(self.email(), Senders::Live(_));
+        let planned = [Planned {
+            channel: Channel::Email,
+            recipients: &recipients,
+            live,
+        }];
+        let admitted = match self.admit(context, &planned).await? {
+            Admit::Go(admitted) => admitted,
+            Admit::Replay(answer) => return Ok(Sending::Replay(answer)),
+        };
+        let Attempted { result, record } = self.email_attempt(message, context, recipients, &admitted).await;
+        self.finish(&admitted, vec![record], || answer(&result)).await;
+        result.map(Sending::Done)
+    }
+
+    /// Sends an SMS on the configured channel; `answer` as for [`App::send_email`].
+    pub async fn send_sms(
+        &self,
+        message: &SmsMessage,
+        context: &RequestContext,
+        answer: impl FnOnce(&Result<Sent, Error>) -> StoredAnswer,
+    ) -> Result<Sending<Sent>, Error> {
+        let recipient = self.recipient(message.to.as_str(), message.to.masked());
+        let live = matches!(self.sms(), Senders::Live(_));
+        let recipients = [recipient];
+        let planned = [Planned {
+            channel: Channel::Sms,
+            recipients: &recipients,
+            live,
+        }];
+        let admitted = match self.admit(context, &planned).await? {
+            Admit::Go(admitted) => admitted,
+            Admit::Replay(answer) => return Ok(Sending::Replay(answer)),
+        };
+        let [recipient] = recipients;
+        let Attempted { result, record } = self.sms_attempt(message, context, recipient, &admitted).await;
+        self.finish(&admitted, vec![record], || answer(&result)).await;
+        result.map(Sending::Done)
+    }
+
+    /// Renders `template` with `data` and sends it to each recipient given, email and SMS at
+    /// once. Invalid data is an `Err` (nothing is sent); channel failures are in the outcome.
+    pub async fn send_template_notification(
+        &self,
+        template: TemplateName,
+        data: serde_json::Value,
+        recipients: &Recipients,
+        context: &RequestContext,
+        answer: impl FnOnce(&NotificationOutcome) -> StoredAnswer,
+    ) -> Result<Sending<NotificationOutcome>, Error> {
+        let rendered = template.render(data, &self.config.branding)?;
+        let context = RequestContext {
+            template: Some(template.as_str()),
+            ..context.clone()
+        };
+        let email = recipients.email.as_ref().map(|to| {
+            let message = EmailMessage {
+                to: vec![to.clone()],
+                subject: rendered.subject.clone(),
+                text: Some(rendered.text.clone()),
+                html: Some(rendered.html.clone()),
+                reply_to: Vec::new(),
+                attachments: Vec::new(),
+            };
+            (message, vec![self.recipient(to.address(), to.masked())])
+        });
+        let sms = recipients.phone.as_ref().map(|to| {
+            let message = SmsMessage {
+                to: to.clone(),
+                body: rendered.sms.clone(),
+            };
+            (message, self.recipient(to.as_str(), to.masked()))
+        });
+        let mut planned = Vec::new();
+        if let Some((_, to)) = &email {
+            let live = matches!(self.email(), Senders::Live(_));
+            planned.push(Planned {
+                channel: Channel::Email,
+                recipients: to,
+                live,
+            });
+        }
+        if let Some((_, to)) = &sms {
+            let live = matches!(self.sms(), Senders::Live(_));
+            planned.push(Planned {
+                channel: Channel::Sms,
+                recipients: std::slice::from_ref(to),
+                live,
+            });
+        }
+        let admitted = match self.admit(&context, &planned).await? {
+            Admit::Go(admitted) => admitted,
+            Admit::Replay(answer) => return Ok(Sending::Replay(answer)),
+        };
+        let (email, sms) = tokio::join!(
+            async {
+                match email {
+                    Some((message, to)) => {
+                        Some(self.email_attempt(&message, &context, to, &admitted).await)
+                    }
+                    None => None,
+                }
+            },
+            async {
+                match sms {
+                    Some((message, to)) => {
+                        Some(self.sms_attempt(&message, &context, to, &admitted).await)
+                    }
+                    None => None,
                 }
             }
+        );
+        let mut records = Vec::new();
+        let mut result = |attempt: Option<Attempted>| {
+            attempt.map(|a| {
+                records.push(a.record);
+                a.result
+            })
+        };
+        let outcome = NotificationOutcome {
+            email: result(email),
+            sms: result(sms),
+        };
+        self.finish(&admitted, records, || answer(&outcome)).await;
+        Ok(Sending::Done(outcome))
+    }
+
+    fn recipient(&self, address: &str, masked: String) -> AuditRecipient {
+        AuditRecipient {
+            hash: self.auditor.recipient_hash(address),
+            masked,
+        }
+    }
+
+    /// One email on the configured channel, unless its recipients are over their caps.
+    async fn email_attempt(
+        &self,
+        message: &EmailMessage,
+        context: &RequestContext,
+        recipients: Vec<AuditRecipient>,
+        admitted: &Admitted,
+    ) -> Attempted {
+        let started = Instant::now();
+        let senders = self.email();
+        let (provider, result) = match senders {
+            Senders::Live(providers) => match admitted.capped(Channel::Email) {
+                None => self.send_with_failover(providers, message).await,
+                Some(error) => (providers.first.provider(), Err(error)),
+            },
             Senders::Demo(demo) => (demo.provider(), demo.send(message).await),
             Senders::Misconfigured(m) => (Provider::AwsSes, Err(misconfigured("Email", m))),
         };
-        self.audit_send(
-            Channel::Email,
-            provider,
-            senders,
-            recipients,
-            &result,
-            context,
-            started,
-        );
-        result
+        let attempt = (Channel::Email, provider, result);
+        self.attempted(attempt, senders, recipients, context, started)
+    }
+
+    /// One SMS on the configured channel, unless its recipient is over the cap.
+    async fn sms_attempt(
+        &self,
+        message: &SmsMessage,
+        context: &RequestContext,
+        recipient: AuditRecipient,
+        admitted: &Admitted,
+    ) -> Attempted {
+        let started = Instant::now();
+        let senders = self.sms();
+        let (provider, result) = match senders {
+            Senders::Live(providers) => {
+                let twilio = &providers.first;
+                let provider = twilio.provider();
+                let result = match admitted.capped(Channel::Sms) {
+                    None => twilio
+                        .send(message)
+                        .await
+                        .map(|sent| Sent {
+                            provider: Some(provider),
+                            ..sent
+                        })
+                        .map_err(|error| Error {
+                            provider: Some(provider),
+                            ..error
+                        }),
+                    Some(error) => Err(error),
+                };
+                (provider, result)
+            }
+            Senders::Demo(demo) => (demo.provider(), demo.send(message).await),
+            Senders::Misconfigured(m) => (Provider::Twilio, Err(misconfigured("SMS", m))),
+        };
+        let attempt = (Channel::Sms, provider, result);
+        self.attempted(attempt, senders, vec![recipient], context, started)
     }
 
     /// Tries each provider in order, moving on only when the failure means the message was not
@@ -112,79 +300,43 @@ impl App {
         (last, result)
     }
 
-    /// Sends an SMS on the configured channel and writes its audit event. On a live channel
-    /// the recipient's hourly cap is checked first.
-    pub async fn send_sms(
+    /// Gives the attempt its id, writes its audit event and makes its message record.
+    fn attempted<S: ?Sized>(
         &self,
-        message: &SmsMessage,
-        context: &RequestContext,
-    ) -> Result<Sent, Error> {
-        let started = Instant::now();
-        let recipient = AuditRecipient {
-            hash: self.auditor.recipient_hash(message.to.as_str()),
-            masked: message.to.masked(),
-        };
-        let senders = self.sms();
-        let (provider, result) = match senders {
-            Senders::Live(providers) => {
-                let twilio = &providers.first;
-                let provider = twilio.provider();
-                let result = match self.limits.check_sms_recipient(&recipient.hash) {
-                    Ok(()) => twilio
-                        .send(message)
-                        .await
-                        .map(|sent| Sent {
-                            provider: Some(provider),
-                            ..sent
-                        })
-                        .map_err(|error| Error {
-                            provider: Some(provider),
-                            ..error
-                        }),
-                    Err(error) => Err(error),
-                };
-                (provider, result)
-            }
-            Senders::Demo(demo) => (demo.provider(), demo.send(message).await),
-            Senders::Misconfigured(m) => (Provider::Twilio, Err(misconfigured("SMS", m))),
-        };
-        self.audit_send(
-            Channel::Sms,
-            provider,
-            senders,
-            vec![recipient],
-            &result,
-            context,
-            started,
-        );
-        result
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn audit_send<S: ?Sized>(
-        &self,
-        channel: Channel,
-        provider: Provider,
+        (channel, provider, result): (Channel, Provider, Result<Sent, Error>),
         senders: &Senders<S>,
         recipients: Vec<AuditRecipient>,
-        result: &Result<Sent, Error>,
         context: &RequestContext,
         started: Instant,
-    ) {
-        let (outcome, message_id, error, failed_over) = match result {
+    ) -> Attempted {
+        let id = format!("msg_{}", new_id());
+        let result = result.map(|sent| Sent {
+            id: Some(id.clone()),
+            ..sent
+        });
+        let (outcome, status, message_id, error, failed_over) = match &result {
+            Ok(sent) if sent.demo => ("logged", MessageStatus::Logged, None, None, &[][..]),
             Ok(sent) => (
-                if sent.demo { "logged" } else { "sent" },
+                "sent",
+                MessageStatus::Sent,
                 sent.message_id.as_deref(),
                 None,
                 sent.failed_over.as_slice(),
             ),
-            Err(error) => ("failed", None, Some(error), error.attempts.as_slice()),
+            Err(error) => (
+                "failed",
+                MessageStatus::Failed,
+                None,
+                Some(error),
+                error.attempts.as_slice(),
+            ),
         };
         self.auditor.record(&AuditEvent {
             kind: "audit",
             event: "send_attempt",
             time: crate::support::now_rfc3339(),
             request_id: &context.request_id,
+            id: &id,
             channel,
             template: context.template,
             provider,
@@ -195,53 +347,52 @@ impl App {
             provider_code: error.and_then(|e| e.provider_code.as_deref()),
             status: error.map_or(200, Error::status),
             latency_ms: started.elapsed().as_millis() as u64,
-            recipients,
+            recipients: recipients.clone(),
             failed_over,
             acceptance_unknown: error.is_some_and(|e| e.acceptance_unknown),
         });
+        let record = MessageRecord {
+            id,
+            channel,
+            template: context.template,
+            provider,
+            provider_message_id: message_id.map(str::to_owned),
+            status,
+            status_rank: status.rank(),
+            error_code: error.map(|e| e.code),
+            caller: context.caller.clone(),
+            request_id: context.request_id.clone(),
+            idempotency_key: context.idempotency.as_ref().map(|i| i.key.clone()),
+            created_at: crate::support::now_micros(),
+            recipients: recipients
+                .into_iter()
+                .map(|r| RecipientView {
+                    masked: r.masked,
+                    hash: r.hash,
+                    status,
+                })
+                .collect(),
+        };
+        Attempted { result, record }
     }
 
-    /// Renders `template` with `data` and sends it to each recipient given, email and SMS at
-    /// once. Invalid data is an `Err` (nothing is sent); channel failures are in the outcome.
-    pub async fn send_template_notification(
+    /// Writes the attempts to the message log and, with a key, the answer for replays (in one
+    /// store call: with admission, the send's second and last on the critical path). The
+    /// message has gone by now, so a store failure here is logged, not answered: answering
+    /// 503 would make the caller send it again. A key whose answer could not be kept answers
+    /// later retries as of unknown outcome, never by sending again.
+    async fn finish(
         &self,
-        template: TemplateName,
-        data: serde_json::Value,
-        recipients: &Recipients,
-        context: &RequestContext,
-    ) -> Result<NotificationOutcome, Error> {
-        let rendered = template.render(data, &self.config.branding)?;
-        let context = RequestContext {
-            template: Some(template.as_str()),
-            ..context.clone()
-        };
-        let email = recipients.email.as_ref().map(|to| EmailMessage {
-            to: vec![to.clone()],
-            subject: rendered.subject.clone(),
-            text: Some(rendered.text.clone()),
-            html: Some(rendered.html.clone()),
-            reply_to: Vec::new(),
-            attachments: Vec::new(),
-        });
-        let sms = recipients.phone.as_ref().map(|to| SmsMessage {
-            to: to.clone(),
-            body: rendered.sms.clone(),
-        });
-        let (email, sms) = tokio::join!(
-            async {
-                match &email {
-                    Some(message) => Some(self.send_email(message, &context).await),
-                    None => None,
-                }
-            },
-            async {
-                match &sms {
-                    Some(message) => Some(self.send_sms(message, &context).await),
-                    None => None,
-                }
-            }
-        );
-        Ok(NotificationOutcome { email, sms })
+        admitted: &Admitted,
+        records: Vec<MessageRecord>,
+        answer: impl FnOnce() -> StoredAnswer,
+    ) {
+        // Rendered only when a key keeps it.
+        let answer = admitted.claim.as_ref().map(|claim| (claim, answer()));
+        let kept = answer.as_ref().map(|(claim, answer)| (*claim, answer));
+        if let Err(error) = self.store.record(&records, kept).await {
+            tracing::error!(code = %error.code.as_str(), "the message log could not record a send");
+        }
     }
 }
 

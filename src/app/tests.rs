@@ -7,14 +7,45 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-use super::{App, RequestContext, Senders};
+use super::{App, Idempotency, RequestContext, Senders, Sending};
 use crate::config::Config;
 use crate::domain::{EmailAddress, EmailMessage, PhoneNumber, Sent, SmsMessage};
 use crate::email::EmailSender;
 use crate::error::{Error, ErrorCode};
 use crate::names::Provider;
 use crate::sms::SmsSender;
+use crate::store::StoredAnswer;
 use crate::support::{BoxFuture, NonEmpty};
+
+/// Sends as the HTTP layer does, keeping `"first"` as the answer for replays.
+trait Sends {
+    async fn mail(&self, message: &EmailMessage, context: &RequestContext) -> Result<Sent, Error>;
+    async fn text(&self, message: &SmsMessage, context: &RequestContext) -> Result<Sent, Error>;
+}
+
+fn kept<T>(_: &T) -> StoredAnswer {
+    StoredAnswer {
+        status: 200,
+        body: "first".into(),
+    }
+}
+
+fn done(sending: Sending<Sent>) -> Sent {
+    match sending {
+        Sending::Done(sent) => sent,
+        Sending::Replay(answer) => panic!("replayed {answer:?}"),
+    }
+}
+
+impl Sends for App {
+    async fn mail(&self, message: &EmailMessage, context: &RequestContext) -> Result<Sent, Error> {
+        self.send_email(message, context, kept).await.map(done)
+    }
+
+    async fn text(&self, message: &SmsMessage, context: &RequestContext) -> Result<Sent, Error> {
+        self.send_sms(message, context, kept).await.map(done)
+    }
+}
 
 /// Records each message and answers the next scripted outcome (then `Sent` for any more).
 #[derive(Debug)]
@@ -128,7 +159,7 @@ async fn a_provider_down_fails_over_to_the_next_which_is_named_with_the_one_that
     let (smtp, smtp_sent) = Stub::new(Provider::Smtp, Vec::new());
     let (app, _) = app(&[], vec![ses, smtp], unused_sms());
     let sent = app
-        .send_email(&email_to(&["pat@example.com"]), &RequestContext::new())
+        .mail(&email_to(&["pat@example.com"]), &RequestContext::new())
         .await
         .unwrap();
     assert_eq!(sent.provider, Some(Provider::Smtp));
@@ -152,7 +183,7 @@ async fn a_rejected_message_or_an_unknown_acceptance_never_fails_over() {
         let (smtp, smtp_sent) = Stub::new(Provider::Smtp, Vec::new());
         let (app, _) = app(&[], vec![ses, smtp], unused_sms());
         let failed = app
-            .send_email(&email_to(&["pat@example.com"]), &RequestContext::new())
+            .mail(&email_to(&["pat@example.com"]), &RequestContext::new())
             .await
             .unwrap_err();
         assert_eq!(
@@ -178,7 +209,7 @@ async fn when_every_provider_fails_the_last_error_is_answered_with_the_earlier_a
     );
     let (app, _) = app(&[], vec![ses, smtp], unused_sms());
     let failed = app
-        .send_email(&email_to(&["pat@example.com"]), &RequestContext::new())
+        .mail(&email_to(&["pat@example.com"]), &RequestContext::new())
         .await
         .unwrap_err();
     assert_eq!(failed.code, ErrorCode::ProviderAuthFailed);
@@ -197,18 +228,18 @@ async fn a_recipient_over_the_hourly_sms_cap_is_refused_before_the_provider_is_a
     );
     let context = RequestContext::new();
     for _ in 0..2 {
-        app.send_sms(&sms_to("+15551234567"), &context)
+        app.text(&sms_to("+15551234567"), &context)
             .await
             .unwrap();
     }
     let capped = app
-        .send_sms(&sms_to("+15551234567"), &context)
+        .text(&sms_to("+15551234567"), &context)
         .await
         .unwrap_err();
     assert_eq!(capped.code, ErrorCode::RecipientRateLimited);
     assert_eq!(twilio_sent.lock().unwrap().len(), 2);
     assert!(
-        app.send_sms(&sms_to("+15557654321"), &context)
+        app.text(&sms_to("+15557654321"), &context)
             .await
             .is_ok()
     );
@@ -223,11 +254,11 @@ async fn one_capped_recipient_of_an_email_stops_the_whole_email() {
         unused_sms(),
     );
     let context = RequestContext::new();
-    app.send_email(&email_to(&["a@example.com"]), &context)
+    app.mail(&email_to(&["a@example.com"]), &context)
         .await
         .unwrap();
     let capped = app
-        .send_email(&email_to(&["b@example.com", "a@example.com"]), &context)
+        .mail(&email_to(&["b@example.com", "a@example.com"]), &context)
         .await
         .unwrap_err();
     assert_eq!(capped.code, ErrorCode::RecipientRateLimited);
@@ -248,9 +279,9 @@ async fn the_audit_event_names_the_attempt_and_masks_the_recipient_without_any_c
     );
     let context = RequestContext {
         request_id: "req-1".into(),
-        template: None,
+        ..RequestContext::new()
     };
-    app.send_email(&email_to(&["patient@example.com"]), &context)
+    app.mail(&email_to(&["patient@example.com"]), &context)
         .await
         .unwrap();
     let events = audit.lock().unwrap().clone();
@@ -285,7 +316,7 @@ async fn a_failed_sms_is_audited_with_its_code_and_status() {
     let (ses, _) = Stub::new(Provider::AwsSes, Vec::new());
     let (app, audit) = app(&[], vec![ses], twilio);
     let failed = app
-        .send_sms(&sms_to("+15551234567"), &RequestContext::new())
+        .text(&sms_to("+15551234567"), &RequestContext::new())
         .await
         .unwrap_err();
     assert_eq!(failed.provider, Some(Provider::Twilio));
@@ -294,4 +325,76 @@ async fn a_failed_sms_is_audited_with_its_code_and_status() {
     assert_eq!(event["error_code"], "recipient_opted_out");
     assert_eq!(event["status"], 422);
     assert!(!event.to_string().contains("5551234567"));
+}
+
+#[tokio::test]
+async fn a_retry_with_the_same_key_is_answered_from_the_first_without_sending_again() {
+    let (twilio, twilio_sent) = Stub::new(Provider::Twilio, Vec::new());
+    let (ses, _) = Stub::new(Provider::AwsSes, Vec::new());
+    let (app, audit) = app(&[], vec![ses], twilio);
+    let context = RequestContext {
+        idempotency: Some(Idempotency {
+            key: "retry-1".into(),
+            request_hash: "hash-a".into(),
+        }),
+        ..RequestContext::new()
+    };
+    let first = app.text(&sms_to("+15551234567"), &context).await.unwrap();
+    assert!(first.id.as_deref().is_some_and(|id| id.starts_with("msg_")));
+    let again = app
+        .send_sms(&sms_to("+15551234567"), &context, kept)
+        .await
+        .unwrap();
+    assert!(
+        matches!(&again, Sending::Replay(answer) if answer.body == "first"),
+        "{again:?}"
+    );
+    assert_eq!(twilio_sent.lock().unwrap().len(), 1);
+    assert_eq!(audit.lock().unwrap().len(), 1, "a replay is not a send attempt");
+    let other = RequestContext {
+        idempotency: Some(Idempotency {
+            key: "retry-1".into(),
+            request_hash: "hash-b".into(),
+        }),
+        ..RequestContext::new()
+    };
+    let reused = app.text(&sms_to("+15551234567"), &other).await.unwrap_err();
+    assert_eq!(reused.code, ErrorCode::IdempotencyKeyReused);
+}
+
+#[tokio::test]
+async fn every_attempt_is_in_the_message_log_with_its_recipients_masked_and_hashed() {
+    let (twilio, _) = Stub::new(
+        Provider::Twilio,
+        vec![Err(error(ErrorCode::RecipientOptedOut))],
+    );
+    let (ses, _) = Stub::new(Provider::AwsSes, Vec::new());
+    let (app, _) = app(&[], vec![ses], twilio);
+    let sent = app
+        .mail(&email_to(&["pat@example.com"]), &RequestContext::new())
+        .await
+        .unwrap();
+    app.text(&sms_to("+15551234567"), &RequestContext::new())
+        .await
+        .unwrap_err();
+    let logged = app
+        .store()
+        .message(sent.id.as_deref().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(logged.status.as_str(), "sent");
+    assert_eq!(logged.provider_message_id.as_deref(), Some("aws-ses-id"));
+    assert_eq!(logged.recipients[0].hash, app.recipient_hash("pat@example.com"));
+    assert!(!serde_json::to_string(&logged).unwrap().contains("pat@example.com"));
+    let by_provider_id = app.store().message("aws-ses-id").await.unwrap().unwrap();
+    assert_eq!(by_provider_id.id, logged.id);
+    let filter = crate::store::MessageFilter {
+        status: Some(crate::names::MessageStatus::Failed),
+        limit: 10,
+        ..Default::default()
+    };
+    let failed = app.store().messages(&filter).await.unwrap().messages;
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].error_code.as_deref(), Some("recipient_opted_out"));
 }

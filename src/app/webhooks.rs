@@ -1,5 +1,5 @@
 //! Receiving a webhook: verify it, turn it into delivery events, record each in the audit
-//! trail, and hand back their forwarding as work to run after the answer, so the provider gets
+//! trail and the message log, and hand back their forwarding as work to run after the answer, so the provider gets
 //! its 2xx at once.
 
 use std::future::Future;
@@ -77,9 +77,10 @@ impl App {
             |r| self.auditor.recipient_hash(r),
             crate::support::now_rfc3339(),
         );
-        let after_answer = event
-            .as_ref()
-            .and_then(|event| self.deliver(vec![event.clone()], context));
+        let after_answer = match &event {
+            Some(event) => self.deliver(vec![event.clone()], context).await?,
+            None => None,
+        };
         Ok(Received {
             outcome: event,
             after_answer,
@@ -131,25 +132,33 @@ impl App {
                 let count = events.len();
                 Ok(Received {
                     outcome: SnsOutcome::Events(count),
-                    after_answer: self.deliver(events, context),
+                    after_answer: self.deliver(events, context).await?,
                 })
             }
         }
     }
 
-    /// Records each event in the audit trail; their forwarding is the work left for after
-    /// the answer.
-    fn deliver(&self, events: Vec<DeliveryEvent>, context: &RequestContext) -> Option<AfterAnswer> {
+    /// Records each event in the audit trail and the message log; their forwarding is the
+    /// work left for after the answer. A log that cannot take them answers 503, so that the
+    /// provider sends the report again (the same report keeps its event id, kept once).
+    async fn deliver(
+        &self,
+        events: Vec<DeliveryEvent>,
+        context: &RequestContext,
+    ) -> Result<Option<AfterAnswer>, Error> {
         for event in &events {
             self.auditor.record_delivery(event, &context.request_id);
+            self.store.apply_event(event).await?;
         }
-        let target = self.events.clone()?;
+        let Some(target) = self.events.clone() else {
+            return Ok(None);
+        };
         let http = self.http.clone();
-        Some(Box::pin(async move {
+        Ok(Some(Box::pin(async move {
             for event in &events {
                 target.forward(&http, event).await;
             }
-        }))
+        })))
     }
 }
 

@@ -8,6 +8,7 @@ mod email;
 mod policy;
 mod secret;
 mod sms;
+mod store;
 mod vars;
 mod webhooks;
 
@@ -22,6 +23,7 @@ pub use email::{
 pub use policy::SendPolicy;
 pub use secret::{Secret, SecretBytes};
 pub use sms::{DEFAULT_TWILIO_API_BASE_URL, TwilioSender, TwilioSettings};
+pub use store::{DATABASE_URL_VARIABLES, PostgresSettings, StoreConfig};
 pub use webhooks::WebhookConfig;
 
 use crate::error::FieldError;
@@ -32,6 +34,7 @@ use email::{SES_REQUIRED, SMTP_REQUIRED, email_channel, read_ses, read_smtp};
 use policy::read_policy;
 use sms::{TWILIO_REQUIRED, read_twilio};
 use vars::{Vars, read_secret};
+use store::read_store;
 use webhooks::read_webhooks;
 
 /// The state of one channel, decided by which of its variables are set.
@@ -71,6 +74,10 @@ pub struct Config {
     /// Access, limit, audit and webhook variables that were set but unusable (and so not used).
     pub security_invalid: Vec<FieldError>,
     pub webhooks: WebhookConfig,
+    /// Where idempotency keys, the message log and the shared limits are kept.
+    pub store: StoreConfig,
+    /// Whether this runs on Vercel (`VERCEL` is set there), where instances come and go.
+    pub on_vercel: bool,
 }
 
 impl Config {
@@ -115,6 +122,7 @@ impl Config {
         let limits = read_limits(&vars, &mut security_invalid);
         let audit_key = read_secret(&vars, "NOTIFY_AUDIT_KEY", 32, &mut security_invalid);
         let webhooks = read_webhooks(&vars, &mut security_invalid);
+        let store = read_store(&vars, audit_key.is_some());
         Self {
             email,
             email_providers,
@@ -127,6 +135,8 @@ impl Config {
             audit_key,
             security_invalid,
             webhooks,
+            store,
+            on_vercel: vars.get("VERCEL").is_some(),
         }
     }
 }

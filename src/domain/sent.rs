@@ -6,6 +6,9 @@ use crate::names::Provider;
 /// A message accepted by a provider (with its id) or logged by demo mode (without one).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sent {
+    /// Our id for the message in the message log, set by the service.
+    pub id: Option<String>,
+    /// The provider's id for the message.
     pub message_id: Option<String>,
     pub demo: bool,
     /// The provider that took the message (none in demo mode).
@@ -17,6 +20,7 @@ pub struct Sent {
 impl Sent {
     pub fn live(message_id: impl Into<String>) -> Self {
         Self {
+            id: None,
             message_id: Some(message_id.into()),
             demo: false,
             provider: None,
@@ -26,6 +30,7 @@ impl Sent {
 
     pub fn demo() -> Self {
         Self {
+            id: None,
             message_id: None,
             demo: true,
             provider: None,

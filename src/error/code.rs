@@ -38,6 +38,7 @@ codes! {
     InvalidJson = "invalid_json", 400;
     InvalidRequest = "invalid_request", 400;
     UnreadableBody = "unreadable_body", 400;
+    InvalidIdempotencyKey = "invalid_idempotency_key", 400;
     AuthenticationRequired = "authentication_required", 401;
     InvalidApiKey = "invalid_api_key", 401;
     InvalidToken = "invalid_token", 401;
@@ -48,7 +49,9 @@ codes! {
     WebhooksNotConfigured = "webhooks_not_configured", 403;
     NotFound = "not_found", 404;
     TemplateNotFound = "template_not_found", 404;
+    MessageNotFound = "message_not_found", 404;
     MethodNotAllowed = "method_not_allowed", 405;
+    IdempotencyInProgress = "idempotency_in_progress", 409;
     PayloadTooLarge = "payload_too_large", 413;
     AttachmentsTooLarge = "attachments_too_large", 413;
     UnsupportedMediaType = "unsupported_media_type", 415;
@@ -60,6 +63,7 @@ codes! {
     RecipientOptedOut = "recipient_opted_out", 422;
     RecipientNotMobile = "recipient_not_mobile", 422;
     MessageTooLong = "message_too_long", 422;
+    IdempotencyKeyReused = "idempotency_key_reused", 422;
     ProviderThrottled = "provider_throttled", 429;
     RateLimited = "rate_limited", 429;
     RecipientRateLimited = "recipient_rate_limited", 429;
@@ -87,6 +91,7 @@ codes! {
     ProviderTlsFailed = "provider_tls_failed", 503;
     /// The outgoing HTTP client could not start (TLS set-up failed on this host).
     HttpClientFailed = "http_client_failed", 503;
+    StoreUnavailable = "store_unavailable", 503;
     ProviderTimeout = "provider_timeout", 504;
 }
 

@@ -2,6 +2,7 @@
 //! contract's wire types and answers, and the two ways to serve them (one Vercel function per
 //! route, or every route on one local port for `cargo run`). Vercel specifics live here only.
 
+mod idempotency;
 mod pipeline;
 mod request;
 mod response;

@@ -10,6 +10,7 @@ use super::{ResponseBody, request, response};
 use crate::access::{Caller, CrossOrigin};
 use crate::app::{AfterAnswer, App, RequestContext};
 use crate::error::{Error, ErrorCode};
+use crate::names::StoreKind;
 use crate::support::new_id;
 
 /// Answers one request for `route`, running any work left for after the answer on the tokio
@@ -52,6 +53,8 @@ where
     let context = RequestContext {
         request_id,
         template: None,
+        caller: String::new(),
+        idempotency: None,
     };
     // Health stays public: a foreign origin just gets no CORS headers (its browser then
     // cannot read the answer); every other route refuses foreign origins outright.
@@ -74,7 +77,7 @@ where
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
         headers.insert(
             header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static("x-request-id, retry-after"),
+            HeaderValue::from_static("x-request-id, retry-after, idempotency-replayed"),
         );
     }
     // Answers differ by Origin, so no cache may give one origin's answer to another.
@@ -98,9 +101,13 @@ where
     if !route.methods().contains(request.method()) {
         return Ok(Reply::from(method_not_allowed(route, context)));
     }
-    if let Some(check) = endpoint.caller_check {
-        check(app, request.headers())?;
-    }
+    let context = match endpoint.caller_check {
+        Some(check) => &RequestContext {
+            caller: check(app, request.headers())?,
+            ..context.clone()
+        },
+        None => context,
+    };
     let (parts, body) = request.into_parts();
     let body = request::read_body(&parts.headers, body).await?;
     (endpoint.handler)(app, Incoming { parts, body }, context).await
@@ -122,11 +129,20 @@ fn method_not_allowed(route: Route, context: &RequestContext) -> Response<Respon
 }
 
 /// The caller check of the sending routes: credentials whenever a channel is live (unless
-/// `NOTIFY_ALLOW_UNAUTHENTICATED=1`), then one request against the caller's rate.
-pub(super) fn check_sender(app: &App, headers: &HeaderMap) -> Result<(), Error> {
+/// `NOTIFY_ALLOW_UNAUTHENTICATED=1`). The caller's rate is counted with the send's admission.
+pub(super) fn check_sender(app: &App, headers: &HeaderMap) -> Result<String, Error> {
     let required = app.has_live_channel() && !app.access.allow_unauthenticated;
     let caller = app.access.authenticate(headers, required)?;
-    app.limits.check_caller(&caller_key(&caller, headers))
+    Ok(caller_key(&caller, headers))
+}
+
+/// The caller check of the message log's routes: credentials whenever a channel is live or a
+/// database is set (even with both channels in demo mode, it may hold the live messages of an
+/// earlier deployment). Only the local demo on the memory store is open.
+pub(super) fn check_reader(app: &App, headers: &HeaderMap) -> Result<String, Error> {
+    let required = app.has_live_channel() || app.store().kind() == StoreKind::Postgres;
+    let caller = app.access.authenticate(headers, required)?;
+    Ok(caller_key(&caller, headers))
 }
 
 /// Who to count a request against: its credentials, or else its client address. On Vercel,
@@ -159,7 +175,7 @@ fn preflight(route: Route, cors: &CrossOrigin) -> Response<ResponseBody> {
             headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, value);
             headers.insert(
                 header::ACCESS_CONTROL_ALLOW_HEADERS,
-                HeaderValue::from_static("authorization, content-type"),
+                HeaderValue::from_static("authorization, content-type, idempotency-key"),
             );
             headers.insert(
                 header::ACCESS_CONTROL_MAX_AGE,

@@ -7,9 +7,15 @@ use serde::Serialize;
 use super::ResponseBody;
 use crate::error::{Attempt, Error, ErrorCode, FieldError};
 use crate::names::Provider;
+use crate::store::StoredAnswer;
 
 /// A JSON answer; every one carries the request's id as `requestId`.
 pub fn json(request_id: &str, status: StatusCode, body: &impl Serialize) -> Response<ResponseBody> {
+    json_bytes(status, json_body(request_id, body))
+}
+
+/// The JSON body of an answer, with `requestId`.
+fn json_body(request_id: &str, body: &impl Serialize) -> Vec<u8> {
     #[derive(Serialize)]
     struct WithRequestId<'a, T> {
         #[serde(flatten)]
@@ -18,14 +24,44 @@ pub fn json(request_id: &str, status: StatusCode, body: &impl Serialize) -> Resp
         request_id: &'a str,
     }
     let body = WithRequestId { body, request_id };
-    let json = serde_json::to_vec(&body).unwrap_or_else(|_| {
+    serde_json::to_vec(&body).unwrap_or_else(|_| {
         br#"{"success":false,"error":"The answer could not be encoded.","code":"internal_error"}"#
             .to_vec()
-    });
+    })
+}
+
+fn json_bytes(status: StatusCode, json: Vec<u8>) -> Response<ResponseBody> {
     let mut response = with_type(ResponseBody::from(json), "application/json; charset=utf-8");
     *response.status_mut() = status;
     private(response.headers_mut());
     response
+}
+
+/// What [`json`] answers, as kept for an `Idempotency-Key`'s replays.
+pub fn stored(request_id: &str, status: StatusCode, body: &impl Serialize) -> StoredAnswer {
+    StoredAnswer {
+        status: status.as_u16(),
+        body: String::from_utf8(json_body(request_id, body)).unwrap_or_default(),
+    }
+}
+
+/// What [`error`] answers, as kept for replays.
+pub fn stored_error(request_id: &str, error: &Error) -> StoredAnswer {
+    stored(request_id, error_status(error), &ErrorBody::from(error))
+}
+
+/// A kept first answer, answered again with `Idempotency-Replayed: true`.
+pub fn replay(answer: StoredAnswer) -> Response<ResponseBody> {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    let mut response = json_bytes(status, answer.body.into_bytes());
+    response
+        .headers_mut()
+        .insert("idempotency-replayed", HeaderValue::from_static("true"));
+    response
+}
+
+fn error_status(error: &Error) -> StatusCode {
+    StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 /// A body of `content_type`.
@@ -42,8 +78,7 @@ pub fn with_type(
 
 /// The answer to an error: its status, its JSON, and `Retry-After` when it has one.
 pub fn error(request_id: &str, error: &Error) -> Response<ResponseBody> {
-    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = json(request_id, status, &ErrorBody::from(error));
+    let mut response = json(request_id, error_status(error), &ErrorBody::from(error));
     if let Some(after) = error.retry_after {
         response.headers_mut().insert(
             header::RETRY_AFTER,

@@ -20,10 +20,13 @@ pub enum Route {
     OpenApi,
     TwilioWebhook,
     SesWebhook,
+    /// `/api/messages`, and `/api/messages/{id}` below it.
+    Messages,
+    MessageStats,
 }
 
 impl Route {
-    pub const ALL: [Route; 9] = [
+    pub const ALL: [Route; 11] = [
         Route::SendEmail,
         Route::SendSms,
         Route::SendNotification,
@@ -33,6 +36,8 @@ impl Route {
         Route::OpenApi,
         Route::TwilioWebhook,
         Route::SesWebhook,
+        Route::Messages,
+        Route::MessageStats,
     ];
 
     pub fn path(self) -> &'static str {
@@ -46,6 +51,8 @@ impl Route {
             Self::OpenApi => "/api/openapi",
             Self::TwilioWebhook => crate::app::TWILIO_WEBHOOK_PATH,
             Self::SesWebhook => "/api/webhooks/ses",
+            Self::Messages => "/api/messages",
+            Self::MessageStats => "/api/messages/stats",
         }
     }
 
@@ -56,7 +63,11 @@ impl Route {
             | Self::SendNotification
             | Self::TwilioWebhook
             | Self::SesWebhook => &[Method::POST],
-            Self::Templates | Self::Health | Self::OpenApi => &[Method::GET],
+            Self::Templates
+            | Self::Health
+            | Self::OpenApi
+            | Self::Messages
+            | Self::MessageStats => &[Method::GET],
             Self::Preview => &[Method::GET, Method::POST],
         }
     }
@@ -68,10 +79,14 @@ impl Route {
         methods.join(", ")
     }
 
-    /// The route of a request path; a trailing slash is tolerated.
+    /// The route of a request path; a trailing slash is tolerated. `/api/messages/{id}` is
+    /// the messages route's.
     pub fn from_path(path: &str) -> Option<Route> {
         let path = path.strip_suffix('/').unwrap_or(path);
-        Self::ALL.into_iter().find(|route| route.path() == path)
+        Self::ALL
+            .into_iter()
+            .find(|route| route.path() == path)
+            .or_else(|| path.starts_with("/api/messages/").then_some(Self::Messages))
     }
 
     /// The route with its handler. Only the local server, which serves every route, asks for
@@ -88,6 +103,8 @@ impl Route {
             Self::OpenApi => routes::OPENAPI,
             Self::TwilioWebhook => routes::TWILIO_WEBHOOK,
             Self::SesWebhook => routes::SES_WEBHOOK,
+            Self::Messages => routes::MESSAGES,
+            Self::MessageStats => routes::MESSAGE_STATS,
         }
     }
 }
@@ -118,16 +135,17 @@ impl From<Response<ResponseBody>> for Reply {
 pub type Handler =
     for<'a> fn(&'a App, Incoming, &'a RequestContext) -> BoxFuture<'a, Result<Reply, Error>>;
 
-/// Checks who is calling before the body is read: credentials where a send could reach a
-/// patient, and the caller's rate.
-pub type CallerCheck = fn(&App, &http::HeaderMap) -> Result<(), Error>;
+/// Checks who is calling before the body is read (credentials where a send could reach a
+/// patient, or where the message log may hold real messages), and names the caller as limits
+/// count it.
+pub type CallerCheck = fn(&App, &http::HeaderMap) -> Result<String, Error>;
 
 /// A route and the function that answers it.
 #[derive(Clone, Copy)]
 pub struct Endpoint {
     pub route: Route,
-    /// Set on the routes that send: a function that sends nothing never links the credential
-    /// checks (JWT verification brings in every algorithm's code).
+    /// Set on the routes that send or read the message log: a function that does neither
+    /// never links the credential checks (JWT verification brings in every algorithm's code).
     pub(super) caller_check: Option<CallerCheck>,
     pub(super) handler: Handler,
 }

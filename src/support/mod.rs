@@ -14,6 +14,29 @@ pub fn now_rfc3339() -> String {
         .unwrap_or_default()
 }
 
+/// Now, to the microsecond (what Postgres keeps), so that both stores hold the same times.
+pub fn now_micros() -> time::OffsetDateTime {
+    let now = time::OffsetDateTime::now_utc();
+    now.replace_nanosecond(now.nanosecond() / 1000 * 1000)
+        .unwrap_or(now)
+}
+
+/// A time as the message log shows it: RFC 3339 in UTC with microseconds (what Postgres
+/// keeps), so that both stores write the same text.
+pub fn timestamp(time: time::OffsetDateTime) -> String {
+    let utc = time.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+        utc.year(),
+        u8::from(utc.month()),
+        utc.day(),
+        utc.hour(),
+        utc.minute(),
+        utc.second(),
+        utc.microsecond()
+    )
+}
+
 /// A boxed future that can cross threads: what the sender traits return, so that a provider's
 /// large future is moved once, not copied through every future that awaits it.
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;

@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use notify::app::RequestContext;
+use notify::app::{RequestContext, Sending};
+use notify::store::StoredAnswer;
 use notify::domain::{EmailAddress, EmailMessage, PhoneNumber, SmsMessage};
 use notify::{App, Config, Error};
 use wiremock::matchers::{method, path};
@@ -88,7 +89,12 @@ async fn requests(server: &MockServer) -> usize {
     server.received_requests().await.unwrap_or_default().len()
 }
 
-fn code(result: &Result<notify::domain::Sent, Error>) -> (u16, &'static str) {
+/// No request here has an idempotency key, so no answer is kept.
+fn unkept<T>(_: &T) -> StoredAnswer {
+    unreachable!("no answer is kept without an Idempotency-Key")
+}
+
+fn code(result: &Result<Sending<notify::domain::Sent>, Error>) -> (u16, &'static str) {
     let error = result.as_ref().expect_err("the send should fail");
     (error.status(), error.code.as_str())
 }
@@ -107,8 +113,10 @@ async fn twilio_throttling_then_success_is_retried_and_succeeds() {
         .respond_with(twilio_created())
         .mount(&server)
         .await;
-    let sent = within_test_guard(twilio_app(&server).send_sms(&sms(), &RequestContext::new()))
+    let sent = within_test_guard(twilio_app(&server).send_sms(&sms(), &RequestContext::new(), unkept))
         .await
+        .unwrap()
+        .done()
         .unwrap();
     assert_eq!(
         sent.message_id.as_deref(),
@@ -125,7 +133,7 @@ async fn twilio_server_errors_are_retried_up_to_the_limit_then_answered_502() {
         .mount(&server)
         .await;
     let result =
-        within_test_guard(twilio_app(&server).send_sms(&sms(), &RequestContext::new())).await;
+        within_test_guard(twilio_app(&server).send_sms(&sms(), &RequestContext::new(), unkept)).await;
     assert_eq!(code(&result), (502, "provider_error"));
     assert_eq!(requests(&server).await, 3);
 }
@@ -138,7 +146,7 @@ async fn a_hanging_twilio_is_answered_504_within_the_send_budget() {
         .mount(&server)
         .await;
     let result =
-        within_test_guard(twilio_app(&server).send_sms(&sms(), &RequestContext::new())).await;
+        within_test_guard(twilio_app(&server).send_sms(&sms(), &RequestContext::new(), unkept)).await;
     assert_eq!(code(&result), (504, "provider_timeout"));
     assert!(requests(&server).await <= 3);
 }
@@ -151,7 +159,7 @@ async fn a_twilio_rejection_is_not_retried() {
         .mount(&server)
         .await;
     let result =
-        within_test_guard(twilio_app(&server).send_sms(&sms(), &RequestContext::new())).await;
+        within_test_guard(twilio_app(&server).send_sms(&sms(), &RequestContext::new(), unkept)).await;
     assert_eq!(code(&result), (422, "recipient_opted_out"));
     assert_eq!(requests(&server).await, 1);
 }
@@ -164,7 +172,7 @@ async fn a_long_twilio_retry_after_is_passed_to_the_caller_instead_of_waited_out
         .mount(&server)
         .await;
     let result =
-        within_test_guard(twilio_app(&server).send_sms(&sms(), &RequestContext::new())).await;
+        within_test_guard(twilio_app(&server).send_sms(&sms(), &RequestContext::new(), unkept)).await;
     assert_eq!(code(&result), (429, "provider_throttled"));
     assert_eq!(
         result.unwrap_err().retry_after,
@@ -189,8 +197,10 @@ async fn ses_throttling_then_success_is_retried_and_succeeds() {
         )
         .mount(&server)
         .await;
-    let sent = within_test_guard(ses_app(&server).send_email(&email(), &RequestContext::new()))
+    let sent = within_test_guard(ses_app(&server).send_email(&email(), &RequestContext::new(), unkept))
         .await
+        .unwrap()
+        .done()
         .unwrap();
     assert_eq!(sent.message_id.as_deref(), Some("ses-id-1"));
     assert_eq!(requests(&server).await, 2);
@@ -204,7 +214,7 @@ async fn ses_server_errors_are_retried_up_to_the_limit_then_answered_502() {
         .mount(&server)
         .await;
     let result =
-        within_test_guard(ses_app(&server).send_email(&email(), &RequestContext::new())).await;
+        within_test_guard(ses_app(&server).send_email(&email(), &RequestContext::new(), unkept)).await;
     assert_eq!(code(&result), (502, "provider_error"));
     assert_eq!(requests(&server).await, 3);
 }
@@ -217,7 +227,7 @@ async fn a_hanging_ses_is_answered_504_within_the_send_budget() {
         .mount(&server)
         .await;
     let result =
-        within_test_guard(ses_app(&server).send_email(&email(), &RequestContext::new())).await;
+        within_test_guard(ses_app(&server).send_email(&email(), &RequestContext::new(), unkept)).await;
     assert_eq!(code(&result), (504, "provider_timeout"));
 }
 
@@ -229,7 +239,7 @@ async fn an_ses_rejection_is_not_retried() {
         .mount(&server)
         .await;
     let result =
-        within_test_guard(ses_app(&server).send_email(&email(), &RequestContext::new())).await;
+        within_test_guard(ses_app(&server).send_email(&email(), &RequestContext::new(), unkept)).await;
     assert_eq!(code(&result), (422, "message_rejected"));
     assert_eq!(requests(&server).await, 1);
 }
@@ -239,6 +249,6 @@ async fn an_unreachable_provider_is_a_502_not_a_hang() {
     // Port 9 on loopback: nothing listens, so the connection is refused at once.
     let mut vars = crate::support::twilio_vars("http://127.0.0.1:9");
     vars.insert("NOTIFY_MAX_ATTEMPTS", "1".into());
-    let result = within_test_guard(app(vars).send_sms(&sms(), &RequestContext::new())).await;
+    let result = within_test_guard(app(vars).send_sms(&sms(), &RequestContext::new(), unkept)).await;
     assert_eq!(code(&result), (502, "provider_unreachable"));
 }

@@ -1,4 +1,4 @@
-//! `GET /api/health`: each channel's provider and mode, and the version. Always 200.
+//! `GET /api/health`: each channel's provider and mode, the store, and the version. Always 200.
 
 use http::StatusCode;
 
@@ -13,7 +13,7 @@ pub const HEALTH: Endpoint = Endpoint {
             Ok(Reply::from(response::json(
                 &context.request_id,
                 StatusCode::OK,
-                &app.health(),
+                &app.health_checked().await,
             )))
         })
     },

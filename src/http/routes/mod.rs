@@ -3,11 +3,13 @@
 
 mod docs;
 mod health;
+mod messages;
 mod sends;
 mod webhooks;
 
 pub use docs::{OPENAPI, PREVIEW, TEMPLATES};
 pub use health::HEALTH;
+pub use messages::{MESSAGE_STATS, MESSAGES};
 pub use sends::{SEND_EMAIL, SEND_NOTIFICATION, SEND_SMS};
 pub use webhooks::{SES_WEBHOOK, TWILIO_WEBHOOK};
 

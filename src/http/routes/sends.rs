@@ -4,13 +4,15 @@
 use http::StatusCode;
 use serde::Serialize;
 
+use super::super::idempotency::with_key;
 use super::super::route::{Endpoint, Incoming, Reply, Route};
 use super::super::wire::{SendEmailRequest, SendNotificationRequest, SendSmsRequest};
 use super::super::{pipeline, request, response};
-use crate::app::{App, RequestContext};
+use crate::app::{App, NotificationOutcome, RequestContext, Sending};
 use crate::domain::{EmailMessage, MAX_ATTACHMENT_BYTES, Sent, SmsMessage, total_too_large};
 use crate::error::{Attempt, Error, ErrorCode};
 use crate::names::Provider;
+use crate::store::StoredAnswer;
 
 const EMAIL_SENT: &str = "Email sent successfully";
 const EMAIL_LOGGED: &str = "Email logged (demo mode - AWS SES not configured)";
@@ -40,6 +42,7 @@ async fn send_email(
     incoming: Incoming,
     context: &RequestContext,
 ) -> Result<Reply, Error> {
+    let context = &with_key(Route::SendEmail, &incoming, context)?;
     let request: SendEmailRequest = request::json(&incoming)?;
     let message = EmailMessage::try_from(request).map_err(Error::invalid_fields)?;
     if let Some(total) = total_too_large(&message.attachments) {
@@ -51,25 +54,53 @@ async fn send_email(
         )
         .with_hint("Send large documents as a link to the patient portal instead."));
     }
-    let sent = app.send_email(&message, context).await?;
-    Ok(sent_reply(
-        context,
-        &SentBody::new(&sent, EMAIL_SENT, EMAIL_LOGGED),
-    ))
+    let sending = app
+        .send_email(&message, context, |result| {
+            sent_answer(context, result, EMAIL_SENT, EMAIL_LOGGED)
+        })
+        .await?;
+    Ok(sent_reply(context, sending, EMAIL_SENT, EMAIL_LOGGED))
 }
 
 async fn send_sms(app: &App, incoming: Incoming, context: &RequestContext) -> Result<Reply, Error> {
+    let context = &with_key(Route::SendSms, &incoming, context)?;
     let request: SendSmsRequest = request::json(&incoming)?;
     let message = SmsMessage::try_from(request).map_err(Error::invalid_fields)?;
-    let sent = app.send_sms(&message, context).await?;
-    Ok(sent_reply(
-        context,
-        &SentBody::new(&sent, SMS_SENT, SMS_LOGGED),
-    ))
+    let sending = app
+        .send_sms(&message, context, |result| {
+            sent_answer(context, result, SMS_SENT, SMS_LOGGED)
+        })
+        .await?;
+    Ok(sent_reply(context, sending, SMS_SENT, SMS_LOGGED))
 }
 
-fn sent_reply(context: &RequestContext, body: &SentBody) -> Reply {
-    Reply::from(response::json(&context.request_id, StatusCode::OK, body))
+/// This request's answer, or the first answer given to its key.
+fn sent_reply(context: &RequestContext, sending: Sending<Sent>, live: &str, demo: &str) -> Reply {
+    Reply::from(match sending {
+        Sending::Done(sent) => response::json(
+            &context.request_id,
+            StatusCode::OK,
+            &SentBody::new(&sent, live, demo),
+        ),
+        Sending::Replay(answer) => response::replay(answer),
+    })
+}
+
+/// The answer to a send, success or failure, as kept for its key's replays.
+fn sent_answer(
+    context: &RequestContext,
+    result: &Result<Sent, Error>,
+    live: &str,
+    demo: &str,
+) -> StoredAnswer {
+    match result {
+        Ok(sent) => response::stored(
+            &context.request_id,
+            StatusCode::OK,
+            &SentBody::new(sent, live, demo),
+        ),
+        Err(error) => response::stored_error(&context.request_id, error),
+    }
 }
 
 /// Sends a templated notification on each requested channel. The answer reports each channel;
@@ -81,11 +112,28 @@ async fn send_notification(
     incoming: Incoming,
     context: &RequestContext,
 ) -> Result<Reply, Error> {
+    let context = &with_key(Route::SendNotification, &incoming, context)?;
     let request: SendNotificationRequest = request::json(&incoming)?;
     let (template, data, recipients) = request.parse()?;
-    let outcome = app
-        .send_template_notification(template, data, &recipients, context)
+    let sending = app
+        .send_template_notification(template, data, &recipients, context, |outcome| {
+            let (status, body) = notification_body(template.as_str(), outcome);
+            response::stored(&context.request_id, status, &body)
+        })
         .await?;
+    Ok(Reply::from(match sending {
+        Sending::Done(outcome) => {
+            let (status, body) = notification_body(template.as_str(), &outcome);
+            response::json(&context.request_id, status, &body)
+        }
+        Sending::Replay(answer) => response::replay(answer),
+    }))
+}
+
+fn notification_body<'a>(
+    template: &'static str,
+    outcome: &'a NotificationOutcome,
+) -> (StatusCode, NotificationBody<'a>) {
     let results = [outcome.email.as_ref(), outcome.sms.as_ref()];
     let failures: Vec<&Error> = results
         .iter()
@@ -108,17 +156,13 @@ async fn send_notification(
     };
     let body = NotificationBody {
         success: failures.is_empty(),
-        template: template.as_str(),
+        template,
         email: ChannelBody::new(outcome.email.as_ref(), EMAIL_SENT, EMAIL_LOGGED),
         sms: ChannelBody::new(outcome.sms.as_ref(), SMS_SENT, SMS_LOGGED),
         error,
         code,
     };
-    Ok(Reply::from(response::json(
-        &context.request_id,
-        status,
-        &body,
-    )))
+    (status, body)
 }
 
 /// The seed guide's success shapes, kept exactly.
@@ -129,6 +173,9 @@ struct SentBody<'a> {
     message: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     message_id: Option<&'a str>,
+    /// Our id in the message log (`GET /api/messages/{id}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     demo: bool,
     /// The provider that took the message (`aws-ses`, `smtp`, `twilio`).
@@ -145,6 +192,7 @@ impl<'a> SentBody<'a> {
             success: true,
             message: if sent.demo { demo } else { live },
             message_id: sent.message_id.as_deref(),
+            id: sent.id.as_deref(),
             demo: sent.demo,
             provider: sent.provider,
             failed_over: &sent.failed_over,

@@ -1,0 +1,153 @@
+//! Admission of a send request, in one store call: the caller's rate, then its
+//! `Idempotency-Key`, then each live channel's recipient caps (against SMS-pumping fraud and
+//! loops in a calling app). On Postgres the counts hold across every instance and function.
+
+use std::time::Duration;
+
+use super::{App, RequestContext};
+use crate::audit::AuditRecipient;
+use crate::error::{Error, ErrorCode};
+use crate::names::Channel;
+use crate::store::{Admission, Claim, ClaimOutcome, Limit, StoredAnswer};
+
+/// How long an idempotency key and its first answer are kept.
+pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+
+const CALLER: u8 = 0;
+const HOUR: Duration = Duration::from_secs(60 * 60);
+
+fn group(channel: Channel) -> u8 {
+    match channel {
+        Channel::Email => 1,
+        Channel::Sms => 2,
+    }
+}
+
+/// One channel a request sends on: its recipients, and whether its caps apply (live only).
+pub(super) struct Planned<'a> {
+    pub channel: Channel,
+    pub recipients: &'a [AuditRecipient],
+    pub live: bool,
+}
+
+/// A request let through: the caps refused per channel, and the key it holds, if any.
+pub(super) struct Admitted {
+    store: crate::store::Admitted,
+    pub claim: Option<Claim>,
+}
+
+impl Admitted {
+    /// The refusal of `channel`'s recipient caps, as the error its send answers with.
+    pub fn capped(&self, channel: Channel) -> Option<Error> {
+        self.store
+            .refusal(group(channel))
+            .map(|after| recipient_limited(channel, after))
+    }
+}
+
+/// What admission decided.
+pub(super) enum Admit {
+    Go(Admitted),
+    /// The key's first answer, to answer again.
+    Replay(StoredAnswer),
+}
+
+impl App {
+    pub(super) async fn admit(
+        &self,
+        context: &RequestContext,
+        planned: &[Planned<'_>],
+    ) -> Result<Admit, Error> {
+        let limits = &self.config.limits;
+        let caller = self.auditor.recipient_hash(&context.caller);
+        let mut admission = Admission {
+            limits: vec![Limit::new(
+                format!("caller:{caller}"),
+                limits.requests_per_minute,
+                Duration::from_secs(60),
+                CALLER,
+            )],
+            claim: context.idempotency.as_ref().map(|i| Claim {
+                scope: caller.clone(),
+                key: i.key.clone(),
+                request_hash: i.request_hash.clone(),
+                // The whole send budget, and a margin for the store calls around it.
+                lease: self.config.policy.send_timeout + Duration::from_secs(15),
+                ttl: IDEMPOTENCY_TTL,
+                channels: planned.len() as u8,
+            }),
+        };
+        for plan in planned.iter().filter(|p| p.live) {
+            let max = match plan.channel {
+                Channel::Email => limits.emails_per_recipient_per_hour,
+                Channel::Sms => limits.sms_per_recipient_per_hour,
+            };
+            admission.limits.extend(plan.recipients.iter().map(|r| {
+                Limit::new(
+                    format!("{}:{}", plan.channel, r.hash),
+                    max,
+                    HOUR,
+                    group(plan.channel),
+                )
+            }));
+        }
+        let admitted = self.store.admit(&admission).await?;
+        if let Some(after) = admitted.refusal(CALLER) {
+            return Err(rate_limited(after));
+        }
+        match admitted.claim.clone() {
+            ClaimOutcome::None => Ok(Admit::Go(Admitted {
+                store: admitted,
+                claim: None,
+            })),
+            ClaimOutcome::Claimed => Ok(Admit::Go(Admitted {
+                store: admitted,
+                claim: admission.claim,
+            })),
+            ClaimOutcome::Replay(answer) => Ok(Admit::Replay(answer)),
+            ClaimOutcome::InProgress { retry_after } => Err(Error::new(
+                ErrorCode::IdempotencyInProgress,
+                "A request with this Idempotency-Key is still running. Retry after the delay given to get its answer.",
+            )
+            .with_retry_after(retry_after)),
+            ClaimOutcome::Reused => Err(Error::new(
+                ErrorCode::IdempotencyKeyReused,
+                "This Idempotency-Key was used with a different request. Use a new key for a new request.",
+            )),
+            ClaimOutcome::Abandoned => Err(Error::new(
+                ErrorCode::ProviderTimeout,
+                "The first request with this Idempotency-Key did not finish, so whether it was sent is unknown. It is not sent again.",
+            )
+            .with_hint("Look the message up with GET /api/messages before sending it again with a new key.")
+            .with_acceptance_unknown()),
+        }
+    }
+}
+
+fn rate_limited(after: Duration) -> Error {
+    Error::new(
+        ErrorCode::RateLimited,
+        "Too many send requests from this caller. Retry after the delay given.",
+    )
+    .with_hint("Raise NOTIFY_RATE_LIMIT_PER_MINUTE if this traffic is expected.")
+    .with_retry_after(after)
+}
+
+fn recipient_limited(channel: Channel, after: Duration) -> Error {
+    let (what, hint) = match channel {
+        Channel::Sms => (
+            "SMS",
+            "This cap guards against SMS-pumping fraud and loops in the calling app; raise NOTIFY_SMS_PER_RECIPIENT_PER_HOUR if it is too low.",
+        ),
+        Channel::Email => (
+            "emails",
+            "This cap guards against loops in the calling app; raise NOTIFY_EMAILS_PER_RECIPIENT_PER_HOUR if it is too low.",
+        ),
+    };
+    Error::new(
+        ErrorCode::RecipientRateLimited,
+        format!("Too many {what} to this recipient in the last hour. Retry after the delay given."),
+    )
+    .with_hint(hint)
+    .with_retry_after(after)
+}

@@ -1,0 +1,233 @@
+//! `GET /api/messages` (filtered, newest first, by cursor), `/api/messages/{id}` (by our id
+//! or the provider's) and `/api/messages/stats`: the message log, credentials as for sends.
+
+use http::StatusCode;
+use serde::Serialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::super::route::{Endpoint, Incoming, Reply, Route};
+use super::super::{pipeline, response};
+use crate::app::{App, RequestContext};
+use crate::domain::{EmailAddress, PhoneNumber};
+use crate::error::{Error, ErrorCode, FieldError};
+use crate::names::{Channel, MessageStatus};
+use crate::store::{Cursor, MessageFilter, MessageView, Stats};
+use crate::templates::TemplateName;
+
+pub const MESSAGES: Endpoint = Endpoint {
+    route: Route::Messages,
+    caller_check: Some(pipeline::check_reader),
+    handler: |app, incoming, context| Box::pin(messages(app, incoming, context)),
+};
+
+pub const MESSAGE_STATS: Endpoint = Endpoint {
+    route: Route::MessageStats,
+    caller_check: Some(pipeline::check_reader),
+    handler: |app, incoming, context| Box::pin(stats(app, incoming, context)),
+};
+
+const DEFAULT_LIMIT: u16 = 20;
+const MAX_LIMIT: u16 = 100;
+
+/// The query's parameters, each at most once and each one this route knows.
+struct Query(Vec<(String, String)>);
+
+impl Query {
+    fn parse(incoming: &Incoming, known: &[&str]) -> Result<Self, Error> {
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(incoming.parts.uri.query().unwrap_or(""))
+                .map_err(|e| Error::invalid_fields(vec![FieldError::new("query", e.to_string())]))?;
+        let mut problems = Vec::new();
+        for (i, (name, _)) in pairs.iter().enumerate() {
+            if !known.contains(&name.as_str()) {
+                problems.push(FieldError::new(
+                    name.clone(),
+                    format!("is not a parameter of this route; it takes {}", known.join(", ")),
+                ));
+            } else if pairs[..i].iter().any(|(earlier, _)| earlier == name) {
+                problems.push(FieldError::new(name.clone(), "is given more than once"));
+            }
+        }
+        if problems.is_empty() {
+            Ok(Self(pairs))
+        } else {
+            Err(Error::invalid_fields(problems))
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The parameter parsed by `parse`, or a problem naming it.
+    fn parsed<T>(
+        &self,
+        name: &'static str,
+        parse: impl FnOnce(&str) -> Option<T>,
+        expected: &str,
+        problems: &mut Vec<FieldError>,
+    ) -> Option<T> {
+        let value = self.get(name)?;
+        let parsed = parse(value);
+        if parsed.is_none() {
+            problems.push(FieldError::new(name, format!("must be {expected}")));
+        }
+        parsed
+    }
+}
+
+fn time(text: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(text, &Rfc3339).ok()
+}
+
+const LIST_PARAMETERS: &[&str] = &[
+    "id",
+    "channel",
+    "status",
+    "template",
+    "recipient",
+    "since",
+    "until",
+    "limit",
+    "cursor",
+];
+
+async fn messages(app: &App, incoming: Incoming, context: &RequestContext) -> Result<Reply, Error> {
+    let query = Query::parse(&incoming, LIST_PARAMETERS)?;
+    // `/api/messages/{id}` locally; on Vercel a rewrite may pass it as `?id=`.
+    let path_id = incoming
+        .parts
+        .uri
+        .path()
+        .strip_prefix("/api/messages/")
+        .map(|id| id.trim_end_matches('/'))
+        .filter(|id| !id.is_empty());
+    if let Some(id) = path_id.or(query.get("id")) {
+        return one(app, id, context).await;
+    }
+    let filter = filter(app, &query)?;
+    let page = app.store().messages(&filter).await?;
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Page<'a> {
+        success: bool,
+        messages: &'a [MessageView],
+        next_cursor: Option<&'a str>,
+    }
+    let body = Page {
+        success: true,
+        messages: &page.messages,
+        next_cursor: page.next_cursor.as_deref(),
+    };
+    Ok(Reply::from(response::json(
+        &context.request_id,
+        StatusCode::OK,
+        &body,
+    )))
+}
+
+async fn one(app: &App, id: &str, context: &RequestContext) -> Result<Reply, Error> {
+    let Some(message) = app.store().message(id).await? else {
+        return Err(Error::new(
+            ErrorCode::MessageNotFound,
+            "No message in the log has this id (ours or the provider's).",
+        ));
+    };
+    #[derive(Serialize)]
+    struct One<'a> {
+        success: bool,
+        message: &'a MessageView,
+    }
+    let body = One {
+        success: true,
+        message: &message,
+    };
+    Ok(Reply::from(response::json(
+        &context.request_id,
+        StatusCode::OK,
+        &body,
+    )))
+}
+
+fn filter(app: &App, query: &Query) -> Result<MessageFilter, Error> {
+    let mut problems = Vec::new();
+    let p = &mut problems;
+    let filter = MessageFilter {
+        channel: query.parsed("channel", Channel::parse, "email or sms", p),
+        status: query.parsed("status", MessageStatus::parse, "a message status", p),
+        template: query.parsed(
+            "template",
+            |t| TemplateName::parse(t).ok().map(|t| t.as_str().to_owned()),
+            "a template name (GET /api/templates)",
+            p,
+        ),
+        recipient_hash: query.parsed(
+            "recipient",
+            |r| recipient(r).map(|r| app.recipient_hash(&r)),
+            "a full email address or an E.164 phone number",
+            p,
+        ),
+        since: query.parsed("since", time, "an RFC 3339 time with an offset", p),
+        until: query.parsed("until", time, "an RFC 3339 time with an offset", p),
+        limit: query
+            .parsed(
+                "limit",
+                |l| l.parse().ok().filter(|l| (1..=MAX_LIMIT).contains(l)),
+                "a whole number from 1 to 100",
+                p,
+            )
+            .unwrap_or(DEFAULT_LIMIT),
+        cursor: query.parsed(
+            "cursor",
+            Cursor::decode,
+            "a nextCursor from an earlier page",
+            p,
+        ),
+    };
+    if problems.is_empty() {
+        Ok(filter)
+    } else {
+        Err(Error::invalid_fields(problems))
+    }
+}
+
+/// A recipient as the log hashes it: the address or number normalised as a send does.
+fn recipient(text: &str) -> Option<String> {
+    if text.contains('@') {
+        EmailAddress::parse(text)
+            .ok()
+            .map(|a| a.address().to_owned())
+    } else {
+        PhoneNumber::parse(text).ok().map(|n| n.as_str().to_owned())
+    }
+}
+
+async fn stats(app: &App, incoming: Incoming, context: &RequestContext) -> Result<Reply, Error> {
+    let query = Query::parse(&incoming, &["since", "until"])?;
+    let mut problems = Vec::new();
+    let since = query.parsed("since", time, "an RFC 3339 time with an offset", &mut problems);
+    let until = query.parsed("until", time, "an RFC 3339 time with an offset", &mut problems);
+    if !problems.is_empty() {
+        return Err(Error::invalid_fields(problems));
+    }
+    let stats = app.store().stats(since, until).await?;
+    #[derive(Serialize)]
+    struct Body<'a> {
+        success: bool,
+        #[serde(flatten)]
+        stats: &'a Stats,
+    }
+    let body = Body {
+        success: true,
+        stats: &stats,
+    };
+    Ok(Reply::from(response::json(
+        &context.request_id,
+        StatusCode::OK,
+        &body,
+    )))
+}

@@ -1,0 +1,377 @@
+//! The memory store: the default without `DATABASE_URL` (`cargo run`, demo mode, tests). It
+//! behaves as the Postgres store does within one process, and holds at most
+//! `MAX_MESSAGES` messages (the oldest go first) and `MAX_TRACKED_KEYS` limit keys.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use super::gcra;
+use super::types::{
+    Admission, Admitted, Claim, ClaimOutcome, EventView, MessageFilter, MessagePage,
+    MessageRecord, MessageView, Refusal, Stats, StoreHealth, StoredAnswer,
+};
+use super::Store;
+use crate::domain::DeliveryEvent;
+use crate::error::Error;
+use crate::names::{MessageStatus, StoreKind};
+use crate::support::{BoxFuture, timestamp};
+
+const MAX_MESSAGES: usize = 10_000;
+const MAX_TRACKED_KEYS: usize = 10_000;
+
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+    /// How far tests have moved this store's clock forward.
+    skew: Mutex<Duration>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    limits: HashMap<String, OffsetDateTime>,
+    claims: HashMap<(String, String), ClaimRow>,
+    /// Oldest first.
+    messages: Vec<Stored>,
+    orphans: Vec<DeliveryEvent>,
+    /// Ids of the events applied: a provider's retry of the same report is kept once.
+    seen_events: std::collections::HashSet<String>,
+}
+
+#[derive(Debug)]
+struct ClaimRow {
+    request_hash: String,
+    answer: Option<StoredAnswer>,
+    lease_until: OffsetDateTime,
+    expires_at: OffsetDateTime,
+}
+
+#[derive(Debug)]
+struct Stored {
+    view: MessageView,
+    created_at: OffsetDateTime,
+    rank: u8,
+    recipient_ranks: Vec<u8>,
+}
+
+impl MemoryStore {
+    /// Moves this store's clock forward, for tests of limits and expiry.
+    pub fn advance(&self, by: Duration) {
+        *self.skew.lock().unwrap_or_else(|p| p.into_inner()) += by;
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc() + *self.skew.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves the maps consistent (each step is one insert
+        // or update), so the data is still good to use.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn admit_now(&self, admission: &Admission) -> Admitted {
+        let now = self.now();
+        let mut state = self.state();
+        if state.limits.len() > MAX_TRACKED_KEYS {
+            state.limits.retain(|_, tat| *tat > now);
+        }
+        let refused: Vec<Refusal> = admission
+            .limits
+            .iter()
+            .filter_map(|limit| {
+                let tat = state.limits.get(&limit.key).copied();
+                gcra::check(tat, now, limit)
+                    .err()
+                    .map(|retry_after| Refusal {
+                        group: limit.group,
+                        retry_after,
+                    })
+            })
+            .collect();
+        let is_refused = |group: u8| refused.iter().any(|r| r.group == group);
+        if is_refused(0) {
+            return Admitted {
+                refused,
+                claim: ClaimOutcome::None,
+            };
+        }
+        count(&mut state, admission, now, |group| group == 0);
+        let mut claim = ClaimOutcome::None;
+        if let Some(wanted) = &admission.claim {
+            let id = (wanted.scope.clone(), wanted.key.clone());
+            if state.claims.get(&id).is_some_and(|row| row.expires_at <= now) {
+                state.claims.remove(&id);
+            }
+            match state.claims.get(&id) {
+                None => {
+                    state.claims.insert(
+                        id,
+                        ClaimRow {
+                            request_hash: wanted.request_hash.clone(),
+                            answer: None,
+                            lease_until: now + wanted.lease,
+                            expires_at: now + wanted.ttl,
+                        },
+                    );
+                    claim = ClaimOutcome::Claimed;
+                }
+                Some(row) => {
+                    let outcome = if row.request_hash != wanted.request_hash {
+                        ClaimOutcome::Reused
+                    } else if let Some(answer) = &row.answer {
+                        ClaimOutcome::Replay(answer.clone())
+                    } else if row.lease_until > now {
+                        ClaimOutcome::InProgress {
+                            retry_after: gcra::ceil_millis(row.lease_until - now),
+                        }
+                    } else {
+                        ClaimOutcome::Abandoned
+                    };
+                    return Admitted {
+                        refused: Vec::new(),
+                        claim: outcome,
+                    };
+                }
+            }
+        }
+        count(&mut state, admission, now, |group| {
+            group != 0 && !is_refused(group)
+        });
+        if let (ClaimOutcome::Claimed, Some(wanted)) = (&claim, &admission.claim) {
+            let groups: std::collections::BTreeSet<u8> =
+                refused.iter().map(|r| r.group).collect();
+            if groups.len() >= usize::from(wanted.channels) {
+                state
+                    .claims
+                    .remove(&(wanted.scope.clone(), wanted.key.clone()));
+                claim = ClaimOutcome::None;
+            }
+        }
+        Admitted { refused, claim }
+    }
+
+    fn apply_now(&self, event: &DeliveryEvent) {
+        let Some(status) = MessageStatus::parse(event.kind) else {
+            return;
+        };
+        let now = self.now();
+        let mut state = self.state();
+        if !state.seen_events.insert(event.id.clone()) {
+            return;
+        }
+        let found = state.messages.iter_mut().rev().find(|m| {
+            m.view.provider == event.provider
+                && m.view.provider_message_id.as_deref() == Some(event.provider_message_id.as_str())
+        });
+        let Some(message) = found else {
+            state.orphans.push(event.clone());
+            return;
+        };
+        let events = message.view.events.get_or_insert_with(Vec::new);
+        events.push(EventView {
+            kind: status,
+            time: event.time.clone(),
+            error_code: event.error_code.clone(),
+            retryable: event.retryable,
+        });
+        if status.rank() > message.rank {
+            message.rank = status.rank();
+            message.view.status = status;
+            message.view.updated_at = timestamp(now);
+        }
+        let recipients = message.view.recipients.iter_mut();
+        for (recipient, rank) in recipients.zip(message.recipient_ranks.iter_mut()) {
+            if event.recipient_hash.as_deref() == Some(recipient.hash.as_str())
+                && status.rank() > *rank
+            {
+                *rank = status.rank();
+                recipient.status = status;
+            }
+        }
+    }
+}
+
+/// Counts the request against the limits of the groups `counted` picks.
+fn count(state: &mut State, admission: &Admission, now: OffsetDateTime, counted: impl Fn(u8) -> bool) {
+    for limit in admission.limits.iter().filter(|l| counted(l.group)) {
+        let tat = state.limits.get(&limit.key).copied();
+        state
+            .limits
+            .insert(limit.key.clone(), gcra::counted(tat, now, limit));
+    }
+}
+
+fn matches(message: &Stored, filter: &MessageFilter) -> bool {
+    let view = &message.view;
+    filter.channel.is_none_or(|c| view.channel == c)
+        && filter.status.is_none_or(|s| view.status == s)
+        && filter
+            .template
+            .as_deref()
+            .is_none_or(|t| view.template.as_deref() == Some(t))
+        && filter
+            .recipient_hash
+            .as_deref()
+            .is_none_or(|h| view.recipients.iter().any(|r| r.hash == h))
+        && filter.since.is_none_or(|t| message.created_at >= t)
+        && filter.until.is_none_or(|t| message.created_at < t)
+        && filter.cursor.as_ref().is_none_or(|c| {
+            (message.created_at, view.id.as_str()) < (c.created_at, c.id.as_str())
+        })
+}
+
+impl Store for MemoryStore {
+    fn kind(&self) -> StoreKind {
+        StoreKind::Memory
+    }
+
+    fn admit<'a>(&'a self, admission: &'a Admission) -> BoxFuture<'a, Result<Admitted, Error>> {
+        Box::pin(async move { Ok(self.admit_now(admission)) })
+    }
+
+    fn release<'a>(&'a self, claim: &'a Claim) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            self.state()
+                .claims
+                .remove(&(claim.scope.clone(), claim.key.clone()));
+            Ok(())
+        })
+    }
+
+    fn record<'a>(
+        &'a self,
+        messages: &'a [MessageRecord],
+        answer: Option<(&'a Claim, &'a StoredAnswer)>,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let mut state = self.state();
+            for record in messages {
+                let created_at = record.created_at;
+                state.messages.push(Stored {
+                    view: view_of(record, created_at),
+                    created_at,
+                    rank: record.status_rank,
+                    recipient_ranks: vec![record.status_rank; record.recipients.len()],
+                });
+            }
+            if state.messages.len() > MAX_MESSAGES {
+                let excess = state.messages.len() - MAX_MESSAGES;
+                state.messages.drain(..excess);
+            }
+            if let Some((claim, answer)) = answer {
+                if let Some(row) = state
+                    .claims
+                    .get_mut(&(claim.scope.clone(), claim.key.clone()))
+                {
+                    row.answer = Some(answer.clone());
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn apply_event<'a>(&'a self, event: &'a DeliveryEvent) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            self.apply_now(event);
+            Ok(())
+        })
+    }
+
+    fn message<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<MessageView>, Error>> {
+        Box::pin(async move {
+            let state = self.state();
+            let found = state.messages.iter().rev().find(|m| {
+                m.view.id == id || m.view.provider_message_id.as_deref() == Some(id)
+            });
+            Ok(found.map(|m| {
+                let mut view = m.view.clone();
+                view.events.get_or_insert_with(Vec::new);
+                view
+            }))
+        })
+    }
+
+    fn messages<'a>(
+        &'a self,
+        filter: &'a MessageFilter,
+    ) -> BoxFuture<'a, Result<MessagePage, Error>> {
+        Box::pin(async move {
+            let state = self.state();
+            let mut newest_first: Vec<&Stored> =
+                state.messages.iter().filter(|m| matches(m, filter)).collect();
+            newest_first.sort_by(|a, b| {
+                (b.created_at, b.view.id.as_str()).cmp(&(a.created_at, a.view.id.as_str()))
+            });
+            let views = newest_first
+                .into_iter()
+                .take(usize::from(filter.limit) + 1)
+                .map(|m| MessageView {
+                    events: None,
+                    ..m.view.clone()
+                })
+                .collect();
+            Ok(super::page(views, filter.limit))
+        })
+    }
+
+    fn stats<'a>(
+        &'a self,
+        since: Option<OffsetDateTime>,
+        until: Option<OffsetDateTime>,
+    ) -> BoxFuture<'a, Result<Stats, Error>> {
+        Box::pin(async move {
+            let state = self.state();
+            let mut stats = Stats::default();
+            let in_range = state.messages.iter().filter(|m| {
+                since.is_none_or(|t| m.created_at >= t) && until.is_none_or(|t| m.created_at < t)
+            });
+            for message in in_range {
+                let view = &message.view;
+                stats.total += 1;
+                *stats
+                    .by_channel
+                    .entry(view.channel.as_str().to_owned())
+                    .or_default()
+                    .entry(view.status.as_str().to_owned())
+                    .or_default() += 1;
+                if let Some(template) = &view.template {
+                    *stats.by_template.entry(template.clone()).or_default() += 1;
+                }
+            }
+            Ok(stats)
+        })
+    }
+
+    fn check(&self) -> BoxFuture<'_, StoreHealth> {
+        Box::pin(async {
+            StoreHealth {
+                kind: StoreKind::Memory,
+                reachable: true,
+                schema_version: None,
+                problem: None,
+            }
+        })
+    }
+}
+
+fn view_of(record: &MessageRecord, created_at: OffsetDateTime) -> MessageView {
+    MessageView {
+        id: record.id.clone(),
+        channel: record.channel,
+        template: record.template.map(str::to_owned),
+        provider: record.provider,
+        provider_message_id: record.provider_message_id.clone(),
+        status: record.status,
+        error_code: record.error_code.map(|c| c.as_str().to_owned()),
+        caller: record.caller.clone(),
+        request_id: record.request_id.clone(),
+        idempotency_key: record.idempotency_key.clone(),
+        created_at: timestamp(created_at),
+        updated_at: timestamp(created_at),
+        recipients: record.recipients.clone(),
+        events: Some(Vec::new()),
+    }
+}

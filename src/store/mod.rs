@@ -1,0 +1,114 @@
+//! The store: what outlives one request (idempotency keys, the message log, the limits every
+//! instance shares), behind one trait with two implementations: Postgres when `DATABASE_URL`
+//! is set, and memory (the default for `cargo run`, demo mode and tests), which behaves the
+//! same within one process.
+
+mod gcra;
+mod memory;
+mod postgres;
+mod types;
+
+#[cfg(test)]
+mod tests;
+
+pub use memory::MemoryStore;
+pub use postgres::PostgresStore;
+pub use types::{
+    Admission, Admitted, Claim, ClaimOutcome, Cursor, EventView, Limit, MessageFilter,
+    MessagePage, MessageRecord, MessageView, RecipientView, Refusal, Stats, StoreHealth,
+    StoredAnswer,
+};
+
+use crate::config::StoreConfig;
+use crate::domain::DeliveryEvent;
+use crate::error::{Error, ErrorCode};
+use crate::names::StoreKind;
+use crate::support::BoxFuture;
+
+/// What every store does. Each call is one atomic step (one round trip on Postgres), so that
+/// any number of instances sharing a database see one count, one claim and one log.
+pub trait Store: Send + Sync + std::fmt::Debug {
+    fn kind(&self) -> StoreKind;
+
+    /// Counts the request against its limits and claims its idempotency key, atomically.
+    fn admit<'a>(&'a self, admission: &'a Admission) -> BoxFuture<'a, Result<Admitted, Error>>;
+
+    /// Forgets a claimed key whose request was refused before anything was sent.
+    fn release<'a>(&'a self, claim: &'a Claim) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// Writes the messages of a send and, when it had a key, its answer for replays.
+    fn record<'a>(
+        &'a self,
+        messages: &'a [MessageRecord],
+        answer: Option<(&'a Claim, &'a StoredAnswer)>,
+    ) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// Appends a delivery event to its message (an orphan when the message is unknown) and
+    /// moves the message's and the recipient's status forward, never back.
+    fn apply_event<'a>(&'a self, event: &'a DeliveryEvent) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// A message by our id or the provider's message id.
+    fn message<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<MessageView>, Error>>;
+
+    /// A page of messages, newest first.
+    fn messages<'a>(&'a self, filter: &'a MessageFilter)
+    -> BoxFuture<'a, Result<MessagePage, Error>>;
+
+    /// Counts by channel and status, and by template, over a time range.
+    fn stats<'a>(
+        &'a self,
+        since: Option<time::OffsetDateTime>,
+        until: Option<time::OffsetDateTime>,
+    ) -> BoxFuture<'a, Result<Stats, Error>>;
+
+    /// Whether the store answers, and its schema version: for health.
+    fn check(&self) -> BoxFuture<'_, StoreHealth>;
+}
+
+/// The store the configuration asks for. Nothing connects here: Postgres connects on first use.
+pub fn open(config: &StoreConfig) -> Box<dyn Store> {
+    match config {
+        StoreConfig::Memory => Box::new(MemoryStore::default()),
+        StoreConfig::Postgres(settings) => Box::new(PostgresStore::new(settings)),
+        StoreConfig::Misconfigured(problem) => {
+            Box::new(PostgresStore::misconfigured(problem.clone()))
+        }
+    }
+}
+
+/// The answer when the store cannot be used: a 503 that says to retry, never a send without it.
+pub(crate) fn unavailable(why: impl std::fmt::Display) -> Error {
+    tracing::error!(error = %why, "the store is unavailable");
+    Error::new(
+        ErrorCode::StoreUnavailable,
+        "The message store is unavailable, so nothing was sent. Retry after the delay given.",
+    )
+    .with_hint("Check DATABASE_URL and the database's status; GET /api/health reports it.")
+    .with_retry_after(std::time::Duration::from_secs(5))
+}
+
+/// A page of at most `limit` messages from up to `limit + 1` fetched, newest first: the one
+/// more tells whether there is a next page, which starts after the last one kept.
+fn page(mut views: Vec<MessageView>, limit: u16) -> MessagePage {
+    let limit = usize::from(limit);
+    let more = views.len() > limit;
+    views.truncate(limit);
+    let next_cursor = views.last().filter(|_| more).and_then(|last| {
+        let created_at = time::OffsetDateTime::parse(
+            &last.created_at,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .ok()?;
+        Some(
+            Cursor {
+                created_at,
+                id: last.id.clone(),
+            }
+            .encode(),
+        )
+    });
+    MessagePage {
+        messages: views,
+        next_cursor,
+    }
+}

@@ -1,0 +1,398 @@
+//! The Postgres store: a small pool built lazily (no connection before the first call that
+//! needs one), the schema migrated on first use, and every call one round trip bounded by
+//! `NOTIFY_STORE_TIMEOUT_MS`. Statements are sent unnamed (`query_typed`), so the store works
+//! through a transaction-mode pooler such as Neon's PgBouncer as well as directly.
+
+mod migrate;
+mod sql;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use tokio_postgres::types::{Json, ToSql, Type};
+
+use super::types::{
+    Admission, Admitted, Claim, ClaimOutcome, MessageFilter, MessagePage, MessageRecord,
+    MessageView, Refusal, Stats, StoreHealth, StoredAnswer,
+};
+use super::{Store, unavailable};
+use crate::config::{Misconfiguration, PostgresSettings};
+use crate::domain::DeliveryEvent;
+use crate::error::{Error, FieldError};
+use crate::names::{MessageStatus, StoreKind};
+use crate::support::BoxFuture;
+
+pub struct PostgresStore {
+    /// The pool, or what keeps the configured database from being used.
+    pool: Result<Pool, Misconfiguration>,
+    timeout: Duration,
+    /// The schema version, once this instance has checked (and if need be applied) migrations.
+    schema: tokio::sync::OnceCell<i32>,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("schema", &self.schema.get())
+            .finish_non_exhaustive()
+    }
+}
+
+type Param<'a> = (&'a (dyn ToSql + Sync), Type);
+
+impl PostgresStore {
+    /// Builds the pool; connects nothing.
+    pub fn new(settings: &PostgresSettings) -> Self {
+        match Self::pool(settings) {
+            Ok(pool) => Self::with(Ok(pool), settings.timeout),
+            Err(why) => Self::with(
+                Err(Misconfiguration {
+                    missing: Vec::new(),
+                    invalid: vec![FieldError::new("DATABASE_URL", why)],
+                }),
+                settings.timeout,
+            ),
+        }
+    }
+
+    /// A store for a database that is asked for but cannot be used as configured: every call
+    /// answers 503 naming what to fix, and nothing is sent without it.
+    pub fn misconfigured(problem: Misconfiguration) -> Self {
+        Self::with(Err(problem), Duration::ZERO)
+    }
+
+    fn with(pool: Result<Pool, Misconfiguration>, timeout: Duration) -> Self {
+        Self {
+            pool,
+            timeout,
+            schema: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    fn pool(settings: &PostgresSettings) -> Result<Pool, String> {
+        let mut connection = settings.connection.clone();
+        connection.connect_timeout(settings.timeout);
+        let manager = Manager::from_config(
+            connection,
+            tls()?,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        Pool::builder(manager)
+            .max_size(settings.pool_size)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(settings.timeout))
+            .create_timeout(Some(settings.timeout))
+            .recycle_timeout(Some(settings.timeout))
+            .build()
+            .map_err(|e| e.to_string())
+    }
+
+    /// Runs one statement on a pooled connection (migrating first on this instance's first
+    /// call), within the store's bound.
+    async fn query(&self, statement: &str, params: &[Param<'_>]) -> Result<Vec<tokio_postgres::Row>, Error> {
+        let pool = self.pool.as_ref().map_err(misconfigured)?;
+        let work = async {
+            let client = pool.get().await.map_err(unavailable)?;
+            self.schema
+                .get_or_try_init(|| migrate::apply(&client))
+                .await
+                .map_err(unavailable)?;
+            client
+                .query_typed(statement, params)
+                .await
+                .map_err(unavailable)
+        };
+        match tokio::time::timeout(self.timeout, work).await {
+            Ok(result) => result,
+            Err(_) => Err(unavailable(format!(
+                "no answer within {} ms",
+                self.timeout.as_millis()
+            ))),
+        }
+    }
+
+    /// The first column of the first row, as JSON.
+    async fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        statement: &str,
+        params: &[Param<'_>],
+    ) -> Result<Option<T>, Error> {
+        let rows = self.query(statement, params).await?;
+        match rows.first() {
+            None => Ok(None),
+            Some(row) => row
+                .try_get::<_, Option<Json<T>>>(0)
+                .map(|json| json.map(|Json(value)| value))
+                .map_err(unavailable),
+        }
+    }
+}
+
+/// TLS through rustls with Mozilla's roots (`webpki-roots`), ring as the crypto provider: the
+/// server's certificate and host name are always verified when TLS is used.
+fn tls() -> Result<tokio_postgres_rustls::MakeRustlsConnect, String> {
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let config =
+        rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+/// What `notify_admit` answers.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AdmitAnswer {
+    refused: Vec<RefusedJson>,
+    claim: String,
+    status: Option<u16>,
+    body: Option<String>,
+    retry_ms: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RefusedJson {
+    group: u8,
+    retry_ms: u64,
+}
+
+fn admission_json(admission: &Admission) -> (Value, Option<Value>) {
+    let limits = admission
+        .limits
+        .iter()
+        .map(|l| {
+            json!({
+                "key": l.key,
+                "interval_us": l.interval.as_micros() as u64,
+                "period_us": l.period.as_micros() as u64,
+                "grp": l.group,
+            })
+        })
+        .collect();
+    let claim = admission.claim.as_ref().map(|c| {
+        json!({
+            "scope": c.scope,
+            "key": c.key,
+            "requestHash": c.request_hash,
+            "leaseMs": c.lease.as_millis() as u64,
+            "ttlMs": c.ttl.as_millis() as u64,
+            "channels": c.channels,
+        })
+    });
+    (Value::Array(limits), claim)
+}
+
+fn admitted(answer: AdmitAnswer) -> Result<Admitted, Error> {
+    let claim = match answer.claim.as_str() {
+        "none" => ClaimOutcome::None,
+        "claimed" => ClaimOutcome::Claimed,
+        "replay" => ClaimOutcome::Replay(StoredAnswer {
+            status: answer.status.unwrap_or(200),
+            body: answer.body.unwrap_or_default(),
+        }),
+        "inProgress" => ClaimOutcome::InProgress {
+            retry_after: Duration::from_millis(answer.retry_ms.unwrap_or(1000)),
+        },
+        "reused" => ClaimOutcome::Reused,
+        "abandoned" => ClaimOutcome::Abandoned,
+        other => return Err(unavailable(format!("notify_admit answered {other:?}"))),
+    };
+    let refused = answer
+        .refused
+        .into_iter()
+        .map(|r| Refusal {
+            group: r.group,
+            retry_after: Duration::from_millis(r.retry_ms),
+        })
+        .collect();
+    Ok(Admitted { refused, claim })
+}
+
+fn rfc3339(time: Option<OffsetDateTime>) -> Option<String> {
+    time.and_then(|t| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .ok()
+    })
+}
+
+impl Store for PostgresStore {
+    fn kind(&self) -> StoreKind {
+        StoreKind::Postgres
+    }
+
+    fn admit<'a>(&'a self, admission: &'a Admission) -> BoxFuture<'a, Result<Admitted, Error>> {
+        Box::pin(async move {
+            let (limits, claim) = admission_json(admission);
+            let answer: Option<AdmitAnswer> = self
+                .json(sql::ADMIT, &[(&limits, Type::JSONB), (&claim, Type::JSONB)])
+                .await?;
+            admitted(answer.ok_or_else(|| unavailable("notify_admit answered nothing"))?)
+        })
+    }
+
+    fn release<'a>(&'a self, claim: &'a Claim) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            self.query(
+                sql::RELEASE,
+                &[(&claim.scope, Type::TEXT), (&claim.key, Type::TEXT)],
+            )
+            .await
+            .map(drop)
+        })
+    }
+
+    fn record<'a>(
+        &'a self,
+        messages: &'a [MessageRecord],
+        answer: Option<(&'a Claim, &'a StoredAnswer)>,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let messages = serde_json::to_value(messages).map_err(unavailable)?;
+            let scope = answer.map(|(c, _)| c.scope.as_str());
+            let key = answer.map(|(c, _)| c.key.as_str());
+            let status = answer.map(|(_, a)| a.status as i16);
+            let body = answer.map(|(_, a)| a.body.as_str());
+            self.query(
+                sql::RECORD,
+                &[
+                    (&messages, Type::JSONB),
+                    (&scope, Type::TEXT),
+                    (&key, Type::TEXT),
+                    (&status, Type::INT2),
+                    (&body, Type::TEXT),
+                ],
+            )
+            .await
+            .map(drop)
+        })
+    }
+
+    fn apply_event<'a>(&'a self, event: &'a DeliveryEvent) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let Some(status) = MessageStatus::parse(event.kind) else {
+                return Ok(());
+            };
+            let rank = i16::from(status.rank());
+            self.query(
+                sql::APPLY_EVENT,
+                &[
+                    (&event.id, Type::TEXT),
+                    (&event.provider.as_str(), Type::TEXT),
+                    (&event.provider_message_id, Type::TEXT),
+                    (&status.as_str(), Type::TEXT),
+                    (&rank, Type::INT2),
+                    (&event.recipient_hash, Type::TEXT),
+                    (&event.time, Type::TEXT),
+                    (&event.error_code, Type::TEXT),
+                    (&event.retryable, Type::BOOL),
+                ],
+            )
+            .await
+            .map(drop)
+        })
+    }
+
+    fn message<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<MessageView>, Error>> {
+        Box::pin(async move { self.json(sql::MESSAGE, &[(&id, Type::TEXT)]).await })
+    }
+
+    fn messages<'a>(
+        &'a self,
+        filter: &'a MessageFilter,
+    ) -> BoxFuture<'a, Result<MessagePage, Error>> {
+        Box::pin(async move {
+            let channel = filter.channel.map(|c| c.as_str());
+            let status = filter.status.map(|s| s.as_str());
+            let since = rfc3339(filter.since);
+            let until = rfc3339(filter.until);
+            let after = rfc3339(filter.cursor.as_ref().map(|c| c.created_at));
+            let after_id = filter.cursor.as_ref().map(|c| c.id.as_str());
+            let limit = i64::from(filter.limit) + 1;
+            let rows = self
+                .query(
+                    sql::MESSAGES,
+                    &[
+                        (&channel, Type::TEXT),
+                        (&status, Type::TEXT),
+                        (&filter.template, Type::TEXT),
+                        (&filter.recipient_hash, Type::TEXT),
+                        (&since, Type::TEXT),
+                        (&until, Type::TEXT),
+                        (&after, Type::TEXT),
+                        (&after_id, Type::TEXT),
+                        (&limit, Type::INT8),
+                    ],
+                )
+                .await?;
+            let mut views = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let Json(view) = row.try_get::<_, Json<MessageView>>(0).map_err(unavailable)?;
+                views.push(view);
+            }
+            Ok(super::page(views, filter.limit))
+        })
+    }
+
+    fn stats<'a>(
+        &'a self,
+        since: Option<OffsetDateTime>,
+        until: Option<OffsetDateTime>,
+    ) -> BoxFuture<'a, Result<Stats, Error>> {
+        Box::pin(async move {
+            let since = rfc3339(since);
+            let until = rfc3339(until);
+            let stats: Option<Stats> = self
+                .json(sql::STATS, &[(&since, Type::TEXT), (&until, Type::TEXT)])
+                .await?;
+            Ok(stats.unwrap_or_default())
+        })
+    }
+
+    fn check(&self) -> BoxFuture<'_, StoreHealth> {
+        Box::pin(async move {
+            let answer = self.query("SELECT 1", &[]).await;
+            let problem = match (&self.pool, &answer) {
+                (Err(_), Err(error)) => Some(error.message.clone()),
+                (Ok(_), Err(_)) => Some(
+                    "the database did not answer in time; sends and the messages API answer 503 until it does"
+                        .to_owned(),
+                ),
+                _ => None,
+            };
+            StoreHealth {
+                kind: StoreKind::Postgres,
+                reachable: answer.is_ok(),
+                schema_version: self.schema.get().copied(),
+                problem,
+            }
+        })
+    }
+}
+
+/// The 503 of a database that cannot be used as configured, naming what to fix.
+fn misconfigured(problem: &Misconfiguration) -> Error {
+    let mut names: Vec<&str> = problem.missing.iter().map(String::as_str).collect();
+    names.extend(problem.invalid.iter().map(|i| i.field.as_str()));
+    let mut error = Error::new(
+        crate::error::ErrorCode::StoreUnavailable,
+        format!(
+            "The message store is not configured correctly, so nothing was sent: fix {}.",
+            names.join(", ")
+        ),
+    )
+    .with_hint("Set the variables in Vercel (Settings > Environment Variables) and redeploy; GET /api/health names them.");
+    error.missing = problem.missing.clone();
+    error.invalid = problem.invalid.clone();
+    error
+}
