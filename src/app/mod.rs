@@ -14,9 +14,9 @@ mod tests;
 
 use std::sync::OnceLock;
 
+pub use admit::IDEMPOTENCY_TTL;
 pub use channel::{EmailSenders, Senders, SmsSenders};
 pub use health::Health;
-pub use admit::IDEMPOTENCY_TTL;
 pub use send::{NotificationOutcome, Sending};
 pub use webhooks::{AfterAnswer, Received, SnsOutcome};
 

@@ -57,8 +57,11 @@ impl App {
         context: &RequestContext,
         answer: impl FnOnce(&Result<Sent, Error>) -> StoredAnswer,
     ) -> Result<Sending<Sent>, Error> {
-        let recipients: Vec<AuditRecipient> =
-            message.to.iter().map(|to| self.recipient(to.address(), to.masked())).collect();
+        let recipients: Vec<AuditRecipient> = message
+            .to
+            .iter()
+            .map(|to| self.recipient(to.address(), to.masked()))
+            .collect();
         let live = matches!(self.email(), Senders::Live(_));
         let planned = [Planned {
             channel: Channel::Email,
@@ -69,8 +72,11 @@ impl App {
             Admit::Go(admitted) => admitted,
             Admit::Replay(answer) => return Ok(Sending::Replay(answer)),
         };
-        let Attempted { result, record } = self.email_attempt(message, context, recipients, &admitted).await;
-        self.finish(&admitted, vec![record], || answer(&result)).await;
+        let Attempted { result, record } = self
+            .email_attempt(message, context, recipients, &admitted)
+            .await;
+        self.finish(&admitted, vec![record], || answer(&result))
+            .await;
         result.map(Sending::Done)
     }
 
@@ -94,8 +100,11 @@ impl App {
             Admit::Replay(answer) => return Ok(Sending::Replay(answer)),
         };
         let [recipient] = recipients;
-        let Attempted { result, record } = self.sms_attempt(message, context, recipient, &admitted).await;
-        self.finish(&admitted, vec![record], || answer(&result)).await;
+        let Attempted { result, record } = self
+            .sms_attempt(message, context, recipient, &admitted)
+            .await;
+        self.finish(&admitted, vec![record], || answer(&result))
+            .await;
         result.map(Sending::Done)
     }
 

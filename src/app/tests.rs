@@ -228,9 +228,7 @@ async fn a_recipient_over_the_hourly_sms_cap_is_refused_before_the_provider_is_a
     );
     let context = RequestContext::new();
     for _ in 0..2 {
-        app.text(&sms_to("+15551234567"), &context)
-            .await
-            .unwrap();
+        app.text(&sms_to("+15551234567"), &context).await.unwrap();
     }
     let capped = app
         .text(&sms_to("+15551234567"), &context)
@@ -238,11 +236,7 @@ async fn a_recipient_over_the_hourly_sms_cap_is_refused_before_the_provider_is_a
         .unwrap_err();
     assert_eq!(capped.code, ErrorCode::RecipientRateLimited);
     assert_eq!(twilio_sent.lock().unwrap().len(), 2);
-    assert!(
-        app.text(&sms_to("+15557654321"), &context)
-            .await
-            .is_ok()
-    );
+    assert!(app.text(&sms_to("+15557654321"), &context).await.is_ok());
 }
 
 #[tokio::test]
@@ -350,7 +344,11 @@ async fn a_retry_with_the_same_key_is_answered_from_the_first_without_sending_ag
         "{again:?}"
     );
     assert_eq!(twilio_sent.lock().unwrap().len(), 1);
-    assert_eq!(audit.lock().unwrap().len(), 1, "a replay is not a send attempt");
+    assert_eq!(
+        audit.lock().unwrap().len(),
+        1,
+        "a replay is not a send attempt"
+    );
     let other = RequestContext {
         idempotency: Some(Idempotency {
             key: "retry-1".into(),
@@ -385,8 +383,15 @@ async fn every_attempt_is_in_the_message_log_with_its_recipients_masked_and_hash
         .unwrap();
     assert_eq!(logged.status.as_str(), "sent");
     assert_eq!(logged.provider_message_id.as_deref(), Some("aws-ses-id"));
-    assert_eq!(logged.recipients[0].hash, app.recipient_hash("pat@example.com"));
-    assert!(!serde_json::to_string(&logged).unwrap().contains("pat@example.com"));
+    assert_eq!(
+        logged.recipients[0].hash,
+        app.recipient_hash("pat@example.com")
+    );
+    assert!(
+        !serde_json::to_string(&logged)
+            .unwrap()
+            .contains("pat@example.com")
+    );
     let by_provider_id = app.store().message("aws-ses-id").await.unwrap().unwrap();
     assert_eq!(by_provider_id.id, logged.id);
     let filter = crate::store::MessageFilter {

@@ -33,8 +33,8 @@ use branding::read_branding;
 use email::{SES_REQUIRED, SMTP_REQUIRED, email_channel, read_ses, read_smtp};
 use policy::read_policy;
 use sms::{TWILIO_REQUIRED, read_twilio};
-use vars::{Vars, read_secret};
 use store::read_store;
+use vars::{Vars, read_secret};
 use webhooks::read_webhooks;
 
 /// The state of one channel, decided by which of its variables are set.

@@ -41,7 +41,13 @@ pub(super) fn read_store(vars: &Vars, audit_key_set: bool) -> StoreConfig {
         return StoreConfig::Memory;
     };
     let mut problems = Vec::new();
-    let timeout = read_number(vars, "NOTIFY_STORE_TIMEOUT_MS", 5_000, 100..=30_000, &mut problems);
+    let timeout = read_number(
+        vars,
+        "NOTIFY_STORE_TIMEOUT_MS",
+        5_000,
+        100..=30_000,
+        &mut problems,
+    );
     let pool_size = read_number(vars, "NOTIFY_STORE_POOL_SIZE", 4, 1..=64, &mut problems);
     let connection = parse_url(name, url, &mut problems);
     let missing = if audit_key_set {

@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
+use super::Store;
 use super::gcra;
 use super::types::{
-    Admission, Admitted, Claim, ClaimOutcome, EventView, MessageFilter, MessagePage,
-    MessageRecord, MessageView, Refusal, Stats, StoreHealth, StoredAnswer,
+    Admission, Admitted, Claim, ClaimOutcome, EventView, MessageFilter, MessagePage, MessageRecord,
+    MessageView, Refusal, Stats, StoreHealth, StoredAnswer,
 };
-use super::Store;
 use crate::domain::DeliveryEvent;
 use crate::error::Error;
 use crate::names::{MessageStatus, StoreKind};
@@ -102,7 +102,11 @@ impl MemoryStore {
         let mut claim = ClaimOutcome::None;
         if let Some(wanted) = &admission.claim {
             let id = (wanted.scope.clone(), wanted.key.clone());
-            if state.claims.get(&id).is_some_and(|row| row.expires_at <= now) {
+            if state
+                .claims
+                .get(&id)
+                .is_some_and(|row| row.expires_at <= now)
+            {
                 state.claims.remove(&id);
             }
             match state.claims.get(&id) {
@@ -141,8 +145,7 @@ impl MemoryStore {
             group != 0 && !is_refused(group)
         });
         if let (ClaimOutcome::Claimed, Some(wanted)) = (&claim, &admission.claim) {
-            let groups: std::collections::BTreeSet<u8> =
-                refused.iter().map(|r| r.group).collect();
+            let groups: std::collections::BTreeSet<u8> = refused.iter().map(|r| r.group).collect();
             if groups.len() >= usize::from(wanted.channels) {
                 state
                     .claims
@@ -195,7 +198,12 @@ impl MemoryStore {
 }
 
 /// Counts the request against the limits of the groups `counted` picks.
-fn count(state: &mut State, admission: &Admission, now: OffsetDateTime, counted: impl Fn(u8) -> bool) {
+fn count(
+    state: &mut State,
+    admission: &Admission,
+    now: OffsetDateTime,
+    counted: impl Fn(u8) -> bool,
+) {
     for limit in admission.limits.iter().filter(|l| counted(l.group)) {
         let tat = state.limits.get(&limit.key).copied();
         state
@@ -218,9 +226,10 @@ fn matches(message: &Stored, filter: &MessageFilter) -> bool {
             .is_none_or(|h| view.recipients.iter().any(|r| r.hash == h))
         && filter.since.is_none_or(|t| message.created_at >= t)
         && filter.until.is_none_or(|t| message.created_at < t)
-        && filter.cursor.as_ref().is_none_or(|c| {
-            (message.created_at, view.id.as_str()) < (c.created_at, c.id.as_str())
-        })
+        && filter
+            .cursor
+            .as_ref()
+            .is_none_or(|c| (message.created_at, view.id.as_str()) < (c.created_at, c.id.as_str()))
 }
 
 impl Store for MemoryStore {
@@ -283,9 +292,11 @@ impl Store for MemoryStore {
     fn message<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<MessageView>, Error>> {
         Box::pin(async move {
             let state = self.state();
-            let found = state.messages.iter().rev().find(|m| {
-                m.view.id == id || m.view.provider_message_id.as_deref() == Some(id)
-            });
+            let found = state
+                .messages
+                .iter()
+                .rev()
+                .find(|m| m.view.id == id || m.view.provider_message_id.as_deref() == Some(id));
             Ok(found.map(|m| {
                 let mut view = m.view.clone();
                 view.events.get_or_insert_with(Vec::new);
@@ -300,8 +311,11 @@ impl Store for MemoryStore {
     ) -> BoxFuture<'a, Result<MessagePage, Error>> {
         Box::pin(async move {
             let state = self.state();
-            let mut newest_first: Vec<&Stored> =
-                state.messages.iter().filter(|m| matches(m, filter)).collect();
+            let mut newest_first: Vec<&Stored> = state
+                .messages
+                .iter()
+                .filter(|m| matches(m, filter))
+                .collect();
             newest_first.sort_by(|a, b| {
                 (b.created_at, b.view.id.as_str()).cmp(&(a.created_at, a.view.id.as_str()))
             });

@@ -14,9 +14,8 @@ mod tests;
 pub use memory::MemoryStore;
 pub use postgres::PostgresStore;
 pub use types::{
-    Admission, Admitted, Claim, ClaimOutcome, Cursor, EventView, Limit, MessageFilter,
-    MessagePage, MessageRecord, MessageView, RecipientView, Refusal, Stats, StoreHealth,
-    StoredAnswer,
+    Admission, Admitted, Claim, ClaimOutcome, Cursor, EventView, Limit, MessageFilter, MessagePage,
+    MessageRecord, MessageView, RecipientView, Refusal, Stats, StoreHealth, StoredAnswer,
 };
 
 use crate::config::StoreConfig;
@@ -51,8 +50,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn message<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<MessageView>, Error>>;
 
     /// A page of messages, newest first.
-    fn messages<'a>(&'a self, filter: &'a MessageFilter)
-    -> BoxFuture<'a, Result<MessagePage, Error>>;
+    fn messages<'a>(
+        &'a self,
+        filter: &'a MessageFilter,
+    ) -> BoxFuture<'a, Result<MessagePage, Error>>;
 
     /// Counts by channel and status, and by template, over a time range.
     fn stats<'a>(

@@ -228,6 +228,8 @@ pub struct Stats {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StoreHealth {
+    /// Health names the kind beside the check, from the configuration.
+    #[serde(skip)]
     pub kind: StoreKind,
     pub reachable: bool,
     pub schema_version: Option<i32>,

@@ -28,6 +28,8 @@ async fn the_seed_email_example_answers_the_seed_demo_response_exactly() {
         }))
         .await;
     assert_eq!(status, 200);
+    let mut body = body;
+    crate::support::take_id(&mut body);
     assert_eq!(
         body,
         json!({
@@ -45,6 +47,8 @@ async fn the_seed_sms_example_answers_the_demo_response_exactly() {
         .post_json(&json!({"to": "+15551234567", "message": "Test SMS from ClinicalCanvas"}))
         .await;
     assert_eq!(status, 200);
+    let mut body = body;
+    crate::support::take_id(&mut body);
     assert_eq!(
         body,
         json!({

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use notify::app::{RequestContext, Sending};
-use notify::store::StoredAnswer;
 use notify::domain::{EmailAddress, EmailMessage, PhoneNumber, SmsMessage};
+use notify::store::StoredAnswer;
 use notify::{App, Config, Error};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -113,11 +113,12 @@ async fn twilio_throttling_then_success_is_retried_and_succeeds() {
         .respond_with(twilio_created())
         .mount(&server)
         .await;
-    let sent = within_test_guard(twilio_app(&server).send_sms(&sms(), &RequestContext::new(), unkept))
-        .await
-        .unwrap()
-        .done()
-        .unwrap();
+    let sent =
+        within_test_guard(twilio_app(&server).send_sms(&sms(), &RequestContext::new(), unkept))
+            .await
+            .unwrap()
+            .done()
+            .unwrap();
     assert_eq!(
         sent.message_id.as_deref(),
         Some("SM0123456789abcdef0123456789abcdef")
@@ -133,7 +134,8 @@ async fn twilio_server_errors_are_retried_up_to_the_limit_then_answered_502() {
         .mount(&server)
         .await;
     let result =
-        within_test_guard(twilio_app(&server).send_sms(&sms(), &RequestContext::new(), unkept)).await;
+        within_test_guard(twilio_app(&server).send_sms(&sms(), &RequestContext::new(), unkept))
+            .await;
     assert_eq!(code(&result), (502, "provider_error"));
     assert_eq!(requests(&server).await, 3);
 }
@@ -146,7 +148,8 @@ async fn a_hanging_twilio_is_answered_504_within_the_send_budget() {
         .mount(&server)
         .await;
     let result =
-        within_test_guard(twilio_app(&server).send_sms(&sms(), &RequestContext::new(), unkept)).await;
+        within_test_guard(twilio_app(&server).send_sms(&sms(), &RequestContext::new(), unkept))
+            .await;
     assert_eq!(code(&result), (504, "provider_timeout"));
     assert!(requests(&server).await <= 3);
 }
@@ -159,7 +162,8 @@ async fn a_twilio_rejection_is_not_retried() {
         .mount(&server)
         .await;
     let result =
-        within_test_guard(twilio_app(&server).send_sms(&sms(), &RequestContext::new(), unkept)).await;
+        within_test_guard(twilio_app(&server).send_sms(&sms(), &RequestContext::new(), unkept))
+            .await;
     assert_eq!(code(&result), (422, "recipient_opted_out"));
     assert_eq!(requests(&server).await, 1);
 }
@@ -172,7 +176,8 @@ async fn a_long_twilio_retry_after_is_passed_to_the_caller_instead_of_waited_out
         .mount(&server)
         .await;
     let result =
-        within_test_guard(twilio_app(&server).send_sms(&sms(), &RequestContext::new(), unkept)).await;
+        within_test_guard(twilio_app(&server).send_sms(&sms(), &RequestContext::new(), unkept))
+            .await;
     assert_eq!(code(&result), (429, "provider_throttled"));
     assert_eq!(
         result.unwrap_err().retry_after,
@@ -197,11 +202,12 @@ async fn ses_throttling_then_success_is_retried_and_succeeds() {
         )
         .mount(&server)
         .await;
-    let sent = within_test_guard(ses_app(&server).send_email(&email(), &RequestContext::new(), unkept))
-        .await
-        .unwrap()
-        .done()
-        .unwrap();
+    let sent =
+        within_test_guard(ses_app(&server).send_email(&email(), &RequestContext::new(), unkept))
+            .await
+            .unwrap()
+            .done()
+            .unwrap();
     assert_eq!(sent.message_id.as_deref(), Some("ses-id-1"));
     assert_eq!(requests(&server).await, 2);
 }
@@ -214,7 +220,8 @@ async fn ses_server_errors_are_retried_up_to_the_limit_then_answered_502() {
         .mount(&server)
         .await;
     let result =
-        within_test_guard(ses_app(&server).send_email(&email(), &RequestContext::new(), unkept)).await;
+        within_test_guard(ses_app(&server).send_email(&email(), &RequestContext::new(), unkept))
+            .await;
     assert_eq!(code(&result), (502, "provider_error"));
     assert_eq!(requests(&server).await, 3);
 }
@@ -227,7 +234,8 @@ async fn a_hanging_ses_is_answered_504_within_the_send_budget() {
         .mount(&server)
         .await;
     let result =
-        within_test_guard(ses_app(&server).send_email(&email(), &RequestContext::new(), unkept)).await;
+        within_test_guard(ses_app(&server).send_email(&email(), &RequestContext::new(), unkept))
+            .await;
     assert_eq!(code(&result), (504, "provider_timeout"));
 }
 
@@ -239,7 +247,8 @@ async fn an_ses_rejection_is_not_retried() {
         .mount(&server)
         .await;
     let result =
-        within_test_guard(ses_app(&server).send_email(&email(), &RequestContext::new(), unkept)).await;
+        within_test_guard(ses_app(&server).send_email(&email(), &RequestContext::new(), unkept))
+            .await;
     assert_eq!(code(&result), (422, "message_rejected"));
     assert_eq!(requests(&server).await, 1);
 }
@@ -249,6 +258,7 @@ async fn an_unreachable_provider_is_a_502_not_a_hang() {
     // Port 9 on loopback: nothing listens, so the connection is refused at once.
     let mut vars = crate::support::twilio_vars("http://127.0.0.1:9");
     vars.insert("NOTIFY_MAX_ATTEMPTS", "1".into());
-    let result = within_test_guard(app(vars).send_sms(&sms(), &RequestContext::new(), unkept)).await;
+    let result =
+        within_test_guard(app(vars).send_sms(&sms(), &RequestContext::new(), unkept)).await;
     assert_eq!(code(&result), (502, "provider_unreachable"));
 }

@@ -9,5 +9,6 @@ mod live_ses;
 mod live_twilio;
 mod notifications;
 mod security;
+mod store;
 mod support;
 mod webhooks;

@@ -27,6 +27,9 @@ async fn a_demo_notification_answers_for_both_channels() {
         ))
         .await;
     assert_eq!(status, 200, "{body}");
+    let mut body = body;
+    let email_id = crate::support::take_id(&mut body["email"]);
+    assert_ne!(email_id, crate::support::take_id(&mut body["sms"]));
     assert_eq!(
         body,
         json!({

@@ -151,7 +151,7 @@ async fn an_allowed_origin_gets_a_correct_preflight_and_cors_headers() {
     assert_eq!(headers["access-control-allow-methods"], "POST, OPTIONS");
     assert_eq!(
         headers["access-control-allow-headers"],
-        "authorization, content-type"
+        "authorization, content-type, idempotency-key"
     );
     assert_eq!(headers["vary"], "Origin");
 

@@ -36,6 +36,8 @@ pub fn binary(name: &str) -> &'static str {
         "webhooks-twilio" => env!("CARGO_BIN_EXE_webhooks-twilio"),
         "webhooks-ses" => env!("CARGO_BIN_EXE_webhooks-ses"),
         "notify" => env!("CARGO_BIN_EXE_notify"),
+        "messages" => env!("CARGO_BIN_EXE_messages"),
+        "messages-stats" => env!("CARGO_BIN_EXE_messages-stats"),
         other => panic!("no function binary named {other}"),
     }
 }
@@ -338,3 +340,42 @@ pub async fn raw_message_in_moto(message_id: &str) -> Vec<u8> {
         .map(|raw| raw.as_bytes().to_vec())
         .unwrap_or_else(|| panic!("moto has no raw message {message_id}"))
 }
+
+/// Takes the message log's `id` out of a send answer (it differs every time), checking its form.
+pub fn take_id(answer: &mut serde_json::Value) -> String {
+    let id = answer
+        .as_object_mut()
+        .and_then(|o| o.remove("id"))
+        .and_then(|id| id.as_str().map(str::to_owned))
+        .unwrap_or_else(|| panic!("no id in {answer}"));
+    assert!(id.starts_with("msg_"), "{id}");
+    id
+}
+
+/// Held (shared) by every test that uses the PostgreSQL server; the outage test, which stops
+/// the server, holds it alone.
+pub static POSTGRES: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+/// The test PostgreSQL server `scripts/test` started (`NOTIFY_TEST_POSTGRES_URL`).
+pub fn postgres_server() -> String {
+    emulator("NOTIFY_TEST_POSTGRES_URL")
+}
+
+/// A new, empty database on the test server, for one test; its URL.
+pub async fn fresh_database() -> String {
+    let server = postgres_server();
+    let name = unique("notify").replace('-', "_");
+    let (client, connection) =
+        tokio_postgres::connect(&format!("{server}/postgres"), tokio_postgres::NoTls)
+            .await
+            .expect("the test PostgreSQL server answers");
+    tokio::spawn(connection);
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("a test database is created");
+    format!("{server}/{name}")
+}
+
+/// The audit key every store test and instance uses: hashes must match across instances.
+pub const AUDIT_KEY: &str = "an-audit-key-shared-by-every-test-instance";

@@ -36,14 +36,18 @@ struct Query(Vec<(String, String)>);
 impl Query {
     fn parse(incoming: &Incoming, known: &[&str]) -> Result<Self, Error> {
         let pairs: Vec<(String, String)> =
-            serde_urlencoded::from_str(incoming.parts.uri.query().unwrap_or(""))
-                .map_err(|e| Error::invalid_fields(vec![FieldError::new("query", e.to_string())]))?;
+            serde_urlencoded::from_str(incoming.parts.uri.query().unwrap_or("")).map_err(|e| {
+                Error::invalid_fields(vec![FieldError::new("query", e.to_string())])
+            })?;
         let mut problems = Vec::new();
         for (i, (name, _)) in pairs.iter().enumerate() {
             if !known.contains(&name.as_str()) {
                 problems.push(FieldError::new(
                     name.clone(),
-                    format!("is not a parameter of this route; it takes {}", known.join(", ")),
+                    format!(
+                        "is not a parameter of this route; it takes {}",
+                        known.join(", ")
+                    ),
                 ));
             } else if pairs[..i].iter().any(|(earlier, _)| earlier == name) {
                 problems.push(FieldError::new(name.clone(), "is given more than once"));
@@ -209,8 +213,18 @@ fn recipient(text: &str) -> Option<String> {
 async fn stats(app: &App, incoming: Incoming, context: &RequestContext) -> Result<Reply, Error> {
     let query = Query::parse(&incoming, &["since", "until"])?;
     let mut problems = Vec::new();
-    let since = query.parsed("since", time, "an RFC 3339 time with an offset", &mut problems);
-    let until = query.parsed("until", time, "an RFC 3339 time with an offset", &mut problems);
+    let since = query.parsed(
+        "since",
+        time,
+        "an RFC 3339 time with an offset",
+        &mut problems,
+    );
+    let until = query.parsed(
+        "until",
+        time,
+        "an RFC 3339 time with an offset",
+        &mut problems,
+    );
     if !problems.is_empty() {
         return Err(Error::invalid_fields(problems));
     }

@@ -95,7 +95,11 @@ impl PostgresStore {
 
     /// Runs one statement on a pooled connection (migrating first on this instance's first
     /// call), within the store's bound.
-    async fn query(&self, statement: &str, params: &[Param<'_>]) -> Result<Vec<tokio_postgres::Row>, Error> {
+    async fn query(
+        &self,
+        statement: &str,
+        params: &[Param<'_>],
+    ) -> Result<Vec<tokio_postgres::Row>, Error> {
         let pool = self.pool.as_ref().map_err(misconfigured)?;
         let work = async {
             let client = pool.get().await.map_err(unavailable)?;
@@ -140,12 +144,13 @@ fn tls() -> Result<tokio_postgres_rustls::MakeRustlsConnect, String> {
     let roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
-    let config =
-        rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .map_err(|e| e.to_string())?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
     Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
 }
 
@@ -337,7 +342,9 @@ impl Store for PostgresStore {
                 .await?;
             let mut views = Vec::with_capacity(rows.len());
             for row in &rows {
-                let Json(view) = row.try_get::<_, Json<MessageView>>(0).map_err(unavailable)?;
+                let Json(view) = row
+                    .try_get::<_, Json<MessageView>>(0)
+                    .map_err(unavailable)?;
                 views.push(view);
             }
             Ok(super::page(views, filter.limit))

@@ -1,0 +1,43 @@
+# Sourced by scripts/test after emulators.sh: a throwaway PostgreSQL server for the store's
+# tests, initialised in a temporary folder on a free loopback port (as the `postgres` user when
+# run as root, since the server refuses root), and Debian's `postgresql` package installed
+# first where the machine lacks it. Sets NOTIFY_TEST_POSTGRES_URL (the server; each test makes
+# its own database) and NOTIFY_TEST_PG_CTL (a command taking `stop` or `start`, for outage
+# tests); stops the server on exit.
+
+pg_bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)"
+if [ -z "$pg_bin" ] || [ ! -x "$pg_bin/initdb" ]; then
+  echo "installing PostgreSQL..." >&2
+  sudo_=(); [ "$(id -u)" = 0 ] || sudo_=(sudo)
+  "${sudo_[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_[@]}" apt-get install -y -qq postgresql >/dev/null
+  pg_bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
+fi
+
+pg_dir="$(mktemp -d)"
+as_pg=()
+if [ "$(id -u)" = 0 ]; then
+  chown postgres: "$pg_dir"
+  as_pg=(runuser -u postgres --)
+fi
+pg_port="$(free_port)"
+"${as_pg[@]}" "$pg_bin/initdb" -D "$pg_dir/data" -U postgres -A trust --no-sync >"$emulators/postgres-init.log" 2>&1
+cat >"$emulators/pg_ctl" <<SCRIPT
+#!/usr/bin/env bash
+# stop: an outage at once (immediate); start: back on the same port with its data.
+case "\$1" in
+  stop) exec ${as_pg[*]} "$pg_bin/pg_ctl" -D "$pg_dir/data" -m immediate stop ;;
+  start) exec ${as_pg[*]} "$pg_bin/pg_ctl" -D "$pg_dir/data" -w -l "$pg_dir/log" -o "-h 127.0.0.1 -p $pg_port -k $pg_dir -F" start ;;
+esac
+SCRIPT
+chmod +x "$emulators/pg_ctl"
+"$emulators/pg_ctl" start >/dev/null
+
+stop_postgres() {
+  "$emulators/pg_ctl" stop >/dev/null 2>&1 || true
+  rm -rf "$pg_dir"
+}
+trap 'stop_started; stop_postgres' EXIT
+
+export NOTIFY_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$pg_port"
+export NOTIFY_TEST_PG_CTL="$emulators/pg_ctl"

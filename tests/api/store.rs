@@ -1,0 +1,476 @@
+//! Every store behaviour, tested against both stores: the memory store and Postgres (a new
+//! database on the real PostgreSQL server `scripts/test` starts). One suite, run twice.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use notify::Config;
+use notify::domain::DeliveryEvent;
+use notify::names::{Channel, MessageStatus, Provider};
+use notify::store::{
+    Admission, Claim, ClaimOutcome, Limit, MemoryStore, MessageFilter, MessageRecord,
+    RecipientView, Store, StoredAnswer,
+};
+
+use crate::support::{AUDIT_KEY, POSTGRES, fresh_database};
+
+/// A Postgres store on `url`, as the configuration builds it.
+pub fn postgres_store(url: &str) -> Arc<dyn Store> {
+    let vars = HashMap::from([
+        ("DATABASE_URL".to_owned(), url.to_owned()),
+        ("NOTIFY_AUDIT_KEY".to_owned(), AUDIT_KEY.to_owned()),
+    ]);
+    Arc::from(notify::store::open(&Config::from_vars(&vars).store))
+}
+
+/// Runs `test` on the memory store, then on Postgres.
+async fn on_both<F, Fut>(test: F)
+where
+    F: Fn(&'static str, Arc<dyn Store>) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    test("memory", Arc::new(MemoryStore::default())).await;
+    let _shared = POSTGRES.read().await;
+    test("postgres", postgres_store(&fresh_database().await)).await;
+}
+
+fn hourly(key: &str, max: u32, group: u8) -> Limit {
+    Limit::new(key.to_owned(), max, Duration::from_secs(3600), group)
+}
+
+fn claim(key: &str, hash: &str) -> Claim {
+    Claim {
+        scope: "caller-a".into(),
+        key: key.into(),
+        request_hash: hash.into(),
+        lease: Duration::from_secs(60),
+        ttl: Duration::from_secs(24 * 3600),
+        channels: 1,
+    }
+}
+
+fn answer(body: &str) -> StoredAnswer {
+    StoredAnswer {
+        status: 200,
+        body: body.into(),
+    }
+}
+
+async fn admit(
+    store: &dyn Store,
+    limits: Vec<Limit>,
+    claim: Option<Claim>,
+) -> notify::store::Admitted {
+    store.admit(&Admission { limits, claim }).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_key_over_its_limit_is_refused_with_the_time_until_it_recovers() {
+    on_both(|name, store| async move {
+        for _ in 0..2 {
+            let admitted = admit(store.as_ref(), vec![hourly("caller:a", 2, 0)], None).await;
+            assert!(admitted.refused.is_empty(), "{name}");
+        }
+        let refused = admit(store.as_ref(), vec![hourly("caller:a", 2, 0)], None).await;
+        let after = refused
+            .refusal(0)
+            .unwrap_or_else(|| panic!("{name}: not refused"));
+        assert!(
+            after > Duration::from_secs(1790) && after <= Duration::from_secs(1800),
+            "{name}: {after:?}"
+        );
+        let other = admit(store.as_ref(), vec![hourly("caller:b", 2, 0)], None).await;
+        assert!(other.refused.is_empty(), "{name}: keys are counted apart");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_channel_over_its_cap_is_refused_as_a_whole_and_counts_none_of_its_keys() {
+    on_both(|name, store| async move {
+        let caps = || vec![hourly("email:a", 1, 1), hourly("email:b", 3, 1)];
+        assert!(admit(store.as_ref(), caps(), None).await.refused.is_empty());
+        let refused = admit(store.as_ref(), caps(), None).await;
+        assert!(refused.refusal(1).is_some(), "{name}");
+        // b was counted once (by the first request): two more fit, then it is full.
+        for _ in 0..2 {
+            let admitted = admit(store.as_ref(), vec![hourly("email:b", 3, 1)], None).await;
+            assert!(
+                admitted.refused.is_empty(),
+                "{name}: a refused request counted b"
+            );
+        }
+        let full = admit(store.as_ref(), vec![hourly("email:b", 3, 1)], None).await;
+        assert!(full.refusal(1).is_some(), "{name}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_idempotency_key_is_claimed_once_then_replayed_and_refused_for_another_request() {
+    on_both(|name, store| async move {
+        let store = store.as_ref();
+        let first = admit(store, Vec::new(), Some(claim("k1", "h1"))).await;
+        assert_eq!(first.claim, ClaimOutcome::Claimed, "{name}");
+        let running = admit(store, Vec::new(), Some(claim("k1", "h1"))).await;
+        assert!(
+            matches!(running.claim, ClaimOutcome::InProgress { retry_after } if retry_after <= Duration::from_secs(60)),
+            "{name}: {running:?}"
+        );
+        store
+            .record(&[], Some((&claim("k1", "h1"), &answer("the first answer"))))
+            .await
+            .unwrap();
+        let replay = admit(store, Vec::new(), Some(claim("k1", "h1"))).await;
+        assert_eq!(
+            replay.claim,
+            ClaimOutcome::Replay(answer("the first answer")),
+            "{name}"
+        );
+        let reused = admit(store, Vec::new(), Some(claim("k1", "h2"))).await;
+        assert_eq!(reused.claim, ClaimOutcome::Reused, "{name}");
+        let elsewhere = Claim {
+            scope: "caller-b".into(),
+            ..claim("k1", "h2")
+        };
+        let theirs = admit(store, Vec::new(), Some(elsewhere)).await;
+        assert_eq!(theirs.claim, ClaimOutcome::Claimed, "{name}: keys are per caller");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn twenty_simultaneous_requests_with_one_key_give_exactly_one_claim() {
+    on_both(|name, store| async move {
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..20 {
+            let store = Arc::clone(&store);
+            tasks.spawn(async move {
+                admit(
+                    store.as_ref(),
+                    vec![hourly("caller:x", 1000, 0)],
+                    Some(claim("race", "h")),
+                )
+                .await
+                .claim
+            });
+        }
+        let outcomes = tasks.join_all().await;
+        let claimed = outcomes
+            .iter()
+            .filter(|o| **o == ClaimOutcome::Claimed)
+            .count();
+        assert_eq!(claimed, 1, "{name}: {outcomes:?}");
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| matches!(o, ClaimOutcome::Claimed | ClaimOutcome::InProgress { .. })),
+            "{name}: {outcomes:?}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_request_refused_before_any_send_keeps_no_key() {
+    on_both(|name, store| async move {
+        let store = store.as_ref();
+        let caller_over = vec![hourly("caller:slow", 1, 0)];
+        admit(store, caller_over.clone(), None).await;
+        let limited = admit(store, caller_over, Some(claim("k-rate", "h"))).await;
+        assert!(limited.refusal(0).is_some(), "{name}");
+        assert_eq!(limited.claim, ClaimOutcome::None, "{name}");
+        let capped = || vec![hourly("sms:full", 1, 2)];
+        admit(store, capped(), None).await;
+        let refused = admit(store, capped(), Some(claim("k-cap", "h"))).await;
+        assert_eq!(
+            refused.claim,
+            ClaimOutcome::None,
+            "{name}: kept a refused key"
+        );
+        let fresh = admit(store, Vec::new(), Some(claim("k-cap", "h"))).await;
+        assert_eq!(fresh.claim, ClaimOutcome::Claimed, "{name}");
+        store.release(&claim("k-cap", "h")).await.unwrap();
+        let again = admit(store, Vec::new(), Some(claim("k-cap", "h"))).await;
+        assert_eq!(
+            again.claim,
+            ClaimOutcome::Claimed,
+            "{name}: a released key is free"
+        );
+    })
+    .await;
+}
+
+fn record(
+    id: &str,
+    channel: Channel,
+    provider_id: &str,
+    template: Option<&'static str>,
+    hash: &str,
+    seconds: i64,
+) -> MessageRecord {
+    MessageRecord {
+        id: id.into(),
+        channel,
+        template,
+        provider: if channel == Channel::Sms {
+            Provider::Twilio
+        } else {
+            Provider::AwsSes
+        },
+        provider_message_id: Some(provider_id.into()),
+        status: MessageStatus::Sent,
+        status_rank: MessageStatus::Sent.rank(),
+        error_code: None,
+        caller: "key-1".into(),
+        request_id: format!("req-{id}"),
+        idempotency_key: None,
+        created_at: time::OffsetDateTime::from_unix_timestamp(1_780_000_000 + seconds).unwrap(),
+        recipients: vec![RecipientView {
+            masked: "p***@example.com".into(),
+            hash: hash.into(),
+            status: MessageStatus::Sent,
+        }],
+    }
+}
+
+#[tokio::test]
+async fn messages_are_found_by_either_id_filtered_counted_and_paged_newest_first() {
+    on_both(|name, store| async move {
+        let store = store.as_ref();
+        let records = [
+            record(
+                "msg_1",
+                Channel::Email,
+                "ses-1",
+                Some("paymentReceived"),
+                "ha",
+                1,
+            ),
+            record(
+                "msg_2",
+                Channel::Sms,
+                "SM2",
+                Some("paymentReceived"),
+                "hb",
+                2,
+            ),
+            record("msg_3", Channel::Email, "ses-3", None, "hb", 3),
+            record(
+                "msg_4",
+                Channel::Sms,
+                "SM4",
+                Some("appointmentReminder"),
+                "ha",
+                4,
+            ),
+            record("msg_5", Channel::Email, "ses-5", None, "ha", 5),
+        ];
+        store.record(&records, None).await.unwrap();
+        let one = store.message("msg_2").await.unwrap().unwrap();
+        assert_eq!(
+            (one.provider_message_id.as_deref(), one.events.as_deref()),
+            (Some("SM2"), Some(&[][..])),
+            "{name}"
+        );
+        assert_eq!(
+            store.message("SM2").await.unwrap().unwrap().id,
+            "msg_2",
+            "{name}"
+        );
+        assert!(store.message("msg_404").await.unwrap().is_none(), "{name}");
+        assert_eq!(one.created_at, "2026-05-28T20:26:42.000000Z", "{name}");
+
+        let ids = |page: &notify::store::MessagePage| -> Vec<String> {
+            page.messages.iter().map(|m| m.id.clone()).collect()
+        };
+        let mut filter = MessageFilter {
+            limit: 2,
+            ..Default::default()
+        };
+        let first = store.messages(&filter).await.unwrap();
+        assert_eq!(ids(&first), ["msg_5", "msg_4"], "{name}");
+        filter.cursor = notify::store::Cursor::decode(first.next_cursor.as_deref().unwrap());
+        let second = store.messages(&filter).await.unwrap();
+        assert_eq!(ids(&second), ["msg_3", "msg_2"], "{name}");
+        filter.cursor = notify::store::Cursor::decode(second.next_cursor.as_deref().unwrap());
+        let last = store.messages(&filter).await.unwrap();
+        assert_eq!(
+            (ids(&last), last.next_cursor),
+            (vec!["msg_1".to_owned()], None),
+            "{name}"
+        );
+
+        let only = |f: MessageFilter| async move {
+            let page = store
+                .messages(&MessageFilter { limit: 100, ..f })
+                .await
+                .unwrap();
+            ids(&page)
+        };
+        assert_eq!(
+            only(MessageFilter {
+                channel: Some(Channel::Sms),
+                ..Default::default()
+            })
+            .await,
+            ["msg_4", "msg_2"],
+            "{name}"
+        );
+        assert_eq!(
+            only(MessageFilter {
+                recipient_hash: Some("hb".into()),
+                ..Default::default()
+            })
+            .await,
+            ["msg_3", "msg_2"],
+            "{name}"
+        );
+        assert_eq!(
+            only(MessageFilter {
+                template: Some("paymentReceived".into()),
+                ..Default::default()
+            })
+            .await,
+            ["msg_2", "msg_1"],
+            "{name}"
+        );
+        let at = |s: i64| time::OffsetDateTime::from_unix_timestamp(1_780_000_000 + s).unwrap();
+        assert_eq!(
+            only(MessageFilter {
+                since: Some(at(2)),
+                until: Some(at(4)),
+                ..Default::default()
+            })
+            .await,
+            ["msg_3", "msg_2"],
+            "{name}"
+        );
+        assert_eq!(
+            only(MessageFilter {
+                status: Some(MessageStatus::Delivered),
+                ..Default::default()
+            })
+            .await,
+            Vec::<String>::new(),
+            "{name}"
+        );
+
+        let stats = store.stats(Some(at(2)), None).await.unwrap();
+        assert_eq!(stats.total, 4, "{name}");
+        assert_eq!(stats.by_channel["email"]["sent"], 2, "{name}");
+        assert_eq!(stats.by_channel["sms"]["sent"], 2, "{name}");
+        assert_eq!(stats.by_template["paymentReceived"], 1, "{name}");
+        assert_eq!(stats.by_template["appointmentReminder"], 1, "{name}");
+    })
+    .await;
+}
+
+fn event(id: &str, kind: &'static str, provider_id: &str, hash: &str) -> DeliveryEvent {
+    DeliveryEvent {
+        id: id.into(),
+        kind,
+        channel: Channel::Sms,
+        provider: Provider::Twilio,
+        provider_message_id: provider_id.into(),
+        recipient_hash: Some(hash.into()),
+        time: "2026-12-03T10:00:00Z".into(),
+        error_code: None,
+        retryable: None,
+    }
+}
+
+#[tokio::test]
+async fn delivery_events_move_a_status_forward_only_and_the_same_report_is_kept_once() {
+    on_both(|name, store| async move {
+        let store = store.as_ref();
+        store
+            .record(&[record("msg_e", Channel::Sms, "SMe", None, "he", 1)], None)
+            .await
+            .unwrap();
+        store
+            .apply_event(&event("evt-1", "delivered", "SMe", "he"))
+            .await
+            .unwrap();
+        store
+            .apply_event(&event("evt-2", "sent", "SMe", "he"))
+            .await
+            .unwrap();
+        store
+            .apply_event(&event("evt-1", "delivered", "SMe", "he"))
+            .await
+            .unwrap();
+        store
+            .apply_event(&event("evt-3", "delivered", "SM-unknown", "hx"))
+            .await
+            .unwrap();
+        let message = store.message("msg_e").await.unwrap().unwrap();
+        assert_eq!(
+            message.status,
+            MessageStatus::Delivered,
+            "{name}: a late sent moved it back"
+        );
+        assert_eq!(
+            message.recipients[0].status,
+            MessageStatus::Delivered,
+            "{name}"
+        );
+        let kinds: Vec<MessageStatus> = message.events.unwrap().iter().map(|e| e.kind).collect();
+        assert_eq!(
+            kinds,
+            [MessageStatus::Delivered, MessageStatus::Sent],
+            "{name}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn instances_starting_at_once_on_a_new_database_migrate_it_once() {
+    let _shared = POSTGRES.read().await;
+    let url = fresh_database().await;
+    let mut checks = tokio::task::JoinSet::new();
+    for _ in 0..5 {
+        let store = postgres_store(&url);
+        checks.spawn(async move { store.check().await });
+    }
+    for health in checks.join_all().await {
+        assert!(health.reachable, "{health:?}");
+        assert_eq!(health.schema_version, Some(1), "{health:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_database_url_without_the_audit_key_is_named_and_nothing_is_admitted() {
+    let vars = HashMap::from([(
+        "DATABASE_URL".to_owned(),
+        "postgres://notify@db.example.com/notify".to_owned(),
+    )]);
+    let store = notify::store::open(&Config::from_vars(&vars).store);
+    let error = store.admit(&Admission::default()).await.unwrap_err();
+    assert_eq!(
+        (error.status(), error.code.as_str()),
+        (503, "store_unavailable")
+    );
+    assert_eq!(error.missing, ["NOTIFY_AUDIT_KEY"]);
+}
+
+#[tokio::test]
+async fn an_unencrypted_url_to_a_remote_host_is_refused_by_name() {
+    let vars = HashMap::from([
+        (
+            "DATABASE_URL".to_owned(),
+            "postgres://notify@db.example.com/notify?sslmode=disable".to_owned(),
+        ),
+        ("NOTIFY_AUDIT_KEY".to_owned(), AUDIT_KEY.to_owned()),
+    ]);
+    let store = notify::store::open(&Config::from_vars(&vars).store);
+    let error = store.admit(&Admission::default()).await.unwrap_err();
+    assert_eq!(error.code.as_str(), "store_unavailable");
+    assert_eq!(error.invalid[0].field, "DATABASE_URL");
+    assert!(
+        !format!("{error:?}").contains("db.example.com"),
+        "{error:?}"
+    );
+}
