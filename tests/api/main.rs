@@ -5,6 +5,7 @@ mod contract;
 mod demo_functions;
 mod failover;
 mod faults;
+mod instances;
 mod live_ses;
 mod live_twilio;
 mod notifications;
