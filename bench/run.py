@@ -268,7 +268,20 @@ def main():
              "/api/preview?template=paymentReceived&format=json", env=live),
         Case("openapi", "rust", [str(RELEASE / "openapi")], "VERCEL_DEV_PORT", "GET", "/api/openapi", env=live),
     ]
+    # The store: the same live sends with Postgres on this host (scripts/bench starts it), and
+    # health's cold start with DATABASE_URL set.
+    postgres = os.environ.get("NOTIFY_BENCH_POSTGRES_URL")
+    if postgres:
+        subprocess.run(["psql", f"{postgres}/postgres", "-qc", "DROP DATABASE IF EXISTS bench"], check=True)
+        subprocess.run(["psql", f"{postgres}/postgres", "-qc", "CREATE DATABASE bench"], check=True)
+        stored = {**live, "DATABASE_URL": f"{postgres}/bench", "NOTIFY_AUDIT_KEY": "bench-audit-key-0123456789abcdef-0123"}
+        cases += [
+            Case("send-email (live)", "rust, postgres", [str(RELEASE / "send-email")], "VERCEL_DEV_PORT", "POST", "/api/send-email", EMAIL, stored),
+            Case("send-sms (live)", "rust, postgres", [str(RELEASE / "send-sms")], "VERCEL_DEV_PORT", "POST", "/api/send-sms", SMS, stored),
+        ]
+        cold_only.append(Case("health (DATABASE_URL set)", "rust", [str(RELEASE / "health")], "VERCEL_DEV_PORT", "GET", "/api/health", env=stored))
     try:
+        round_trips = {c.name: store_round_trips(c, postgres) for c in cases if c.stack == "rust, postgres"}
         cold = {id(c): [] for c in cases + cold_only}
         order = random.Random(0)
         for round_number in range(args.rounds):
@@ -325,6 +338,7 @@ def main():
         "binary_size_mb": sizes,
         "node_modules_mb": node_modules_mb,
         "cold_start_only": cold_only_results,
+        "store_round_trips_per_send": round_trips,
         "release_build_seconds": args.build_seconds,
         "release_rebuild_seconds": build_time() if args.measure_rebuild else None,
     }
@@ -332,6 +346,38 @@ def main():
     write_markdown(report)
     write_chart(report)
     print("wrote BENCHMARKS.md, docs/benchmarks.svg and bench/results.json", file=sys.stderr)
+
+
+def store_round_trips(case, postgres, sends=50):
+    """Statements per send on the store (each one round trip): Postgres's own count of the
+    bench database's transactions over `sends` sequential sends, less the reading query's."""
+    def committed():
+        time.sleep(1.2)  # the server publishes its statistics about once a second
+        out = subprocess.run(["psql", f"{postgres}/bench", "-qtAc",
+                              "SELECT xact_commit FROM pg_stat_database WHERE datname = 'bench'"],
+                             capture_output=True, text=True, check=True).stdout
+        return int(out.strip())
+    port = free_port()
+    process = case.start(port)
+    try:
+        deadline = time.time() + 30
+        while True:
+            try:
+                if ask(port, case) == 200:
+                    break
+            except OSError:
+                pass
+            if time.time() > deadline:
+                raise RuntimeError(f"{case.name} ({case.stack}) did not answer 200")
+            time.sleep(0.05)
+        before = committed()
+        for _ in range(sends):
+            if ask(port, case) != 200:
+                raise RuntimeError(f"{case.name} ({case.stack}) answered non-200")
+        return (committed() - before - 1) / sends
+    finally:
+        process.kill()
+        process.wait()
 
 
 def find(report, name, stack):
@@ -363,6 +409,58 @@ def every_function(report):
     floor = find(report, "floor", "floor")
     rows.append(f"| bench-floor (hello world) | {report['binary_size_mb']['bench-floor']:.2f} | {floor['cold_start_ms']:.1f} | any |")
     return "\n".join(rows)
+
+
+def store_checks(report):
+    """The store's targets: Postgres on this host against the memory store, same sends."""
+    trips = report.get("store_round_trips_per_send") or {}
+    if not trips:
+        return []
+    checks = []
+    for name in ["send-email (live)", "send-sms (live)"]:
+        memory, pg = find(report, name, "rust"), find(report, name, "rust, postgres")
+        checks.append((f"{name} on Postgres: store round trips on the critical path at most 2",
+                       f"{trips[name]:.2f} per send", trips[name] <= 2.05))
+        added = pg["c1_p50_ms"] - memory["c1_p50_ms"]
+        checks.append((f"... added p50 latency at c1 at most 1 ms", f"{added:+.2f} ms", added <= 1))
+        cpu = max(pg["c1_cpu_us_per_request"] / memory["c1_cpu_us_per_request"],
+                  pg["c32_cpu_us_per_request"] / memory["c32_cpu_us_per_request"])
+        checks.append((f"... CPU per request at most 30% more (worse of c1, c32)", f"{(cpu - 1) * 100:+.0f}%", cpu <= 1.3))
+    cold = {r["name"]: r["cold_start_ms"] for r in report["cold_start_only"]}
+    health = find(report, "health", "rust")["cold_start_ms"]
+    with_db = cold.get("health (DATABASE_URL set)")
+    if with_db:
+        checks.append(("cold start to the first health 200 with DATABASE_URL set within 5% of without",
+                       f"{with_db:.1f} ms vs {health:.1f} ms ({(with_db / health - 1) * 100:+.0f}%)", with_db <= health * 1.05))
+    return checks
+
+
+def store_section(report):
+    trips = report.get("store_round_trips_per_send") or {}
+    if not trips:
+        return ""
+    lines = []
+    for name in ["send-email (live)", "send-sms (live)"]:
+        memory, pg = find(report, name, "rust"), find(report, name, "rust, postgres")
+        lines.append(f"| {name} | {trips[name]:.2f} | {memory['cold_start_ms']:.1f} → {pg['cold_start_ms']:.1f} "
+                     f"({pg['cold_start_ms'] - memory['cold_start_ms']:+.1f}) | {memory['c1_p50_ms']:.2f} → {pg['c1_p50_ms']:.2f} "
+                     f"| {memory['c1_cpu_us_per_request']:.0f} → {pg['c1_cpu_us_per_request']:.0f} "
+                     f"| {memory['c32_cpu_us_per_request']:.0f} → {pg['c32_cpu_us_per_request']:.0f} |")
+    return """
+## The store: Postgres against the memory store
+
+The same live sends with `DATABASE_URL` set (PostgreSQL 15 on this host, over loopback without
+TLS) and without (the memory store). **Postgres shares this machine's two cores with the
+function and the load generator**, so its own CPU is not in the function's figures but its
+competition for the cores is in the latencies. Round trips are the statements the database
+counted per send (`pg_stat_database.xact_commit` over 50 sequential sends): admission (rate,
+key, caps) before the provider is asked and the record after. The first send after a cold
+start includes the connection (TCP, start-up, authentication) and this instance's schema
+check: the cold start column is exec to the first completed send.
+
+| send | store round trips per send | first send after cold start ms (memory → postgres) | c1 p50 ms | CPU µs/req c1 | CPU µs/req c32 |
+|---|---|---|---|---|---|
+""" + "\n".join(lines) + "\n"
 
 
 def write_markdown(report):
@@ -408,6 +506,7 @@ def write_markdown(report):
                    f"{quiet:.2f} MB (largest)", quiet <= 6.87 / 3))
     biggest = max(functions.values())
     checks.append(("each function binary at most 8 MB", f"{biggest:.2f} MB (largest)", biggest <= 8))
+    checks += store_checks(report)
     m, v = report["machine"], report["versions"]
     sizes = " · ".join(f"`{k}` {s:.2f} MB" for k, s in report["binary_size_mb"].items())
     rebuild = report["release_rebuild_seconds"]
@@ -454,7 +553,7 @@ the four without a row above, exec to the first 200 of the request named):
 
 | function | size MB | cold start ms | request |
 |---|---|---|---|
-""" + every_function(report) + f"""
+""" + every_function(report) + store_section(report) + f"""
 
 Binary sizes (stripped, release): {sizes}. The Node functions' `node_modules`:
 {report['node_modules_mb']:.0f} MB. Release build of every binary, dependencies included:

@@ -369,7 +369,13 @@ impl App {
             status,
             status_rank: status.rank(),
             error_code: error.map(|e| e.code),
-            caller: context.caller.clone(),
+            // Who sent it, for the practice: a key or a JWT subject; a client address is
+            // personal data the log has no need of.
+            caller: if context.caller.starts_with("ip:") {
+                "anonymous".to_owned()
+            } else {
+                context.caller.clone()
+            },
             request_id: context.request_id.clone(),
             idempotency_key: context.idempotency.as_ref().map(|i| i.key.clone()),
             created_at: crate::support::now_micros(),

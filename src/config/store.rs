@@ -16,7 +16,8 @@ pub const DATABASE_URL_VARIABLES: [&str; 2] = ["DATABASE_URL", "POSTGRES_URL"];
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreConfig {
     Memory,
-    Postgres(PostgresSettings),
+    /// Boxed: the connection settings are large, and the configuration is built once.
+    Postgres(Box<PostgresSettings>),
     /// A database is asked for but cannot be used as configured: every call that needs it
     /// answers 503 naming the variable, and nothing is sent without it.
     Misconfigured(Misconfiguration),
@@ -26,8 +27,6 @@ pub enum StoreConfig {
 pub struct PostgresSettings {
     /// Parsed from the URL; its `Debug` leaves the password out.
     pub connection: tokio_postgres::Config,
-    /// Whether the connection must be encrypted (every host but a local one).
-    pub tls_required: bool,
     /// The bound on each store call: waiting for a connection, connecting and the statement.
     pub timeout: Duration,
     pub pool_size: usize,
@@ -57,13 +56,12 @@ pub(super) fn read_store(vars: &Vars, audit_key_set: bool) -> StoreConfig {
         vec!["NOTIFY_AUDIT_KEY".to_owned()]
     };
     match connection {
-        Some((connection, tls_required)) if problems.is_empty() && missing.is_empty() => {
-            StoreConfig::Postgres(PostgresSettings {
+        Some(connection) if problems.is_empty() && missing.is_empty() => {
+            StoreConfig::Postgres(Box::new(PostgresSettings {
                 connection,
-                tls_required,
                 timeout: Duration::from_millis(timeout),
                 pool_size: pool_size as usize,
-            })
+            }))
         }
         _ => StoreConfig::Misconfigured(Misconfiguration {
             missing,
@@ -79,7 +77,7 @@ fn parse_url(
     name: &'static str,
     url: &str,
     invalid: &mut Vec<FieldError>,
-) -> Option<(tokio_postgres::Config, bool)> {
+) -> Option<tokio_postgres::Config> {
     let problem = |why: &str| FieldError::new(name, why.to_owned());
     let Ok(mut parsed) = reqwest::Url::parse(url) else {
         invalid.push(problem("must be a postgres:// URL"));
@@ -140,5 +138,5 @@ fn parse_url(
     };
     connection.ssl_mode(mode);
     connection.application_name("notify");
-    Some((connection, mode == SslMode::Require))
+    Some(connection)
 }

@@ -270,13 +270,12 @@ impl Store for MemoryStore {
                 let excess = state.messages.len() - MAX_MESSAGES;
                 state.messages.drain(..excess);
             }
-            if let Some((claim, answer)) = answer {
-                if let Some(row) = state
+            if let Some((claim, answer)) = answer
+                && let Some(row) = state
                     .claims
                     .get_mut(&(claim.scope.clone(), claim.key.clone()))
-                {
-                    row.answer = Some(answer.clone());
-                }
+            {
+                row.answer = Some(answer.clone());
             }
             Ok(())
         })
