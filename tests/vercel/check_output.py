@@ -68,6 +68,12 @@ for route in routes:
     check(not any(dest == f"/api/{n}" and route.get("src") != "^/api/(.+)(?:\\.(?:rs))$" for n in built), f"route {route} redirects a function")
 
 
+# /api/messages/{id} reaches the messages function by a rewrite that comes after the
+# filesystem, so /api/messages/stats stays its own function.
+rewrite = next((i for i, r in enumerate(routes) if r.get("dest", "").startswith("/api/messages?id=")), None)
+check(rewrite is not None and rewrite > 0, f"no rewrite of /api/messages/{{id}} after the filesystem: {routes}")
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -82,6 +88,8 @@ requests = {
     "preview": ("GET", "?template=invoiceCreated&format=json"),
     "send-email": ("POST", {"to": "test@example.com", "subject": "Test Email", "body": "Built output check"}),
     "send-sms": ("POST", {"to": "+15551234567", "message": "Built output check"}),
+    "messages": ("GET", None),
+    "messages/stats": ("GET", None),
     "send-notification": (
         "POST",
         {"template": "documentAssigned", "data": {"client_name": "John Doe"}, "to": {"email": "john@example.com"}},
