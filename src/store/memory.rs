@@ -241,15 +241,6 @@ impl Store for MemoryStore {
         Box::pin(async move { Ok(self.admit_now(admission)) })
     }
 
-    fn release<'a>(&'a self, claim: &'a Claim) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move {
-            self.state()
-                .claims
-                .remove(&(claim.scope.clone(), claim.key.clone()));
-            Ok(())
-        })
-    }
-
     fn record<'a>(
         &'a self,
         messages: &'a [MessageRecord],

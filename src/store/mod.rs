@@ -32,9 +32,6 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Counts the request against its limits and claims its idempotency key, atomically.
     fn admit<'a>(&'a self, admission: &'a Admission) -> BoxFuture<'a, Result<Admitted, Error>>;
 
-    /// Forgets a claimed key whose request was refused before anything was sent.
-    fn release<'a>(&'a self, claim: &'a Claim) -> BoxFuture<'a, Result<(), Error>>;
-
     /// Writes the messages of a send and, when it had a key, its answer for replays.
     fn record<'a>(
         &'a self,

@@ -597,3 +597,57 @@ async fn sms_ask_twilio_for_status_callbacks_when_the_public_url_is_set() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn a_verified_callback_moves_the_logged_sms_forward_and_a_late_one_does_not_move_it_back() {
+    let _shared = crate::support::POSTGRES.read().await;
+    let database = crate::support::fresh_database().await;
+    let mut vars = crate::support::twilio_vars(&crate::support::prism_url());
+    vars.insert("NOTIFY_PUBLIC_URL", PUBLIC_URL.into());
+    vars.insert("DATABASE_URL", database);
+    vars.insert("NOTIFY_AUDIT_KEY", crate::support::AUDIT_KEY.into());
+    let vars = crate::support::as_pairs(&vars);
+    let send = Function::start("send-sms", &vars).await;
+    let webhook = Function::start("webhooks-twilio", &vars).await;
+    let messages = Function::start("messages", &vars).await;
+    let (status, sent) = send
+        .post_json(&json!({"to": "+15551234567", "message": "Your appointment is tomorrow."}))
+        .await;
+    assert_eq!(status, 200, "{sent}");
+    let sid = sent["messageId"].as_str().unwrap();
+    let url = format!("{PUBLIC_URL}/api/webhooks/twilio");
+    for report in ["delivered", "sent"] {
+        let params = [
+            ("MessageSid", sid),
+            ("MessageStatus", report),
+            ("To", "+15551234567"),
+            ("AccountSid", crate::support::ACCOUNT_SID),
+        ];
+        let signature = twilio_signature(&url, &params);
+        let response = post_form(&webhook, "", &params, Some(&signature)).await;
+        assert_eq!(response.status(), 200, "{report}");
+    }
+    let logged: Value = reqwest::Client::new()
+        .get(format!(
+            "{}/api/messages/{}",
+            messages.base_url,
+            sent["id"].as_str().unwrap()
+        ))
+        .bearer_auth(crate::support::API_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let message = &logged["message"];
+    assert_eq!(message["status"], "delivered", "{logged}");
+    assert_eq!(message["recipients"][0]["status"], "delivered", "{logged}");
+    let events: Vec<&str> = message["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, ["delivered", "sent"], "{logged}");
+}

@@ -246,17 +246,6 @@ impl Store for PostgresStore {
         })
     }
 
-    fn release<'a>(&'a self, claim: &'a Claim) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move {
-            self.query(
-                sql::RELEASE,
-                &[(&claim.scope, Type::TEXT), (&claim.key, Type::TEXT)],
-            )
-            .await
-            .map(drop)
-        })
-    }
-
     fn record<'a>(
         &'a self,
         messages: &'a [MessageRecord],

@@ -3,9 +3,6 @@
 
 pub(super) const ADMIT: &str = "SELECT notify_admit($1, $2)";
 
-pub(super) const RELEASE: &str =
-    "DELETE FROM notify_idempotency WHERE scope = $1 AND key = $2 AND status IS NULL";
-
 /// The messages of a send, their recipients and, with a key, the answer kept for replays.
 pub(super) const RECORD: &str = r#"
 WITH input AS (
