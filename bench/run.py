@@ -352,7 +352,7 @@ def store_round_trips(case, postgres, sends=50):
     """Statements per send on the store (each one round trip): Postgres's own count of the
     bench database's transactions over `sends` sequential sends, less the reading query's."""
     def committed():
-        time.sleep(1.2)  # the server publishes its statistics about once a second
+        time.sleep(11)  # an idle backend publishes its statistics within 10 s
         out = subprocess.run(["psql", f"{postgres}/bench", "-qtAc",
                               "SELECT xact_commit FROM pg_stat_database WHERE datname = 'bench'"],
                              capture_output=True, text=True, check=True).stdout

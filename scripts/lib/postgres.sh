@@ -1,9 +1,15 @@
-# Sourced by scripts/test after emulators.sh: a throwaway PostgreSQL server for the store's
+# Sourced by scripts/test (after emulators.sh) and scripts/bench: a throwaway PostgreSQL server for the store's
 # tests, initialised in a temporary folder on a free loopback port (as the `postgres` user when
 # run as root, since the server refuses root), and Debian's `postgresql` package installed
 # first where the machine lacks it. Sets NOTIFY_TEST_POSTGRES_URL (the server; each test makes
 # its own database) and NOTIFY_TEST_PG_CTL (a command taking `stop` or `start`, for outage
 # tests); stops the server on exit.
+
+emulators="${emulators:-$root/.emulators}"
+mkdir -p "$emulators"
+declare -F free_port >/dev/null || free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
 
 pg_bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)"
 if [ -z "$pg_bin" ] || [ ! -x "$pg_bin/initdb" ]; then
@@ -37,7 +43,11 @@ stop_postgres() {
   "$emulators/pg_ctl" stop >/dev/null 2>&1 || true
   rm -rf "$pg_dir"
 }
-trap 'stop_started; stop_postgres' EXIT
+if declare -F stop_started >/dev/null; then
+  trap 'stop_started; stop_postgres' EXIT
+else
+  trap stop_postgres EXIT
+fi
 
 export NOTIFY_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$pg_port"
 export NOTIFY_TEST_PG_CTL="$emulators/pg_ctl"

@@ -91,7 +91,7 @@ impl App {
                 )
             }));
         }
-        let admitted = self.store.admit(&admission).await?;
+        let admitted = self.store().admit(&admission).await?;
         if let Some(after) = admitted.refusal(CALLER) {
             return Err(rate_limited(after));
         }

@@ -14,7 +14,7 @@ impl App {
     /// The report with the store checked (one bounded round trip on Postgres).
     pub async fn health_checked(&self) -> Health<'_> {
         let mut health = self.health();
-        let check = self.store.check().await;
+        let check = self.store().check().await;
         if !check.reachable {
             health.status = "degraded";
         }
@@ -85,7 +85,7 @@ impl App {
                 invalid: &config.security_invalid,
             },
             store: StoreReport {
-                kind: self.store.kind(),
+                kind: self.store().kind(),
                 check: None,
                 missing: store_missing,
                 invalid: store_invalid,

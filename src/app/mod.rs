@@ -36,8 +36,9 @@ pub struct App {
     config: Config,
     pub access: Access,
     auditor: Auditor,
-    /// Idempotency keys, the message log and the limits every instance shares.
-    store: Box<dyn Store>,
+    /// Idempotency keys, the message log and the limits every instance shares. Built on first
+    /// use: a function that never needs it (templates, preview, openapi) never links it.
+    store: OnceLock<Box<dyn Store>>,
     /// One connection pool and one TLS set-up for every outgoing request, built on first use.
     http: HttpClient,
     email: OnceLock<EmailSenders>,
@@ -107,7 +108,7 @@ impl App {
             status_callback,
             access: Access::new(&config.access),
             auditor: Auditor::new(config.audit_key.as_ref()),
-            store: crate::store::open(&config.store),
+            store: OnceLock::new(),
             sns: OnceLock::new(),
             events,
             http,
@@ -133,11 +134,16 @@ impl App {
 
     /// Keeps state in `store` instead of the one the configuration names: for tests.
     pub fn with_store(self, store: Box<dyn Store>) -> Self {
-        Self { store, ..self }
+        Self {
+            store: OnceLock::from(store),
+            ..self
+        }
     }
 
     pub fn store(&self) -> &dyn Store {
-        self.store.as_ref()
+        self.store
+            .get_or_init(|| crate::store::open(&self.config.store))
+            .as_ref()
     }
 
     /// Replaces where SNS signing certificates come from. Only tests have a reason to: the

@@ -405,7 +405,7 @@ impl App {
         // Rendered only when a key keeps it.
         let answer = admitted.claim.as_ref().map(|claim| (claim, answer()));
         let kept = answer.as_ref().map(|(claim, answer)| (*claim, answer));
-        if let Err(error) = self.store.record(&records, kept).await {
+        if let Err(error) = self.store().record(&records, kept).await {
             tracing::error!(code = %error.code.as_str(), "the message log could not record a send");
         }
     }

@@ -148,7 +148,7 @@ impl App {
     ) -> Result<Option<AfterAnswer>, Error> {
         for event in &events {
             self.auditor.record_delivery(event, &context.request_id);
-            self.store.apply_event(event).await?;
+            self.store().apply_event(event).await?;
         }
         let Some(target) = self.events.clone() else {
             return Ok(None);

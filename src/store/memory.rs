@@ -1,8 +1,9 @@
 //! The memory store: the default without `DATABASE_URL` (`cargo run`, demo mode, tests). It
-//! behaves as the Postgres store does within one process, and holds at most
-//! `MAX_MESSAGES` messages (the oldest go first) and `MAX_TRACKED_KEYS` limit keys.
+//! behaves as the Postgres store does within one process, and holds at most `MAX_MESSAGES`
+//! messages and orphan events (the oldest go first) and `MAX_TRACKED_KEYS` limit keys, so an
+//! instance under load stays small.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -19,7 +20,7 @@ use crate::error::Error;
 use crate::names::{MessageStatus, StoreKind};
 use crate::support::{BoxFuture, timestamp};
 
-const MAX_MESSAGES: usize = 10_000;
+const MAX_MESSAGES: usize = 1_000;
 const MAX_TRACKED_KEYS: usize = 10_000;
 
 #[derive(Debug, Default)]
@@ -34,10 +35,12 @@ struct State {
     limits: HashMap<String, OffsetDateTime>,
     claims: HashMap<(String, String), ClaimRow>,
     /// Oldest first.
-    messages: Vec<Stored>,
-    orphans: Vec<DeliveryEvent>,
-    /// Ids of the events applied: a provider's retry of the same report is kept once.
-    seen_events: std::collections::HashSet<String>,
+    messages: VecDeque<Stored>,
+    orphans: VecDeque<DeliveryEvent>,
+    /// Ids of the events applied (the newest `MAX_MESSAGES`): a provider's retry of the same
+    /// report is kept once.
+    seen_events: HashSet<String>,
+    seen_order: VecDeque<String>,
 }
 
 #[derive(Debug)]
@@ -165,12 +168,21 @@ impl MemoryStore {
         if !state.seen_events.insert(event.id.clone()) {
             return;
         }
+        state.seen_order.push_back(event.id.clone());
+        if state.seen_order.len() > MAX_MESSAGES
+            && let Some(oldest) = state.seen_order.pop_front()
+        {
+            state.seen_events.remove(&oldest);
+        }
         let found = state.messages.iter_mut().rev().find(|m| {
             m.view.provider == event.provider
                 && m.view.provider_message_id.as_deref() == Some(event.provider_message_id.as_str())
         });
         let Some(message) = found else {
-            state.orphans.push(event.clone());
+            state.orphans.push_back(event.clone());
+            if state.orphans.len() > MAX_MESSAGES {
+                state.orphans.pop_front();
+            }
             return;
         };
         let events = message.view.events.get_or_insert_with(Vec::new);
@@ -250,16 +262,15 @@ impl Store for MemoryStore {
             let mut state = self.state();
             for record in messages {
                 let created_at = record.created_at;
-                state.messages.push(Stored {
+                state.messages.push_back(Stored {
                     view: view_of(record, created_at),
                     created_at,
                     rank: record.status_rank,
                     recipient_ranks: vec![record.status_rank; record.recipients.len()],
                 });
             }
-            if state.messages.len() > MAX_MESSAGES {
-                let excess = state.messages.len() - MAX_MESSAGES;
-                state.messages.drain(..excess);
+            while state.messages.len() > MAX_MESSAGES {
+                state.messages.pop_front();
             }
             if let Some((claim, answer)) = answer
                 && let Some(row) = state

@@ -1,12 +1,12 @@
 //! The statements of the Postgres store, one round trip each. Times cross as RFC 3339 text and
 //! come back in the log's one format (UTC, microseconds), so both stores answer the same JSON.
 
-pub(super) const ADMIT: &str = "SELECT notify_admit($1, $2)";
+pub(super) const ADMIT: &str = "SELECT notify_admit($1::jsonb, $2::jsonb)";
 
 /// The messages of a send, their recipients and, with a key, the answer kept for replays.
 pub(super) const RECORD: &str = r#"
 WITH input AS (
-    SELECT * FROM jsonb_to_recordset($1) AS m(
+    SELECT * FROM jsonb_to_recordset($1::jsonb) AS m(
         id text, channel text, template text, provider text, "providerMessageId" text,
         status text, "statusRank" smallint, "errorCode" text, caller text, "requestId" text,
         "idempotencyKey" text, "createdAt" timestamptz, recipients jsonb)
