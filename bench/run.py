@@ -639,7 +639,27 @@ def missed_targets(report, checks):
             f"resolution, SigV4 signing) costs {email['c32_cpu_us_per_request'] - sms['c32_cpu_us_per_request']:.0f} µs "
             "more per request than the Twilio path at c32, over one plain HTTP request each. At c1 every "
             "request also wakes the process twice from idle (for the caller and for the provider), which "
-            "on this 2-core VM costs more than at c32, where requests arrive back to back.")
+            "on this 2-core VM costs more than at c32, where requests arrive back to back. Each send "
+            "now also admits itself and records its message and audit line in the store (the memory "
+            "store here), which is part of the figure.")
+    failed = {name for name, _, ok in checks if not ok}
+    if any(name.startswith("functions that send nothing") for name in failed):
+        lines.append(
+            f"- Functions that send nothing: `templates`, `preview` and `openapi` stay under the third "
+            f"({report['binary_size_mb']['templates']:.2f}, {report['binary_size_mb']['preview']:.2f}, "
+            f"{report['binary_size_mb']['openapi']:.2f} MB); `health` is {report['binary_size_mb']['health']:.2f} MB "
+            "because it now checks the database (the store issue asks health whether the store is reachable), "
+            "which links the Postgres client and its TLS set-up.")
+    if any("Postgres" in name or "p50 latency" in name or "CPU per request at most 30%" in name or "DATABASE_URL" in name
+           for name in failed):
+        lines.append(
+            "- The store on Postgres: each send makes its two store round trips (counted), and each costs "
+            "this function tokio-postgres's statement work (an unnamed statement parsed and described every "
+            "time, so that a transaction-mode pooler works) and a wake-up of its connection task; at c32 the "
+            "four pooled connections are also waited for. Postgres itself runs on the same two cores, so its "
+            "work lengthens every latency here. Health with `DATABASE_URL` set connects and asks the database "
+            "before it answers (that is what it reports), so its first answer includes a connection; a send's "
+            "first answer after a cold start does too (the table above).")
     return "\n".join(lines) + "\n"
 
 
