@@ -1,5 +1,6 @@
-//! The audit trail: one JSON line on stdout per send attempt, demo included, which Vercel keeps
-//! with the function's logs and a practice drains into its compliance store. Recipients appear
+//! The audit trail: one JSON line per send attempt (demo included), delivery event and refused
+//! webhook, written on stdout (Vercel keeps it with the function's logs) and handed back so the
+//! service appends it to the store, which keeps it for the retention period. Recipients appear
 //! only as a keyed hash (to correlate events) and a masked form (for a person); never a message
 //! body, a subject, a secret, or a full address or number.
 
@@ -62,27 +63,49 @@ impl Auditor {
         hex::encode(tag)
     }
 
-    /// Writes `event` as one JSON line on stdout.
-    pub fn record(&self, event: &AuditEvent) {
-        self.write(event);
+    /// Writes `event` as one JSON line on stdout, and returns the line for the store.
+    pub fn record(&self, event: &AuditEvent) -> String {
+        self.write(event)
     }
 
-    fn write(&self, value: &impl Serialize) {
+    fn write(&self, value: &impl Serialize) -> String {
+        let line = serde_json::to_string(value).unwrap_or_default();
         #[cfg(test)]
         if let Some(recorded) = &self.recorded {
-            if let (Ok(mut lines), Ok(value)) = (recorded.lock(), serde_json::to_value(value)) {
+            if let (Ok(mut lines), Ok(value)) = (recorded.lock(), serde_json::from_str(&line)) {
                 lines.push(value);
             }
-            return;
+            return line;
         }
-        if let Ok(line) = serde_json::to_string(value) {
-            let mut stdout = std::io::stdout().lock();
-            let _ = writeln!(stdout, "{line}");
-        }
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{line}");
+        line
     }
 
-    /// Writes a verified delivery event as one JSON line on stdout.
-    pub fn record_delivery(&self, event: &DeliveryEvent, request_id: &str) {
+    /// Writes a refused webhook (its route and why, never its content), and returns the line.
+    pub fn record_refusal(&self, route: &'static str, code: ErrorCode, request_id: &str) -> String {
+        #[derive(Serialize)]
+        struct Refusal<'a> {
+            #[serde(rename = "type")]
+            kind: &'static str,
+            event: &'static str,
+            time: String,
+            request_id: &'a str,
+            route: &'static str,
+            error_code: ErrorCode,
+        }
+        self.write(&Refusal {
+            kind: "audit",
+            event: "webhook_refused",
+            time: now_rfc3339(),
+            request_id,
+            route,
+            error_code: code,
+        })
+    }
+
+    /// Writes a verified delivery event as one JSON line on stdout, and returns the line.
+    pub fn record_delivery(&self, event: &DeliveryEvent, request_id: &str) -> String {
         #[derive(Serialize)]
         struct Delivery<'a> {
             #[serde(rename = "type")]
@@ -98,7 +121,7 @@ impl Auditor {
             request_id,
             received: now_rfc3339(),
             delivery: event,
-        });
+        })
     }
 }
 

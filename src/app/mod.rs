@@ -31,6 +31,9 @@ use crate::webhooks::{CertificateSource, EventsTarget, HttpsCertificateSource, S
 /// serves the route at this path.
 pub const TWILIO_WEBHOOK_PATH: &str = "/api/webhooks/twilio";
 
+/// The path SNS posts SES events to.
+pub const SES_WEBHOOK_PATH: &str = "/api/webhooks/ses";
+
 #[derive(Debug)]
 pub struct App {
     config: Config,

@@ -46,6 +46,8 @@ impl<T> Sending<T> {
 struct Attempted {
     result: Result<Sent, Error>,
     record: MessageRecord,
+    /// The attempt's audit line, kept by the store with the record.
+    audit: String,
 }
 
 impl App {
@@ -72,10 +74,14 @@ impl App {
             Admit::Go(admitted) => admitted,
             Admit::Replay(answer) => return Ok(Sending::Replay(answer)),
         };
-        let Attempted { result, record } = self
+        let Attempted {
+            result,
+            record,
+            audit,
+        } = self
             .email_attempt(message, context, recipients, &admitted)
             .await;
-        self.finish(&admitted, vec![record], || answer(&result))
+        self.finish(&admitted, vec![record], vec![audit], || answer(&result))
             .await;
         result.map(Sending::Done)
     }
@@ -100,10 +106,14 @@ impl App {
             Admit::Replay(answer) => return Ok(Sending::Replay(answer)),
         };
         let [recipient] = recipients;
-        let Attempted { result, record } = self
+        let Attempted {
+            result,
+            record,
+            audit,
+        } = self
             .sms_attempt(message, context, recipient, &admitted)
             .await;
-        self.finish(&admitted, vec![record], || answer(&result))
+        self.finish(&admitted, vec![record], vec![audit], || answer(&result))
             .await;
         result.map(Sending::Done)
     }
@@ -180,10 +190,11 @@ impl App {
                 }
             }
         );
-        let mut records = Vec::new();
+        let (mut records, mut audit) = (Vec::new(), Vec::new());
         let mut result = |attempt: Option<Attempted>| {
             attempt.map(|a| {
                 records.push(a.record);
+                audit.push(a.audit);
                 a.result
             })
         };
@@ -191,7 +202,8 @@ impl App {
             email: result(email),
             sms: result(sms),
         };
-        self.finish(&admitted, records, || answer(&outcome)).await;
+        self.finish(&admitted, records, audit, || answer(&outcome))
+            .await;
         Ok(Sending::Done(outcome))
     }
 
@@ -340,7 +352,7 @@ impl App {
                 error.attempts.as_slice(),
             ),
         };
-        self.auditor.record(&AuditEvent {
+        let audit = self.auditor.record(&AuditEvent {
             kind: "audit",
             event: "send_attempt",
             time: crate::support::now_rfc3339(),
@@ -388,7 +400,11 @@ impl App {
                 })
                 .collect(),
         };
-        Attempted { result, record }
+        Attempted {
+            result,
+            record,
+            audit,
+        }
     }
 
     /// Writes the attempts to the message log and, with a key, the answer for replays (in one
@@ -400,12 +416,13 @@ impl App {
         &self,
         admitted: &Admitted,
         records: Vec<MessageRecord>,
+        audit: Vec<String>,
         answer: impl FnOnce() -> StoredAnswer,
     ) {
         // Rendered only when a key keeps it.
         let answer = admitted.claim.as_ref().map(|claim| (claim, answer()));
         let kept = answer.as_ref().map(|(claim, answer)| (*claim, answer));
-        if let Err(error) = self.store().record(&records, kept).await {
+        if let Err(error) = self.store().record(&records, &audit, kept).await {
             tracing::error!(code = %error.code.as_str(), "the message log could not record a send");
         }
     }

@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use super::{App, RequestContext, TWILIO_WEBHOOK_PATH};
+use super::{App, RequestContext, SES_WEBHOOK_PATH, TWILIO_WEBHOOK_PATH};
 use crate::config::ChannelConfig;
 use crate::domain::DeliveryEvent;
 use crate::error::{Error, ErrorCode, FieldError};
@@ -43,6 +43,22 @@ impl App {
     /// A Twilio status callback (or inbound message): `params` as posted, signed by
     /// `signature` over `{NOTIFY_PUBLIC_URL}/api/webhooks/twilio` plus the query Twilio used.
     pub async fn receive_twilio(
+        &self,
+        params: &[(String, String)],
+        signature: Option<&str>,
+        query: Option<&str>,
+        context: &RequestContext,
+    ) -> Result<Received<Option<DeliveryEvent>>, Error> {
+        let received = self
+            .twilio_received(params, signature, query, context)
+            .await;
+        let refused = received.as_ref().err().map(|e| e.code);
+        self.audit_refusal(TWILIO_WEBHOOK_PATH, refused, context)
+            .await;
+        received
+    }
+
+    async fn twilio_received(
         &self,
         params: &[(String, String)],
         signature: Option<&str>,
@@ -93,6 +109,17 @@ impl App {
         body: &[u8],
         context: &RequestContext,
     ) -> Result<Received<SnsOutcome>, Error> {
+        let received = self.sns_received(body, context).await;
+        let refused = received.as_ref().err().map(|e| e.code);
+        self.audit_refusal(SES_WEBHOOK_PATH, refused, context).await;
+        received
+    }
+
+    async fn sns_received(
+        &self,
+        body: &[u8],
+        context: &RequestContext,
+    ) -> Result<Received<SnsOutcome>, Error> {
         let message = self.sns().verify(body).await.map_err(|reason| {
             tracing::warn!(request_id = %context.request_id, reason = %reason, "refused an SNS message");
             forged(&format!("The SNS message is not verified: {reason}."))
@@ -138,6 +165,26 @@ impl App {
         }
     }
 
+    /// A webhook refused as forged or unverifiable is an audit event (its route and code, never
+    /// its content). Kept by the store at best: the refusal is answered either way.
+    async fn audit_refusal(
+        &self,
+        route: &'static str,
+        refused: Option<ErrorCode>,
+        context: &RequestContext,
+    ) {
+        let Some(code @ (ErrorCode::InvalidSignature | ErrorCode::WebhooksNotConfigured)) = refused
+        else {
+            return;
+        };
+        let line = self
+            .auditor
+            .record_refusal(route, code, &context.request_id);
+        if let Err(failed) = self.store().append_audit(&line).await {
+            tracing::error!(code = %failed.code.as_str(), "the audit trail could not keep a refused webhook");
+        }
+    }
+
     /// Records each event in the audit trail and the message log; their forwarding is the
     /// work left for after the answer. A log that cannot take them answers 503, so that the
     /// provider sends the report again (the same report keeps its event id, kept once).
@@ -147,8 +194,8 @@ impl App {
         context: &RequestContext,
     ) -> Result<Option<AfterAnswer>, Error> {
         for event in &events {
-            self.auditor.record_delivery(event, &context.request_id);
-            self.store().apply_event(event).await?;
+            let line = self.auditor.record_delivery(event, &context.request_id);
+            self.store().apply_event(event, &line).await?;
         }
         let Some(target) = self.events.clone() else {
             return Ok(None);

@@ -4,6 +4,7 @@
 
 mod idempotency;
 mod pipeline;
+mod query;
 mod request;
 mod response;
 mod route;

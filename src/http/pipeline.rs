@@ -145,6 +145,20 @@ pub(super) fn check_reader(app: &App, headers: &HeaderMap) -> Result<String, Err
     Ok(caller_key(&caller, headers))
 }
 
+/// The caller check of the audit export: an API key, never a browser's JWT (the trail is for a
+/// compliance review by the practice's own systems). Only the local demo on the memory store
+/// is open.
+pub(super) fn check_auditor(app: &App, headers: &HeaderMap) -> Result<String, Error> {
+    let open = !app.has_live_channel() && app.store().kind() == StoreKind::Memory;
+    match app.access.authenticate(headers, !open)? {
+        Caller::Token(_) => Err(Error::new(
+            ErrorCode::InvalidAuthorization,
+            "The audit export takes an API key (Authorization: Bearer <key>), not a browser token.",
+        )),
+        caller => Ok(caller_key(&caller, headers)),
+    }
+}
+
 /// Who to count a request against: its credentials, or else its client address. On Vercel,
 /// `x-forwarded-for` is set by the platform (not the client); the local server sets it from
 /// the connection.

@@ -23,10 +23,11 @@ pub enum Route {
     /// `/api/messages`, and `/api/messages/{id}` below it.
     Messages,
     MessageStats,
+    Audit,
 }
 
 impl Route {
-    pub const ALL: [Route; 11] = [
+    pub const ALL: [Route; 12] = [
         Route::SendEmail,
         Route::SendSms,
         Route::SendNotification,
@@ -38,6 +39,7 @@ impl Route {
         Route::SesWebhook,
         Route::Messages,
         Route::MessageStats,
+        Route::Audit,
     ];
 
     pub fn path(self) -> &'static str {
@@ -50,9 +52,10 @@ impl Route {
             Self::Health => "/api/health",
             Self::OpenApi => "/api/openapi",
             Self::TwilioWebhook => crate::app::TWILIO_WEBHOOK_PATH,
-            Self::SesWebhook => "/api/webhooks/ses",
+            Self::SesWebhook => crate::app::SES_WEBHOOK_PATH,
             Self::Messages => "/api/messages",
             Self::MessageStats => "/api/messages/stats",
+            Self::Audit => "/api/audit",
         }
     }
 
@@ -67,7 +70,8 @@ impl Route {
             | Self::Health
             | Self::OpenApi
             | Self::Messages
-            | Self::MessageStats => &[Method::GET],
+            | Self::MessageStats
+            | Self::Audit => &[Method::GET],
             Self::Preview => &[Method::GET, Method::POST],
         }
     }
@@ -105,6 +109,7 @@ impl Route {
             Self::SesWebhook => routes::SES_WEBHOOK,
             Self::Messages => routes::MESSAGES,
             Self::MessageStats => routes::MESSAGE_STATS,
+            Self::Audit => routes::AUDIT,
         }
     }
 }

@@ -12,8 +12,8 @@ use time::OffsetDateTime;
 use super::Store;
 use super::gcra;
 use super::types::{
-    Admission, Admitted, Claim, ClaimOutcome, EventView, MessageFilter, MessagePage, MessageRecord,
-    MessageView, Refusal, Stats, StoreHealth, StoredAnswer,
+    Admission, Admitted, AuditPage, AuditQuery, Claim, ClaimOutcome, EventView, MessageFilter,
+    MessagePage, MessageRecord, MessageView, Refusal, Stats, StoreHealth, StoredAnswer,
 };
 use crate::domain::DeliveryEvent;
 use crate::error::Error;
@@ -22,6 +22,7 @@ use crate::support::{BoxFuture, timestamp};
 
 const MAX_MESSAGES: usize = 1_000;
 const MAX_TRACKED_KEYS: usize = 10_000;
+const MAX_AUDIT_LINES: usize = 5_000;
 
 #[derive(Debug, Default)]
 pub struct MemoryStore {
@@ -41,6 +42,9 @@ struct State {
     /// report is kept once.
     seen_events: HashSet<String>,
     seen_order: VecDeque<String>,
+    /// The newest `MAX_AUDIT_LINES` audit lines: id, time, JSON.
+    audit: VecDeque<(i64, OffsetDateTime, String)>,
+    next_audit_id: i64,
 }
 
 #[derive(Debug)]
@@ -159,15 +163,16 @@ impl MemoryStore {
         Admitted { refused, claim }
     }
 
-    fn apply_now(&self, event: &DeliveryEvent) {
-        let Some(status) = MessageStatus::parse(event.kind) else {
-            return;
-        };
+    fn apply_now(&self, event: &DeliveryEvent, audit: &str) {
         let now = self.now();
         let mut state = self.state();
         if !state.seen_events.insert(event.id.clone()) {
             return;
         }
+        append(&mut state, now, audit);
+        let Some(status) = MessageStatus::parse(event.kind) else {
+            return;
+        };
         state.seen_order.push_back(event.id.clone());
         if state.seen_order.len() > MAX_MESSAGES
             && let Some(oldest) = state.seen_order.pop_front()
@@ -206,6 +211,15 @@ impl MemoryStore {
                 recipient.status = status;
             }
         }
+    }
+}
+
+fn append(state: &mut State, now: OffsetDateTime, line: &str) {
+    state.next_audit_id += 1;
+    let id = state.next_audit_id;
+    state.audit.push_back((id, now, line.to_owned()));
+    if state.audit.len() > MAX_AUDIT_LINES {
+        state.audit.pop_front();
     }
 }
 
@@ -256,10 +270,15 @@ impl Store for MemoryStore {
     fn record<'a>(
         &'a self,
         messages: &'a [MessageRecord],
+        audit: &'a [String],
         answer: Option<(&'a Claim, &'a StoredAnswer)>,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
+            let now = self.now();
             let mut state = self.state();
+            for line in audit {
+                append(&mut state, now, line);
+            }
             for record in messages {
                 let created_at = record.created_at;
                 state.messages.push_back(Stored {
@@ -283,10 +302,40 @@ impl Store for MemoryStore {
         })
     }
 
-    fn apply_event<'a>(&'a self, event: &'a DeliveryEvent) -> BoxFuture<'a, Result<(), Error>> {
+    fn apply_event<'a>(
+        &'a self,
+        event: &'a DeliveryEvent,
+        audit: &'a str,
+    ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            self.apply_now(event);
+            self.apply_now(event, audit);
             Ok(())
+        })
+    }
+
+    fn append_audit<'a>(&'a self, line: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let now = self.now();
+            append(&mut self.state(), now, line);
+            Ok(())
+        })
+    }
+
+    fn audit<'a>(&'a self, query: &'a AuditQuery) -> BoxFuture<'a, Result<AuditPage, Error>> {
+        Box::pin(async move {
+            let state = self.state();
+            let lines = state
+                .audit
+                .iter()
+                .filter(|(id, time, _)| {
+                    query.after.is_none_or(|after| *id > after)
+                        && query.since.is_none_or(|t| *time >= t)
+                        && query.until.is_none_or(|t| *time < t)
+                })
+                .take(usize::from(query.limit) + 1)
+                .map(|(id, _, line)| (*id, line.clone()))
+                .collect();
+            Ok(AuditPage::of(lines, query.limit))
         })
     }
 

@@ -14,8 +14,9 @@ mod tests;
 pub use memory::MemoryStore;
 pub use postgres::PostgresStore;
 pub use types::{
-    Admission, Admitted, Claim, ClaimOutcome, Cursor, EventView, Limit, MessageFilter, MessagePage,
-    MessageRecord, MessageView, RecipientView, Refusal, Stats, StoreHealth, StoredAnswer,
+    Admission, Admitted, AuditPage, AuditQuery, Claim, ClaimOutcome, Cursor, EventView, Limit,
+    MessageFilter, MessagePage, MessageRecord, MessageView, RecipientView, Refusal, Stats,
+    StoreHealth, StoredAnswer,
 };
 
 use crate::config::StoreConfig;
@@ -32,16 +33,29 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Counts the request against its limits and claims its idempotency key, atomically.
     fn admit<'a>(&'a self, admission: &'a Admission) -> BoxFuture<'a, Result<Admitted, Error>>;
 
-    /// Writes the messages of a send and, when it had a key, its answer for replays.
+    /// Writes the messages of a send and their audit lines and, when it had a key, its answer
+    /// for replays.
     fn record<'a>(
         &'a self,
         messages: &'a [MessageRecord],
+        audit: &'a [String],
         answer: Option<(&'a Claim, &'a StoredAnswer)>,
     ) -> BoxFuture<'a, Result<(), Error>>;
 
-    /// Appends a delivery event to its message (an orphan when the message is unknown) and
-    /// moves the message's and the recipient's status forward, never back.
-    fn apply_event<'a>(&'a self, event: &'a DeliveryEvent) -> BoxFuture<'a, Result<(), Error>>;
+    /// Appends a delivery event to its message (an orphan when the message is unknown), moves
+    /// the message's and the recipient's status forward, never back, and appends its audit
+    /// line; the same report (the same event id) is kept once.
+    fn apply_event<'a>(
+        &'a self,
+        event: &'a DeliveryEvent,
+        audit: &'a str,
+    ) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// Appends one audit line (a refused webhook).
+    fn append_audit<'a>(&'a self, line: &'a str) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// The audit trail, oldest first, for an export.
+    fn audit<'a>(&'a self, query: &'a AuditQuery) -> BoxFuture<'a, Result<AuditPage, Error>>;
 
     /// A message by our id or the provider's message id.
     fn message<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<MessageView>, Error>>;

@@ -236,3 +236,30 @@ pub struct StoreHealth {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
 }
+
+/// Which audit lines to export: a time range, after a cursor (the last line's id), at most
+/// `limit`.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub since: Option<OffsetDateTime>,
+    pub until: Option<OffsetDateTime>,
+    pub after: Option<i64>,
+    pub limit: u16,
+}
+
+/// Audit lines (JSON text) with their ids, and the cursor of the next page if there is one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditPage {
+    pub lines: Vec<(i64, String)>,
+    pub next: Option<i64>,
+}
+
+impl AuditPage {
+    /// A page of at most `limit` lines from up to `limit + 1` fetched.
+    pub fn of(mut lines: Vec<(i64, String)>, limit: u16) -> Self {
+        let more = lines.len() > usize::from(limit);
+        lines.truncate(usize::from(limit));
+        let next = lines.last().filter(|_| more).map(|(id, _)| *id);
+        Self { lines, next }
+    }
+}

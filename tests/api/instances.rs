@@ -233,3 +233,65 @@ async fn a_database_outage_is_a_bounded_503_and_sends_resume_when_it_is_back() {
     assert_eq!(last, None, "sends did not resume");
     assert_eq!(emails_from(&sender).await, 2);
 }
+
+#[tokio::test]
+async fn the_audit_export_holds_every_send_attempt_and_refusal_with_no_address_body_or_secret() {
+    let _shared = POSTGRES.read().await;
+    let database = fresh_database().await;
+    let (emails, _) = email_instances(&database, 1).await;
+    let mut vars = twilio_vars(&prism_url());
+    vars.insert("DATABASE_URL", database.clone());
+    vars.insert("NOTIFY_AUDIT_KEY", AUDIT_KEY.to_owned());
+    vars.insert("NOTIFY_PUBLIC_URL", "https://notify.example.com".to_owned());
+    let sms = Function::start("send-sms", &as_pairs(&vars)).await;
+    let webhook = Function::start("webhooks-twilio", &as_pairs(&vars)).await;
+    let audit = Function::start("audit", &as_pairs(&vars)).await;
+    let email = json!({"to": "patient@example.com", "subject": "Your invoice", "body": "Private balance details."});
+    assert_eq!(post(&emails[0], &email, None).await.0, 200);
+    assert_eq!(post(&emails[0], &email, None).await.0, 200);
+    let text = json!({"to": "+15551234567", "message": "Private appointment details."});
+    assert_eq!(post(&sms, &text, None).await.0, 200);
+    let forged = reqwest::Client::new()
+        .post(&webhook.base_url)
+        .form(&[("MessageSid", "SM1"), ("MessageStatus", "delivered")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+
+    let unauthenticated = reqwest::get(&audit.base_url).await.unwrap();
+    assert_eq!(unauthenticated.status(), 401);
+    let export = reqwest::Client::new()
+        .get(format!("{}?limit=1000", audit.base_url))
+        .bearer_auth(API_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(export.status(), 200);
+    assert_eq!(export.headers()["content-type"], "application/x-ndjson");
+    let text = export.text().await.unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let events: Vec<&str> = lines.iter().map(|l| l["event"].as_str().unwrap()).collect();
+    assert_eq!(
+        events.iter().filter(|e| **e == "send_attempt").count(),
+        3,
+        "{text}"
+    );
+    assert!(events.contains(&"webhook_refused"), "{text}");
+    for private in [
+        "patient@example.com",
+        "+15551234567",
+        "5551234567",
+        "Your invoice",
+        "Private",
+        crate::support::AWS_SECRET,
+        crate::support::AUTH_TOKEN,
+        API_KEY,
+        AUDIT_KEY,
+    ] {
+        assert!(!text.contains(private), "{private} is in the audit export");
+    }
+}

@@ -119,7 +119,7 @@ async fn an_idempotency_key_is_claimed_once_then_replayed_and_refused_for_anothe
             "{name}: {running:?}"
         );
         store
-            .record(&[], Some((&claim("k1", "h1"), &answer("the first answer"))))
+            .record(&[], &[], Some((&claim("k1", "h1"), &answer("the first answer"))))
             .await
             .unwrap();
         let replay = admit(store, Vec::new(), Some(claim("k1", "h1"))).await;
@@ -264,7 +264,7 @@ async fn messages_are_found_by_either_id_filtered_counted_and_paged_newest_first
             ),
             record("msg_5", Channel::Email, "ses-5", None, "ha", 5),
         ];
-        store.record(&records, None).await.unwrap();
+        store.record(&records, &[], None).await.unwrap();
         let one = store.message("msg_2").await.unwrap().unwrap();
         assert_eq!(
             (one.provider_message_id.as_deref(), one.events.as_deref()),
@@ -383,23 +383,27 @@ async fn delivery_events_move_a_status_forward_only_and_the_same_report_is_kept_
     on_both(|name, store| async move {
         let store = store.as_ref();
         store
-            .record(&[record("msg_e", Channel::Sms, "SMe", None, "he", 1)], None)
+            .record(
+                &[record("msg_e", Channel::Sms, "SMe", None, "he", 1)],
+                &[],
+                None,
+            )
             .await
             .unwrap();
         store
-            .apply_event(&event("evt-1", "delivered", "SMe", "he"))
+            .apply_event(&event("evt-1", "delivered", "SMe", "he"), "{}")
             .await
             .unwrap();
         store
-            .apply_event(&event("evt-2", "sent", "SMe", "he"))
+            .apply_event(&event("evt-2", "sent", "SMe", "he"), "{}")
             .await
             .unwrap();
         store
-            .apply_event(&event("evt-1", "delivered", "SMe", "he"))
+            .apply_event(&event("evt-1", "delivered", "SMe", "he"), "{}")
             .await
             .unwrap();
         store
-            .apply_event(&event("evt-3", "delivered", "SM-unknown", "hx"))
+            .apply_event(&event("evt-3", "delivered", "SM-unknown", "hx"), "{}")
             .await
             .unwrap();
         let message = store.message("msg_e").await.unwrap().unwrap();
@@ -434,7 +438,7 @@ async fn instances_starting_at_once_on_a_new_database_migrate_it_once() {
     }
     for health in checks.join_all().await {
         assert!(health.reachable, "{health:?}");
-        assert_eq!(health.schema_version, Some(1), "{health:?}");
+        assert_eq!(health.schema_version, Some(2), "{health:?}");
     }
 }
 
@@ -470,4 +474,55 @@ async fn an_unencrypted_url_to_a_remote_host_is_refused_by_name() {
         !format!("{error:?}").contains("db.example.com"),
         "{error:?}"
     );
+}
+
+#[tokio::test]
+async fn audit_lines_are_kept_in_order_once_per_report_and_exported_by_page() {
+    on_both(|name, store| async move {
+        let store = store.as_ref();
+        let line = |n: u32| format!(r#"{{"type":"audit","event":"send_attempt","n":{n}}}"#);
+        store
+            .record(
+                &[record("msg_a", Channel::Sms, "SMa", None, "ha", 1)],
+                &[line(1), line(2)],
+                None,
+            )
+            .await
+            .unwrap();
+        let delivered = r#"{"type":"audit","event":"delivery_event","n":3}"#;
+        for _ in 0..2 {
+            store
+                .apply_event(&event("evt-a", "delivered", "SMa", "ha"), delivered)
+                .await
+                .unwrap();
+        }
+        store
+            .append_audit(r#"{"type":"audit","event":"webhook_refused","n":4}"#)
+            .await
+            .unwrap();
+        let mut query = notify::store::AuditQuery {
+            limit: 3,
+            ..Default::default()
+        };
+        let first = store.audit(&query).await.unwrap();
+        query.after = first.next;
+        let rest = store.audit(&query).await.unwrap();
+        assert_eq!(rest.next, None, "{name}");
+        let numbers: Vec<u64> = first
+            .lines
+            .iter()
+            .chain(&rest.lines)
+            .map(|(_, line)| {
+                serde_json::from_str::<serde_json::Value>(line).unwrap()["n"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(
+            numbers,
+            [1, 2, 3, 4],
+            "{name}: a report's second copy is audited once"
+        );
+    })
+    .await;
 }

@@ -38,6 +38,7 @@ pub fn binary(name: &str) -> &'static str {
         "notify" => env!("CARGO_BIN_EXE_notify"),
         "messages" => env!("CARGO_BIN_EXE_messages"),
         "messages-stats" => env!("CARGO_BIN_EXE_messages-stats"),
+        "audit" => env!("CARGO_BIN_EXE_audit"),
         other => panic!("no function binary named {other}"),
     }
 }

@@ -90,6 +90,7 @@ requests = {
     "send-sms": ("POST", {"to": "+15551234567", "message": "Built output check"}),
     "messages": ("GET", None),
     "messages/stats": ("GET", None),
+    "audit": ("GET", None),
     "send-notification": (
         "POST",
         {"template": "documentAssigned", "data": {"client_name": "John Doe"}, "to": {"email": "john@example.com"}},

@@ -1,12 +1,14 @@
 //! One file per group of routes; each route is an [`Endpoint`] constant that its function
 //! binary under `api/` serves. A new route goes here, in [`Route`](super::Route), and in `api/`.
 
+mod audit;
 mod docs;
 mod health;
 mod messages;
 mod sends;
 mod webhooks;
 
+pub use audit::AUDIT;
 pub use docs::{OPENAPI, PREVIEW, TEMPLATES};
 pub use health::HEALTH;
 pub use messages::{MESSAGE_STATS, MESSAGES};

@@ -7,7 +7,10 @@ use deadpool_postgres::Object;
 
 /// Every migration, in order. A new one is appended here with the next version; applied ones
 /// are never edited.
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../../../migrations/001_initial.sql"))];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("../../../migrations/001_initial.sql")),
+    (2, include_str!("../../../migrations/002_audit.sql")),
+];
 
 /// The newest schema version this build knows.
 pub(super) const LATEST: i32 = MIGRATIONS[MIGRATIONS.len() - 1].0;

@@ -15,8 +15,8 @@ use time::OffsetDateTime;
 use tokio_postgres::types::{Json, ToSql, Type};
 
 use super::types::{
-    Admission, Admitted, Claim, ClaimOutcome, MessageFilter, MessagePage, MessageRecord,
-    MessageView, Refusal, Stats, StoreHealth, StoredAnswer,
+    Admission, Admitted, AuditPage, AuditQuery, Claim, ClaimOutcome, MessageFilter, MessagePage,
+    MessageRecord, MessageView, Refusal, Stats, StoreHealth, StoredAnswer,
 };
 use super::{Store, unavailable};
 use crate::config::{Misconfiguration, PostgresSettings};
@@ -266,10 +266,13 @@ impl Store for PostgresStore {
     fn record<'a>(
         &'a self,
         messages: &'a [MessageRecord],
+        audit: &'a [String],
         answer: Option<(&'a Claim, &'a StoredAnswer)>,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
             let messages = serde_json::to_string(messages).map_err(unavailable)?;
+            // Each line is a JSON object already.
+            let audit = format!("[{}]", audit.join(","));
             let scope = answer.map(|(c, _)| c.scope.as_str());
             let key = answer.map(|(c, _)| c.key.as_str());
             let status = answer.map(|(_, a)| a.status as i16);
@@ -282,6 +285,7 @@ impl Store for PostgresStore {
                     (&key, Type::TEXT),
                     (&status, Type::INT2),
                     (&body, Type::TEXT),
+                    (&audit, Type::TEXT),
                 ],
             )
             .await
@@ -289,28 +293,69 @@ impl Store for PostgresStore {
         })
     }
 
-    fn apply_event<'a>(&'a self, event: &'a DeliveryEvent) -> BoxFuture<'a, Result<(), Error>> {
+    fn apply_event<'a>(
+        &'a self,
+        event: &'a DeliveryEvent,
+        audit: &'a str,
+    ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            let Some(status) = MessageStatus::parse(event.kind) else {
-                return Ok(());
+            // An unknown kind still keeps its event and audit line, ranked never to move the
+            // status.
+            let (status, rank) = match MessageStatus::parse(event.kind) {
+                Some(status) => (status.as_str(), i16::from(status.rank())),
+                None => (event.kind, 0),
             };
-            let rank = i16::from(status.rank());
             self.query(
                 sql::APPLY_EVENT,
                 &[
                     (&event.id, Type::TEXT),
                     (&event.provider.as_str(), Type::TEXT),
                     (&event.provider_message_id, Type::TEXT),
-                    (&status.as_str(), Type::TEXT),
+                    (&status, Type::TEXT),
                     (&rank, Type::INT2),
                     (&event.recipient_hash, Type::TEXT),
                     (&event.time, Type::TEXT),
                     (&event.error_code, Type::TEXT),
                     (&event.retryable, Type::BOOL),
+                    (&audit, Type::TEXT),
                 ],
             )
             .await
             .map(drop)
+        })
+    }
+
+    fn append_audit<'a>(&'a self, line: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            self.query(sql::APPEND_AUDIT, &[(&line, Type::TEXT)])
+                .await
+                .map(drop)
+        })
+    }
+
+    fn audit<'a>(&'a self, query: &'a AuditQuery) -> BoxFuture<'a, Result<AuditPage, Error>> {
+        Box::pin(async move {
+            let since = rfc3339(query.since);
+            let until = rfc3339(query.until);
+            let limit = i64::from(query.limit) + 1;
+            let rows = self
+                .query(
+                    sql::AUDIT,
+                    &[
+                        (&since, Type::TEXT),
+                        (&until, Type::TEXT),
+                        (&query.after, Type::INT8),
+                        (&limit, Type::INT8),
+                    ],
+                )
+                .await?;
+            let mut lines = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let id: i64 = row.try_get(0).map_err(unavailable)?;
+                let line: String = row.try_get(1).map_err(unavailable)?;
+                lines.push((id, line));
+            }
+            Ok(AuditPage::of(lines, query.limit))
         })
     }
 

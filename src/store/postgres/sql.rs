@@ -24,10 +24,14 @@ WITH input AS (
         WITH ORDINALITY AS r(masked, hash, n)
 ), answer AS (
     UPDATE notify_idempotency SET status = $4, body = $5 WHERE scope = $2 AND key = $3
+), audit AS (
+    INSERT INTO notify_audit (event, line)
+    SELECT l->>'event', l FROM jsonb_array_elements($6::jsonb) AS l
 )
 SELECT 1"#;
 
-/// A delivery event, kept once per id, moving its message and recipient forward only.
+/// A delivery event, kept once per id (with its audit line), moving its message and recipient
+/// forward only.
 pub(super) const APPLY_EVENT: &str = r#"
 WITH message AS (
     SELECT id FROM notify_messages WHERE provider = $2 AND provider_message_id = $3
@@ -44,8 +48,22 @@ WITH message AS (
 ), recipient AS (
     UPDATE notify_recipients SET status = $4, status_rank = $5
     WHERE message_id = (SELECT message_id FROM event) AND hash = $6 AND status_rank < $5
+), audit AS (
+    INSERT INTO notify_audit (event, line) SELECT 'delivery_event', $10::jsonb FROM event
 )
 SELECT 1"#;
+
+pub(super) const APPEND_AUDIT: &str =
+    "INSERT INTO notify_audit (event, line) VALUES ($1::jsonb->>'event', $1::jsonb)";
+
+/// Oldest first, after the cursor ($3), at most $4 lines.
+pub(super) const AUDIT: &str = r#"
+SELECT id, line::text FROM notify_audit
+WHERE ($1::text IS NULL OR time >= $1::timestamptz)
+  AND ($2::text IS NULL OR time < $2::timestamptz)
+  AND ($3::int8 IS NULL OR id > $3)
+ORDER BY id
+LIMIT $4"#;
 
 /// A message as JSON (see `MessageView`), `m` being its row.
 macro_rules! view {
