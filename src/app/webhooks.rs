@@ -193,9 +193,17 @@ impl App {
         events: Vec<DeliveryEvent>,
         context: &RequestContext,
     ) -> Result<Option<AfterAnswer>, Error> {
-        for event in &events {
-            let line = self.auditor.record_delivery(event, &context.request_id);
-            self.store().apply_event(event, &line).await?;
+        let mut kept = Vec::with_capacity(events.len());
+        for event in events {
+            let line = self.auditor.record_delivery(&event, &context.request_id);
+            // A provider's retry, or the same report at another instance, is forwarded once.
+            if self.store().apply_event(&event, &line).await? {
+                kept.push(event);
+            }
+        }
+        let events = kept;
+        if events.is_empty() {
+            return Ok(None);
         }
         let Some(target) = self.events.clone() else {
             return Ok(None);

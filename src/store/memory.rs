@@ -163,15 +163,16 @@ impl MemoryStore {
         Admitted { refused, claim }
     }
 
-    fn apply_now(&self, event: &DeliveryEvent, audit: &str) {
+    /// True when the event is new.
+    fn apply_now(&self, event: &DeliveryEvent, audit: &str) -> bool {
         let now = self.now();
         let mut state = self.state();
         if !state.seen_events.insert(event.id.clone()) {
-            return;
+            return false;
         }
         append(&mut state, now, audit);
         let Some(status) = MessageStatus::parse(event.kind) else {
-            return;
+            return true;
         };
         state.seen_order.push_back(event.id.clone());
         if state.seen_order.len() > MAX_MESSAGES
@@ -188,7 +189,7 @@ impl MemoryStore {
             if state.orphans.len() > MAX_MESSAGES {
                 state.orphans.pop_front();
             }
-            return;
+            return true;
         };
         let events = message.view.events.get_or_insert_with(Vec::new);
         events.push(EventView {
@@ -211,6 +212,7 @@ impl MemoryStore {
                 recipient.status = status;
             }
         }
+        true
     }
 }
 
@@ -306,11 +308,8 @@ impl Store for MemoryStore {
         &'a self,
         event: &'a DeliveryEvent,
         audit: &'a str,
-    ) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move {
-            self.apply_now(event, audit);
-            Ok(())
-        })
+    ) -> BoxFuture<'a, Result<bool, Error>> {
+        Box::pin(async move { Ok(self.apply_now(event, audit)) })
     }
 
     fn append_audit<'a>(&'a self, line: &'a str) -> BoxFuture<'a, Result<(), Error>> {

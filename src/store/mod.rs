@@ -44,12 +44,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Appends a delivery event to its message (an orphan when the message is unknown), moves
     /// the message's and the recipient's status forward, never back, and appends its audit
-    /// line; the same report (the same event id) is kept once.
+    /// line; the same report (the same event id) is kept once, on any number of instances.
+    /// True when this call kept it (so it is forwarded once), false for a copy.
     fn apply_event<'a>(
         &'a self,
         event: &'a DeliveryEvent,
         audit: &'a str,
-    ) -> BoxFuture<'a, Result<(), Error>>;
+    ) -> BoxFuture<'a, Result<bool, Error>>;
 
     /// Appends one audit line (a refused webhook).
     fn append_audit<'a>(&'a self, line: &'a str) -> BoxFuture<'a, Result<(), Error>>;

@@ -651,3 +651,32 @@ async fn a_verified_callback_moves_the_logged_sms_forward_and_a_late_one_does_no
         .collect();
     assert_eq!(events, ["delivered", "sent"], "{logged}");
 }
+
+#[tokio::test]
+async fn the_same_report_at_two_instances_is_one_event_and_one_forward() {
+    let _shared = crate::support::POSTGRES.read().await;
+    let database = crate::support::fresh_database().await;
+    let receiver = receiver_answering(204).await;
+    let mut vars = crate::support::twilio_vars("http://127.0.0.1:9");
+    vars.insert("NOTIFY_PUBLIC_URL", PUBLIC_URL.into());
+    vars.insert("NOTIFY_EVENTS_URL", receiver.uri());
+    vars.insert("NOTIFY_EVENTS_SECRET", events_secret());
+    vars.insert("DATABASE_URL", database);
+    vars.insert("NOTIFY_AUDIT_KEY", crate::support::AUDIT_KEY.into());
+    let vars = crate::support::as_pairs(&vars);
+    let a = Function::start("webhooks-twilio", &vars).await;
+    let b = Function::start("webhooks-twilio", &vars).await;
+    let signature = twilio_signature(&format!("{PUBLIC_URL}/api/webhooks/twilio"), &DELIVERED);
+    for function in [&a, &b, &a] {
+        let response = post_form(function, "", &DELIVERED, Some(&signature)).await;
+        assert_eq!(response.status(), 200);
+    }
+    received(&receiver, 1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let forwarded = receiver.received_requests().await.unwrap_or_default();
+    assert_eq!(
+        forwarded.len(),
+        1,
+        "a copy of the report was forwarded again"
+    );
+}

@@ -297,7 +297,7 @@ impl Store for PostgresStore {
         &'a self,
         event: &'a DeliveryEvent,
         audit: &'a str,
-    ) -> BoxFuture<'a, Result<(), Error>> {
+    ) -> BoxFuture<'a, Result<bool, Error>> {
         Box::pin(async move {
             // An unknown kind still keeps its event and audit line, ranked never to move the
             // status.
@@ -305,23 +305,28 @@ impl Store for PostgresStore {
                 Some(status) => (status.as_str(), i16::from(status.rank())),
                 None => (event.kind, 0),
             };
-            self.query(
-                sql::APPLY_EVENT,
-                &[
-                    (&event.id, Type::TEXT),
-                    (&event.provider.as_str(), Type::TEXT),
-                    (&event.provider_message_id, Type::TEXT),
-                    (&status, Type::TEXT),
-                    (&rank, Type::INT2),
-                    (&event.recipient_hash, Type::TEXT),
-                    (&event.time, Type::TEXT),
-                    (&event.error_code, Type::TEXT),
-                    (&event.retryable, Type::BOOL),
-                    (&audit, Type::TEXT),
-                ],
-            )
-            .await
-            .map(drop)
+            let rows = self
+                .query(
+                    sql::APPLY_EVENT,
+                    &[
+                        (&event.id, Type::TEXT),
+                        (&event.provider.as_str(), Type::TEXT),
+                        (&event.provider_message_id, Type::TEXT),
+                        (&status, Type::TEXT),
+                        (&rank, Type::INT2),
+                        (&event.recipient_hash, Type::TEXT),
+                        (&event.time, Type::TEXT),
+                        (&event.error_code, Type::TEXT),
+                        (&event.retryable, Type::BOOL),
+                        (&audit, Type::TEXT),
+                    ],
+                )
+                .await?;
+            let kept: i64 = rows
+                .first()
+                .and_then(|row| row.try_get(0).ok())
+                .unwrap_or(0);
+            Ok(kept > 0)
         })
     }
 

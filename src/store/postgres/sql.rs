@@ -51,7 +51,7 @@ WITH message AS (
 ), audit AS (
     INSERT INTO notify_audit (event, line) SELECT 'delivery_event', $10::jsonb FROM event
 )
-SELECT 1"#;
+SELECT count(*) FROM event"#;
 
 pub(super) const APPEND_AUDIT: &str =
     "INSERT INTO notify_audit (event, line) VALUES ($1::jsonb->>'event', $1::jsonb)";
