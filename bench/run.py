@@ -159,21 +159,27 @@ def wrk(port, case, connections, seconds):
     return json.loads(output.strip().splitlines()[-1])
 
 
-def warm(case, seconds):
-    """Latency, CPU per request and memory of one warm instance, at concurrency 1 and 32."""
+def started(case):
+    """The case's process, once it answers its request with a 200: `(port, process)`."""
     port = free_port()
     process = case.start(port)
+    deadline = time.time() + 30
+    while True:
+        try:
+            if ask(port, case) == 200:
+                return port, process
+        except OSError:
+            pass
+        if time.time() > deadline:
+            process.kill()
+            raise RuntimeError(f"{case.name} ({case.stack}) did not answer 200")
+        time.sleep(0.01)
+
+
+def warm(case, seconds):
+    """Latency, CPU per request and memory of one warm instance, at concurrency 1 and 32."""
+    port, process = started(case)
     try:
-        deadline = time.time() + 30
-        while True:
-            try:
-                if ask(port, case) == 200:
-                    break
-            except OSError:
-                pass
-            if time.time() > deadline:
-                raise RuntimeError(f"{case.name} did not start")
-            time.sleep(0.01)
         for _ in range(200):
             ask(port, case)
         result = {"idle_rss_kib": proc_kib(process.pid, "VmRSS")}
@@ -357,19 +363,8 @@ def store_round_trips(case, postgres, sends=50):
                               "SELECT xact_commit FROM pg_stat_database WHERE datname = 'bench'"],
                              capture_output=True, text=True, check=True).stdout
         return int(out.strip())
-    port = free_port()
-    process = case.start(port)
+    port, process = started(case)
     try:
-        deadline = time.time() + 30
-        while True:
-            try:
-                if ask(port, case) == 200:
-                    break
-            except OSError:
-                pass
-            if time.time() > deadline:
-                raise RuntimeError(f"{case.name} ({case.stack}) did not answer 200")
-            time.sleep(0.05)
         before = committed()
         for _ in range(sends):
             if ask(port, case) != 200:
