@@ -2,8 +2,8 @@
 # tests, initialised in a temporary folder on a free loopback port (as the `postgres` user when
 # run as root, since the server refuses root), and Debian's `postgresql` package installed
 # first where the machine lacks it. Sets NOTIFY_TEST_POSTGRES_URL (the server; each test makes
-# its own database) and NOTIFY_TEST_PG_CTL (a command taking `stop` or `start`, for outage
-# tests); stops the server on exit.
+# its own database), NOTIFY_TEST_POOLER_URL (PgBouncer in transaction mode in front of it) and
+# NOTIFY_TEST_PG_CTL (a command taking `stop` or `start`, for outage tests); stops both on exit.
 
 emulators="${emulators:-$root/.emulators}"
 mkdir -p "$emulators"
@@ -39,7 +39,40 @@ SCRIPT
 chmod +x "$emulators/pg_ctl"
 "$emulators/pg_ctl" start >/dev/null
 
+# PgBouncer in transaction mode in front of it, as Neon's pooled connection string is: the
+# store must work through a transaction-mode pooler.
+if ! command -v pgbouncer >/dev/null; then
+  echo "installing PgBouncer..." >&2
+  sudo_=(); [ "$(id -u)" = 0 ] || sudo_=(sudo)
+  DEBIAN_FRONTEND=noninteractive "${sudo_[@]}" apt-get install -y -qq pgbouncer >/dev/null
+fi
+pooler_port="$(free_port)"
+echo '"postgres" ""' >"$pg_dir/userlist.txt"
+cat >"$pg_dir/pgbouncer.ini" <<INI
+[databases]
+* = host=127.0.0.1 port=$pg_port
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $pooler_port
+unix_socket_dir =
+auth_type = trust
+auth_file = $pg_dir/userlist.txt
+pool_mode = transaction
+max_client_conn = 200
+default_pool_size = 10
+ignore_startup_parameters = extra_float_digits,options
+logfile = $pg_dir/pgbouncer.log
+pidfile = $pg_dir/pgbouncer.pid
+INI
+[ "$(id -u)" = 0 ] && chown postgres: "$pg_dir/userlist.txt" "$pg_dir/pgbouncer.ini"
+"${as_pg[@]}" pgbouncer -d "$pg_dir/pgbouncer.ini" >/dev/null
+for _ in $(seq 1 50); do
+  python3 -c "import socket; socket.create_connection(('127.0.0.1', $pooler_port), 1)" 2>/dev/null && break
+  sleep 0.1
+done
+
 stop_postgres() {
+  [ -f "$pg_dir/pgbouncer.pid" ] && kill "$(cat "$pg_dir/pgbouncer.pid")" 2>/dev/null || true
   "$emulators/pg_ctl" stop >/dev/null 2>&1 || true
   rm -rf "$pg_dir"
 }
@@ -51,3 +84,4 @@ fi
 
 export NOTIFY_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$pg_port"
 export NOTIFY_TEST_PG_CTL="$emulators/pg_ctl"
+export NOTIFY_TEST_POOLER_URL="postgres://postgres@127.0.0.1:$pooler_port"

@@ -526,3 +526,72 @@ async fn audit_lines_are_kept_in_order_once_per_report_and_exported_by_page() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn through_a_transaction_mode_pooler_as_neons_the_store_migrates_claims_and_logs_alike() {
+    let _shared = POSTGRES.read().await;
+    let direct = fresh_database().await;
+    let name = direct.rsplit('/').next().unwrap();
+    let pooled = format!(
+        "{}/{name}",
+        crate::support::emulator("NOTIFY_TEST_POOLER_URL")
+    );
+    let stores: Vec<Arc<dyn Store>> = (0..3).map(|_| postgres_store(&pooled)).collect();
+    let mut checks = tokio::task::JoinSet::new();
+    for store in &stores {
+        let store = Arc::clone(store);
+        checks.spawn(async move { store.check().await });
+    }
+    for health in checks.join_all().await {
+        assert_eq!(
+            (health.reachable, health.schema_version),
+            (true, Some(2)),
+            "{health:?}"
+        );
+    }
+    let mut claims = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let store = Arc::clone(&stores[i % 3]);
+        claims.spawn(async move {
+            admit(
+                store.as_ref(),
+                vec![hourly("caller:p", 1000, 0)],
+                Some(claim("pooled", "h")),
+            )
+            .await
+            .claim
+        });
+    }
+    let outcomes = claims.join_all().await;
+    let claimed = outcomes
+        .iter()
+        .filter(|o| **o == ClaimOutcome::Claimed)
+        .count();
+    assert_eq!(claimed, 1, "{outcomes:?}");
+    let store = stores[1].as_ref();
+    let line = r#"{"type":"audit","event":"send_attempt"}"#.to_owned();
+    store
+        .record(
+            &[record("msg_p", Channel::Sms, "SMp", None, "hp", 1)],
+            &[line],
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .apply_event(&event("evt-p", "delivered", "SMp", "hp"), "{}")
+            .await
+            .unwrap()
+    );
+    let message = stores[2].message("SMp").await.unwrap().unwrap();
+    assert_eq!(message.status, MessageStatus::Delivered);
+    let audit = stores[0]
+        .audit(&notify::store::AuditQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(audit.lines.len(), 2, "{audit:?}");
+}
