@@ -44,6 +44,7 @@ chmod +x "$emulators/pg_ctl"
 if ! command -v pgbouncer >/dev/null; then
   echo "installing PgBouncer..." >&2
   sudo_=(); [ "$(id -u)" = 0 ] || sudo_=(sudo)
+  "${sudo_[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_[@]}" apt-get install -y -qq pgbouncer >/dev/null
 fi
 pooler_port="$(free_port)"
