@@ -85,7 +85,7 @@ impl App {
                 invalid: &config.security_invalid,
             },
             store: StoreReport {
-                kind: self.store().kind(),
+                kind: config.store.kind(),
                 check: None,
                 missing: store_missing,
                 invalid: store_invalid,

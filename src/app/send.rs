@@ -379,7 +379,6 @@ impl App {
             provider,
             provider_message_id: message_id.map(str::to_owned),
             status,
-            status_rank: status.rank(),
             error_code: error.map(|e| e.code),
             // Who sent it, for the practice: a key or a JWT subject; a client address is
             // personal data the log has no need of.
@@ -429,17 +428,9 @@ impl App {
 }
 
 fn misconfigured(channel: &str, problem: &Misconfiguration) -> Error {
-    let mut names: Vec<&str> = problem.missing.iter().map(String::as_str).collect();
-    names.extend(problem.invalid.iter().map(|i| i.field.as_str()));
-    let mut error = Error::new(
+    problem.error(
         ErrorCode::ChannelMisconfigured,
-        format!(
-            "{channel} is not configured correctly on this deployment: fix {}.",
-            names.join(", ")
-        ),
+        &format!("{channel} is not configured correctly on this deployment"),
+        "Set the variables in Vercel (Settings > Environment Variables, All Environments) and redeploy.",
     )
-    .with_hint("Set the variables in Vercel (Settings > Environment Variables, All Environments) and redeploy.");
-    error.missing = problem.missing.clone();
-    error.invalid = problem.invalid.clone();
-    error
 }

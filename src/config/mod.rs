@@ -26,7 +26,7 @@ pub use sms::{DEFAULT_TWILIO_API_BASE_URL, TwilioSender, TwilioSettings};
 pub use store::{DATABASE_URL_VARIABLES, PostgresSettings, StoreConfig};
 pub use webhooks::WebhookConfig;
 
-use crate::error::FieldError;
+use crate::error::{Error, ErrorCode, FieldError};
 use crate::names::Provider;
 use access::{read_access, read_limits};
 use branding::read_branding;
@@ -54,6 +54,20 @@ pub enum ChannelConfig<T> {
 pub struct Misconfiguration {
     pub missing: Vec<String>,
     pub invalid: Vec<FieldError>,
+}
+
+impl Misconfiguration {
+    /// The answer to a call that needs what is misconfigured: `code`, a message that ends by
+    /// naming every variable to fix, and the variables themselves (`missing`, `invalid`).
+    pub fn error(&self, code: ErrorCode, message: &str, hint: &'static str) -> Error {
+        let mut names: Vec<&str> = self.missing.iter().map(String::as_str).collect();
+        names.extend(self.invalid.iter().map(|i| i.field.as_str()));
+        let mut error =
+            Error::new(code, format!("{message}: fix {}.", names.join(", "))).with_hint(hint);
+        error.missing = self.missing.clone();
+        error.invalid = self.invalid.clone();
+        error
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

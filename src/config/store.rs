@@ -9,6 +9,7 @@ use tokio_postgres::config::{Host, SslMode};
 use super::Misconfiguration;
 use super::vars::{Vars, is_local_host, read_number};
 use crate::error::FieldError;
+use crate::names::StoreKind;
 
 /// The variables that select Postgres, in the order they are read.
 pub const DATABASE_URL_VARIABLES: [&str; 2] = ["DATABASE_URL", "POSTGRES_URL"];
@@ -21,6 +22,16 @@ pub enum StoreConfig {
     /// A database is asked for but cannot be used as configured: every call that needs it
     /// answers 503 naming the variable, and nothing is sent without it.
     Misconfigured(Misconfiguration),
+}
+
+impl StoreConfig {
+    /// Which store this configuration selects (a misconfigured database is still Postgres).
+    pub fn kind(&self) -> StoreKind {
+        match self {
+            Self::Memory => StoreKind::Memory,
+            Self::Postgres(_) | Self::Misconfigured(_) => StoreKind::Postgres,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -140,7 +140,7 @@ pub(super) fn check_sender(app: &App, headers: &HeaderMap) -> Result<String, Err
 /// database is set (even with both channels in demo mode, it may hold the live messages of an
 /// earlier deployment). Only the local demo on the memory store is open.
 pub(super) fn check_reader(app: &App, headers: &HeaderMap) -> Result<String, Error> {
-    let required = app.has_live_channel() || app.store().kind() == StoreKind::Postgres;
+    let required = app.has_live_channel() || app.config().store.kind() == StoreKind::Postgres;
     let caller = app.access.authenticate(headers, required)?;
     Ok(caller_key(&caller, headers))
 }
@@ -149,7 +149,7 @@ pub(super) fn check_reader(app: &App, headers: &HeaderMap) -> Result<String, Err
 /// compliance review by the practice's own systems). Only the local demo on the memory store
 /// is open.
 pub(super) fn check_auditor(app: &App, headers: &HeaderMap) -> Result<String, Error> {
-    let open = !app.has_live_channel() && app.store().kind() == StoreKind::Memory;
+    let open = !app.has_live_channel() && app.config().store.kind() == StoreKind::Memory;
     match app.access.authenticate(headers, !open)? {
         Caller::Token(_) => Err(Error::new(
             ErrorCode::InvalidAuthorization,

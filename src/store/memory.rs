@@ -17,7 +17,7 @@ use super::types::{
 };
 use crate::domain::DeliveryEvent;
 use crate::error::Error;
-use crate::names::{MessageStatus, StoreKind};
+use crate::names::MessageStatus;
 use crate::support::{BoxFuture, timestamp};
 
 const MAX_MESSAGES: usize = 1_000;
@@ -261,10 +261,6 @@ fn matches(message: &Stored, filter: &MessageFilter) -> bool {
 }
 
 impl Store for MemoryStore {
-    fn kind(&self) -> StoreKind {
-        StoreKind::Memory
-    }
-
     fn admit<'a>(&'a self, admission: &'a Admission) -> BoxFuture<'a, Result<Admitted, Error>> {
         Box::pin(async move { Ok(self.admit_now(admission)) })
     }
@@ -286,8 +282,8 @@ impl Store for MemoryStore {
                 state.messages.push_back(Stored {
                     view: view_of(record, created_at),
                     created_at,
-                    rank: record.status_rank,
-                    recipient_ranks: vec![record.status_rank; record.recipients.len()],
+                    rank: record.status.rank(),
+                    recipient_ranks: vec![record.status.rank(); record.recipients.len()],
                 });
             }
             while state.messages.len() > MAX_MESSAGES {
@@ -411,7 +407,6 @@ impl Store for MemoryStore {
     fn check(&self) -> BoxFuture<'_, StoreHealth> {
         Box::pin(async {
             StoreHealth {
-                kind: StoreKind::Memory,
                 reachable: true,
                 schema_version: None,
                 problem: None,

@@ -22,14 +22,11 @@ pub use types::{
 use crate::config::StoreConfig;
 use crate::domain::DeliveryEvent;
 use crate::error::{Error, ErrorCode};
-use crate::names::StoreKind;
 use crate::support::BoxFuture;
 
 /// What every store does. Each call is one atomic step (one round trip on Postgres), so that
 /// any number of instances sharing a database see one count, one claim and one log.
 pub trait Store: Send + Sync + std::fmt::Debug {
-    fn kind(&self) -> StoreKind;
-
     /// Counts the request against its limits and claims its idempotency key, atomically.
     fn admit<'a>(&'a self, admission: &'a Admission) -> BoxFuture<'a, Result<Admitted, Error>>;
 

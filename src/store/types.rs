@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::error::ErrorCode;
-use crate::names::{Channel, MessageStatus, Provider, StoreKind};
+use crate::names::{Channel, MessageStatus, Provider};
 
 /// One limit a request counts against: at most `max` per `period` for `key`, spread as GCRA
 /// spreads them (a burst of `max`, then one every `period / max`).
@@ -114,7 +114,6 @@ pub struct MessageRecord {
     pub provider: Provider,
     pub provider_message_id: Option<String>,
     pub status: MessageStatus,
-    pub status_rank: u8,
     pub error_code: Option<ErrorCode>,
     pub caller: String,
     pub request_id: String,
@@ -228,9 +227,6 @@ pub struct Stats {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StoreHealth {
-    /// Health names the kind beside the check, from the configuration.
-    #[serde(skip)]
-    pub kind: StoreKind,
     pub reachable: bool,
     pub schema_version: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -348,3 +348,33 @@ async fn the_openapi_description_is_served_and_covers_every_route() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_malformed_idempotency_key_and_an_unknown_filter_are_400s_naming_what_is_wrong() {
+    let function = Function::start("send-sms", &[]).await;
+    for key in [String::new(), "k".repeat(256), "caf\u{e9}".to_owned()] {
+        let response = reqwest::Client::new()
+            .post(&function.base_url)
+            .header("idempotency-key", key.as_bytes())
+            .json(&json!({"to": "+15551234567", "message": "Hi"}))
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = crate::support::answer(response).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("invalid_idempotency_key")),
+            "{key:?}"
+        );
+    }
+    let messages = Function::start("messages", &[]).await;
+    let response = reqwest::get(format!("{}?limit=0&colour=red", messages.base_url))
+        .await
+        .unwrap();
+    let (status, body) = crate::support::answer(response).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    assert_eq!(body["details"][0]["field"], "colour", "{body}");
+}

@@ -218,7 +218,6 @@ fn record(
         },
         provider_message_id: Some(provider_id.into()),
         status: MessageStatus::Sent,
-        status_rank: MessageStatus::Sent.rank(),
         error_code: None,
         caller: "key-1".into(),
         request_id: format!("req-{id}"),

@@ -22,7 +22,7 @@ use super::{Store, unavailable};
 use crate::config::{Misconfiguration, PostgresSettings};
 use crate::domain::DeliveryEvent;
 use crate::error::{Error, FieldError};
-use crate::names::{MessageStatus, StoreKind};
+use crate::names::MessageStatus;
 use crate::support::BoxFuture;
 
 pub struct PostgresStore {
@@ -249,10 +249,6 @@ fn rfc3339(time: Option<OffsetDateTime>) -> Option<String> {
 }
 
 impl Store for PostgresStore {
-    fn kind(&self) -> StoreKind {
-        StoreKind::Postgres
-    }
-
     fn admit<'a>(&'a self, admission: &'a Admission) -> BoxFuture<'a, Result<Admitted, Error>> {
         Box::pin(async move {
             let (limits, claim) = admission_json(admission);
@@ -270,7 +266,22 @@ impl Store for PostgresStore {
         answer: Option<(&'a Claim, &'a StoredAnswer)>,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            let messages = serde_json::to_string(messages).map_err(unavailable)?;
+            // Each record with the rank of its status, which Postgres compares to move forward.
+            #[derive(Serialize)]
+            #[serde(rename_all = "camelCase")]
+            struct Ranked<'r> {
+                #[serde(flatten)]
+                record: &'r MessageRecord,
+                status_rank: u8,
+            }
+            let ranked: Vec<Ranked> = messages
+                .iter()
+                .map(|record| Ranked {
+                    record,
+                    status_rank: record.status.rank(),
+                })
+                .collect();
+            let messages = serde_json::to_string(&ranked).map_err(unavailable)?;
             // Each line is a JSON object already.
             let audit = format!("[{}]", audit.join(","));
             let scope = answer.map(|(c, _)| c.scope.as_str());
@@ -434,7 +445,6 @@ impl Store for PostgresStore {
                 _ => None,
             };
             StoreHealth {
-                kind: StoreKind::Postgres,
                 reachable: answer.is_ok(),
                 schema_version: self.schema.get().copied(),
                 problem,
@@ -445,17 +455,9 @@ impl Store for PostgresStore {
 
 /// The 503 of a database that cannot be used as configured, naming what to fix.
 fn misconfigured(problem: &Misconfiguration) -> Error {
-    let mut names: Vec<&str> = problem.missing.iter().map(String::as_str).collect();
-    names.extend(problem.invalid.iter().map(|i| i.field.as_str()));
-    let mut error = Error::new(
+    problem.error(
         crate::error::ErrorCode::StoreUnavailable,
-        format!(
-            "The message store is not configured correctly, so nothing was sent: fix {}.",
-            names.join(", ")
-        ),
+        "The message store is not configured correctly, so nothing was sent",
+        "Set the variables in Vercel (Settings > Environment Variables) and redeploy; GET /api/health names them.",
     )
-    .with_hint("Set the variables in Vercel (Settings > Environment Variables) and redeploy; GET /api/health names them.");
-    error.missing = problem.missing.clone();
-    error.invalid = problem.invalid.clone();
-    error
 }
