@@ -54,6 +54,7 @@ impl App {
             || sms.mode == Mode::Misconfigured
             || !config.branding_invalid.is_empty()
             || !config.security_invalid.is_empty()
+            || !config.dispatch_invalid.is_empty()
             || matches!(config.store, StoreConfig::Misconfigured(_));
         let store_warning = (config.on_vercel
             && matches!(config.store, StoreConfig::Memory)
@@ -84,6 +85,18 @@ impl App {
                 audit_key: self.auditor.keyed,
                 invalid: &config.security_invalid,
             },
+            dispatch: DispatchHealth {
+                cron_secret: config.dispatch.cron_secret.is_some(),
+                audit_retention_days: config.dispatch.audit_retention.as_secs() / 86_400,
+                message_retention_days: config.dispatch.message_retention.as_secs() / 86_400,
+                invalid: &config.dispatch_invalid,
+                warning: (config.on_vercel
+                    && self.events.is_some()
+                    && config.dispatch.cron_secret.is_none())
+                .then_some(
+                    "Events the practice app does not accept at once are retried only by the dispatcher, which needs CRON_SECRET.",
+                ),
+            },
             store: StoreReport {
                 kind: config.store.kind(),
                 check: None,
@@ -113,7 +126,21 @@ pub struct Health<'a> {
     pub branding: BrandingHealth<'a>,
     pub events: EventsHealth,
     pub security: SecurityHealth<'a>,
+    pub dispatch: DispatchHealth<'a>,
     pub store: StoreReport<'a>,
+}
+
+/// Whether the dispatcher can be called, and how long it keeps the log and the trail. The
+/// outbox's figures and the last dispatch are the store's (`store.outbox`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DispatchHealth<'a> {
+    pub cron_secret: bool,
+    pub audit_retention_days: u64,
+    pub message_retention_days: u64,
+    pub invalid: &'a [FieldError],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<&'static str>,
 }
 
 /// Which store keeps state, whether it answers and its schema version; what to fix.

@@ -5,6 +5,7 @@
 
 mod admit;
 mod channel;
+mod dispatch;
 mod health;
 mod send;
 mod webhooks;
@@ -12,10 +13,11 @@ mod webhooks;
 #[cfg(test)]
 mod tests;
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 pub use admit::IDEMPOTENCY_TTL;
 pub use channel::{EmailSenders, Senders, SmsSenders};
+pub use dispatch::Dispatched;
 pub use health::Health;
 pub use send::{NotificationOutcome, Sending};
 pub use webhooks::{AfterAnswer, Received, SnsOutcome};
@@ -41,7 +43,7 @@ pub struct App {
     auditor: Auditor,
     /// Idempotency keys, the message log and the limits every instance shares. Built on first
     /// use: a function that never needs it (templates, preview, openapi) never links it.
-    store: OnceLock<Box<dyn Store>>,
+    store: OnceLock<Arc<dyn Store>>,
     /// One connection pool and one TLS set-up for every outgoing request, built on first use.
     http: HttpClient,
     email: OnceLock<EmailSenders>,
@@ -138,15 +140,19 @@ impl App {
     /// Keeps state in `store` instead of the one the configuration names: for tests.
     pub fn with_store(self, store: Box<dyn Store>) -> Self {
         Self {
-            store: OnceLock::from(store),
+            store: OnceLock::from(Arc::from(store)),
             ..self
         }
     }
 
     pub fn store(&self) -> &dyn Store {
+        self.shared_store().as_ref()
+    }
+
+    /// The store, for work that outlives a request (forwarding after the answer).
+    fn shared_store(&self) -> &Arc<dyn Store> {
         self.store
-            .get_or_init(|| crate::store::open(&self.config.store))
-            .as_ref()
+            .get_or_init(|| Arc::from(crate::store::open(&self.config.store)))
     }
 
     /// Replaces where SNS signing certificates come from. Only tests have a reason to: the

@@ -1,15 +1,20 @@
-//! Receiving a webhook: verify it, turn it into delivery events, record each in the audit
-//! trail and the message log, and hand back their forwarding as work to run after the answer, so the provider gets
-//! its 2xx at once.
+//! Receiving a webhook: verify it, turn it into delivery events, keep each in the audit trail,
+//! the message log and the outbox, and hand back the first forwarding attempt as work to run
+//! after the answer, so the provider gets its 2xx at once.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
+use super::dispatch::attempt_all;
 use super::{App, RequestContext, SES_WEBHOOK_PATH, TWILIO_WEBHOOK_PATH};
 use crate::config::ChannelConfig;
 use crate::domain::DeliveryEvent;
 use crate::error::{Error, ErrorCode, FieldError};
-use crate::webhooks::{is_aws_sns_host, ses_events, twilio_event, twilio_signature_is_valid};
+use crate::store::{Applied, NewEvent, Outgoing};
+use crate::webhooks::{
+    event_payload, is_aws_sns_host, ses_events, twilio_event, twilio_signature_is_valid,
+};
 
 /// Work that must outlive the answer (forwarding events to the practice app). The HTTP layer
 /// runs it where its host keeps it alive: Vercel's `waitUntil`, or the local runtime.
@@ -185,33 +190,43 @@ impl App {
         }
     }
 
-    /// Records each event in the audit trail and the message log; their forwarding is the
-    /// work left for after the answer. A log that cannot take them answers 503, so that the
-    /// provider sends the report again (the same report keeps its event id, kept once).
+    /// Keeps each event with its audit line, in the message log and, when events are
+    /// forwarded, in the outbox; the first attempt at each (when no earlier event of its
+    /// message is still waiting) is the work left for after the answer, and the dispatcher
+    /// retries what it does not deliver. A store that cannot take them answers 503, so that
+    /// the provider sends the report again (the same report keeps its event id, kept once).
     async fn deliver(
         &self,
         events: Vec<DeliveryEvent>,
         context: &RequestContext,
     ) -> Result<Option<AfterAnswer>, Error> {
-        let mut kept = Vec::with_capacity(events.len());
+        let mut claimed = Vec::new();
         for event in events {
-            let line = self.auditor.record_delivery(&event, &context.request_id);
-            // A provider's retry, or the same report at another instance, is forwarded once.
-            if self.store().apply_event(&event, &line).await? {
-                kept.push(event);
+            let audit = self.auditor.record_delivery(&event, &context.request_id);
+            let payload = event_payload(&event);
+            let new = NewEvent {
+                event: &event,
+                payload: &payload,
+                audit: &audit,
+                forward: self.events.is_some(),
+            };
+            if self.store().apply_event(new).await? == Applied::Claimed {
+                claimed.push(Outgoing {
+                    id: event.id,
+                    payload,
+                    attempts: 0,
+                });
             }
         }
-        let events = kept;
-        if events.is_empty() {
-            return Ok(None);
-        }
-        let Some(target) = self.events.clone() else {
+        let (Some(target), false) = (self.events.clone(), claimed.is_empty()) else {
             return Ok(None);
         };
-        let http = self.http.clone();
+        let (http, store) = (self.http.clone(), Arc::clone(self.shared_store()));
         Ok(Some(Box::pin(async move {
-            for event in &events {
-                target.forward(&http, event).await;
+            let settled = attempt_all(&target, &http, claimed).await;
+            if let Err(failed) = store.settle(&settled).await {
+                // The lease runs out and the dispatcher attempts them again.
+                tracing::error!(code = %failed.code.as_str(), "the outcome of forwarding could not be kept");
             }
         })))
     }

@@ -4,6 +4,7 @@
 
 mod access;
 mod branding;
+mod dispatch;
 mod email;
 mod policy;
 mod secret;
@@ -16,6 +17,7 @@ use std::collections::HashMap;
 
 pub use access::{AccessConfig, Limits};
 pub use branding::{Branding, DEFAULT_PRACTICE_NAME};
+pub use dispatch::DispatchConfig;
 pub use email::{
     DEFAULT_SES_REGION, EmailChannelSettings, EmailProviderSettings, SesSettings, SmtpSecurity,
     SmtpSettings,
@@ -30,6 +32,7 @@ use crate::error::{Error, ErrorCode, FieldError};
 use crate::names::Provider;
 use access::{read_access, read_limits};
 use branding::read_branding;
+use dispatch::read_dispatch;
 use email::{SES_REQUIRED, SMTP_REQUIRED, email_channel, read_ses, read_smtp};
 use policy::read_policy;
 use sms::{TWILIO_REQUIRED, read_twilio};
@@ -90,6 +93,10 @@ pub struct Config {
     pub webhooks: WebhookConfig,
     /// Where idempotency keys, the message log and the shared limits are kept.
     pub store: StoreConfig,
+    /// The dispatcher's secret, retention and local timer.
+    pub dispatch: DispatchConfig,
+    /// Dispatcher variables that were set but unusable (their defaults are used instead).
+    pub dispatch_invalid: Vec<FieldError>,
     /// Whether this runs on Vercel (`VERCEL` is set there), where instances come and go.
     pub on_vercel: bool,
 }
@@ -137,6 +144,8 @@ impl Config {
         let audit_key = read_secret(&vars, "NOTIFY_AUDIT_KEY", 32, &mut security_invalid);
         let webhooks = read_webhooks(&vars, &mut security_invalid);
         let store = read_store(&vars, audit_key.is_some());
+        let mut dispatch_invalid = Vec::new();
+        let dispatch = read_dispatch(&vars, &mut dispatch_invalid);
         Self {
             email,
             email_providers,
@@ -150,6 +159,8 @@ impl Config {
             security_invalid,
             webhooks,
             store,
+            dispatch,
+            dispatch_invalid,
             on_vercel: vars.get("VERCEL").is_some(),
         }
     }

@@ -92,6 +92,8 @@ codes! {
     /// The outgoing HTTP client could not start (TLS set-up failed on this host).
     HttpClientFailed = "http_client_failed", 503;
     StoreUnavailable = "store_unavailable", 503;
+    /// `CRON_SECRET` is unset or unusable, so the dispatcher takes no call.
+    DispatcherNotConfigured = "dispatcher_not_configured", 503;
     ProviderTimeout = "provider_timeout", 504;
 }
 

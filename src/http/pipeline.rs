@@ -3,6 +3,7 @@
 //! handler, and the answer's common headers.
 
 use bytes::Bytes;
+use subtle::ConstantTimeEq;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 
 use super::route::{Endpoint, Incoming, Reply, Route};
@@ -156,6 +157,35 @@ pub(super) fn check_auditor(app: &App, headers: &HeaderMap) -> Result<String, Er
             "The audit export takes an API key (Authorization: Bearer <key>), not a browser token.",
         )),
         caller => Ok(caller_key(&caller, headers)),
+    }
+}
+
+/// The dispatcher's caller check: `Authorization: Bearer $CRON_SECRET`, what Vercel Cron sends,
+/// compared in constant time. Without a usable `CRON_SECRET` it answers 503: never open.
+pub(super) fn check_cron(app: &App, headers: &HeaderMap) -> Result<String, Error> {
+    let Some(secret) = &app.config().dispatch.cron_secret else {
+        return Err(Error::new(
+            ErrorCode::DispatcherNotConfigured,
+            "The dispatcher needs CRON_SECRET (at least 16 random characters), which its scheduler sends as a bearer token.",
+        )
+        .with_hint("Set CRON_SECRET in Vercel (Settings > Environment Variables) and redeploy; GET /api/health says whether it is usable."));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match given {
+        None => Err(Error::new(
+            ErrorCode::AuthenticationRequired,
+            "The dispatcher takes Authorization: Bearer <CRON_SECRET>.",
+        )),
+        Some(given) if bool::from(given.as_bytes().ct_eq(secret.expose().as_bytes())) => {
+            Ok("cron".to_owned())
+        }
+        Some(_) => Err(Error::new(
+            ErrorCode::InvalidAuthorization,
+            "The bearer token is not this deployment's CRON_SECRET.",
+        )),
     }
 }
 

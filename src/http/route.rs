@@ -24,10 +24,13 @@ pub enum Route {
     Messages,
     MessageStats,
     Audit,
+    Events,
+    /// The dispatcher, called by a scheduler.
+    Dispatch,
 }
 
 impl Route {
-    pub const ALL: [Route; 12] = [
+    pub const ALL: [Route; 14] = [
         Route::SendEmail,
         Route::SendSms,
         Route::SendNotification,
@@ -40,6 +43,8 @@ impl Route {
         Route::Messages,
         Route::MessageStats,
         Route::Audit,
+        Route::Events,
+        Route::Dispatch,
     ];
 
     pub fn path(self) -> &'static str {
@@ -56,6 +61,8 @@ impl Route {
             Self::Messages => "/api/messages",
             Self::MessageStats => "/api/messages/stats",
             Self::Audit => "/api/audit",
+            Self::Events => "/api/events",
+            Self::Dispatch => "/api/cron/dispatch",
         }
     }
 
@@ -71,7 +78,9 @@ impl Route {
             | Self::OpenApi
             | Self::Messages
             | Self::MessageStats
-            | Self::Audit => &[Method::GET],
+            | Self::Audit
+            | Self::Events
+            | Self::Dispatch => &[Method::GET],
             Self::Preview => &[Method::GET, Method::POST],
         }
     }
@@ -110,6 +119,8 @@ impl Route {
             Self::Messages => routes::MESSAGES,
             Self::MessageStats => routes::MESSAGE_STATS,
             Self::Audit => routes::AUDIT,
+            Self::Events => routes::EVENTS,
+            Self::Dispatch => routes::DISPATCH,
         }
     }
 }

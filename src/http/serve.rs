@@ -93,6 +93,9 @@ pub async fn serve_all(port: u16) -> std::io::Result<()> {
         sms = %health.channels.sms.mode,
         "notification API listening on http://127.0.0.1:{port}"
     );
+    if let Some(every) = app.config().dispatch.local_interval {
+        tokio::spawn(dispatch_every(Arc::clone(&app), every));
+    }
     loop {
         let (stream, peer) = listener.accept().await?;
         let app = Arc::clone(&app);
@@ -130,6 +133,19 @@ pub async fn serve_all(port: u16) -> std::io::Result<()> {
                 .serve_connection(io, service)
                 .await;
         });
+    }
+}
+
+/// What Vercel Cron does for a deployment, done in-process for `cargo run`: the same dispatcher,
+/// every `NOTIFY_DISPATCH_INTERVAL_SECONDS`, so retries and retention can be tried locally.
+async fn dispatch_every(app: Arc<App>, every: std::time::Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if let Err(failed) = app.dispatch().await {
+            tracing::warn!(code = %failed.code.as_str(), "the local dispatcher will try again");
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! The memory store: the default without `DATABASE_URL` (`cargo run`, demo mode, tests). It
 //! behaves as the Postgres store does within one process, and holds at most `MAX_MESSAGES`
-//! messages and orphan events (the oldest go first) and `MAX_TRACKED_KEYS` limit keys, so an
-//! instance under load stays small.
+//! messages, `MAX_EVENTS` delivery events and `MAX_AUDIT_LINES` audit lines (the oldest go
+//! first) and `MAX_TRACKED_KEYS` limit keys, so an instance under load stays small.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Mutex, MutexGuard};
@@ -11,18 +11,23 @@ use time::OffsetDateTime;
 
 use super::Store;
 use super::gcra;
+use super::outbox::{
+    Applied, EventPage, FIRST_ATTEMPT_LEASE, Forwarding, NewEvent, OutboxHealth, Outgoing,
+    Settled, Sweep, Swept,
+};
 use super::types::{
     Admission, Admitted, AuditPage, AuditQuery, Claim, ClaimOutcome, EventView, MessageFilter,
     MessagePage, MessageRecord, MessageView, Refusal, Stats, StoreHealth, StoredAnswer,
 };
 use crate::domain::DeliveryEvent;
 use crate::error::Error;
-use crate::names::MessageStatus;
+use crate::names::{MessageStatus, Provider};
 use crate::support::{BoxFuture, timestamp};
 
 const MAX_MESSAGES: usize = 1_000;
 const MAX_TRACKED_KEYS: usize = 10_000;
 const MAX_AUDIT_LINES: usize = 5_000;
+const MAX_EVENTS: usize = 5_000;
 
 #[derive(Debug, Default)]
 pub struct MemoryStore {
@@ -37,11 +42,9 @@ struct State {
     claims: HashMap<(String, String), ClaimRow>,
     /// Oldest first.
     messages: VecDeque<Stored>,
-    orphans: VecDeque<DeliveryEvent>,
-    /// Ids of the events applied (the newest `MAX_MESSAGES`): a provider's retry of the same
-    /// report is kept once.
-    seen_events: HashSet<String>,
-    seen_order: VecDeque<String>,
+    /// Delivery events in the order they were kept: the outbox and the pull API's source.
+    events: VecDeque<EventRow>,
+    last_dispatch: Option<OffsetDateTime>,
     /// The newest `MAX_AUDIT_LINES` audit lines: id, time, JSON.
     audit: VecDeque<(i64, OffsetDateTime, String)>,
     next_audit_id: i64,
@@ -53,6 +56,31 @@ struct ClaimRow {
     answer: Option<StoredAnswer>,
     lease_until: OffsetDateTime,
     expires_at: OffsetDateTime,
+}
+
+#[derive(Debug)]
+struct EventRow {
+    id: String,
+    /// The message it belongs to (our id), `None` for an orphan.
+    message_id: Option<String>,
+    provider: Provider,
+    provider_message_id: String,
+    payload: String,
+    received_at: OffsetDateTime,
+    forward: Option<Forwarding>,
+    attempts: u16,
+    next_at: OffsetDateTime,
+    lease_until: Option<OffsetDateTime>,
+}
+
+impl EventRow {
+    fn is_waiting(&self) -> bool {
+        self.forward == Some(Forwarding::Pending)
+    }
+
+    fn same_message(&self, provider: Provider, provider_message_id: &str) -> bool {
+        self.provider == provider && self.provider_message_id == provider_message_id
+    }
 }
 
 #[derive(Debug)]
@@ -163,57 +191,183 @@ impl MemoryStore {
         Admitted { refused, claim }
     }
 
-    /// True when the event is new.
-    fn apply_now(&self, event: &DeliveryEvent, audit: &str) -> bool {
+    fn apply_now(&self, new: NewEvent<'_>) -> Applied {
+        let event = new.event;
         let now = self.now();
         let mut state = self.state();
-        if !state.seen_events.insert(event.id.clone()) {
-            return false;
+        if state.events.iter().any(|row| row.id == event.id) {
+            return Applied::Copy;
         }
-        append(&mut state, now, audit);
-        let Some(status) = MessageStatus::parse(event.kind) else {
-            return true;
-        };
-        state.seen_order.push_back(event.id.clone());
-        if state.seen_order.len() > MAX_MESSAGES
-            && let Some(oldest) = state.seen_order.pop_front()
-        {
-            state.seen_events.remove(&oldest);
-        }
-        let found = state.messages.iter_mut().rev().find(|m| {
-            m.view.provider == event.provider
-                && m.view.provider_message_id.as_deref() == Some(event.provider_message_id.as_str())
+        append(&mut state, now, new.audit);
+        let waiting = state.events.iter().any(|row| {
+            row.is_waiting() && row.same_message(event.provider, &event.provider_message_id)
         });
-        let Some(message) = found else {
-            state.orphans.push_back(event.clone());
-            if state.orphans.len() > MAX_MESSAGES {
-                state.orphans.pop_front();
-            }
-            return true;
-        };
-        let events = message.view.events.get_or_insert_with(Vec::new);
-        events.push(EventView {
-            kind: status,
-            time: event.time.clone(),
-            error_code: event.error_code.clone(),
-            retryable: event.retryable,
+        let claimed = new.forward && !waiting;
+        let message_id = advance_message(&mut state, event, now);
+        state.events.push_back(EventRow {
+            id: event.id.clone(),
+            message_id,
+            provider: event.provider,
+            provider_message_id: event.provider_message_id.clone(),
+            payload: new.payload.to_owned(),
+            received_at: now,
+            forward: new.forward.then_some(Forwarding::Pending),
+            attempts: 0,
+            next_at: now,
+            lease_until: claimed.then(|| now + FIRST_ATTEMPT_LEASE),
         });
-        if status.rank() > message.rank {
-            message.rank = status.rank();
-            message.view.status = status;
-            message.view.updated_at = timestamp(now);
+        if state.events.len() > MAX_EVENTS {
+            state.events.pop_front();
         }
-        let recipients = message.view.recipients.iter_mut();
-        for (recipient, rank) in recipients.zip(message.recipient_ranks.iter_mut()) {
-            if event.recipient_hash.as_deref() == Some(recipient.hash.as_str())
-                && status.rank() > *rank
-            {
-                *rank = status.rank();
-                recipient.status = status;
-            }
+        if claimed {
+            Applied::Claimed
+        } else {
+            Applied::Kept
         }
-        true
     }
+
+    fn due_now(&self, limit: u16, lease: Duration) -> Vec<Outgoing> {
+        let now = self.now();
+        let mut state = self.state();
+        let mut heads: HashSet<(Provider, String)> = HashSet::new();
+        let mut due = Vec::new();
+        for row in state.events.iter_mut().filter(|row| row.is_waiting()) {
+            // Only the first waiting event of a message may go: the rest wait behind it.
+            let head = heads.insert((row.provider, row.provider_message_id.clone()));
+            if head
+                && due.len() < usize::from(limit)
+                && row.next_at <= now
+                && row.lease_until.is_none_or(|until| until <= now)
+            {
+                row.lease_until = Some(now + lease);
+                due.push(Outgoing {
+                    id: row.id.clone(),
+                    payload: row.payload.clone(),
+                    attempts: row.attempts,
+                });
+            }
+        }
+        due
+    }
+
+    fn sweep_now(&self, sweep: &Sweep) -> Swept {
+        let now = self.now();
+        let max = sweep.max_rows as usize;
+        let mut state = self.state();
+        let state = &mut *state;
+        let mut swept = Swept::default();
+        let expired: Vec<_> = state
+            .claims
+            .iter()
+            .filter(|(_, row)| row.expires_at < now)
+            .map(|(id, _)| id.clone())
+            .take(max)
+            .collect();
+        for id in &expired {
+            state.claims.remove(id);
+        }
+        swept.idempotency_keys = expired.len() as u64;
+        let idle: Vec<_> = state
+            .limits
+            .iter()
+            .filter(|(_, tat)| **tat < now - Duration::from_secs(86_400))
+            .map(|(key, _)| key.clone())
+            .take(max)
+            .collect();
+        for key in &idle {
+            state.limits.remove(key);
+        }
+        swept.limits = idle.len() as u64;
+        let mut gone = HashSet::new();
+        while gone.len() < max
+            && let Some(oldest) = state.messages.front()
+            && oldest.created_at < sweep.messages_before
+        {
+            if let Some(message) = state.messages.pop_front() {
+                gone.insert(message.view.id);
+            }
+        }
+        swept.messages = gone.len() as u64;
+        let mut orphans = 0;
+        state.events.retain(|row| match &row.message_id {
+            Some(id) => !gone.contains(id),
+            None if orphans < max && row.received_at < sweep.messages_before => {
+                orphans += 1;
+                false
+            }
+            None => true,
+        });
+        swept.orphan_events = orphans as u64;
+        let before = state.audit.len();
+        while state.audit.len() + max > before
+            && state
+                .audit
+                .front()
+                .is_some_and(|(_, time, _)| *time < sweep.audit_before)
+        {
+            state.audit.pop_front();
+        }
+        swept.audit_lines = (before - state.audit.len()) as u64;
+        state.last_dispatch = Some(now);
+        swept
+    }
+
+    fn outbox(&self) -> OutboxHealth {
+        let now = self.now();
+        let state = self.state();
+        let waiting = state.events.iter().filter(|row| row.is_waiting());
+        OutboxHealth {
+            waiting: waiting.clone().count() as u64,
+            oldest_waiting_seconds: waiting
+                .map(|row| row.received_at)
+                .min()
+                .map(|oldest| (now - oldest).whole_seconds().max(0) as u64),
+            failed: state
+                .events
+                .iter()
+                .filter(|row| row.forward == Some(Forwarding::Failed))
+                .count() as u64,
+            last_dispatch_at: state.last_dispatch.map(timestamp),
+        }
+    }
+}
+
+/// Moves the event's message and recipient forward (never back) and answers the message's id,
+/// `None` for an orphan.
+fn advance_message(
+    state: &mut State,
+    event: &DeliveryEvent,
+    now: OffsetDateTime,
+) -> Option<String> {
+    let message = state.messages.iter_mut().rev().find(|m| {
+        m.view.provider == event.provider
+            && m.view.provider_message_id.as_deref() == Some(event.provider_message_id.as_str())
+    })?;
+    let Some(status) = MessageStatus::parse(event.kind) else {
+        return Some(message.view.id.clone());
+    };
+    let events = message.view.events.get_or_insert_with(Vec::new);
+    events.push(EventView {
+        kind: status,
+        time: event.time.clone(),
+        error_code: event.error_code.clone(),
+        retryable: event.retryable,
+    });
+    if status.rank() > message.rank {
+        message.rank = status.rank();
+        message.view.status = status;
+        message.view.updated_at = timestamp(now);
+    }
+    let recipients = message.view.recipients.iter_mut();
+    for (recipient, rank) in recipients.zip(message.recipient_ranks.iter_mut()) {
+        if event.recipient_hash.as_deref() == Some(recipient.hash.as_str())
+            && status.rank() > *rank
+        {
+            *rank = status.rank();
+            recipient.status = status;
+        }
+    }
+    Some(message.view.id.clone())
 }
 
 fn append(state: &mut State, now: OffsetDateTime, line: &str) {
@@ -300,12 +454,69 @@ impl Store for MemoryStore {
         })
     }
 
-    fn apply_event<'a>(
+    fn apply_event<'a>(&'a self, new: NewEvent<'a>) -> BoxFuture<'a, Result<Applied, Error>> {
+        Box::pin(async move { Ok(self.apply_now(new)) })
+    }
+
+    fn due_events(
+        &self,
+        limit: u16,
+        lease: Duration,
+    ) -> BoxFuture<'_, Result<Vec<Outgoing>, Error>> {
+        Box::pin(async move { Ok(self.due_now(limit, lease)) })
+    }
+
+    fn settle<'a>(&'a self, settled: &'a [Settled]) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let mut state = self.state();
+            for outcome in settled {
+                let row = state.events.iter_mut().find(|row| {
+                    row.id == outcome.id && row.is_waiting() && row.attempts == outcome.attempts
+                });
+                if let Some(row) = row {
+                    row.forward = Some(outcome.forward);
+                    row.attempts += 1;
+                    row.lease_until = None;
+                    if let Some(next_at) = outcome.next_at {
+                        row.next_at = next_at;
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn events<'a>(
         &'a self,
-        event: &'a DeliveryEvent,
-        audit: &'a str,
-    ) -> BoxFuture<'a, Result<bool, Error>> {
-        Box::pin(async move { Ok(self.apply_now(event, audit)) })
+        after: Option<&'a str>,
+        limit: u16,
+    ) -> BoxFuture<'a, Result<Option<EventPage>, Error>> {
+        Box::pin(async move {
+            let state = self.state();
+            let start = match after {
+                None => 0,
+                Some(after) => match state.events.iter().position(|row| row.id == after) {
+                    Some(i) => i + 1,
+                    None => return Ok(None),
+                },
+            };
+            let events = state
+                .events
+                .iter()
+                .skip(start)
+                .take(usize::from(limit) + 1)
+                .filter_map(|row| serde_json::from_str(&row.payload).ok())
+                .collect();
+            Ok(Some(EventPage::of(events, limit)))
+        })
+    }
+
+    fn sweep<'a>(
+        &'a self,
+        sweep: &'a Sweep,
+        _summary: &'a str,
+    ) -> BoxFuture<'a, Result<Swept, Error>> {
+        Box::pin(async move { Ok(self.sweep_now(sweep)) })
     }
 
     fn append_audit<'a>(&'a self, line: &'a str) -> BoxFuture<'a, Result<(), Error>> {
@@ -405,11 +616,12 @@ impl Store for MemoryStore {
     }
 
     fn check(&self) -> BoxFuture<'_, StoreHealth> {
-        Box::pin(async {
+        Box::pin(async move {
             StoreHealth {
                 reachable: true,
                 schema_version: None,
                 problem: None,
+                outbox: Some(self.outbox()),
             }
         })
     }

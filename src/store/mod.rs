@@ -5,6 +5,7 @@
 
 mod gcra;
 mod memory;
+mod outbox;
 mod postgres;
 mod types;
 
@@ -12,6 +13,9 @@ mod types;
 mod tests;
 
 pub use memory::MemoryStore;
+pub use outbox::{
+    Applied, EventPage, FIRST_ATTEMPT_LEASE, Forwarding, NewEvent, OutboxHealth, Outgoing, Settled, Sweep, Swept,
+};
 pub use postgres::PostgresStore;
 pub use types::{
     Admission, Admitted, AuditPage, AuditQuery, Claim, ClaimOutcome, Cursor, EventView, Limit,
@@ -19,8 +23,9 @@ pub use types::{
     StoreHealth, StoredAnswer,
 };
 
+use std::time::Duration;
+
 use crate::config::StoreConfig;
-use crate::domain::DeliveryEvent;
 use crate::error::{Error, ErrorCode};
 use crate::support::BoxFuture;
 
@@ -39,15 +44,35 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         answer: Option<(&'a Claim, &'a StoredAnswer)>,
     ) -> BoxFuture<'a, Result<(), Error>>;
 
-    /// Appends a delivery event to its message (an orphan when the message is unknown), moves
-    /// the message's and the recipient's status forward, never back, and appends its audit
-    /// line; the same report (the same event id) is kept once, on any number of instances.
-    /// True when this call kept it (so it is forwarded once), false for a copy.
-    fn apply_event<'a>(
+    /// Keeps a delivery event in order with its audit line (an orphan when its message is
+    /// unknown), moves the message's and the recipient's status forward, never back, and, when
+    /// it is to be forwarded, queues it. The same report (the same event id) is kept once, on
+    /// any number of instances.
+    fn apply_event<'a>(&'a self, new: NewEvent<'a>) -> BoxFuture<'a, Result<Applied, Error>>;
+
+    /// Leases up to `limit` events due for a forwarding attempt, for `lease`: the first waiting
+    /// event of each message only, and none that another caller holds.
+    fn due_events(&self, limit: u16, lease: Duration)
+    -> BoxFuture<'_, Result<Vec<Outgoing>, Error>>;
+
+    /// Records how attempts ended.
+    fn settle<'a>(&'a self, settled: &'a [Settled]) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// Up to `limit` events in order after the event `after` (from the first without it);
+    /// `None` when there is no event `after`.
+    fn events<'a>(
         &'a self,
-        event: &'a DeliveryEvent,
-        audit: &'a str,
-    ) -> BoxFuture<'a, Result<bool, Error>>;
+        after: Option<&'a str>,
+        limit: u16,
+    ) -> BoxFuture<'a, Result<Option<EventPage>, Error>>;
+
+    /// Removes what has outlived its retention, a bounded number of rows a call, and stamps the
+    /// dispatch with `summary` (JSON) for health.
+    fn sweep<'a>(
+        &'a self,
+        sweep: &'a Sweep,
+        summary: &'a str,
+    ) -> BoxFuture<'a, Result<Swept, Error>>;
 
     /// Appends one audit line (a refused webhook).
     fn append_audit<'a>(&'a self, line: &'a str) -> BoxFuture<'a, Result<(), Error>>;
@@ -94,7 +119,7 @@ pub(crate) fn unavailable(why: impl std::fmt::Display) -> Error {
         "The message store is unavailable, so nothing was sent. Retry after the delay given.",
     )
     .with_hint("Check DATABASE_URL and the database's status; GET /api/health reports it.")
-    .with_retry_after(std::time::Duration::from_secs(5))
+    .with_retry_after(Duration::from_secs(5))
 }
 
 /// A page of at most `limit` messages from up to `limit + 1` fetched, newest first: the one

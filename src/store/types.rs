@@ -231,6 +231,9 @@ pub struct StoreHealth {
     pub schema_version: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
+    /// When the store answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outbox: Option<super::OutboxHealth>,
 }
 
 /// Which audit lines to export: a time range, after a cursor (the last line's id), at most

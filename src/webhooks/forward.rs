@@ -1,9 +1,9 @@
 //! Forwarding delivery events to the practice app (`NOTIFY_EVENTS_URL`), signed as the
-//! Standard Webhooks specification says, with bounded retries.
+//! Standard Webhooks specification says: one attempt at a time, and the schedule of the
+//! attempts that follow a refusal (the outbox keeps each event until one is accepted).
 
 use std::time::Duration;
 
-use backon::{ExponentialBuilder, Retryable};
 use base64::Engine;
 use ring::hmac;
 use serde::Serialize;
@@ -20,11 +20,31 @@ pub struct EventsTarget {
     pub key: SecretBytes,
 }
 
-/// Retries after the first attempt, and the back-off between them (250 ms, then 1 s): the
-/// last attempt ends within a few seconds, inside the function's `maxDuration`.
-const RETRIES: usize = 2;
-const FIRST_PAUSE: Duration = Duration::from_millis(250);
+/// How long one attempt may take: a receiver slower than this is retried later.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(4);
+
+/// The waits after each refused attempt: Standard Webhooks' example schedule (5 s, 5 min,
+/// 30 min, 2 h, 5 h, 10 h, 10 h), continued with three 14-hour waits so that an event is
+/// tried for about three days (69 h 35 min) before it is marked failed: a practice app down
+/// over a long weekend still gets its events. Eleven attempts in all.
+pub const RETRY_SCHEDULE: [Duration; 10] = [
+    Duration::from_secs(5),
+    Duration::from_secs(5 * 60),
+    Duration::from_secs(30 * 60),
+    Duration::from_secs(2 * 3600),
+    Duration::from_secs(5 * 3600),
+    Duration::from_secs(10 * 3600),
+    Duration::from_secs(10 * 3600),
+    Duration::from_secs(14 * 3600),
+    Duration::from_secs(14 * 3600),
+    Duration::from_secs(14 * 3600),
+];
+
+/// The wait before the next attempt after `attempts` refused ones, `None` once the schedule
+/// is spent (the event is then marked failed, and kept).
+pub fn retry_after(attempts: u16) -> Option<Duration> {
+    RETRY_SCHEDULE.get(usize::from(attempts).checked_sub(1)?).copied()
+}
 
 /// `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`.
 pub fn sign_standard_webhook(key: &[u8], id: &str, timestamp: i64, body: &str) -> String {
@@ -45,55 +65,47 @@ struct Payload<'a> {
     data: &'a DeliveryEvent,
 }
 
+/// The JSON an event is forwarded as (and served as by `GET /api/events`).
+pub fn payload(event: &DeliveryEvent) -> String {
+    serde_json::to_string(&Payload {
+        kind: format!("message.{}", event.kind),
+        timestamp: &event.time,
+        data: event,
+    })
+    .unwrap_or_default()
+}
+
 impl EventsTarget {
-    /// Posts `event`; a 2xx ends it, anything else (a redirect included) is retried a bounded
-    /// number of times and then given up on, and logged. Returns whether it was delivered.
-    pub async fn forward(&self, http: &HttpClient, event: &DeliveryEvent) -> bool {
-        let Ok(client) = http.get() else {
-            return false;
-        };
-        let Ok(body) = serde_json::to_string(&Payload {
-            kind: format!("message.{}", event.kind),
-            timestamp: &event.time,
-            data: event,
-        }) else {
-            return false;
-        };
-        let attempt = || async {
-            let timestamp = time::OffsetDateTime::now_utc().unix_timestamp();
-            let response = client
-                .post(&self.url)
-                .header("content-type", "application/json")
-                .header("webhook-id", &event.id)
-                .header("webhook-timestamp", timestamp.to_string())
-                .header(
-                    "webhook-signature",
-                    sign_standard_webhook(self.key.expose(), &event.id, timestamp, &body),
-                )
-                .body(body.clone())
-                .timeout(ATTEMPT_TIMEOUT)
-                .send()
-                .await
-                .map_err(|e| e.to_string())?;
-            match response.status() {
-                status if status.is_success() => Ok(()),
-                status => Err(format!("answered {status}")),
-            }
-        };
-        let backoff = ExponentialBuilder::default()
-            .with_min_delay(FIRST_PAUSE)
-            .with_factor(4.0)
-            .with_max_times(RETRIES);
-        let delivered = attempt
-            .retry(backoff)
-            .notify(|reason: &String, _| {
-                tracing::warn!(event_id = %event.id, reason = %reason, "event forwarding refused or failed; retrying");
-            })
-            .await;
-        if let Err(reason) = &delivered {
-            tracing::error!(event_id = %event.id, reason = %reason, "event forwarding given up after {} attempts", RETRIES + 1);
+    /// One attempt to post the event `id` with its `payload`: accepted on a 2xx only (a
+    /// redirect is not followed: events go only where the practice said). The error says why
+    /// not (a status or a connection failure), never what was sent.
+    pub async fn attempt(&self, http: &HttpClient, id: &str, payload: &str) -> Result<(), String> {
+        let client = http.get().map_err(|e| e.message)?;
+        let timestamp = time::OffsetDateTime::now_utc().unix_timestamp();
+        let response = client
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .header("webhook-id", id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header(
+                "webhook-signature",
+                sign_standard_webhook(self.key.expose(), id, timestamp, payload),
+            )
+            .body(payload.to_owned())
+            .timeout(ATTEMPT_TIMEOUT)
+            .send()
+            .await
+            .map_err(|e| {
+                if e.is_timeout() {
+                    format!("no answer within {} s", ATTEMPT_TIMEOUT.as_secs())
+                } else {
+                    "the receiver could not be reached".to_owned()
+                }
+            })?;
+        match response.status() {
+            status if status.is_success() => Ok(()),
+            status => Err(format!("answered {status}")),
         }
-        delivered.is_ok()
     }
 }
 
@@ -114,5 +126,15 @@ mod tests {
             r#"{"test": 2432232314}"#,
         );
         assert_eq!(signature, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    }
+
+    #[test]
+    fn refused_events_are_retried_for_about_three_days_then_given_up() {
+        assert_eq!(retry_after(0), None, "no wait before the first attempt");
+        assert_eq!(retry_after(1), Some(Duration::from_secs(5)));
+        assert_eq!(retry_after(2), Some(Duration::from_secs(300)));
+        let total: Duration = (1..=10).filter_map(retry_after).sum();
+        assert_eq!(total, Duration::from_secs(69 * 3600 + 35 * 60 + 5));
+        assert_eq!(retry_after(11), None, "eleven attempts, then failed");
     }
 }

@@ -1,13 +1,14 @@
 //! Delivery webhooks: what happened after a send. Twilio status callbacks and SES events (by
 //! way of SNS) are verified before they are believed, normalised into one
 //! [`DeliveryEvent`](crate::domain::DeliveryEvent),
-//! and forwarded to the practice app signed as the Standard Webhooks specification says.
+//! and forwarded to the practice app signed as the Standard Webhooks specification says, on a
+//! retry schedule.
 
 mod forward;
 mod sns;
 mod twilio;
 
-pub use forward::{EventsTarget, sign_standard_webhook};
+pub use forward::{EventsTarget, payload as event_payload, retry_after, sign_standard_webhook};
 pub use sns::{
     CertificateSource, HttpsCertificateSource, SnsVerifier, is_aws_sns_host, ses_events,
 };

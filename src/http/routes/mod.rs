@@ -2,14 +2,18 @@
 //! binary under `api/` serves. A new route goes here, in [`Route`](super::Route), and in `api/`.
 
 mod audit;
+mod dispatch;
 mod docs;
+mod events;
 mod health;
 mod messages;
 mod sends;
 mod webhooks;
 
 pub use audit::AUDIT;
+pub use dispatch::DISPATCH;
 pub use docs::{OPENAPI, PREVIEW, TEMPLATES};
+pub use events::EVENTS;
 pub use health::HEALTH;
 pub use messages::{MESSAGE_STATS, MESSAGES};
 pub use sends::{SEND_EMAIL, SEND_NOTIFICATION, SEND_SMS};

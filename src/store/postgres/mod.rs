@@ -14,13 +14,15 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tokio_postgres::types::{Json, ToSql, Type};
 
+use super::outbox::{
+    Applied, EventPage, FIRST_ATTEMPT_LEASE, NewEvent, OutboxHealth, Outgoing, Settled, Sweep, Swept,
+};
 use super::types::{
     Admission, Admitted, AuditPage, AuditQuery, Claim, ClaimOutcome, MessageFilter, MessagePage,
     MessageRecord, MessageView, Refusal, Stats, StoreHealth, StoredAnswer,
 };
 use super::{Store, unavailable};
 use crate::config::{Misconfiguration, PostgresSettings};
-use crate::domain::DeliveryEvent;
 use crate::error::{Error, FieldError};
 use crate::names::MessageStatus;
 use crate::support::BoxFuture;
@@ -304,40 +306,134 @@ impl Store for PostgresStore {
         })
     }
 
-    fn apply_event<'a>(
-        &'a self,
-        event: &'a DeliveryEvent,
-        audit: &'a str,
-    ) -> BoxFuture<'a, Result<bool, Error>> {
+    fn apply_event<'a>(&'a self, new: NewEvent<'a>) -> BoxFuture<'a, Result<Applied, Error>> {
         Box::pin(async move {
             // An unknown kind still keeps its event and audit line, ranked never to move the
             // status.
-            let (status, rank) = match MessageStatus::parse(event.kind) {
+            let (status, rank) = match MessageStatus::parse(new.event.kind) {
                 Some(status) => (status.as_str(), i16::from(status.rank())),
-                None => (event.kind, 0),
+                None => (new.event.kind, 0),
             };
+            let lease = FIRST_ATTEMPT_LEASE.as_millis() as i32;
             let rows = self
                 .query(
                     sql::APPLY_EVENT,
                     &[
-                        (&event.id, Type::TEXT),
-                        (&event.provider.as_str(), Type::TEXT),
-                        (&event.provider_message_id, Type::TEXT),
+                        (&new.payload, Type::TEXT),
                         (&status, Type::TEXT),
                         (&rank, Type::INT2),
-                        (&event.recipient_hash, Type::TEXT),
-                        (&event.time, Type::TEXT),
-                        (&event.error_code, Type::TEXT),
-                        (&event.retryable, Type::BOOL),
-                        (&audit, Type::TEXT),
+                        (&new.audit, Type::TEXT),
+                        (&new.forward, Type::BOOL),
+                        (&lease, Type::INT4),
                     ],
                 )
                 .await?;
-            let kept: i64 = rows
+            let fate: String = rows
                 .first()
                 .and_then(|row| row.try_get(0).ok())
-                .unwrap_or(0);
-            Ok(kept > 0)
+                .unwrap_or_default();
+            match fate.as_str() {
+                "copy" => Ok(Applied::Copy),
+                "kept" => Ok(Applied::Kept),
+                "claimed" => Ok(Applied::Claimed),
+                other => Err(unavailable(format!("notify_apply_event answered {other:?}"))),
+            }
+        })
+    }
+
+    fn due_events(
+        &self,
+        limit: u16,
+        lease: Duration,
+    ) -> BoxFuture<'_, Result<Vec<Outgoing>, Error>> {
+        Box::pin(async move {
+            let limit = i64::from(limit);
+            let lease = lease.as_millis() as i64;
+            let rows = self
+                .query(
+                    sql::DUE_EVENTS,
+                    &[(&limit, Type::INT8), (&lease, Type::INT8)],
+                )
+                .await?;
+            let mut due = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let attempts: i16 = row.try_get(2).map_err(unavailable)?;
+                due.push(Outgoing {
+                    id: row.try_get(0).map_err(unavailable)?,
+                    payload: row.try_get(1).map_err(unavailable)?,
+                    attempts: attempts.max(0) as u16,
+                });
+            }
+            // The lease came in the table's order; attempts go in the events' order.
+            Ok(due)
+        })
+    }
+
+    fn settle<'a>(&'a self, settled: &'a [Settled]) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            if settled.is_empty() {
+                return Ok(());
+            }
+            let settled = serde_json::to_string(settled).map_err(unavailable)?;
+            self.query(sql::SETTLE, &[(&settled, Type::TEXT)])
+                .await
+                .map(drop)
+        })
+    }
+
+    fn events<'a>(
+        &'a self,
+        after: Option<&'a str>,
+        limit: u16,
+    ) -> BoxFuture<'a, Result<Option<EventPage>, Error>> {
+        Box::pin(async move {
+            // The event `after` comes first, then `limit` more and one to tell if others follow.
+            let fetch = i64::from(limit) + 1 + i64::from(after.is_some());
+            let rows = self
+                .query(sql::EVENTS, &[(&after, Type::TEXT), (&fetch, Type::INT8)])
+                .await?;
+            let mut events = Vec::with_capacity(rows.len());
+            for (i, row) in rows.iter().enumerate() {
+                let id: String = row.try_get(0).map_err(unavailable)?;
+                if i == 0 && let Some(after) = after {
+                    if id != after {
+                        return Ok(None);
+                    }
+                    continue;
+                }
+                let Json(payload) = row
+                    .try_get::<_, Json<serde_json::Value>>(1)
+                    .map_err(unavailable)?;
+                events.push(payload);
+            }
+            if after.is_some() && rows.is_empty() {
+                return Ok(None);
+            }
+            Ok(Some(EventPage::of(events, limit)))
+        })
+    }
+
+    fn sweep<'a>(
+        &'a self,
+        sweep: &'a Sweep,
+        summary: &'a str,
+    ) -> BoxFuture<'a, Result<Swept, Error>> {
+        Box::pin(async move {
+            let max_rows = i64::from(sweep.max_rows);
+            let messages_before = rfc3339(Some(sweep.messages_before));
+            let audit_before = rfc3339(Some(sweep.audit_before));
+            let swept: Option<Swept> = self
+                .json(
+                    sql::SWEEP,
+                    &[
+                        (&max_rows, Type::INT8),
+                        (&messages_before, Type::TEXT),
+                        (&audit_before, Type::TEXT),
+                        (&summary, Type::TEXT),
+                    ],
+                )
+                .await?;
+            Ok(swept.unwrap_or_default())
         })
     }
 
@@ -435,7 +531,7 @@ impl Store for PostgresStore {
 
     fn check(&self) -> BoxFuture<'_, StoreHealth> {
         Box::pin(async move {
-            let answer = self.query("SELECT 1", &[]).await;
+            let answer = self.json::<OutboxHealth>(sql::OUTBOX, &[]).await;
             let problem = match (&self.pool, &answer) {
                 (Err(_), Err(error)) => Some(error.message.clone()),
                 (Ok(_), Err(_)) => Some(
@@ -448,6 +544,7 @@ impl Store for PostgresStore {
                 reachable: answer.is_ok(),
                 schema_version: self.schema.get().copied(),
                 problem,
+                outbox: answer.ok().flatten(),
             }
         })
     }

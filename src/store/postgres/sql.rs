@@ -30,28 +30,95 @@ WITH input AS (
 )
 SELECT 1"#;
 
-/// A delivery event, kept once per id (with its audit line), moving its message and recipient
-/// forward only.
-pub(super) const APPLY_EVENT: &str = r#"
-WITH message AS (
-    SELECT id FROM notify_messages WHERE provider = $2 AND provider_message_id = $3
-    ORDER BY created_at DESC LIMIT 1
-), event AS (
-    INSERT INTO notify_events (id, message_id, provider, provider_message_id, type,
-        recipient_hash, time, error_code, retryable)
-    VALUES ($1, (SELECT id FROM message), $2, $3, $4, $6, $7, $8, $9)
-    ON CONFLICT (id) DO NOTHING
-    RETURNING message_id
-), status AS (
-    UPDATE notify_messages SET status = $4, status_rank = $5, updated_at = clock_timestamp()
-    WHERE id = (SELECT message_id FROM event) AND status_rank < $5
-), recipient AS (
-    UPDATE notify_recipients SET status = $4, status_rank = $5
-    WHERE message_id = (SELECT message_id FROM event) AND hash = $6 AND status_rank < $5
-), audit AS (
-    INSERT INTO notify_audit (event, line) SELECT 'delivery_event', $10::jsonb FROM event
+/// A delivery event, kept once (see `notify_apply_event` in migrations/003_outbox.sql).
+pub(super) const APPLY_EVENT: &str =
+    "SELECT notify_apply_event($1::jsonb, $2, $3, $4::jsonb, $5, $6)";
+
+/// Leases at most $1 events due for an attempt, for $2 ms: only the first waiting event of
+/// each message (so a message's events go out in order), skipping what another dispatcher holds.
+pub(super) const DUE_EVENTS: &str = r#"
+WITH due AS (
+    SELECT e.id FROM notify_events e
+    WHERE e.forward = 'pending' AND e.next_attempt_at <= clock_timestamp()
+      AND (e.lease_until IS NULL OR e.lease_until <= clock_timestamp())
+      AND NOT EXISTS (
+        SELECT 1 FROM notify_events p
+        WHERE p.forward = 'pending' AND p.provider = e.provider
+          AND p.provider_message_id = e.provider_message_id AND p.seq < e.seq)
+    ORDER BY e.seq
+    LIMIT $1
+    FOR UPDATE SKIP LOCKED
 )
-SELECT count(*) FROM event"#;
+UPDATE notify_events e
+SET lease_until = clock_timestamp() + make_interval(secs => $2 / 1e3)
+FROM due WHERE e.id = due.id
+RETURNING e.id, e.payload::text, e.attempts"#;
+
+/// Each attempt's outcome: delivered, failed, or pending again from its next time. An attempt
+/// counts once: of two that raced (a lease ran out mid-attempt), the first to settle does.
+pub(super) const SETTLE: &str = r#"
+UPDATE notify_events e
+SET forward = s.forward, next_attempt_at = s."nextAt", attempts = e.attempts + 1,
+    lease_until = NULL, last_error = s.error
+FROM jsonb_to_recordset($1::jsonb)
+    AS s(id text, attempts smallint, forward text, "nextAt" timestamptz, error text)
+WHERE e.id = s.id AND e.forward = 'pending' AND e.attempts = s.attempts"#;
+
+/// Events in order after the one named $1 (which comes first, to tell that it exists), at most
+/// $2 rows.
+pub(super) const EVENTS: &str = r#"
+SELECT id, payload::text FROM notify_events
+WHERE payload IS NOT NULL
+  AND ($1::text IS NULL OR seq >= (SELECT seq FROM notify_events WHERE id = $1))
+ORDER BY seq
+LIMIT $2"#;
+
+/// Retention, bounded to $1 rows a table: expired idempotency keys, limit rows idle a day
+/// (their limits have long recovered), messages (with their recipients and events) and orphan
+/// events older than $2, audit lines older than $3; and the dispatch stamped with its summary.
+pub(super) const SWEEP: &str = r#"
+WITH keys AS (
+    DELETE FROM notify_idempotency WHERE ctid IN (
+        SELECT ctid FROM notify_idempotency WHERE expires_at < clock_timestamp() LIMIT $1)
+    RETURNING 1
+), limits AS (
+    DELETE FROM notify_limits WHERE ctid IN (
+        SELECT ctid FROM notify_limits WHERE tat < clock_timestamp() - interval '1 day'
+        LIMIT $1)
+    RETURNING 1
+), messages AS (
+    DELETE FROM notify_messages WHERE id IN (
+        SELECT id FROM notify_messages WHERE created_at < $2::timestamptz
+        ORDER BY created_at LIMIT $1)
+    RETURNING 1
+), orphans AS (
+    DELETE FROM notify_events WHERE id IN (
+        SELECT id FROM notify_events WHERE message_id IS NULL AND received_at < $2::timestamptz
+        LIMIT $1)
+    RETURNING 1
+), audit AS (
+    SELECT notify_expire_audit($3::timestamptz, $1::int) AS n
+), stamp AS (
+    INSERT INTO notify_dispatch (id, last_at, last) VALUES (true, clock_timestamp(), $4::jsonb)
+    ON CONFLICT (id) DO UPDATE SET last_at = excluded.last_at, last = excluded.last
+)
+SELECT jsonb_build_object(
+    'idempotencyKeys', (SELECT count(*) FROM keys),
+    'limits', (SELECT count(*) FROM limits),
+    'messages', (SELECT count(*) FROM messages),
+    'orphanEvents', (SELECT count(*) FROM orphans),
+    'auditLines', (SELECT n FROM audit))"#;
+
+/// Health's view of the outbox: counts and ages, never an event's contents.
+pub(super) const OUTBOX: &str = r#"
+SELECT jsonb_build_object(
+    'waiting', count(*) FILTER (WHERE forward = 'pending'),
+    'oldestWaitingSeconds', floor(extract(epoch FROM
+        clock_timestamp() - min(received_at) FILTER (WHERE forward = 'pending'))),
+    'failed', count(*) FILTER (WHERE forward = 'failed'),
+    'lastDispatchAt', (SELECT to_char(last_at AT TIME ZONE 'UTC',
+        'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') FROM notify_dispatch))
+FROM notify_events WHERE forward IN ('pending', 'failed')"#;
 
 pub(super) const APPEND_AUDIT: &str =
     "INSERT INTO notify_audit (event, line) VALUES ($1::jsonb->>'event', $1::jsonb)";

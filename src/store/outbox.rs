@@ -1,0 +1,112 @@
+//! What goes in and out of a store for delivery events: a new event's fate, the events
+//! leased for forwarding and how their attempts ended, the pull API's pages, and the
+//! dispatcher's retention sweep.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// How long the instance that received an event holds it for its first attempt before a
+/// dispatcher may take it (the attempt itself is bounded well below this).
+pub const FIRST_ATTEMPT_LEASE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// A delivery event as the store is given it.
+#[derive(Debug, Clone, Copy)]
+pub struct NewEvent<'a> {
+    pub event: &'a crate::domain::DeliveryEvent,
+    /// The JSON it is forwarded as and served as by the pull API.
+    pub payload: &'a str,
+    pub audit: &'a str,
+    /// Whether it is to be forwarded (`NOTIFY_EVENTS_URL` is set).
+    pub forward: bool,
+}
+
+/// What became of a delivery event given to the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// The same report was kept already (a provider's retry, or another instance had it).
+    Copy,
+    /// Kept; if it is to be forwarded, the dispatcher will (an earlier event of its message is
+    /// still waiting, so it must not overtake it).
+    Kept,
+    /// Kept and leased to the caller for its first attempt, right away.
+    Claimed,
+}
+
+/// An event leased for a forwarding attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    pub id: String,
+    pub payload: String,
+    /// Attempts made before this one.
+    pub attempts: u16,
+}
+
+/// How one attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Settled {
+    pub id: String,
+    /// The attempts made before it, as leased: an attempt counts once.
+    pub attempts: u16,
+    pub forward: Forwarding,
+    /// When it is tried again, while pending.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub next_at: Option<OffsetDateTime>,
+    /// Why it was not accepted (a status or a connection error), never the payload.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Forwarding {
+    Pending,
+    Delivered,
+    Failed,
+}
+
+/// Events in order after a given one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventPage {
+    pub events: Vec<serde_json::Value>,
+    /// Whether more follow the last one.
+    pub more: bool,
+}
+
+impl EventPage {
+    /// A page of at most `limit` events from up to `limit + 1` fetched.
+    pub fn of(mut events: Vec<serde_json::Value>, limit: u16) -> Self {
+        let more = events.len() > usize::from(limit);
+        events.truncate(usize::from(limit));
+        Self { events, more }
+    }
+}
+
+/// What the dispatcher's sweep removes: everything older than these times, at most
+/// `max_rows` of each kind per call.
+#[derive(Debug, Clone, Copy)]
+pub struct Sweep {
+    pub audit_before: OffsetDateTime,
+    pub messages_before: OffsetDateTime,
+    pub max_rows: u32,
+}
+
+/// How many of each were removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Swept {
+    pub idempotency_keys: u64,
+    pub limits: u64,
+    pub messages: u64,
+    pub orphan_events: u64,
+    pub audit_lines: u64,
+}
+
+/// The outbox as health reports it: counts and ages, never an event's contents.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboxHealth {
+    pub waiting: u64,
+    pub oldest_waiting_seconds: Option<u64>,
+    pub failed: u64,
+    pub last_dispatch_at: Option<String>,
+}
