@@ -9,9 +9,10 @@ use notify::Config;
 use notify::domain::DeliveryEvent;
 use notify::names::{Channel, MessageStatus, Provider};
 use notify::store::{
-    Admission, Claim, ClaimOutcome, Limit, MemoryStore, MessageFilter, MessageRecord,
-    RecipientView, Store, StoredAnswer,
+    Admission, Applied, Claim, ClaimOutcome, Forwarding, Limit, MemoryStore, MessageFilter,
+    MessageRecord, NewEvent, Outgoing, RecipientView, Settled, Store, StoredAnswer, Sweep,
 };
+use time::OffsetDateTime;
 
 use crate::support::{AUDIT_KEY, POSTGRES, fresh_database};
 
@@ -363,6 +364,20 @@ async fn messages_are_found_by_either_id_filtered_counted_and_paged_newest_first
     .await;
 }
 
+/// Gives the store `event` with its audit line, forwarded or not.
+async fn apply(store: &dyn Store, event: &DeliveryEvent, audit: &str, forward: bool) -> Applied {
+    let payload = notify::webhooks::event_payload(event);
+    store
+        .apply_event(NewEvent {
+            event,
+            payload: &payload,
+            audit,
+            forward,
+        })
+        .await
+        .unwrap()
+}
+
 fn event(id: &str, kind: &'static str, provider_id: &str, hash: &str) -> DeliveryEvent {
     DeliveryEvent {
         id: id.into(),
@@ -389,22 +404,10 @@ async fn delivery_events_move_a_status_forward_only_and_the_same_report_is_kept_
             )
             .await
             .unwrap();
-        store
-            .apply_event(&event("evt-1", "delivered", "SMe", "he"), "{}")
-            .await
-            .unwrap();
-        store
-            .apply_event(&event("evt-2", "sent", "SMe", "he"), "{}")
-            .await
-            .unwrap();
-        store
-            .apply_event(&event("evt-1", "delivered", "SMe", "he"), "{}")
-            .await
-            .unwrap();
-        store
-            .apply_event(&event("evt-3", "delivered", "SM-unknown", "hx"), "{}")
-            .await
-            .unwrap();
+        apply(store, &event("evt-1", "delivered", "SMe", "he"), "{}", false).await;
+        apply(store, &event("evt-2", "sent", "SMe", "he"), "{}", false).await;
+        apply(store, &event("evt-1", "delivered", "SMe", "he"), "{}", false).await;
+        apply(store, &event("evt-3", "delivered", "SM-unknown", "hx"), "{}", false).await;
         let message = store.message("msg_e").await.unwrap().unwrap();
         assert_eq!(
             message.status,
@@ -437,7 +440,7 @@ async fn instances_starting_at_once_on_a_new_database_migrate_it_once() {
     }
     for health in checks.join_all().await {
         assert!(health.reachable, "{health:?}");
-        assert_eq!(health.schema_version, Some(2), "{health:?}");
+        assert_eq!(health.schema_version, Some(3), "{health:?}");
     }
 }
 
@@ -490,10 +493,7 @@ async fn audit_lines_are_kept_in_order_once_per_report_and_exported_by_page() {
             .unwrap();
         let delivered = r#"{"type":"audit","event":"delivery_event","n":3}"#;
         for _ in 0..2 {
-            store
-                .apply_event(&event("evt-a", "delivered", "SMa", "ha"), delivered)
-                .await
-                .unwrap();
+            apply(store, &event("evt-a", "delivered", "SMa", "ha"), delivered, false).await;
         }
         store
             .append_audit(r#"{"type":"audit","event":"webhook_refused","n":4}"#)
@@ -544,7 +544,7 @@ async fn through_a_transaction_mode_pooler_as_neons_the_store_migrates_claims_an
     for health in checks.join_all().await {
         assert_eq!(
             (health.reachable, health.schema_version),
-            (true, Some(2)),
+            (true, Some(3)),
             "{health:?}"
         );
     }
@@ -577,11 +577,9 @@ async fn through_a_transaction_mode_pooler_as_neons_the_store_migrates_claims_an
         )
         .await
         .unwrap();
-    assert!(
-        store
-            .apply_event(&event("evt-p", "delivered", "SMp", "hp"), "{}")
-            .await
-            .unwrap()
+    assert_eq!(
+        apply(store, &event("evt-p", "delivered", "SMp", "hp"), "{}", false).await,
+        Applied::Kept
     );
     let message = stores[2].message("SMp").await.unwrap().unwrap();
     assert_eq!(message.status, MessageStatus::Delivered);
@@ -593,4 +591,183 @@ async fn through_a_transaction_mode_pooler_as_neons_the_store_migrates_claims_an
         .await
         .unwrap();
     assert_eq!(audit.lines.len(), 2, "{audit:?}");
+}
+
+/// The ids of the events `due` leased.
+fn ids(due: &[Outgoing]) -> Vec<&str> {
+    due.iter().map(|o| o.id.as_str()).collect()
+}
+
+fn settled(outgoing: &Outgoing, forward: Forwarding, next_at: Option<OffsetDateTime>) -> Settled {
+    Settled {
+        id: outgoing.id.clone(),
+        attempts: outgoing.attempts,
+        forward,
+        next_at,
+        error: (forward != Forwarding::Delivered).then(|| "answered 500".to_owned()),
+    }
+}
+
+#[tokio::test]
+async fn forwarded_events_go_out_in_order_per_message_leased_once_and_counted_once() {
+    on_both(|name, store| async move {
+        let store = store.as_ref();
+        let lease = Duration::from_secs(60);
+        store
+            .record(
+                &[record("msg_o", Channel::Sms, "SMo", None, "ho", 1)],
+                &[],
+                None,
+            )
+            .await
+            .unwrap();
+        let a1 = event("evt-a1", "sent", "SMo", "ho");
+        let a2 = event("evt-a2", "delivered", "SMo", "ho");
+        let b1 = event("evt-b1", "delivered", "SM-other", "hb");
+        assert_eq!(apply(store, &a1, "{}", true).await, Applied::Claimed, "{name}");
+        assert_eq!(
+            apply(store, &a2, "{}", true).await,
+            Applied::Kept,
+            "{name}: a2 must wait behind a1"
+        );
+        assert_eq!(apply(store, &b1, "{}", true).await, Applied::Claimed, "{name}");
+        assert_eq!(apply(store, &a1, "{}", true).await, Applied::Copy, "{name}");
+        assert!(
+            store.due_events(10, lease).await.unwrap().is_empty(),
+            "{name}: a leased event, or one behind it, was leased again"
+        );
+
+        // a1's first attempt is refused and due again at once; b1 is delivered.
+        let first = |e: &DeliveryEvent| Outgoing {
+            id: e.id.clone(),
+            payload: String::new(),
+            attempts: 0,
+        };
+        let due_now = OffsetDateTime::now_utc() - Duration::from_secs(1);
+        store
+            .settle(&[
+                settled(&first(&a1), Forwarding::Pending, Some(due_now)),
+                settled(&first(&b1), Forwarding::Delivered, None),
+            ])
+            .await
+            .unwrap();
+        let due = store.due_events(10, lease).await.unwrap();
+        assert_eq!(ids(&due), ["evt-a1"], "{name}: a2 overtook a1");
+        assert_eq!(due[0].attempts, 1, "{name}");
+        let payload: serde_json::Value = serde_json::from_str(&due[0].payload).unwrap();
+        assert_eq!(payload["data"]["id"], "evt-a1", "{name}");
+        assert!(store.due_events(10, lease).await.unwrap().is_empty(), "{name}");
+        store
+            .settle(&[settled(&due[0], Forwarding::Delivered, None)])
+            .await
+            .unwrap();
+        // A late copy of the same attempt's outcome changes nothing.
+        store
+            .settle(&[settled(&due[0], Forwarding::Failed, None)])
+            .await
+            .unwrap();
+        let due = store.due_events(10, lease).await.unwrap();
+        assert_eq!(ids(&due), ["evt-a2"], "{name}");
+        store
+            .settle(&[settled(&due[0], Forwarding::Failed, None)])
+            .await
+            .unwrap();
+        assert!(store.due_events(10, lease).await.unwrap().is_empty(), "{name}");
+
+        let outbox = store.check().await.outbox.unwrap();
+        assert_eq!((outbox.waiting, outbox.failed), (0, 1), "{name}: {outbox:?}");
+
+        // The pull API: every event in the order kept, forwarded or not.
+        let page = store.events(None, 10).await.unwrap().unwrap();
+        let order: Vec<&str> = page
+            .events
+            .iter()
+            .map(|e| e["data"]["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(order, ["evt-a1", "evt-a2", "evt-b1"], "{name}");
+        assert_eq!(page.events[0]["type"], "message.sent", "{name}");
+        let page = store.events(Some("evt-a1"), 1).await.unwrap().unwrap();
+        assert_eq!(page.events[0]["data"]["id"], "evt-a2", "{name}");
+        assert!(page.more, "{name}");
+        let page = store.events(Some("evt-b1"), 10).await.unwrap().unwrap();
+        assert!(page.events.is_empty() && !page.more, "{name}");
+        assert_eq!(store.events(Some("evt-none"), 10).await.unwrap(), None, "{name}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_event_whose_lease_lapsed_is_taken_over_by_the_next_dispatcher() {
+    on_both(|name, store| async move {
+        let store = store.as_ref();
+        let first = event("evt-l1", "sent", "SMl", "hl");
+        assert_eq!(apply(store, &first, "{}", true).await, Applied::Claimed, "{name}");
+        let outbox = store.check().await.outbox.unwrap();
+        assert_eq!(outbox.waiting, 1, "{name}");
+        assert!(outbox.oldest_waiting_seconds.is_some(), "{name}");
+        // The first attempt was refused; a dispatcher leases the retry and dies mid-way.
+        let refused = Outgoing {
+            id: first.id.clone(),
+            payload: String::new(),
+            attempts: 0,
+        };
+        let due_now = OffsetDateTime::now_utc() - Duration::from_secs(1);
+        store
+            .settle(&[settled(&refused, Forwarding::Pending, Some(due_now))])
+            .await
+            .unwrap();
+        let short = Duration::from_millis(200);
+        assert_eq!(ids(&store.due_events(10, short).await.unwrap()), ["evt-l1"]);
+        assert!(store.due_events(10, short).await.unwrap().is_empty(), "{name}");
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let taken = store.due_events(10, short).await.unwrap();
+        assert_eq!(ids(&taken), ["evt-l1"], "{name}: the lapsed lease was not taken over");
+        assert_eq!(taken[0].attempts, 1, "{name}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_sweep_removes_expired_keys_and_what_passed_retention_and_stamps_the_dispatch() {
+    on_both(|name, store| async move {
+        let store = store.as_ref();
+        let mut short = claim("short-lived", "h");
+        short.ttl = Duration::from_millis(1);
+        admit(store, vec![hourly("caller:s", 100, 0)], Some(short)).await;
+        store
+            .record(
+                &[
+                    record("msg_old", Channel::Sms, "SMold", None, "h1", 1),
+                    record("msg_new", Channel::Sms, "SMnew", None, "h2", 10),
+                ],
+                &[r#"{"type":"audit","event":"send_attempt"}"#.to_owned()],
+                None,
+            )
+            .await
+            .unwrap();
+        apply(store, &event("evt-old", "delivered", "SMold", "h1"), "{}", false).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let cutoff = OffsetDateTime::from_unix_timestamp(1_780_000_005).unwrap();
+        let sweep = Sweep {
+            audit_before: OffsetDateTime::now_utc() + Duration::from_secs(1),
+            messages_before: cutoff,
+            max_rows: 1000,
+        };
+        assert_eq!(store.check().await.outbox.unwrap().last_dispatch_at, None);
+        let swept = store.sweep(&sweep, "{}").await.unwrap();
+        assert_eq!(swept.idempotency_keys, 1, "{name}: {swept:?}");
+        assert_eq!(swept.messages, 1, "{name}: {swept:?}");
+        assert_eq!(swept.audit_lines, 2, "{name}: {swept:?}");
+        assert!(store.message("msg_old").await.unwrap().is_none(), "{name}");
+        assert!(store.message("msg_new").await.unwrap().is_some(), "{name}");
+        let page = store.events(None, 10).await.unwrap().unwrap();
+        assert!(page.events.is_empty(), "{name}: the old message's event stayed");
+        assert!(
+            store.check().await.outbox.unwrap().last_dispatch_at.is_some(),
+            "{name}"
+        );
+        let again = store.sweep(&sweep, "{}").await.unwrap();
+        assert_eq!(again, Default::default(), "{name}: a second sweep found more");
+    })
+    .await;
 }

@@ -67,7 +67,7 @@ WHERE e.id = s.id AND e.forward = 'pending' AND e.attempts = s.attempts"#;
 /// Events in order after the one named $1 (which comes first, to tell that it exists), at most
 /// $2 rows.
 pub(super) const EVENTS: &str = r#"
-SELECT id, payload::text FROM notify_events
+SELECT id, payload FROM notify_events
 WHERE payload IS NOT NULL
   AND ($1::text IS NULL OR seq >= (SELECT seq FROM notify_events WHERE id = $1))
 ORDER BY seq
