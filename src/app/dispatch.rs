@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use super::App;
 use crate::error::Error;
-use crate::store::{Forwarding, Outgoing, Settled, Sweep, Swept};
+use crate::store::{Forwarding, Outgoing, Settled, Store, Sweep, Swept};
 use crate::support::HttpClient;
 use crate::webhooks::{EventsTarget, retry_after};
 
@@ -45,25 +45,7 @@ impl App {
         let started = Instant::now();
         let mut report = Dispatched::default();
         if let Some(target) = &self.events {
-            loop {
-                let due = self.store().due_events(BATCH, LEASE).await?;
-                if due.is_empty() {
-                    break;
-                }
-                let settled = attempt_all(target, &self.http, due).await;
-                for outcome in &settled {
-                    match outcome.forward {
-                        Forwarding::Delivered => report.delivered += 1,
-                        Forwarding::Pending => report.retrying += 1,
-                        Forwarding::Failed => report.failed += 1,
-                    }
-                }
-                self.store().settle(&settled).await?;
-                if started.elapsed() >= BUDGET {
-                    report.more = true;
-                    break;
-                }
-            }
+            forward_due(target, &self.http, self.store(), BUDGET, &mut report).await?;
         }
         let retention = &self.config.dispatch;
         let now = OffsetDateTime::now_utc();
@@ -92,6 +74,43 @@ impl App {
             "dispatched"
         );
         Ok(report)
+    }
+}
+
+/// Forwards the events that are due, a batch at a time, until none is left or `budget` is
+/// spent (then `report.more`).
+pub(super) async fn forward_due(
+    target: &EventsTarget,
+    http: &HttpClient,
+    store: &dyn Store,
+    budget: Duration,
+    report: &mut Dispatched,
+) -> Result<(), Error> {
+    let started = Instant::now();
+    loop {
+        let due = store.due_events(BATCH, LEASE).await?;
+        if due.is_empty() {
+            return Ok(());
+        }
+        let settled = attempt_all(target, http, due).await;
+        report.count(&settled);
+        store.settle(&settled).await?;
+        if started.elapsed() >= budget {
+            report.more = true;
+            return Ok(());
+        }
+    }
+}
+
+impl Dispatched {
+    pub(super) fn count(&mut self, settled: &[Settled]) {
+        for outcome in settled {
+            match outcome.forward {
+                Forwarding::Delivered => self.delivered += 1,
+                Forwarding::Pending => self.retrying += 1,
+                Forwarding::Failed => self.failed += 1,
+            }
+        }
     }
 }
 

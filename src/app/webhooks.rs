@@ -6,7 +6,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use super::dispatch::attempt_all;
+use super::Dispatched;
+use super::dispatch::{attempt_all, forward_due};
 use super::{App, RequestContext, SES_WEBHOOK_PATH, TWILIO_WEBHOOK_PATH};
 use crate::config::ChannelConfig;
 use crate::domain::DeliveryEvent;
@@ -224,13 +225,28 @@ impl App {
         let (http, store) = (self.http.clone(), Arc::clone(self.shared_store()));
         Ok(Some(Box::pin(async move {
             let settled = attempt_all(&target, &http, claimed).await;
+            let mut report = Dispatched::default();
+            report.count(&settled);
             if let Err(failed) = store.settle(&settled).await {
                 // The lease runs out and the dispatcher attempts them again.
                 tracing::error!(code = %failed.code.as_str(), "the outcome of forwarding could not be kept");
+                return;
+            }
+            // Later events of the same messages may have arrived meanwhile and wait behind
+            // these: once these are delivered, they go now rather than at the next dispatch.
+            if report.delivered > 0
+                && let Err(failed) =
+                    forward_due(&target, &http, store.as_ref(), FOLLOW_UP, &mut report).await
+            {
+                tracing::warn!(code = %failed.code.as_str(), "events left to the dispatcher");
             }
         })))
     }
 }
+
+/// How long the work after a webhook's answer may go on forwarding the events that waited
+/// behind its own (inside the webhook functions' `maxDuration` of 30 s).
+const FOLLOW_UP: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A webhook this deployment cannot verify is refused like a forged one (403): it is not
 /// believed, and an unconfigured deployment is no reason for a 5xx.
