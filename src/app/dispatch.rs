@@ -124,9 +124,7 @@ pub(super) async fn attempt_all(
     for outgoing in due {
         let (target, http) = (target.clone(), http.clone());
         attempts.spawn(async move {
-            let result = target
-                .attempt(&http, &outgoing.id, &outgoing.payload)
-                .await;
+            let result = target.attempt(&http, &outgoing.id, &outgoing.payload).await;
             settled(outgoing, result)
         });
     }

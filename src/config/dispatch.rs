@@ -27,7 +27,13 @@ pub(super) fn read_dispatch(vars: &Vars, invalid: &mut Vec<FieldError>) -> Dispa
     let days = |name, default, invalid: &mut Vec<FieldError>| {
         read_number(vars, name, default, 1..=36_500, invalid) as u32 * DAY
     };
-    let interval = read_number(vars, "NOTIFY_DISPATCH_INTERVAL_SECONDS", 10, 0..=3_600, invalid);
+    let interval = read_number(
+        vars,
+        "NOTIFY_DISPATCH_INTERVAL_SECONDS",
+        10,
+        0..=3_600,
+        invalid,
+    );
     DispatchConfig {
         // Vercel's guide asks for at least 16 random characters.
         cron_secret: read_secret(vars, "CRON_SECRET", 16, invalid),

@@ -3,8 +3,8 @@
 //! handler, and the answer's common headers.
 
 use bytes::Bytes;
-use subtle::ConstantTimeEq;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
+use subtle::ConstantTimeEq;
 
 use super::route::{Endpoint, Incoming, Reply, Route};
 use super::{ResponseBody, request, response};

@@ -12,8 +12,8 @@ use time::OffsetDateTime;
 use super::Store;
 use super::gcra;
 use super::outbox::{
-    Applied, EventPage, FIRST_ATTEMPT_LEASE, Forwarding, NewEvent, OutboxHealth, Outgoing,
-    Settled, Sweep, Swept,
+    Applied, EventPage, FIRST_ATTEMPT_LEASE, Forwarding, NewEvent, OutboxHealth, Outgoing, Settled,
+    Sweep, Swept,
 };
 use super::types::{
     Admission, Admitted, AuditPage, AuditQuery, Claim, ClaimOutcome, EventView, MessageFilter,
@@ -360,8 +360,7 @@ fn advance_message(
     }
     let recipients = message.view.recipients.iter_mut();
     for (recipient, rank) in recipients.zip(message.recipient_ranks.iter_mut()) {
-        if event.recipient_hash.as_deref() == Some(recipient.hash.as_str())
-            && status.rank() > *rank
+        if event.recipient_hash.as_deref() == Some(recipient.hash.as_str()) && status.rank() > *rank
         {
             *rank = status.rank();
             recipient.status = status;

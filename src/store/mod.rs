@@ -14,7 +14,8 @@ mod tests;
 
 pub use memory::MemoryStore;
 pub use outbox::{
-    Applied, EventPage, FIRST_ATTEMPT_LEASE, Forwarding, NewEvent, OutboxHealth, Outgoing, Settled, Sweep, Swept,
+    Applied, EventPage, FIRST_ATTEMPT_LEASE, Forwarding, NewEvent, OutboxHealth, Outgoing, Settled,
+    Sweep, Swept,
 };
 pub use postgres::PostgresStore;
 pub use types::{
@@ -52,8 +53,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Leases up to `limit` events due for a forwarding attempt, for `lease`: the first waiting
     /// event of each message only, and none that another caller holds.
-    fn due_events(&self, limit: u16, lease: Duration)
-    -> BoxFuture<'_, Result<Vec<Outgoing>, Error>>;
+    fn due_events(
+        &self,
+        limit: u16,
+        lease: Duration,
+    ) -> BoxFuture<'_, Result<Vec<Outgoing>, Error>>;
 
     /// Records how attempts ended.
     fn settle<'a>(&'a self, settled: &'a [Settled]) -> BoxFuture<'a, Result<(), Error>>;

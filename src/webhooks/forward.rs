@@ -43,7 +43,9 @@ pub const RETRY_SCHEDULE: [Duration; 10] = [
 /// The wait before the next attempt after `attempts` refused ones, `None` once the schedule
 /// is spent (the event is then marked failed, and kept).
 pub fn retry_after(attempts: u16) -> Option<Duration> {
-    RETRY_SCHEDULE.get(usize::from(attempts).checked_sub(1)?).copied()
+    RETRY_SCHEDULE
+        .get(usize::from(attempts).checked_sub(1)?)
+        .copied()
 }
 
 /// `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`.

@@ -9,6 +9,7 @@ mod instances;
 mod live_ses;
 mod live_twilio;
 mod notifications;
+mod outbox;
 mod security;
 mod store;
 mod support;

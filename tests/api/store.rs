@@ -404,10 +404,28 @@ async fn delivery_events_move_a_status_forward_only_and_the_same_report_is_kept_
             )
             .await
             .unwrap();
-        apply(store, &event("evt-1", "delivered", "SMe", "he"), "{}", false).await;
+        apply(
+            store,
+            &event("evt-1", "delivered", "SMe", "he"),
+            "{}",
+            false,
+        )
+        .await;
         apply(store, &event("evt-2", "sent", "SMe", "he"), "{}", false).await;
-        apply(store, &event("evt-1", "delivered", "SMe", "he"), "{}", false).await;
-        apply(store, &event("evt-3", "delivered", "SM-unknown", "hx"), "{}", false).await;
+        apply(
+            store,
+            &event("evt-1", "delivered", "SMe", "he"),
+            "{}",
+            false,
+        )
+        .await;
+        apply(
+            store,
+            &event("evt-3", "delivered", "SM-unknown", "hx"),
+            "{}",
+            false,
+        )
+        .await;
         let message = store.message("msg_e").await.unwrap().unwrap();
         assert_eq!(
             message.status,
@@ -493,7 +511,13 @@ async fn audit_lines_are_kept_in_order_once_per_report_and_exported_by_page() {
             .unwrap();
         let delivered = r#"{"type":"audit","event":"delivery_event","n":3}"#;
         for _ in 0..2 {
-            apply(store, &event("evt-a", "delivered", "SMa", "ha"), delivered, false).await;
+            apply(
+                store,
+                &event("evt-a", "delivered", "SMa", "ha"),
+                delivered,
+                false,
+            )
+            .await;
         }
         store
             .append_audit(r#"{"type":"audit","event":"webhook_refused","n":4}"#)
@@ -578,7 +602,13 @@ async fn through_a_transaction_mode_pooler_as_neons_the_store_migrates_claims_an
         .await
         .unwrap();
     assert_eq!(
-        apply(store, &event("evt-p", "delivered", "SMp", "hp"), "{}", false).await,
+        apply(
+            store,
+            &event("evt-p", "delivered", "SMp", "hp"),
+            "{}",
+            false
+        )
+        .await,
         Applied::Kept
     );
     let message = stores[2].message("SMp").await.unwrap().unwrap();
@@ -624,13 +654,21 @@ async fn forwarded_events_go_out_in_order_per_message_leased_once_and_counted_on
         let a1 = event("evt-a1", "sent", "SMo", "ho");
         let a2 = event("evt-a2", "delivered", "SMo", "ho");
         let b1 = event("evt-b1", "delivered", "SM-other", "hb");
-        assert_eq!(apply(store, &a1, "{}", true).await, Applied::Claimed, "{name}");
+        assert_eq!(
+            apply(store, &a1, "{}", true).await,
+            Applied::Claimed,
+            "{name}"
+        );
         assert_eq!(
             apply(store, &a2, "{}", true).await,
             Applied::Kept,
             "{name}: a2 must wait behind a1"
         );
-        assert_eq!(apply(store, &b1, "{}", true).await, Applied::Claimed, "{name}");
+        assert_eq!(
+            apply(store, &b1, "{}", true).await,
+            Applied::Claimed,
+            "{name}"
+        );
         assert_eq!(apply(store, &a1, "{}", true).await, Applied::Copy, "{name}");
         assert!(
             store.due_events(10, lease).await.unwrap().is_empty(),
@@ -656,7 +694,10 @@ async fn forwarded_events_go_out_in_order_per_message_leased_once_and_counted_on
         assert_eq!(due[0].attempts, 1, "{name}");
         let payload: serde_json::Value = serde_json::from_str(&due[0].payload).unwrap();
         assert_eq!(payload["data"]["id"], "evt-a1", "{name}");
-        assert!(store.due_events(10, lease).await.unwrap().is_empty(), "{name}");
+        assert!(
+            store.due_events(10, lease).await.unwrap().is_empty(),
+            "{name}"
+        );
         store
             .settle(&[settled(&due[0], Forwarding::Delivered, None)])
             .await
@@ -672,10 +713,17 @@ async fn forwarded_events_go_out_in_order_per_message_leased_once_and_counted_on
             .settle(&[settled(&due[0], Forwarding::Failed, None)])
             .await
             .unwrap();
-        assert!(store.due_events(10, lease).await.unwrap().is_empty(), "{name}");
+        assert!(
+            store.due_events(10, lease).await.unwrap().is_empty(),
+            "{name}"
+        );
 
         let outbox = store.check().await.outbox.unwrap();
-        assert_eq!((outbox.waiting, outbox.failed), (0, 1), "{name}: {outbox:?}");
+        assert_eq!(
+            (outbox.waiting, outbox.failed),
+            (0, 1),
+            "{name}: {outbox:?}"
+        );
 
         // The pull API: every event in the order kept, forwarded or not.
         let page = store.events(None, 10).await.unwrap().unwrap();
@@ -691,7 +739,11 @@ async fn forwarded_events_go_out_in_order_per_message_leased_once_and_counted_on
         assert!(page.more, "{name}");
         let page = store.events(Some("evt-b1"), 10).await.unwrap().unwrap();
         assert!(page.events.is_empty() && !page.more, "{name}");
-        assert_eq!(store.events(Some("evt-none"), 10).await.unwrap(), None, "{name}");
+        assert_eq!(
+            store.events(Some("evt-none"), 10).await.unwrap(),
+            None,
+            "{name}"
+        );
     })
     .await;
 }
@@ -701,7 +753,11 @@ async fn an_event_whose_lease_lapsed_is_taken_over_by_the_next_dispatcher() {
     on_both(|name, store| async move {
         let store = store.as_ref();
         let first = event("evt-l1", "sent", "SMl", "hl");
-        assert_eq!(apply(store, &first, "{}", true).await, Applied::Claimed, "{name}");
+        assert_eq!(
+            apply(store, &first, "{}", true).await,
+            Applied::Claimed,
+            "{name}"
+        );
         let outbox = store.check().await.outbox.unwrap();
         assert_eq!(outbox.waiting, 1, "{name}");
         assert!(outbox.oldest_waiting_seconds.is_some(), "{name}");
@@ -718,10 +774,17 @@ async fn an_event_whose_lease_lapsed_is_taken_over_by_the_next_dispatcher() {
             .unwrap();
         let short = Duration::from_millis(200);
         assert_eq!(ids(&store.due_events(10, short).await.unwrap()), ["evt-l1"]);
-        assert!(store.due_events(10, short).await.unwrap().is_empty(), "{name}");
+        assert!(
+            store.due_events(10, short).await.unwrap().is_empty(),
+            "{name}"
+        );
         tokio::time::sleep(Duration::from_millis(400)).await;
         let taken = store.due_events(10, short).await.unwrap();
-        assert_eq!(ids(&taken), ["evt-l1"], "{name}: the lapsed lease was not taken over");
+        assert_eq!(
+            ids(&taken),
+            ["evt-l1"],
+            "{name}: the lapsed lease was not taken over"
+        );
         assert_eq!(taken[0].attempts, 1, "{name}");
     })
     .await;
@@ -745,7 +808,13 @@ async fn the_sweep_removes_expired_keys_and_what_passed_retention_and_stamps_the
             )
             .await
             .unwrap();
-        apply(store, &event("evt-old", "delivered", "SMold", "h1"), "{}", false).await;
+        apply(
+            store,
+            &event("evt-old", "delivered", "SMold", "h1"),
+            "{}",
+            false,
+        )
+        .await;
         tokio::time::sleep(Duration::from_millis(20)).await;
         let cutoff = OffsetDateTime::from_unix_timestamp(1_780_000_005).unwrap();
         let sweep = Sweep {
@@ -761,13 +830,26 @@ async fn the_sweep_removes_expired_keys_and_what_passed_retention_and_stamps_the
         assert!(store.message("msg_old").await.unwrap().is_none(), "{name}");
         assert!(store.message("msg_new").await.unwrap().is_some(), "{name}");
         let page = store.events(None, 10).await.unwrap().unwrap();
-        assert!(page.events.is_empty(), "{name}: the old message's event stayed");
         assert!(
-            store.check().await.outbox.unwrap().last_dispatch_at.is_some(),
+            page.events.is_empty(),
+            "{name}: the old message's event stayed"
+        );
+        assert!(
+            store
+                .check()
+                .await
+                .outbox
+                .unwrap()
+                .last_dispatch_at
+                .is_some(),
             "{name}"
         );
         let again = store.sweep(&sweep, "{}").await.unwrap();
-        assert_eq!(again, Default::default(), "{name}: a second sweep found more");
+        assert_eq!(
+            again,
+            Default::default(),
+            "{name}: a second sweep found more"
+        );
     })
     .await;
 }

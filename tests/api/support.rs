@@ -39,6 +39,8 @@ pub fn binary(name: &str) -> &'static str {
         "messages" => env!("CARGO_BIN_EXE_messages"),
         "messages-stats" => env!("CARGO_BIN_EXE_messages-stats"),
         "audit" => env!("CARGO_BIN_EXE_audit"),
+        "events" => env!("CARGO_BIN_EXE_events"),
+        "cron-dispatch" => env!("CARGO_BIN_EXE_cron-dispatch"),
         other => panic!("no function binary named {other}"),
     }
 }

@@ -17,17 +17,17 @@ use serde_json::{Value, json};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const PUBLIC_URL: &str = "https://notify.example.com";
+pub const PUBLIC_URL: &str = "https://notify.example.com";
 const EVENTS_KEY: &[u8] = b"events-key-for-the-practice-app";
 
-fn events_secret() -> String {
+pub fn events_secret() -> String {
     format!(
         "whsec_{}",
         base64::engine::general_purpose::STANDARD.encode(EVENTS_KEY)
     )
 }
 
-fn twilio_signature(url: &str, params: &[(&str, &str)]) -> String {
+pub fn twilio_signature(url: &str, params: &[(&str, &str)]) -> String {
     let mut sorted = params.to_vec();
     sorted.sort();
     let data: String = std::iter::once(url.to_owned())
@@ -86,7 +86,7 @@ async fn received(receiver: &MockServer, count: usize) -> Vec<wiremock::Request>
 }
 
 /// Checks a forwarded request as a Standard Webhooks receiver would, and returns its payload.
-fn verified_payload(request: &wiremock::Request) -> Value {
+pub fn verified_payload(request: &wiremock::Request) -> Value {
     let header = |name: &str| {
         request
             .headers

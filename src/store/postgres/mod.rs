@@ -15,7 +15,8 @@ use time::OffsetDateTime;
 use tokio_postgres::types::{Json, ToSql, Type};
 
 use super::outbox::{
-    Applied, EventPage, FIRST_ATTEMPT_LEASE, NewEvent, OutboxHealth, Outgoing, Settled, Sweep, Swept,
+    Applied, EventPage, FIRST_ATTEMPT_LEASE, NewEvent, OutboxHealth, Outgoing, Settled, Sweep,
+    Swept,
 };
 use super::types::{
     Admission, Admitted, AuditPage, AuditQuery, Claim, ClaimOutcome, MessageFilter, MessagePage,
@@ -336,7 +337,9 @@ impl Store for PostgresStore {
                 "copy" => Ok(Applied::Copy),
                 "kept" => Ok(Applied::Kept),
                 "claimed" => Ok(Applied::Claimed),
-                other => Err(unavailable(format!("notify_apply_event answered {other:?}"))),
+                other => Err(unavailable(format!(
+                    "notify_apply_event answered {other:?}"
+                ))),
             }
         })
     }
@@ -395,7 +398,9 @@ impl Store for PostgresStore {
             let mut events = Vec::with_capacity(rows.len());
             for (i, row) in rows.iter().enumerate() {
                 let id: String = row.try_get(0).map_err(unavailable)?;
-                if i == 0 && let Some(after) = after {
+                if i == 0
+                    && let Some(after) = after
+                {
                     if id != after {
                         return Ok(None);
                     }
