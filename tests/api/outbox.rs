@@ -19,6 +19,7 @@ struct Deployment {
     webhook: Function,
     dispatchers: [Function; 2],
     events: Function,
+    health: Function,
     database: String,
 }
 
@@ -41,6 +42,7 @@ impl Deployment {
                 Function::start("cron-dispatch", &vars).await,
             ],
             events: Function::start("events", &vars).await,
+            health: Function::start("health", &vars).await,
             database,
         }
     }
@@ -222,6 +224,16 @@ async fn every_event_kept_while_the_receiver_was_down_arrives_once_in_order_when
     deployment.time_passes().await;
     let down = deployment.dispatch(0).await;
     assert_eq!(down["delivered"], 0, "{down}");
+    let (_, health) = deployment.health.get().await;
+    let outbox = &health["store"]["outbox"];
+    assert_eq!(outbox["waiting"], 10, "{health}");
+    assert_eq!(outbox["failed"], 0, "{health}");
+    assert!(outbox["oldestWaitingSeconds"].is_u64(), "{health}");
+    assert!(outbox["lastDispatchAt"].is_string(), "{health}");
+    assert!(
+        !health.to_string().contains("SM0"),
+        "health shows an event: {health}"
+    );
 
     // The practice app is back, on the same address.
     let receiver = receiver_up(&address, Duration::ZERO).await;
@@ -295,4 +307,80 @@ async fn two_dispatchers_at_the_same_moment_never_deliver_an_event_twice() {
         (60, 60),
         "an event was delivered twice"
     );
+}
+
+#[tokio::test]
+async fn the_dispatcher_answers_only_its_scheduler_and_is_never_open() {
+    let unset = Function::start("cron-dispatch", &[]).await;
+    let (status, body) = unset.get().await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (503, Some("dispatcher_not_configured")),
+        "{body}"
+    );
+    let set = Function::start("cron-dispatch", &[("CRON_SECRET", CRON_SECRET)]).await;
+    let (status, body) = set.get().await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("authentication_required"))
+    );
+    let response = reqwest::Client::new()
+        .get(&set.base_url)
+        .bearer_auth("a-cron-secret-for-these-test")
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = crate::support::answer(response).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("invalid_authorization"))
+    );
+}
+
+#[tokio::test]
+async fn cargo_run_retries_a_refused_event_on_its_own_timer() {
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&receiver)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(204))
+        .with_priority(2)
+        .mount(&receiver)
+        .await;
+    let mut vars = crate::support::twilio_vars("http://127.0.0.1:9");
+    vars.insert("NOTIFY_PUBLIC_URL", PUBLIC_URL.into());
+    vars.insert("NOTIFY_EVENTS_URL", receiver.uri());
+    vars.insert("NOTIFY_EVENTS_SECRET", events_secret());
+    vars.insert("NOTIFY_DISPATCH_INTERVAL_SECONDS", "1".into());
+    let server = Function::start_dev_server(&as_pairs(&vars)).await;
+    let params = [
+        ("MessageSid", "SM0123456789abcdef0123456789abcdef"),
+        ("MessageStatus", "delivered"),
+        ("To", "+15551234567"),
+        ("AccountSid", crate::support::ACCOUNT_SID),
+    ];
+    let signature = twilio_signature(&format!("{PUBLIC_URL}/api/webhooks/twilio"), &params);
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/webhooks/twilio", server.base_url))
+        .header("x-twilio-signature", signature)
+        .form(&params)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    // Refused at once; the schedule's first wait is 5 s, then the next tick retries it.
+    for _ in 0..100 {
+        let requests = receiver.received_requests().await.unwrap();
+        if requests.len() >= 2 {
+            let ids = ids(&requests);
+            assert_eq!(ids[0], ids[1]);
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the local dispatcher did not retry:\n{}", server.output());
 }
