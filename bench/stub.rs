@@ -1,5 +1,6 @@
-//! Benchmark stub: answers SES v2 `SendEmail` and Twilio `Messages.json` at once, so that a
-//! benchmark measures the functions, not an emulator. Listens on 127.0.0.1:$PORT.
+//! Benchmark stub: answers SES v2 `SendEmail`, Twilio `Messages.json` and the events receiver
+//! (`/events`) at once, so that a benchmark measures the functions, not an emulator. Listens on
+//! 127.0.0.1:$PORT.
 
 use std::convert::Infallible;
 
@@ -21,6 +22,9 @@ async fn answer(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Inf
             StatusCode::CREATED,
             r#"{"sid":"SM0123456789abcdef0123456789abcdef","status":"queued"}"#,
         )
+    } else if path == "/events" {
+        // The practice app's events receiver (the dispatcher's benchmark), accepting each.
+        (StatusCode::OK, "{}")
     } else {
         (StatusCode::NOT_FOUND, r#"{"message":"not stubbed"}"#)
     };

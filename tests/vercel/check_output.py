@@ -80,6 +80,9 @@ def free_port():
         return s.getsockname()[1]
 
 
+# Vercel Cron's schedule reaches the output as vercel.json gives it.
+check(config.get("crons") == vercel_json.get("crons"), f"crons {config.get('crons')} != {vercel_json.get('crons')}")
+
 # One request to each function, as Vercel would make it.
 requests = {
     "health": ("GET", None),
@@ -91,13 +94,16 @@ requests = {
     "messages": ("GET", None),
     "messages/stats": ("GET", None),
     "audit": ("GET", None),
+    "events": ("GET", None),
+    "cron/dispatch": ("GET", None),
     "send-notification": (
         "POST",
         {"template": "documentAssigned", "data": {"client_name": "John Doe"}, "to": {"email": "john@example.com"}},
     ),
 }
-# The webhooks refuse unsigned requests: their answer to one proves the function runs.
-expected_status = {"webhooks/twilio": 403, "webhooks/ses": 403}
+# The webhooks refuse unsigned requests, and the dispatcher without CRON_SECRET is never open:
+# their answer to one proves the function runs.
+expected_status = {"webhooks/twilio": 403, "webhooks/ses": 403, "cron/dispatch": 503}
 requests["webhooks/twilio"] = ("POST", {"MessageSid": "SM1"})
 requests["webhooks/ses"] = ("POST", {"Type": "Notification"})
 check(sorted(requests) == built, f"no request written for {sorted(set(built) - set(requests))}")
