@@ -257,7 +257,7 @@ def main():
     if args.dispatch_only:
         try:
             report = json.loads((ROOT / "bench" / "results.json").read_text())
-            report["dispatch"] = dispatch_throughput(postgres, stub_port)
+            report["dispatch"] = {**dispatch_throughput(postgres, stub_port), "separate_run": True}
         finally:
             stub.kill()
         (ROOT / "bench" / "results.json").write_text(json.dumps(report, indent=2))
@@ -499,6 +499,8 @@ def dispatch_section(report):
     if not d:
         return ""
     runs = ", ".join(f"{r:,.0f}" for r in d["events_per_second_all"])
+    separate = (" Measured on its own (`scripts/bench --dispatch-only`), after the run of the other tables,"
+                " on the same machine." if d.get("separate_run") else "")
     return f"""
 ## The dispatcher: events forwarded per second
 
@@ -506,7 +508,7 @@ One call of `GET /api/cron/dispatch` (the `cron-dispatch` release binary, warm, 
 15 on this host) with {d['events']:,} events waiting, one per message, delivered to the local
 stub receiver, which accepts each at once: leased 50 at a time (`FOR UPDATE SKIP LOCKED`),
 attempted at once, settled in one statement. Timed from the call to its answer, median of
-{len(d['events_per_second_all'])} runs ({runs} events/s).
+{len(d['events_per_second_all'])} runs ({runs} events/s).{separate}
 
 | events | seconds | events forwarded per second |
 |---|---|---|
