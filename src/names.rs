@@ -81,6 +81,15 @@ names! {
 }
 
 names! {
+    /// The send route a scheduled send runs through when it is due.
+    ScheduledRoute {
+        Email = "send-email",
+        Sms = "send-sms",
+        Notification = "send-notification",
+    }
+}
+
+names! {
     /// Where state that outlives a request is kept.
     StoreKind {
         Memory = "memory",
@@ -89,8 +98,11 @@ names! {
 }
 
 names! {
-    /// Where a message is: a send's outcome, then what delivery events said of it.
+    /// Where a message is: waiting for its `sendAt` (or cancelled while waiting, never sent), a
+    /// send's outcome, then what delivery events said of it.
     MessageStatus {
+        Scheduled = "scheduled",
+        Cancelled = "cancelled",
         Logged = "logged",
         Sent = "sent",
         Delayed = "delayed",
@@ -108,11 +120,13 @@ impl MessageStatus {
     /// `sent` after `delivered`) is kept as an event but does not change the status.
     pub const fn rank(self) -> u8 {
         match self {
+            Self::Scheduled => 0,
             Self::Logged | Self::Sent => 1,
             Self::Delayed => 2,
             Self::Delivered | Self::Bounced | Self::Failed => 3,
             Self::Read => 4,
             Self::Complained | Self::OptedOut => 5,
+            Self::Cancelled => 6,
         }
     }
 }

@@ -60,13 +60,17 @@ impl App {
     ) -> Result<Admit, Error> {
         let limits = &self.config.limits;
         let caller = self.auditor.recipient_hash(&context.caller);
-        let mut admission = Admission {
-            limits: vec![Limit::new(
+        // A scheduled send's run was counted against its caller when it was scheduled.
+        let caller_limit = context.scheduled.is_none().then(|| {
+            Limit::new(
                 format!("caller:{caller}"),
                 limits.requests_per_minute,
                 Duration::from_secs(60),
                 CALLER,
-            )],
+            )
+        });
+        let mut admission = Admission {
+            limits: caller_limit.into_iter().collect(),
             claim: context.idempotency.as_ref().map(|i| Claim {
                 scope: caller.clone(),
                 key: i.key.clone(),

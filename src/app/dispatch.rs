@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::App;
+use super::{App, RunScheduled};
 use crate::error::Error;
 use crate::store::{Forwarding, Outgoing, Settled, Store, Sweep, Swept};
 use crate::support::HttpClient;
@@ -30,6 +30,8 @@ const SWEEP_ROWS: u32 = 1_000;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Dispatched {
+    /// Scheduled sends that were due and went.
+    pub scheduled_sent: u64,
     pub delivered: u64,
     /// Refused or unreachable this time, tried again later.
     pub retrying: u64,
@@ -41,9 +43,14 @@ pub struct Dispatched {
 }
 
 impl App {
-    pub async fn dispatch(&self) -> Result<Dispatched, Error> {
+    /// Sends the scheduled sends that are due (through `run`, the HTTP layer's routes), then
+    /// forwards the events that are due, then sweeps.
+    pub async fn dispatch(&self, run: RunScheduled) -> Result<Dispatched, Error> {
         let started = Instant::now();
         let mut report = Dispatched::default();
+        let (sent, more) = self.send_due(run, BUDGET / 2).await?;
+        report.scheduled_sent = sent;
+        report.more = more;
         if let Some(target) = &self.events {
             forward_due(target, &self.http, self.store(), BUDGET, &mut report).await?;
         }

@@ -7,6 +7,7 @@ mod admit;
 mod channel;
 mod dispatch;
 mod health;
+mod schedule;
 mod send;
 mod webhooks;
 
@@ -19,6 +20,7 @@ pub use admit::IDEMPOTENCY_TTL;
 pub use channel::{EmailSenders, Senders, SmsSenders};
 pub use dispatch::Dispatched;
 pub use health::Health;
+pub use schedule::{DueSend, RunScheduled, SCHEDULE_WINDOW, SchedulePlan, Scheduled, ScheduledIds};
 pub use send::{NotificationOutcome, Sending};
 pub use webhooks::{AfterAnswer, Received, SnsOutcome};
 
@@ -49,6 +51,8 @@ pub struct App {
     email: OnceLock<EmailSenders>,
     sms: OnceLock<SmsSenders>,
     events: Option<EventsTarget>,
+    /// The sealer of scheduled content under `NOTIFY_STORE_KEY`, built on first use.
+    sealer: OnceLock<Option<crate::support::Sealer>>,
     /// Built on the first SNS message: only the SES webhook needs it (and its HTTPS fetches).
     sns: OnceLock<SnsVerifier>,
     /// `{NOTIFY_PUBLIC_URL}/api/webhooks/twilio`, when SMS delivery events are wired.
@@ -63,6 +67,8 @@ pub struct RequestContext {
     /// Who is calling, as limits count it: an API key's id, `jwt:<subject>` or `ip:<address>`.
     pub caller: String,
     pub idempotency: Option<Idempotency>,
+    /// Set when this is a scheduled send's run: its messages' ids.
+    pub scheduled: Option<ScheduledIds>,
 }
 
 /// A request's `Idempotency-Key`, and the hash of its route and canonical body.
@@ -80,6 +86,7 @@ impl RequestContext {
             template: None,
             caller: "local".to_owned(),
             idempotency: None,
+            scheduled: None,
         }
     }
 }
@@ -115,6 +122,7 @@ impl App {
             auditor: Auditor::new(config.audit_key.as_ref()),
             store: OnceLock::new(),
             sns: OnceLock::new(),
+            sealer: OnceLock::new(),
             events,
             http,
             email: OnceLock::new(),

@@ -207,7 +207,7 @@ impl App {
         Ok(Sending::Done(outcome))
     }
 
-    fn recipient(&self, address: &str, masked: String) -> AuditRecipient {
+    pub(super) fn recipient(&self, address: &str, masked: String) -> AuditRecipient {
         AuditRecipient {
             hash: self.auditor.recipient_hash(address),
             masked,
@@ -330,7 +330,11 @@ impl App {
         context: &RequestContext,
         started: Instant,
     ) -> Attempted {
-        let id = format!("msg_{}", new_id());
+        // A scheduled send's run records under the ids its scheduling gave.
+        let id = match context.scheduled.as_ref().and_then(|ids| ids.of(channel)) {
+            Some(id) => id.to_owned(),
+            None => format!("msg_{}", new_id()),
+        };
         let result = result.map(|sent| Sent {
             id: Some(id.clone()),
             ..sent
@@ -380,13 +384,7 @@ impl App {
             provider_message_id: message_id.map(str::to_owned),
             status,
             error_code: error.map(|e| e.code),
-            // Who sent it, for the practice: a key or a JWT subject; a client address is
-            // personal data the log has no need of.
-            caller: if context.caller.starts_with("ip:") {
-                "anonymous".to_owned()
-            } else {
-                context.caller.clone()
-            },
+            caller: log_caller(context),
             request_id: context.request_id.clone(),
             idempotency_key: context.idempotency.as_ref().map(|i| i.key.clone()),
             created_at: crate::support::now_micros(),
@@ -427,7 +425,17 @@ impl App {
     }
 }
 
-fn misconfigured(channel: &str, problem: &Misconfiguration) -> Error {
+/// Who sent a message, for the log: a key or a JWT subject; a client address is personal data
+/// the log has no need of.
+pub(super) fn log_caller(context: &RequestContext) -> String {
+    if context.caller.starts_with("ip:") {
+        "anonymous".to_owned()
+    } else {
+        context.caller.clone()
+    }
+}
+
+pub(super) fn misconfigured(channel: &str, problem: &Misconfiguration) -> Error {
     problem.error(
         ErrorCode::ChannelMisconfigured,
         &format!("{channel} is not configured correctly on this deployment"),

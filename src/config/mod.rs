@@ -36,7 +36,7 @@ use dispatch::read_dispatch;
 use email::{SES_REQUIRED, SMTP_REQUIRED, email_channel, read_ses, read_smtp};
 use policy::read_policy;
 use sms::{TWILIO_REQUIRED, read_twilio};
-use store::read_store;
+use store::{read_store, read_store_key};
 use vars::{Vars, read_secret};
 use webhooks::read_webhooks;
 
@@ -93,6 +93,8 @@ pub struct Config {
     pub webhooks: WebhookConfig,
     /// Where idempotency keys, the message log and the shared limits are kept.
     pub store: StoreConfig,
+    /// The key scheduled messages are sealed with in the store (`NOTIFY_STORE_KEY`).
+    pub store_key: Option<SecretBytes>,
     /// The dispatcher's secret, retention and local timer.
     pub dispatch: DispatchConfig,
     /// Dispatcher variables that were set but unusable (their defaults are used instead).
@@ -144,6 +146,7 @@ impl Config {
         let audit_key = read_secret(&vars, "NOTIFY_AUDIT_KEY", 32, &mut security_invalid);
         let webhooks = read_webhooks(&vars, &mut security_invalid);
         let store = read_store(&vars, audit_key.is_some());
+        let store_key = read_store_key(&vars, &mut security_invalid);
         let mut dispatch_invalid = Vec::new();
         let dispatch = read_dispatch(&vars, &mut dispatch_invalid);
         Self {
@@ -159,6 +162,7 @@ impl Config {
             security_invalid,
             webhooks,
             store,
+            store_key,
             dispatch,
             dispatch_invalid,
             on_vercel: vars.get("VERCEL").is_some(),

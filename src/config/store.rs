@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use tokio_postgres::config::{Host, SslMode};
 
-use super::Misconfiguration;
 use super::vars::{Vars, is_local_host, read_number};
+use super::{Misconfiguration, SecretBytes};
 use crate::error::FieldError;
 use crate::names::StoreKind;
 
@@ -41,6 +41,22 @@ pub struct PostgresSettings {
     /// The bound on each store call: waiting for a connection, connecting and the statement.
     pub timeout: Duration,
     pub pool_size: usize,
+}
+
+/// `NOTIFY_STORE_KEY`: 32 random bytes in base64 (`openssl rand -base64 32`), the key that
+/// seals what waits in the store (scheduled messages). A malformed key is named and not used.
+pub(super) fn read_store_key(vars: &Vars, invalid: &mut Vec<FieldError>) -> Option<SecretBytes> {
+    let raw = vars.get("NOTIFY_STORE_KEY")?;
+    match base64::Engine::decode(&base64::engine::general_purpose::STANDARD, raw) {
+        Ok(key) if key.len() == 32 => Some(SecretBytes::new(key)),
+        _ => {
+            invalid.push(FieldError::new(
+                "NOTIFY_STORE_KEY",
+                "must be 32 random bytes in base64, as `openssl rand -base64 32` prints them; it is not used",
+            ));
+            None
+        }
+    }
 }
 
 pub(super) fn read_store(vars: &Vars, audit_key_set: bool) -> StoreConfig {

@@ -52,6 +52,8 @@ codes! {
     MessageNotFound = "message_not_found", 404;
     MethodNotAllowed = "method_not_allowed", 405;
     IdempotencyInProgress = "idempotency_in_progress", 409;
+    /// A scheduled message asked to be cancelled or moved after it went.
+    MessageAlreadySent = "message_already_sent", 409;
     PayloadTooLarge = "payload_too_large", 413;
     AttachmentsTooLarge = "attachments_too_large", 413;
     UnsupportedMediaType = "unsupported_media_type", 415;
@@ -94,6 +96,8 @@ codes! {
     StoreUnavailable = "store_unavailable", 503;
     /// `CRON_SECRET` is unset or unusable, so the dispatcher takes no call.
     DispatcherNotConfigured = "dispatcher_not_configured", 503;
+    /// Scheduling needs what is not set: a database on Vercel, `NOTIFY_STORE_KEY` with one.
+    StoreRequired = "store_required", 503;
     ProviderTimeout = "provider_timeout", 504;
 }
 

@@ -56,6 +56,7 @@ where
         template: None,
         caller: String::new(),
         idempotency: None,
+        scheduled: None,
     };
     // Health stays public: a foreign origin just gets no CORS headers (its browser then
     // cannot read the answer); every other route refuses foreign origins outright.

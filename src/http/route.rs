@@ -76,11 +76,12 @@ impl Route {
             Self::Templates
             | Self::Health
             | Self::OpenApi
-            | Self::Messages
             | Self::MessageStats
             | Self::Audit
             | Self::Events
             | Self::Dispatch => &[Method::GET],
+            // Reads the log; cancels (DELETE) and moves (PATCH) a scheduled message.
+            Self::Messages => &[Method::GET, Method::DELETE, Method::PATCH],
             Self::Preview => &[Method::GET, Method::POST],
         }
     }

@@ -15,6 +15,7 @@ use super::outbox::{
     Applied, EventPage, FIRST_ATTEMPT_LEASE, Forwarding, NewEvent, OutboxHealth, Outgoing, Settled,
     Sweep, Swept,
 };
+use super::scheduled::{Change, Changed, ScheduledHealth, ScheduledSend};
 use super::types::{
     Admission, Admitted, AuditPage, AuditQuery, Claim, ClaimOutcome, EventView, MessageFilter,
     MessagePage, MessageRecord, MessageView, Refusal, Stats, StoreHealth, StoredAnswer,
@@ -48,6 +49,25 @@ struct State {
     /// The newest `MAX_AUDIT_LINES` audit lines: id, time, JSON.
     audit: VecDeque<(i64, OffsetDateTime, String)>,
     next_audit_id: i64,
+    /// Scheduled sends, in the order they were made.
+    scheduled: Vec<ScheduledRow>,
+}
+
+#[derive(Debug)]
+struct ScheduledRow {
+    send: ScheduledSend,
+    state: SendState,
+    lease_until: Option<OffsetDateTime>,
+    updated_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SendState {
+    Scheduled,
+    Sending,
+    Sent,
+    Cancelled,
+    Unknown,
 }
 
 #[derive(Debug)]
@@ -308,8 +328,24 @@ impl MemoryStore {
             state.audit.pop_front();
         }
         swept.audit_lines = (before - state.audit.len()) as u64;
+        state.scheduled.retain(|row| {
+            matches!(row.state, SendState::Scheduled | SendState::Sending)
+                || row.updated_at >= sweep.messages_before
+        });
         state.last_dispatch = Some(now);
         swept
+    }
+
+    fn scheduled(&self) -> ScheduledHealth {
+        let state = self.state();
+        let waiting = state
+            .scheduled
+            .iter()
+            .filter(|row| row.state == SendState::Scheduled);
+        ScheduledHealth {
+            waiting: waiting.clone().count() as u64,
+            next_due_at: waiting.map(|row| row.send.send_at).min().map(timestamp),
+        }
     }
 
     fn outbox(&self) -> OutboxHealth {
@@ -367,6 +403,78 @@ fn advance_message(
         }
     }
     Some(message.view.id.clone())
+}
+
+/// Writes `messages` (replacing a scheduled one's record under the same id) and the answer
+/// kept for replays.
+fn keep(state: &mut State, messages: &[MessageRecord], answer: Option<(&Claim, &StoredAnswer)>) {
+    for record in messages {
+        let existing = state.messages.iter_mut().find(|m| m.view.id == record.id);
+        if let Some(message) = existing {
+            let view = &mut message.view;
+            view.provider = record.provider;
+            view.provider_message_id = record.provider_message_id.clone();
+            view.status = record.status;
+            view.error_code = record.error_code.map(|c| c.as_str().to_owned());
+            view.updated_at = timestamp(record.created_at);
+            view.recipients = record.recipients.clone();
+            message.rank = record.status.rank();
+            message.recipient_ranks = vec![record.status.rank(); record.recipients.len()];
+            continue;
+        }
+        let created_at = record.created_at;
+        state.messages.push_back(Stored {
+            view: view_of(record, created_at),
+            created_at,
+            rank: record.status.rank(),
+            recipient_ranks: vec![record.status.rank(); record.recipients.len()],
+        });
+    }
+    while state.messages.len() > MAX_MESSAGES {
+        state.messages.pop_front();
+    }
+    if let Some((claim, answer)) = answer
+        && let Some(row) = state
+            .claims
+            .get_mut(&(claim.scope.clone(), claim.key.clone()))
+    {
+        row.answer = Some(answer.clone());
+    }
+}
+
+/// Sets the status of the messages `ids` (not their rank-guarded way: a scheduled send's
+/// messages are cancelled or failed outright).
+fn set_status(
+    state: &mut State,
+    ids: [&Option<String>; 2],
+    status: MessageStatus,
+    now: OffsetDateTime,
+    only_scheduled: bool,
+) {
+    for message in state.messages.iter_mut() {
+        if !ids
+            .iter()
+            .any(|id| id.as_deref() == Some(message.view.id.as_str()))
+            || (only_scheduled && message.view.status != MessageStatus::Scheduled)
+        {
+            continue;
+        }
+        message.view.status = status;
+        message.rank = status.rank();
+        message.view.updated_at = timestamp(now);
+        if status == MessageStatus::Failed {
+            message.view.error_code = Some("provider_timeout".to_owned());
+        }
+        for (recipient, rank) in message
+            .view
+            .recipients
+            .iter_mut()
+            .zip(message.recipient_ranks.iter_mut())
+        {
+            recipient.status = status;
+            *rank = status.rank();
+        }
+    }
 }
 
 fn append(state: &mut State, now: OffsetDateTime, line: &str) {
@@ -430,25 +538,7 @@ impl Store for MemoryStore {
             for line in audit {
                 append(&mut state, now, line);
             }
-            for record in messages {
-                let created_at = record.created_at;
-                state.messages.push_back(Stored {
-                    view: view_of(record, created_at),
-                    created_at,
-                    rank: record.status.rank(),
-                    recipient_ranks: vec![record.status.rank(); record.recipients.len()],
-                });
-            }
-            while state.messages.len() > MAX_MESSAGES {
-                state.messages.pop_front();
-            }
-            if let Some((claim, answer)) = answer
-                && let Some(row) = state
-                    .claims
-                    .get_mut(&(claim.scope.clone(), claim.key.clone()))
-            {
-                row.answer = Some(answer.clone());
-            }
+            keep(&mut state, messages, answer);
             Ok(())
         })
     }
@@ -463,6 +553,125 @@ impl Store for MemoryStore {
         lease: Duration,
     ) -> BoxFuture<'_, Result<Vec<Outgoing>, Error>> {
         Box::pin(async move { Ok(self.due_now(limit, lease)) })
+    }
+
+    fn schedule<'a>(
+        &'a self,
+        send: &'a ScheduledSend,
+        messages: &'a [MessageRecord],
+        answer: Option<(&'a Claim, &'a StoredAnswer)>,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let now = self.now();
+            let mut state = self.state();
+            keep(&mut state, messages, answer);
+            state.scheduled.push(ScheduledRow {
+                send: send.clone(),
+                state: SendState::Scheduled,
+                lease_until: None,
+                updated_at: now,
+            });
+            Ok(())
+        })
+    }
+
+    fn due_sends(
+        &self,
+        limit: u16,
+        lease: Duration,
+    ) -> BoxFuture<'_, Result<Vec<ScheduledSend>, Error>> {
+        Box::pin(async move {
+            let now = self.now();
+            let mut state = self.state();
+            let state = &mut *state;
+            let mut lapsed = Vec::new();
+            for row in state.scheduled.iter_mut() {
+                if row.state == SendState::Sending && row.lease_until.is_some_and(|l| l < now) {
+                    row.state = SendState::Unknown;
+                    row.send.content.clear();
+                    row.updated_at = now;
+                    lapsed.push((row.send.email_id.clone(), row.send.sms_id.clone()));
+                }
+            }
+            for (email, sms) in &lapsed {
+                set_status(state, [email, sms], MessageStatus::Failed, now, true);
+            }
+            let mut due: Vec<&mut ScheduledRow> = state
+                .scheduled
+                .iter_mut()
+                .filter(|row| row.state == SendState::Scheduled && row.send.send_at <= now)
+                .collect();
+            due.sort_by_key(|row| row.send.send_at);
+            Ok(due
+                .into_iter()
+                .take(usize::from(limit))
+                .map(|row| {
+                    row.state = SendState::Sending;
+                    row.lease_until = Some(now + lease);
+                    row.updated_at = now;
+                    row.send.clone()
+                })
+                .collect())
+        })
+    }
+
+    fn sent<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let now = self.now();
+            let mut state = self.state();
+            let row = state.scheduled.iter_mut().find(|row| row.send.id == id);
+            if let Some(row) = row.filter(|row| row.state == SendState::Sending) {
+                row.state = SendState::Sent;
+                row.send.content = Vec::new();
+                row.lease_until = None;
+                row.updated_at = now;
+            }
+            Ok(())
+        })
+    }
+
+    fn change<'a>(&'a self, id: &'a str, change: Change) -> BoxFuture<'a, Result<Changed, Error>> {
+        Box::pin(async move {
+            let now = self.now();
+            let mut state = self.state();
+            let state = &mut *state;
+            let found = state.scheduled.iter_mut().find(|row| {
+                row.send.id == id
+                    || row.send.email_id.as_deref() == Some(id)
+                    || row.send.sms_id.as_deref() == Some(id)
+            });
+            let Some(row) = found else {
+                return Ok(Changed::NotScheduled);
+            };
+            if row.state != SendState::Scheduled {
+                return Ok(Changed::TooLate);
+            }
+            row.updated_at = now;
+            let changed = match change {
+                Change::MoveTo(at) => {
+                    row.send.send_at = at;
+                    Changed::Done {
+                        id: row.send.id.clone(),
+                        send_at: Some(at),
+                    }
+                }
+                Change::Cancel => {
+                    row.state = SendState::Cancelled;
+                    row.send.content = Vec::new();
+                    let ids = (row.send.email_id.clone(), row.send.sms_id.clone());
+                    let id = row.send.id.clone();
+                    set_status(
+                        state,
+                        [&ids.0, &ids.1],
+                        MessageStatus::Cancelled,
+                        now,
+                        false,
+                    );
+                    Changed::Done { id, send_at: None }
+                }
+            };
+            Ok(changed)
+        })
     }
 
     fn settle<'a>(&'a self, settled: &'a [Settled]) -> BoxFuture<'a, Result<(), Error>> {
@@ -621,6 +830,7 @@ impl Store for MemoryStore {
                 schema_version: None,
                 problem: None,
                 outbox: Some(self.outbox()),
+                scheduled: Some(self.scheduled()),
             }
         })
     }

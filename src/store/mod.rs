@@ -7,6 +7,7 @@ mod gcra;
 mod memory;
 mod outbox;
 mod postgres;
+mod scheduled;
 mod types;
 
 #[cfg(test)]
@@ -18,6 +19,7 @@ pub use outbox::{
     Sweep, Swept,
 };
 pub use postgres::PostgresStore;
+pub use scheduled::{Change, Changed, ScheduledHealth, ScheduledSend};
 pub use types::{
     Admission, Admitted, AuditPage, AuditQuery, Claim, ClaimOutcome, Cursor, EventView, Limit,
     MessageFilter, MessagePage, MessageRecord, MessageView, RecipientView, Refusal, Stats,
@@ -37,7 +39,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn admit<'a>(&'a self, admission: &'a Admission) -> BoxFuture<'a, Result<Admitted, Error>>;
 
     /// Writes the messages of a send and their audit lines and, when it had a key, its answer
-    /// for replays.
+    /// for replays. A message already in the log under its id (a scheduled one, now sent) is
+    /// replaced by its new record.
     fn record<'a>(
         &'a self,
         messages: &'a [MessageRecord],
@@ -77,6 +80,31 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         sweep: &'a Sweep,
         summary: &'a str,
     ) -> BoxFuture<'a, Result<Swept, Error>>;
+
+    /// Keeps a send for later with its messages (status `scheduled`) and, when it had a key,
+    /// the answer for replays.
+    fn schedule<'a>(
+        &'a self,
+        send: &'a ScheduledSend,
+        messages: &'a [MessageRecord],
+        answer: Option<(&'a Claim, &'a StoredAnswer)>,
+    ) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// Leases up to `limit` scheduled sends that are due, for `lease`, to one dispatcher. A
+    /// send whose dispatcher stopped before it was done is not sent again: it is marked
+    /// unknown, and its messages failed, as for a key whose request never finished.
+    fn due_sends(
+        &self,
+        limit: u16,
+        lease: Duration,
+    ) -> BoxFuture<'_, Result<Vec<ScheduledSend>, Error>>;
+
+    /// Marks a leased send as sent and deletes its content.
+    fn sent<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// Cancels or moves a scheduled send, found by its id or the id of one of its messages;
+    /// a cancelled one's content is deleted and its messages become `cancelled`.
+    fn change<'a>(&'a self, id: &'a str, change: Change) -> BoxFuture<'a, Result<Changed, Error>>;
 
     /// Appends one audit line (a refused webhook).
     fn append_audit<'a>(&'a self, line: &'a str) -> BoxFuture<'a, Result<(), Error>>;

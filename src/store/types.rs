@@ -234,6 +234,8 @@ pub struct StoreHealth {
     /// When the store answered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outbox: Option<super::OutboxHealth>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheduled: Option<super::ScheduledHealth>,
 }
 
 /// Which audit lines to export: a time range, after a cursor (the last line's id), at most

@@ -3,9 +3,11 @@
 
 mod http_client;
 mod ids;
+mod seal;
 
 pub use http_client::HttpClient;
 pub use ids::new_id;
+pub use seal::Sealer;
 
 /// Now, as RFC 3339 in UTC: the time format of the audit trail and of delivery events.
 pub fn now_rfc3339() -> String {

@@ -28,7 +28,7 @@ async fn email_instances(database: &str, count: usize) -> (Vec<Function>, String
 }
 
 /// How many emails moto holds from `sender`.
-async fn emails_from(sender: &str) -> usize {
+pub async fn emails_from(sender: &str) -> usize {
     let data: Value = reqwest::get(format!("{}/moto-api/data.json", moto_url()))
         .await
         .unwrap()

@@ -10,6 +10,7 @@ mod live_ses;
 mod live_twilio;
 mod notifications;
 mod outbox;
+mod scheduled;
 mod security;
 mod store;
 mod support;

@@ -1,17 +1,19 @@
 //! `GET /api/messages` (filtered, newest first, by cursor), `/api/messages/{id}` (by our id
 //! or the provider's) and `/api/messages/stats`: the message log, credentials as for sends.
 
-use http::StatusCode;
+use http::{Method, StatusCode};
 use serde::Serialize;
 
 use super::super::query::{Query, time};
 use super::super::route::{Endpoint, Incoming, Reply, Route};
-use super::super::{pipeline, response};
+use super::super::wire::RescheduleRequest;
+use super::super::{pipeline, request, response};
+use super::sends::ScheduledBody;
 use crate::app::{App, RequestContext};
 use crate::domain::{EmailAddress, PhoneNumber};
 use crate::error::{Error, ErrorCode};
 use crate::names::{Channel, MessageStatus};
-use crate::store::{Cursor, MessageFilter, MessageView, Stats};
+use crate::store::{Change, Cursor, MessageFilter, MessageView, Stats};
 use crate::templates::TemplateName;
 
 pub const MESSAGES: Endpoint = Endpoint {
@@ -51,8 +53,19 @@ async fn messages(app: &App, incoming: Incoming, context: &RequestContext) -> Re
         .strip_prefix("/api/messages/")
         .map(|id| id.trim_end_matches('/'))
         .filter(|id| !id.is_empty());
-    if let Some(id) = path_id.or(query.get("id")) {
-        return one(app, id, context).await;
+    let id = path_id.or(query.get("id"));
+    match (&incoming.parts.method, id) {
+        (&Method::DELETE, Some(id)) => return cancel(app, id, context).await,
+        (&Method::PATCH, Some(id)) => return reschedule(app, id, &incoming, context).await,
+        (&Method::GET, Some(id)) => return one(app, id, context).await,
+        (&Method::GET, None) => {}
+        (method, None) => {
+            return Err(Error::new(
+                ErrorCode::MethodNotAllowed,
+                format!("{method} needs a message: /api/messages/{{id}}."),
+            ));
+        }
+        _ => {}
     }
     let filter = filter(app, &query)?;
     let page = app.store().messages(&filter).await?;
@@ -95,6 +108,44 @@ async fn one(app: &App, id: &str, context: &RequestContext) -> Result<Reply, Err
         &context.request_id,
         StatusCode::OK,
         &body,
+    )))
+}
+
+/// `DELETE /api/messages/{id}`: a scheduled message cancelled, never to be sent.
+async fn cancel(app: &App, id: &str, context: &RequestContext) -> Result<Reply, Error> {
+    let cancelled = app.change_scheduled(id, Change::Cancel).await?;
+    #[derive(Serialize)]
+    struct Cancelled<'a> {
+        success: bool,
+        id: &'a str,
+        status: MessageStatus,
+    }
+    let body = Cancelled {
+        success: true,
+        id: &cancelled.id,
+        status: MessageStatus::Cancelled,
+    };
+    Ok(Reply::from(response::json(
+        &context.request_id,
+        StatusCode::OK,
+        &body,
+    )))
+}
+
+/// `PATCH /api/messages/{id}` with `{"sendAt": ...}`: a scheduled message moved.
+async fn reschedule(
+    app: &App,
+    id: &str,
+    incoming: &Incoming,
+    context: &RequestContext,
+) -> Result<Reply, Error> {
+    let request: RescheduleRequest = request::json(incoming)?;
+    let send_at = request.parse()?;
+    let moved = app.change_scheduled(id, Change::MoveTo(send_at)).await?;
+    Ok(Reply::from(response::json(
+        &context.request_id,
+        StatusCode::OK,
+        &ScheduledBody::new(&moved),
     )))
 }
 

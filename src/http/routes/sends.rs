@@ -6,13 +6,17 @@ use serde::Serialize;
 
 use super::super::idempotency::with_key;
 use super::super::route::{Endpoint, Incoming, Reply, Route};
-use super::super::wire::{SendEmailRequest, SendNotificationRequest, SendSmsRequest};
+use super::super::wire::{self, SendEmailRequest, SendNotificationRequest, SendSmsRequest};
 use super::super::{pipeline, request, response};
-use crate::app::{App, NotificationOutcome, RequestContext, Sending};
+use crate::app::{
+    App, DueSend, NotificationOutcome, RequestContext, SchedulePlan, Scheduled, Sending,
+};
 use crate::domain::{EmailMessage, MAX_ATTACHMENT_BYTES, Sent, SmsMessage, total_too_large};
 use crate::error::{Attempt, Error, ErrorCode};
-use crate::names::Provider;
+use crate::names::{Channel, Provider, ScheduledRoute};
 use crate::store::StoredAnswer;
+use crate::support::BoxFuture;
+use time::OffsetDateTime;
 
 const EMAIL_SENT: &str = "Email sent successfully";
 const EMAIL_LOGGED: &str = "Email logged (demo mode - AWS SES not configured)";
@@ -44,6 +48,7 @@ async fn send_email(
 ) -> Result<Reply, Error> {
     let context = &with_key(Route::SendEmail, &incoming, context)?;
     let request: SendEmailRequest = request::json(&incoming)?;
+    let send_at = wire::send_at(request.send_at.as_deref())?;
     let message = EmailMessage::try_from(request).map_err(Error::invalid_fields)?;
     if let Some(total) = total_too_large(&message.attachments) {
         return Err(Error::new(
@@ -53,6 +58,14 @@ async fn send_email(
             ),
         )
         .with_hint("Send large documents as a link to the patient portal instead."));
+    }
+    if let Some(send_at) = send_at {
+        let to = message.to.iter();
+        let recipients = to
+            .map(|to| (to.address().to_owned(), to.masked()))
+            .collect();
+        let plan = plan(ScheduledRoute::Email, &incoming, send_at, None);
+        return schedule(app, plan(vec![(Channel::Email, recipients)]), context).await;
     }
     let sending = app
         .send_email(&message, context, |result| {
@@ -65,13 +78,104 @@ async fn send_email(
 async fn send_sms(app: &App, incoming: Incoming, context: &RequestContext) -> Result<Reply, Error> {
     let context = &with_key(Route::SendSms, &incoming, context)?;
     let request: SendSmsRequest = request::json(&incoming)?;
+    let send_at = wire::send_at(request.send_at.as_deref())?;
     let message = SmsMessage::try_from(request).map_err(Error::invalid_fields)?;
+    if let Some(send_at) = send_at {
+        let to = vec![(message.to.as_str().to_owned(), message.to.masked())];
+        let plan = plan(ScheduledRoute::Sms, &incoming, send_at, None);
+        return schedule(app, plan(vec![(Channel::Sms, to)]), context).await;
+    }
     let sending = app
         .send_sms(&message, context, |result| {
             sent_answer(context, result, SMS_SENT, SMS_LOGGED)
         })
         .await?;
     Ok(sent_reply(context, sending, SMS_SENT, SMS_LOGGED))
+}
+
+/// The plan of a scheduled send of this request, given its channels.
+fn plan(
+    route: ScheduledRoute,
+    incoming: &Incoming,
+    send_at: OffsetDateTime,
+    template: Option<&'static str>,
+) -> impl FnOnce(Vec<(Channel, Vec<(String, String)>)>) -> SchedulePlan {
+    let body = wire::without_send_at(&incoming.body);
+    move |channels| SchedulePlan {
+        route,
+        body,
+        send_at,
+        template,
+        channels,
+    }
+}
+
+/// `202 {"success": true, "scheduled": true, "id": ..., "sendAt": ...}`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct ScheduledBody<'a> {
+    success: bool,
+    scheduled: bool,
+    id: &'a str,
+    #[serde(with = "time::serde::rfc3339")]
+    send_at: OffsetDateTime,
+}
+
+impl<'a> ScheduledBody<'a> {
+    pub(super) fn new(scheduled: &'a Scheduled) -> Self {
+        Self {
+            success: true,
+            scheduled: true,
+            id: &scheduled.id,
+            send_at: scheduled.send_at,
+        }
+    }
+}
+
+async fn schedule(app: &App, plan: SchedulePlan, context: &RequestContext) -> Result<Reply, Error> {
+    let sending = app
+        .schedule(plan, context, |scheduled| {
+            response::stored(
+                &context.request_id,
+                StatusCode::ACCEPTED,
+                &ScheduledBody::new(scheduled),
+            )
+        })
+        .await?;
+    Ok(Reply::from(match sending {
+        Sending::Done(scheduled) => response::json(
+            &context.request_id,
+            StatusCode::ACCEPTED,
+            &ScheduledBody::new(&scheduled),
+        ),
+        Sending::Replay(answer) => response::replay(answer),
+    }))
+}
+
+/// A scheduled send's run, when it is due: its request through the same handler as an
+/// immediate one, as its caller, recording under its messages' ids. Its answer goes nowhere:
+/// the outcome is in the message log, the audit trail and the events.
+pub fn run_scheduled(app: &App, due: DueSend) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let (route, context) = (due.route, due.context);
+        let incoming = Incoming {
+            parts: http::Request::new(()).into_parts().0,
+            body: due.body.into(),
+        };
+        let ran = match route {
+            ScheduledRoute::Email => send_email(app, incoming, &context).await,
+            ScheduledRoute::Sms => send_sms(app, incoming, &context).await,
+            ScheduledRoute::Notification => send_notification(app, incoming, &context).await,
+        };
+        match ran {
+            Ok(reply) => {
+                tracing::info!(route = %route, request_id = %context.request_id, status = reply.response.status().as_u16(), "ran a scheduled send")
+            }
+            Err(error) => {
+                tracing::warn!(route = %route, request_id = %context.request_id, code = %error.code.as_str(), "a scheduled send failed")
+            }
+        }
+    })
 }
 
 /// This request's answer, or the first answer given to its key.
@@ -114,7 +218,26 @@ async fn send_notification(
 ) -> Result<Reply, Error> {
     let context = &with_key(Route::SendNotification, &incoming, context)?;
     let request: SendNotificationRequest = request::json(&incoming)?;
+    let send_at = wire::send_at(request.send_at.as_deref())?;
     let (template, data, recipients) = request.parse()?;
+    if let Some(send_at) = send_at {
+        // The data is checked against the template now, as for an immediate send.
+        template.render(data, &app.config().branding)?;
+        let mut channels = Vec::new();
+        if let Some(to) = &recipients.email {
+            channels.push((Channel::Email, vec![(to.address().to_owned(), to.masked())]));
+        }
+        if let Some(to) = &recipients.phone {
+            channels.push((Channel::Sms, vec![(to.as_str().to_owned(), to.masked())]));
+        }
+        let plan = plan(
+            ScheduledRoute::Notification,
+            &incoming,
+            send_at,
+            Some(template.as_str()),
+        );
+        return schedule(app, plan(channels), context).await;
+    }
     let sending = app
         .send_template_notification(template, data, &recipients, context, |outcome| {
             let (status, body) = notification_body(template.as_str(), outcome);

@@ -2,10 +2,12 @@
 //! parsed here into domain types, so nothing below the HTTP layer sees the wire.
 
 mod attachments;
+mod schedule;
 mod send_email;
 mod send_notification;
 mod send_sms;
 
+pub use schedule::{RescheduleRequest, send_at, without_send_at};
 pub use send_email::SendEmailRequest;
 pub use send_notification::SendNotificationRequest;
 pub use send_sms::SendSmsRequest;

@@ -22,6 +22,8 @@ pub struct SendEmailRequest {
     pub html: Option<String>,
     pub reply_to: Option<OneOrMany>,
     pub attachments: Option<Vec<AttachmentRequest>>,
+    /// When to send it (see `schedule.rs`); now when absent.
+    pub send_at: Option<String>,
 }
 
 /// One address or a list of addresses.

@@ -16,6 +16,9 @@ pub struct SendNotificationRequest {
     pub template: Option<String>,
     pub data: Option<serde_json::Value>,
     pub to: Option<RecipientsRequest>,
+    /// When to send it (see `schedule.rs`); now when absent.
+    #[serde(rename = "sendAt")]
+    pub send_at: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

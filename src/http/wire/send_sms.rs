@@ -11,6 +11,9 @@ use crate::error::FieldError;
 pub struct SendSmsRequest {
     pub to: Option<String>,
     pub message: Option<String>,
+    /// When to send it (see `schedule.rs`); now when absent.
+    #[serde(rename = "sendAt")]
+    pub send_at: Option<String>,
 }
 
 impl TryFrom<SendSmsRequest> for SmsMessage {
@@ -57,6 +60,7 @@ mod tests {
         SmsMessage::try_from(SendSmsRequest {
             to: to.map(Into::into),
             message: message.map(Into::into),
+            send_at: None,
         })
     }
 

@@ -11,6 +11,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("../../../migrations/001_initial.sql")),
     (2, include_str!("../../../migrations/002_audit.sql")),
     (3, include_str!("../../../migrations/003_outbox.sql")),
+    (4, include_str!("../../../migrations/004_scheduled.sql")),
 ];
 
 /// The newest schema version this build knows.

@@ -18,6 +18,7 @@ use super::outbox::{
     Applied, EventPage, FIRST_ATTEMPT_LEASE, NewEvent, OutboxHealth, Outgoing, Settled, Sweep,
     Swept,
 };
+use super::scheduled::{Change, Changed, ScheduledHealth, ScheduledSend};
 use super::types::{
     Admission, Admitted, AuditPage, AuditQuery, Claim, ClaimOutcome, MessageFilter, MessagePage,
     MessageRecord, MessageView, Refusal, Stats, StoreHealth, StoredAnswer,
@@ -25,7 +26,7 @@ use super::types::{
 use super::{Store, unavailable};
 use crate::config::{Misconfiguration, PostgresSettings};
 use crate::error::{Error, FieldError};
-use crate::names::MessageStatus;
+use crate::names::{MessageStatus, ScheduledRoute};
 use crate::support::BoxFuture;
 
 pub struct PostgresStore {
@@ -156,6 +157,60 @@ fn tls() -> Result<tokio_postgres_rustls::MakeRustlsConnect, String> {
     Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
 }
 
+/// The parameters `RECORD` and `SCHEDULE` share ($1 to $6): each record with the rank of
+/// its status, which Postgres compares to move forward; the answer kept for replays; the audit
+/// lines (each a JSON object already).
+struct Recorded<'a> {
+    messages: String,
+    audit: String,
+    scope: Option<&'a str>,
+    key: Option<&'a str>,
+    status: Option<i16>,
+    body: Option<&'a str>,
+}
+
+impl<'a> Recorded<'a> {
+    fn new(
+        messages: &[MessageRecord],
+        audit: &[String],
+        answer: Option<(&'a Claim, &'a StoredAnswer)>,
+    ) -> Result<Self, Error> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Ranked<'r> {
+            #[serde(flatten)]
+            record: &'r MessageRecord,
+            status_rank: u8,
+        }
+        let ranked: Vec<Ranked> = messages
+            .iter()
+            .map(|record| Ranked {
+                record,
+                status_rank: record.status.rank(),
+            })
+            .collect();
+        Ok(Self {
+            messages: serde_json::to_string(&ranked).map_err(unavailable)?,
+            audit: format!("[{}]", audit.join(",")),
+            scope: answer.map(|(c, _)| c.scope.as_str()),
+            key: answer.map(|(c, _)| c.key.as_str()),
+            status: answer.map(|(_, a)| a.status as i16),
+            body: answer.map(|(_, a)| a.body.as_str()),
+        })
+    }
+
+    fn params(&self) -> Vec<Param<'_>> {
+        vec![
+            (&self.messages, Type::TEXT),
+            (&self.scope, Type::TEXT),
+            (&self.key, Type::TEXT),
+            (&self.status, Type::INT2),
+            (&self.body, Type::TEXT),
+            (&self.audit, Type::TEXT),
+        ]
+    }
+}
+
 /// What `notify_admit` answers.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -269,41 +324,101 @@ impl Store for PostgresStore {
         answer: Option<(&'a Claim, &'a StoredAnswer)>,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            // Each record with the rank of its status, which Postgres compares to move forward.
-            #[derive(Serialize)]
-            #[serde(rename_all = "camelCase")]
-            struct Ranked<'r> {
-                #[serde(flatten)]
-                record: &'r MessageRecord,
-                status_rank: u8,
+            let record = Recorded::new(messages, audit, answer)?;
+            self.query(sql::RECORD, &record.params()).await.map(drop)
+        })
+    }
+
+    fn schedule<'a>(
+        &'a self,
+        send: &'a ScheduledSend,
+        messages: &'a [MessageRecord],
+        answer: Option<(&'a Claim, &'a StoredAnswer)>,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let record = Recorded::new(messages, &[], answer)?;
+            let route = send.route.as_str();
+            let send_at = rfc3339(Some(send.send_at));
+            let mut params = record.params();
+            params.extend_from_slice(&[
+                (&send.id as &(dyn ToSql + Sync), Type::TEXT),
+                (&route, Type::TEXT),
+                (&send_at, Type::TEXT),
+                (&send.content, Type::BYTEA),
+                (&send.caller, Type::TEXT),
+                (&send.request_id, Type::TEXT),
+                (&send.email_id, Type::TEXT),
+                (&send.sms_id, Type::TEXT),
+            ]);
+            self.query(sql::SCHEDULE, &params).await.map(drop)
+        })
+    }
+
+    fn due_sends(
+        &self,
+        limit: u16,
+        lease: Duration,
+    ) -> BoxFuture<'_, Result<Vec<ScheduledSend>, Error>> {
+        Box::pin(async move {
+            let limit = i64::from(limit);
+            let lease = lease.as_millis() as i64;
+            let rows = self
+                .query(
+                    sql::DUE_SENDS,
+                    &[(&limit, Type::INT8), (&lease, Type::INT8)],
+                )
+                .await?;
+            let mut due = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let route: String = row.try_get(1).map_err(unavailable)?;
+                let micros: i64 = row.try_get(2).map_err(unavailable)?;
+                due.push(ScheduledSend {
+                    id: row.try_get(0).map_err(unavailable)?,
+                    route: ScheduledRoute::parse(&route).ok_or_else(|| {
+                        unavailable(format!("a scheduled send's route {route:?}"))
+                    })?,
+                    send_at: OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
+                        .map_err(unavailable)?,
+                    content: row.try_get(3).map_err(unavailable)?,
+                    caller: row.try_get(4).map_err(unavailable)?,
+                    request_id: row.try_get(5).map_err(unavailable)?,
+                    email_id: row.try_get(6).map_err(unavailable)?,
+                    sms_id: row.try_get(7).map_err(unavailable)?,
+                });
             }
-            let ranked: Vec<Ranked> = messages
-                .iter()
-                .map(|record| Ranked {
-                    record,
-                    status_rank: record.status.rank(),
-                })
-                .collect();
-            let messages = serde_json::to_string(&ranked).map_err(unavailable)?;
-            // Each line is a JSON object already.
-            let audit = format!("[{}]", audit.join(","));
-            let scope = answer.map(|(c, _)| c.scope.as_str());
-            let key = answer.map(|(c, _)| c.key.as_str());
-            let status = answer.map(|(_, a)| a.status as i16);
-            let body = answer.map(|(_, a)| a.body.as_str());
-            self.query(
-                sql::RECORD,
-                &[
-                    (&messages, Type::TEXT),
-                    (&scope, Type::TEXT),
-                    (&key, Type::TEXT),
-                    (&status, Type::INT2),
-                    (&body, Type::TEXT),
-                    (&audit, Type::TEXT),
-                ],
-            )
-            .await
-            .map(drop)
+            Ok(due)
+        })
+    }
+
+    fn sent<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move { self.query(sql::SENT, &[(&id, Type::TEXT)]).await.map(drop) })
+    }
+
+    fn change<'a>(&'a self, id: &'a str, change: Change) -> BoxFuture<'a, Result<Changed, Error>> {
+        Box::pin(async move {
+            let send_at = match change {
+                Change::Cancel => None,
+                Change::MoveTo(at) => rfc3339(Some(at)),
+            };
+            let rows = self
+                .query(sql::CHANGE, &[(&id, Type::TEXT), (&send_at, Type::TEXT)])
+                .await?;
+            let row = rows
+                .first()
+                .ok_or_else(|| unavailable("no answer to a change"))?;
+            let found: Option<String> = row.try_get(0).map_err(unavailable)?;
+            let changed: i64 = row.try_get(2).map_err(unavailable)?;
+            Ok(match found {
+                None => Changed::NotScheduled,
+                Some(_) if changed == 0 => Changed::TooLate,
+                Some(id) => Changed::Done {
+                    id,
+                    send_at: match change {
+                        Change::Cancel => None,
+                        Change::MoveTo(at) => Some(at),
+                    },
+                },
+            })
         })
     }
 
@@ -536,7 +651,13 @@ impl Store for PostgresStore {
 
     fn check(&self) -> BoxFuture<'_, StoreHealth> {
         Box::pin(async move {
-            let answer = self.json::<OutboxHealth>(sql::OUTBOX, &[]).await;
+            #[derive(Deserialize)]
+            struct Queues {
+                outbox: OutboxHealth,
+                scheduled: ScheduledHealth,
+            }
+            let answer = self.json::<Queues>(sql::QUEUES, &[]).await;
+            let queues = answer.as_ref().ok().and_then(Option::as_ref);
             let problem = match (&self.pool, &answer) {
                 (Err(_), Err(error)) => Some(error.message.clone()),
                 (Ok(_), Err(_)) => Some(
@@ -549,7 +670,8 @@ impl Store for PostgresStore {
                 reachable: answer.is_ok(),
                 schema_version: self.schema.get().copied(),
                 problem,
-                outbox: answer.ok().flatten(),
+                outbox: queues.map(|q| q.outbox.clone()),
+                scheduled: queues.map(|q| q.scheduled.clone()),
             }
         })
     }

@@ -3,8 +3,11 @@
 
 pub(super) const ADMIT: &str = "SELECT notify_admit($1::jsonb, $2::jsonb)";
 
-/// The messages of a send, their recipients and, with a key, the answer kept for replays.
-pub(super) const RECORD: &str = r#"
+/// The messages of a send (replacing a scheduled one's record under the same id), their
+/// recipients, the answer kept for replays, and the audit lines: `RECORD` and `SCHEDULE` share it.
+macro_rules! record {
+    () => {
+        r#"
 WITH input AS (
     SELECT * FROM jsonb_to_recordset($1::jsonb) AS m(
         id text, channel text, template text, provider text, "providerMessageId" text,
@@ -16,19 +19,103 @@ WITH input AS (
     SELECT id, channel, template, provider, "providerMessageId", status, "statusRank",
         "errorCode", caller, "requestId", "idempotencyKey", "createdAt", "createdAt"
     FROM input
+    ON CONFLICT (id) DO UPDATE SET provider = excluded.provider,
+        provider_message_id = excluded.provider_message_id, status = excluded.status,
+        status_rank = excluded.status_rank, error_code = excluded.error_code,
+        updated_at = excluded.created_at
 ), recipients AS (
     INSERT INTO notify_recipients (message_id, position, masked, hash, status, status_rank)
     SELECT i.id, r.n - 1, r.masked, r.hash, i.status, i."statusRank"
     FROM input i,
         ROWS FROM (jsonb_to_recordset(i.recipients) AS (masked text, hash text))
         WITH ORDINALITY AS r(masked, hash, n)
+    ON CONFLICT (message_id, position) DO UPDATE SET status = excluded.status,
+        status_rank = excluded.status_rank
 ), answer AS (
     UPDATE notify_idempotency SET status = $4, body = $5 WHERE scope = $2 AND key = $3
 ), audit AS (
     INSERT INTO notify_audit (event, line)
     SELECT l->>'event', l FROM jsonb_array_elements($6::jsonb) AS l
+)"#
+    };
+}
+
+pub(super) const RECORD: &str = concat!(record!(), "\nSELECT 1");
+
+/// A send kept for later: its messages (status `scheduled`) as `RECORD` writes them, and the
+/// sealed request.
+pub(super) const SCHEDULE: &str = concat!(
+    record!(),
+    r#", scheduled AS (
+    INSERT INTO notify_scheduled (id, route, send_at, state, content, caller, request_id,
+        email_id, sms_id)
+    VALUES ($7, $8, $9::timestamptz, 'scheduled', $10, $11, $12, $13, $14)
 )
-SELECT 1"#;
+SELECT 1"#
+);
+
+/// Leases up to $1 due sends for $2 ms; first, sends whose dispatcher stopped mid-way are
+/// marked unknown (never sent twice), their messages failed as of unknown outcome.
+pub(super) const DUE_SENDS: &str = r#"
+WITH lapsed AS (
+    UPDATE notify_scheduled SET state = 'unknown', content = NULL, lease_until = NULL,
+        updated_at = clock_timestamp()
+    WHERE state = 'sending' AND lease_until < clock_timestamp()
+    RETURNING email_id, sms_id
+), unknown AS (
+    UPDATE notify_messages SET status = 'failed', status_rank = 3,
+        error_code = 'provider_timeout', updated_at = clock_timestamp()
+    WHERE status = 'scheduled' AND id IN (SELECT email_id FROM lapsed UNION SELECT sms_id FROM lapsed)
+), unknown_recipients AS (
+    UPDATE notify_recipients SET status = 'failed', status_rank = 3
+    WHERE status = 'scheduled'
+      AND message_id IN (SELECT email_id FROM lapsed UNION SELECT sms_id FROM lapsed)
+), due AS (
+    SELECT id FROM notify_scheduled
+    WHERE state = 'scheduled' AND send_at <= clock_timestamp()
+    ORDER BY send_at
+    LIMIT $1
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE notify_scheduled s SET state = 'sending', updated_at = clock_timestamp(),
+    lease_until = clock_timestamp() + make_interval(secs => $2 / 1e3)
+FROM due WHERE s.id = due.id
+RETURNING s.id, s.route, (extract(epoch FROM s.send_at) * 1000000)::int8, s.content, s.caller,
+    s.request_id, s.email_id, s.sms_id"#;
+
+pub(super) const SENT: &str = r#"
+UPDATE notify_scheduled SET state = 'sent', content = NULL, lease_until = NULL,
+    updated_at = clock_timestamp()
+WHERE id = $1 AND state = 'sending'"#;
+
+/// Moves ($2 set) or cancels ($2 NULL) the scheduled send $1 (or the one a message $1 is of),
+/// only while it is scheduled; answers its id, its state before, whether it changed and its
+/// time now.
+pub(super) const CHANGE: &str = r#"
+WITH target AS (
+    SELECT id, state, send_at FROM notify_scheduled
+    WHERE id = $1 OR email_id = $1 OR sms_id = $1
+    LIMIT 1
+    FOR UPDATE
+), moved AS (
+    UPDATE notify_scheduled s SET send_at = $2::timestamptz, updated_at = clock_timestamp()
+    FROM target t WHERE s.id = t.id AND t.state = 'scheduled' AND $2::text IS NOT NULL
+    RETURNING s.id
+), cancelled AS (
+    UPDATE notify_scheduled s SET state = 'cancelled', content = NULL, lease_until = NULL,
+        updated_at = clock_timestamp()
+    FROM target t WHERE s.id = t.id AND t.state = 'scheduled' AND $2::text IS NULL
+    RETURNING s.email_id, s.sms_id
+), messages AS (
+    UPDATE notify_messages SET status = 'cancelled', status_rank = 6,
+        updated_at = clock_timestamp()
+    WHERE id IN (SELECT email_id FROM cancelled UNION SELECT sms_id FROM cancelled)
+), recipients AS (
+    UPDATE notify_recipients SET status = 'cancelled', status_rank = 6
+    WHERE message_id IN (SELECT email_id FROM cancelled UNION SELECT sms_id FROM cancelled)
+)
+SELECT (SELECT id FROM target), (SELECT state FROM target),
+    (SELECT count(*) FROM moved) + (SELECT count(*) FROM cancelled)"#;
 
 /// A delivery event, kept once (see `notify_apply_event` in migrations/003_outbox.sql).
 pub(super) const APPLY_EVENT: &str =
@@ -96,6 +183,11 @@ WITH keys AS (
         SELECT id FROM notify_events WHERE message_id IS NULL AND received_at < $2::timestamptz
         LIMIT $1)
     RETURNING 1
+), scheduled AS (
+    DELETE FROM notify_scheduled WHERE id IN (
+        SELECT id FROM notify_scheduled
+        WHERE state IN ('sent', 'cancelled', 'unknown') AND updated_at < $2::timestamptz
+        LIMIT $1)
 ), audit AS (
     SELECT notify_expire_audit($3::timestamptz, $1::int) AS n
 ), stamp AS (
@@ -109,16 +201,21 @@ SELECT jsonb_build_object(
     'orphanEvents', (SELECT count(*) FROM orphans),
     'auditLines', (SELECT n FROM audit))"#;
 
-/// Health's view of the outbox: counts and ages, never an event's contents.
-pub(super) const OUTBOX: &str = r#"
+/// Health's view of the outbox and of scheduled sends: counts and times, never contents.
+pub(super) const QUEUES: &str = r#"
 SELECT jsonb_build_object(
-    'waiting', count(*) FILTER (WHERE forward = 'pending'),
-    'oldestWaitingSeconds', floor(extract(epoch FROM
-        clock_timestamp() - min(received_at) FILTER (WHERE forward = 'pending'))),
-    'failed', count(*) FILTER (WHERE forward = 'failed'),
-    'lastDispatchAt', (SELECT to_char(last_at AT TIME ZONE 'UTC',
-        'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') FROM notify_dispatch))
-FROM notify_events WHERE forward IN ('pending', 'failed')"#;
+    'outbox', (SELECT jsonb_build_object(
+        'waiting', count(*) FILTER (WHERE forward = 'pending'),
+        'oldestWaitingSeconds', floor(extract(epoch FROM
+            clock_timestamp() - min(received_at) FILTER (WHERE forward = 'pending'))),
+        'failed', count(*) FILTER (WHERE forward = 'failed'),
+        'lastDispatchAt', (SELECT to_char(last_at AT TIME ZONE 'UTC',
+            'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') FROM notify_dispatch))
+        FROM notify_events WHERE forward IN ('pending', 'failed')),
+    'scheduled', (SELECT jsonb_build_object(
+        'waiting', count(*),
+        'nextDueAt', to_char(min(send_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
+        FROM notify_scheduled WHERE state = 'scheduled'))"#;
 
 pub(super) const APPEND_AUDIT: &str =
     "INSERT INTO notify_audit (event, line) VALUES ($1::jsonb->>'event', $1::jsonb)";

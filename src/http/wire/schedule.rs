@@ -1,0 +1,94 @@
+//! `sendAt`, the field that makes any send a scheduled one: an RFC 3339 time with an offset,
+//! from one minute to 30 days ahead.
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::app::SCHEDULE_WINDOW;
+use crate::error::{Error, FieldError};
+
+/// The time a request asks to be sent at, checked against the window; `None` for now.
+pub fn send_at(value: Option<&str>) -> Result<Option<OffsetDateTime>, Error> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let (earliest, latest) = SCHEDULE_WINDOW;
+    let problem = |why: &str| Error::invalid_fields(vec![FieldError::new("sendAt", why)]);
+    let at = OffsetDateTime::parse(value, &Rfc3339).map_err(|_| {
+        problem("must be an RFC 3339 time with an offset, such as 2026-12-24T09:00:00-05:00")
+    })?;
+    let now = OffsetDateTime::now_utc();
+    if at < now + earliest || at > now + latest {
+        return Err(problem(
+            "must be from one minute to 30 days ahead (for now, leave it out)",
+        ));
+    }
+    Ok(Some(at))
+}
+
+/// The body of `PATCH /api/messages/{id}`: `{"sendAt": "..."}`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a JSON object with sendAt")]
+pub struct RescheduleRequest {
+    #[serde(rename = "sendAt")]
+    pub send_at: Option<String>,
+}
+
+impl RescheduleRequest {
+    /// The new time, which is required.
+    pub fn parse(self) -> Result<OffsetDateTime, Error> {
+        send_at(self.send_at.as_deref())?.ok_or_else(|| {
+            Error::invalid_fields(vec![FieldError::new(
+                "sendAt",
+                "is required: the new time, from one minute to 30 days ahead",
+            )])
+        })
+    }
+}
+
+/// The request as its scheduled run takes it: the same JSON without `sendAt`.
+pub fn without_send_at(body: &[u8]) -> Vec<u8> {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(mut fields)) => {
+            fields.remove("sendAt");
+            serde_json::to_vec(&fields).unwrap_or_else(|_| body.to_vec())
+        }
+        _ => body.to_vec(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ahead(seconds: i64) -> String {
+        (OffsetDateTime::now_utc() + time::Duration::seconds(seconds))
+            .format(&Rfc3339)
+            .unwrap()
+    }
+
+    #[test]
+    fn send_at_is_a_time_with_an_offset_from_a_minute_to_thirty_days_ahead() {
+        assert_eq!(send_at(None).unwrap(), None);
+        assert!(send_at(Some(&ahead(3600))).unwrap().is_some());
+        for bad in [
+            ahead(10),
+            ahead(31 * 24 * 3600),
+            "tomorrow".into(),
+            "2026-12-24T09:00:00".into(),
+        ] {
+            let error = send_at(Some(&bad)).unwrap_err();
+            assert_eq!(error.details[0].field, "sendAt", "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_scheduled_request_is_the_same_json_without_send_at() {
+        let body = br#"{"to":"+15551234567","message":"Hi","sendAt":"2026-12-24T09:00:00Z"}"#;
+        let kept: serde_json::Value = serde_json::from_slice(&without_send_at(body)).unwrap();
+        assert_eq!(
+            kept,
+            serde_json::json!({"to": "+15551234567", "message": "Hi"})
+        );
+    }
+}

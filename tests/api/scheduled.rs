@@ -1,0 +1,292 @@
+//! Scheduled sends through the real function binaries: SES in moto, the real PostgreSQL
+//! server, the dispatcher as Vercel Cron calls it. Time passing is the database's clock moved.
+
+use std::collections::HashMap;
+
+use serde_json::{Value, json};
+
+use crate::instances::emails_from;
+use crate::support::{
+    API_KEY, AUDIT_KEY, Function, POSTGRES, answer, as_pairs, fresh_database, moto_url, ses_vars,
+    unique, verify_domain_in_moto,
+};
+
+const CRON_SECRET: &str = "a-cron-secret-for-scheduled-tests";
+const STORE_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
+/// `send-email`, `messages` and two dispatchers of one deployment on a new database.
+struct Deployment {
+    send: Function,
+    messages: Function,
+    dispatchers: [Function; 2],
+    database: String,
+    sender: String,
+}
+
+impl Deployment {
+    async fn start() -> Self {
+        let domain = format!("{}.example.com", unique("scheduled"));
+        verify_domain_in_moto(&domain).await;
+        let sender = format!("noreply@{domain}");
+        let database = fresh_database().await;
+        let mut vars = ses_vars(&sender, &moto_url());
+        vars.insert("DATABASE_URL", database.clone());
+        vars.insert("NOTIFY_AUDIT_KEY", AUDIT_KEY.into());
+        vars.insert("NOTIFY_STORE_KEY", STORE_KEY.into());
+        vars.insert("CRON_SECRET", CRON_SECRET.into());
+        let vars = as_pairs(&vars);
+        Self {
+            send: Function::start("send-email", &vars).await,
+            messages: Function::start("messages", &vars).await,
+            dispatchers: [
+                Function::start("cron-dispatch", &vars).await,
+                Function::start("cron-dispatch", &vars).await,
+            ],
+            database,
+            sender,
+        }
+    }
+
+    /// Schedules an email to `to` at `in_minutes` from now; the answer.
+    async fn schedule(&self, to: &str, in_minutes: i64) -> (u16, Value) {
+        let at = time::OffsetDateTime::now_utc() + time::Duration::minutes(in_minutes);
+        let body = json!({
+            "to": to, "subject": "Your appointment tomorrow",
+            "body": "A confidential reminder body",
+            "sendAt": at.format(&time::format_description::well_known::Rfc3339).unwrap(),
+        });
+        self.send.post_json(&body).await
+    }
+
+    async fn dispatch(&self, n: usize) -> Value {
+        let response = reqwest::Client::new()
+            .get(&self.dispatchers[n].base_url)
+            .bearer_auth(CRON_SECRET)
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = answer(response).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// `method` on `/api/messages/{id}`, with `body` if given.
+    async fn message(
+        &self,
+        method: reqwest::Method,
+        id: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = reqwest::Client::new()
+            .request(
+                method,
+                format!("{}/api/messages/{id}", self.messages.base_url),
+            )
+            .bearer_auth(API_KEY);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        answer(request.send().await.unwrap()).await
+    }
+
+    /// Runs `sql` on the deployment's database: the test's own view of what is kept.
+    async fn sql(&self, sql: &str) -> Vec<tokio_postgres::Row> {
+        let (client, connection) = tokio_postgres::connect(&self.database, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        client.query(sql, &[]).await.unwrap()
+    }
+
+    /// Moves every waiting send `minutes` closer (what that much waiting would do).
+    async fn minutes_pass(&self, minutes: i64) {
+        self.sql(&format!(
+            "UPDATE notify_scheduled SET send_at = send_at - interval '{minutes} minutes' \
+             WHERE state = 'scheduled'"
+        ))
+        .await;
+    }
+
+    /// Scheduled rows still holding content, and any row holding the body in the clear.
+    async fn content_left(&self) -> (i64, i64) {
+        let rows = self
+            .sql(
+                "SELECT count(*) FILTER (WHERE content IS NOT NULL), \
+                 count(*) FILTER (WHERE position('confidential' IN convert_from(coalesce(content, ''), 'LATIN1')) > 0) \
+                 FROM notify_scheduled",
+            )
+            .await;
+        (rows[0].get(0), rows[0].get(1))
+    }
+}
+
+#[tokio::test]
+async fn a_scheduled_email_waits_for_its_time_then_goes_once_with_two_dispatchers_at_once() {
+    let _shared = POSTGRES.read().await;
+    let deployment = Deployment::start().await;
+    let (status, body) = deployment.schedule("patient@example.com", 90).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(
+        (&body["success"], &body["scheduled"]),
+        (&json!(true), &json!(true))
+    );
+    let id = body["id"].as_str().unwrap().to_owned();
+    let (_, message) = deployment.message(reqwest::Method::GET, &id, None).await;
+    assert_eq!(message["message"]["status"], "scheduled", "{message}");
+    let (waiting, clear) = deployment.content_left().await;
+    assert_eq!(
+        (waiting, clear),
+        (1, 0),
+        "the waiting content is not sealed"
+    );
+
+    let early = deployment.dispatch(0).await;
+    assert_eq!(early["scheduledSent"], 0, "{early}");
+    assert_eq!(
+        emails_from(&deployment.sender).await,
+        0,
+        "sent before its time"
+    );
+
+    deployment.minutes_pass(91).await;
+    let (a, b) = tokio::join!(deployment.dispatch(0), deployment.dispatch(1));
+    let sent = a["scheduledSent"].as_u64().unwrap() + b["scheduledSent"].as_u64().unwrap();
+    assert_eq!(sent, 1, "{a} {b}");
+    assert_eq!(emails_from(&deployment.sender).await, 1, "not exactly once");
+    let (_, message) = deployment.message(reqwest::Method::GET, &id, None).await;
+    assert_eq!(message["message"]["status"], "sent", "{message}");
+    assert!(
+        message["message"]["providerMessageId"].is_string(),
+        "{message}"
+    );
+    assert_eq!(
+        deployment.content_left().await,
+        (0, 0),
+        "content left after the send"
+    );
+    let again = deployment.dispatch(1).await;
+    assert_eq!(again["scheduledSent"], 0, "{again}");
+}
+
+#[tokio::test]
+async fn a_cancelled_email_never_goes_and_a_rescheduled_one_goes_at_its_new_time() {
+    let _shared = POSTGRES.read().await;
+    let deployment = Deployment::start().await;
+    let (_, cancelled) = deployment.schedule("cancel@example.com", 60).await;
+    let (_, moved) = deployment.schedule("moved@example.com", 60).await;
+    let (cancelled, moved) = (
+        cancelled["id"].as_str().unwrap(),
+        moved["id"].as_str().unwrap(),
+    );
+
+    let (status, body) = deployment
+        .message(reqwest::Method::DELETE, cancelled, None)
+        .await;
+    assert_eq!(
+        (status, &body["status"]),
+        (200, &json!("cancelled")),
+        "{body}"
+    );
+    let later = time::OffsetDateTime::now_utc() + time::Duration::minutes(120);
+    let later = later
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let (status, body) = deployment
+        .message(
+            reqwest::Method::PATCH,
+            moved,
+            Some(json!({ "sendAt": later })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = deployment
+        .message(
+            reqwest::Method::PATCH,
+            moved,
+            Some(json!({ "sendAt": "tomorrow" })),
+        )
+        .await;
+    assert_eq!(
+        (status, body["details"][0]["field"].as_str()),
+        (400, Some("sendAt"))
+    );
+
+    // Past the first time: nothing goes (one was cancelled, the other moved).
+    deployment.minutes_pass(61).await;
+    let first = deployment.dispatch(0).await;
+    assert_eq!(first["scheduledSent"], 0, "{first}");
+    // Past the new time: the moved one goes.
+    deployment.minutes_pass(60).await;
+    let second = deployment.dispatch(0).await;
+    assert_eq!(second["scheduledSent"], 1, "{second}");
+    assert_eq!(emails_from(&deployment.sender).await, 1);
+    let (_, message) = deployment
+        .message(reqwest::Method::GET, cancelled, None)
+        .await;
+    assert_eq!(message["message"]["status"], "cancelled", "{message}");
+    assert_eq!(deployment.content_left().await, (0, 0));
+
+    for (method, id) in [
+        (reqwest::Method::DELETE, moved),
+        (reqwest::Method::DELETE, cancelled),
+        (reqwest::Method::PATCH, moved),
+    ] {
+        let body = (method == reqwest::Method::PATCH).then(|| json!({ "sendAt": later }));
+        let (status, answer) = deployment.message(method, id, body).await;
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (409, Some("message_already_sent")),
+            "{answer}"
+        );
+    }
+    let (status, answer) = deployment
+        .message(reqwest::Method::DELETE, "msg_unknown", None)
+        .await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (404, Some("message_not_found"))
+    );
+}
+
+#[tokio::test]
+async fn a_scheduled_send_without_what_it_needs_is_refused_by_name() {
+    let at = time::OffsetDateTime::now_utc() + time::Duration::minutes(10);
+    let at = at
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let sms = json!({"to": "+15551234567", "message": "Reminder", "sendAt": at});
+
+    let on_vercel = Function::start("send-sms", &[("VERCEL", "1")]).await;
+    let (status, body) = on_vercel.post_json(&sms).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (503, Some("store_required")),
+        "{body}"
+    );
+    assert_eq!(body["missing"], json!(["DATABASE_URL"]));
+
+    let _shared = POSTGRES.read().await;
+    let database = fresh_database().await;
+    let vars: HashMap<&str, String> = HashMap::from([
+        ("DATABASE_URL", database),
+        ("NOTIFY_AUDIT_KEY", AUDIT_KEY.into()),
+        ("NOTIFY_API_KEYS", API_KEY.into()),
+    ]);
+    let keyless = Function::start("send-sms", &as_pairs(&vars)).await;
+    let (status, body) = keyless.post_json(&sms).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (503, Some("store_required")),
+        "{body}"
+    );
+    assert_eq!(body["missing"], json!(["NOTIFY_STORE_KEY"]));
+
+    let soon =
+        json!({"to": "+15551234567", "message": "Reminder", "sendAt": "2020-01-01T00:00:00Z"});
+    let (status, body) = keyless.post_json(&soon).await;
+    assert_eq!(
+        (status, body["details"][0]["field"].as_str()),
+        (400, Some("sendAt")),
+        "{body}"
+    );
+}
