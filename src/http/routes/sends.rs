@@ -64,8 +64,9 @@ async fn send_email(
         let recipients = to
             .map(|to| (to.address().to_owned(), to.masked()))
             .collect();
-        let plan = plan(ScheduledRoute::Email, &incoming, send_at, None);
-        return schedule(app, plan(vec![(Channel::Email, recipients)]), context).await;
+        let channels = vec![(Channel::Email, recipients)];
+        let plan = plan(ScheduledRoute::Email, &incoming, send_at, None, channels);
+        return schedule(app, plan, context).await;
     }
     let sending = app
         .send_email(&message, context, |result| {
@@ -82,8 +83,14 @@ async fn send_sms(app: &App, incoming: Incoming, context: &RequestContext) -> Re
     let message = SmsMessage::try_from(request).map_err(Error::invalid_fields)?;
     if let Some(send_at) = send_at {
         let to = vec![(message.to.as_str().to_owned(), message.to.masked())];
-        let plan = plan(ScheduledRoute::Sms, &incoming, send_at, None);
-        return schedule(app, plan(vec![(Channel::Sms, to)]), context).await;
+        let plan = plan(
+            ScheduledRoute::Sms,
+            &incoming,
+            send_at,
+            None,
+            vec![(Channel::Sms, to)],
+        );
+        return schedule(app, plan, context).await;
     }
     let sending = app
         .send_sms(&message, context, |result| {
@@ -93,22 +100,25 @@ async fn send_sms(app: &App, incoming: Incoming, context: &RequestContext) -> Re
     Ok(sent_reply(context, sending, SMS_SENT, SMS_LOGGED))
 }
 
-/// The plan of a scheduled send of this request, given its channels.
+/// The plan of a scheduled send of this request.
 fn plan(
     route: ScheduledRoute,
     incoming: &Incoming,
     send_at: OffsetDateTime,
     template: Option<&'static str>,
-) -> impl FnOnce(Vec<(Channel, Vec<(String, String)>)>) -> SchedulePlan {
-    let body = wire::without_send_at(&incoming.body);
-    move |channels| SchedulePlan {
+    channels: Vec<(Channel, Recipients)>,
+) -> SchedulePlan {
+    SchedulePlan {
         route,
-        body,
+        body: wire::without_send_at(&incoming.body),
         send_at,
         template,
         channels,
     }
 }
+
+/// A channel's recipients as a plan lists them: (full address or number, masked).
+type Recipients = Vec<(String, String)>;
 
 /// `202 {"success": true, "scheduled": true, "id": ..., "sendAt": ...}`.
 #[derive(Serialize)]
@@ -230,13 +240,15 @@ async fn send_notification(
         if let Some(to) = &recipients.phone {
             channels.push((Channel::Sms, vec![(to.as_str().to_owned(), to.masked())]));
         }
+        let template = Some(template.as_str());
         let plan = plan(
             ScheduledRoute::Notification,
             &incoming,
             send_at,
-            Some(template.as_str()),
+            template,
+            channels,
         );
-        return schedule(app, plan(channels), context).await;
+        return schedule(app, plan, context).await;
     }
     let sending = app
         .send_template_notification(template, data, &recipients, context, |outcome| {
