@@ -55,6 +55,7 @@ impl App {
             || !config.branding_invalid.is_empty()
             || !config.security_invalid.is_empty()
             || !config.dispatch_invalid.is_empty()
+            || !config.quiet_invalid.is_empty()
             || matches!(config.store, StoreConfig::Misconfigured(_));
         let store_warning = (config.on_vercel
             && matches!(config.store, StoreConfig::Memory)
@@ -84,6 +85,12 @@ impl App {
                     || !self.has_live_channel(),
                 audit_key: self.auditor.keyed,
                 invalid: &config.security_invalid,
+            },
+            quiet_hours: QuietHealth {
+                window: config.quiet.window.map(|w| w.to_string()),
+                timezone: &config.quiet.zone_name,
+                email: config.quiet.email,
+                invalid: &config.quiet_invalid,
             },
             dispatch: DispatchHealth {
                 cron_secret: config.dispatch.cron_secret.is_some(),
@@ -126,8 +133,20 @@ pub struct Health<'a> {
     pub branding: BrandingHealth<'a>,
     pub events: EventsHealth,
     pub security: SecurityHealth<'a>,
+    #[serde(rename = "quietHours")]
+    pub quiet_hours: QuietHealth<'a>,
     pub dispatch: DispatchHealth<'a>,
     pub store: StoreReport<'a>,
+}
+
+/// Quiet hours as configured: the window (`null` when none), the practice's zone, whether
+/// email is held back too, and invalid variables.
+#[derive(Debug, Serialize)]
+pub struct QuietHealth<'a> {
+    pub window: Option<String>,
+    pub timezone: &'a str,
+    pub email: bool,
+    pub invalid: &'a [FieldError],
 }
 
 /// Whether the dispatcher can be called, and how long it keeps the log and the trail. The

@@ -7,6 +7,7 @@ mod admit;
 mod channel;
 mod dispatch;
 mod health;
+mod quiet;
 mod schedule;
 mod send;
 mod webhooks;

@@ -28,6 +28,8 @@ pub struct SchedulePlan {
     /// The request body to run at `send_at` (without its `sendAt`).
     pub body: Vec<u8>,
     pub send_at: OffsetDateTime,
+    /// Set when quiet hours moved it to `send_at`.
+    pub deferred_until: Option<OffsetDateTime>,
     pub template: Option<&'static str>,
     /// Each channel it sends on, with its recipients as (full address or number, masked).
     pub channels: Vec<(Channel, Vec<(String, String)>)>,
@@ -38,6 +40,7 @@ pub struct SchedulePlan {
 pub struct Scheduled {
     pub id: String,
     pub send_at: OffsetDateTime,
+    pub deferred_until: Option<OffsetDateTime>,
 }
 
 /// The messages a scheduled send's run records, under the ids its scheduling gave them.
@@ -157,6 +160,7 @@ impl App {
         let scheduled = Scheduled {
             id,
             send_at: plan.send_at,
+            deferred_until: plan.deferred_until,
         };
         let answer = admitted
             .claim
@@ -175,6 +179,7 @@ impl App {
             Changed::Done { id, send_at } => Ok(Scheduled {
                 id,
                 send_at: send_at.unwrap_or(OffsetDateTime::UNIX_EPOCH),
+                deferred_until: None,
             }),
             Changed::TooLate => Err(already_sent()),
             Changed::NotScheduled => match self.store().message(id).await? {

@@ -7,6 +7,7 @@ mod branding;
 mod dispatch;
 mod email;
 mod policy;
+mod quiet;
 mod secret;
 mod sms;
 mod store;
@@ -23,6 +24,7 @@ pub use email::{
     SmtpSettings,
 };
 pub use policy::SendPolicy;
+pub use quiet::{DEFAULT_TIMEZONE, QuietConfig};
 pub use secret::{Secret, SecretBytes};
 pub use sms::{DEFAULT_TWILIO_API_BASE_URL, TwilioSender, TwilioSettings};
 pub use store::{DATABASE_URL_VARIABLES, PostgresSettings, StoreConfig};
@@ -35,6 +37,7 @@ use branding::read_branding;
 use dispatch::read_dispatch;
 use email::{SES_REQUIRED, SMTP_REQUIRED, email_channel, read_ses, read_smtp};
 use policy::read_policy;
+use quiet::read_quiet;
 use sms::{TWILIO_REQUIRED, read_twilio};
 use store::{read_store, read_store_key};
 use vars::{Vars, read_secret};
@@ -95,6 +98,10 @@ pub struct Config {
     pub store: StoreConfig,
     /// The key scheduled messages are sealed with in the store (`NOTIFY_STORE_KEY`).
     pub store_key: Option<SecretBytes>,
+    /// Quiet hours, and the practice's time zone.
+    pub quiet: QuietConfig,
+    /// Quiet-hours variables that were set but unusable.
+    pub quiet_invalid: Vec<FieldError>,
     /// The dispatcher's secret, retention and local timer.
     pub dispatch: DispatchConfig,
     /// Dispatcher variables that were set but unusable (their defaults are used instead).
@@ -147,6 +154,8 @@ impl Config {
         let webhooks = read_webhooks(&vars, &mut security_invalid);
         let store = read_store(&vars, audit_key.is_some());
         let store_key = read_store_key(&vars, &mut security_invalid);
+        let mut quiet_invalid = Vec::new();
+        let quiet = read_quiet(&vars, &mut quiet_invalid);
         let mut dispatch_invalid = Vec::new();
         let dispatch = read_dispatch(&vars, &mut dispatch_invalid);
         Self {
@@ -163,6 +172,8 @@ impl Config {
             webhooks,
             store,
             store_key,
+            quiet,
+            quiet_invalid,
             dispatch,
             dispatch_invalid,
             on_vercel: vars.get("VERCEL").is_some(),

@@ -1,4 +1,4 @@
-//! Domain types: what a valid recipient, message and delivery event are. Requests are parsed
+//! Domain types: what a valid recipient, message, delivery event and quiet-hours window are. Requests are parsed
 //! into these once, at the edge, so everything below the HTTP layer holds only valid values.
 
 mod attachment;
@@ -6,6 +6,7 @@ mod delivery_event;
 mod email_address;
 mod email_message;
 mod phone_number;
+mod quiet_hours;
 mod recipients;
 mod sent;
 mod sms_message;
@@ -18,6 +19,7 @@ pub use delivery_event::DeliveryEvent;
 pub use email_address::EmailAddress;
 pub use email_message::{EmailMessage, MAX_RECIPIENTS, MAX_REPLY_TO, MAX_SUBJECT_CHARS};
 pub use phone_number::PhoneNumber;
+pub use quiet_hours::QuietHours;
 pub use recipients::Recipients;
 pub use sent::Sent;
 pub use sms_message::{MAX_SMS_CHARS, SmsMessage};

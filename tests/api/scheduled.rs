@@ -112,7 +112,7 @@ impl Deployment {
         let rows = self
             .sql(
                 "SELECT count(*) FILTER (WHERE content IS NOT NULL), \
-                 count(*) FILTER (WHERE position('confidential' IN convert_from(coalesce(content, ''), 'LATIN1')) > 0) \
+                 count(*) FILTER (WHERE position('confidential'::bytea IN content) > 0) \
                  FROM notify_scheduled",
             )
             .await;
@@ -289,4 +289,107 @@ async fn a_scheduled_send_without_what_it_needs_is_refused_by_name() {
         (400, Some("sendAt")),
         "{body}"
     );
+}
+
+/// A quiet window in UTC from an hour ago to an hour ahead (so now is inside it), and its end.
+fn window_around_now() -> (String, String) {
+    let now = time::OffsetDateTime::now_utc();
+    let (start, end) = (
+        now - time::Duration::hours(1),
+        now + time::Duration::hours(1),
+    );
+    let hhmm = |t: time::OffsetDateTime| format!("{:02}:{:02}", t.hour(), t.minute());
+    let end_instant = end
+        .replace_second(0)
+        .unwrap()
+        .replace_nanosecond(0)
+        .unwrap();
+    let end_text = end_instant
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    (format!("{}-{}", hhmm(start), hhmm(end)), end_text)
+}
+
+#[tokio::test]
+async fn an_sms_inside_quiet_hours_waits_for_their_end_unless_urgent_or_the_patient_is_elsewhere() {
+    let (window, end) = window_around_now();
+    let vars = [
+        ("NOTIFY_QUIET_HOURS", window.as_str()),
+        ("NOTIFY_TIMEZONE", "UTC"),
+    ];
+    let sms = Function::start("send-sms", &vars).await;
+    let text = |extra: Value| {
+        let mut body = json!({"to": "+15551234567", "message": "Your appointment is tomorrow"});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        body
+    };
+
+    let (status, body) = sms.post_json(&text(json!({}))).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["scheduled"], true);
+    assert_eq!(body["deferredUntil"].as_str(), Some(end.as_str()), "{body}");
+    assert_eq!(body["sendAt"], body["deferredUntil"]);
+
+    let (status, body) = sms.post_json(&text(json!({"urgent": true}))).await;
+    assert_eq!(
+        (status, &body["demo"]),
+        (200, &json!(true)),
+        "urgent waits: {body}"
+    );
+
+    // Twelve hours away, the same instant is daytime for the patient.
+    let (status, body) = sms
+        .post_json(&text(json!({"timezone": "Etc/GMT+12"})))
+        .await;
+    assert_eq!(
+        status, 200,
+        "quiet hours held back a patient for whom it is day: {body}"
+    );
+
+    let (status, body) = sms
+        .post_json(&text(json!({"timezone": "Mars/Olympus_Mons"})))
+        .await;
+    assert_eq!(
+        (status, body["details"][0]["field"].as_str()),
+        (400, Some("timezone"))
+    );
+
+    // Email is not held back unless asked.
+    let email = json!({"to": "p@example.com", "subject": "Invoice", "body": "Ready"});
+    let mail = Function::start("send-email", &vars).await;
+    assert_eq!(mail.post_json(&email).await.0, 200);
+    let mut held = vars.to_vec();
+    held.push(("NOTIFY_QUIET_HOURS_EMAIL", "1"));
+    let mail = Function::start("send-email", &held).await;
+    let (status, body) = mail.post_json(&email).await;
+    assert_eq!(
+        (status, body["deferredUntil"].as_str()),
+        (202, Some(end.as_str())),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn bad_quiet_hours_variables_are_named_in_health_and_not_used() {
+    let health = Function::start(
+        "health",
+        &[
+            ("NOTIFY_QUIET_HOURS", "late-early"),
+            ("NOTIFY_TIMEZONE", "Atlantis/Capital"),
+        ],
+    )
+    .await;
+    let (_, body) = health.get().await;
+    let named: Vec<&str> = body["quietHours"]["invalid"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(named, ["NOTIFY_QUIET_HOURS", "NOTIFY_TIMEZONE"], "{body}");
+    assert_eq!(body["quietHours"]["window"], Value::Null);
+    assert_eq!(body["quietHours"]["timezone"], "America/New_York");
+    assert_eq!(body["status"], "degraded");
 }

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::super::idempotency::with_key;
 use super::super::route::{Endpoint, Incoming, Reply, Route};
-use super::super::wire::{self, SendEmailRequest, SendNotificationRequest, SendSmsRequest};
+use super::super::wire::{self, SendEmailRequest, SendNotificationRequest, SendSmsRequest, Timing};
 use super::super::{pipeline, request, response};
 use crate::app::{
     App, DueSend, NotificationOutcome, RequestContext, SchedulePlan, Scheduled, Sending,
@@ -48,7 +48,11 @@ async fn send_email(
 ) -> Result<Reply, Error> {
     let context = &with_key(Route::SendEmail, &incoming, context)?;
     let request: SendEmailRequest = request::json(&incoming)?;
-    let send_at = wire::send_at(request.send_at.as_deref())?;
+    let timing = wire::timing(
+        request.send_at.as_deref(),
+        request.timezone.as_deref(),
+        request.urgent,
+    )?;
     let message = EmailMessage::try_from(request).map_err(Error::invalid_fields)?;
     if let Some(total) = total_too_large(&message.attachments) {
         return Err(Error::new(
@@ -59,13 +63,13 @@ async fn send_email(
         )
         .with_hint("Send large documents as a link to the patient portal instead."));
     }
-    if let Some(send_at) = send_at {
+    if let Some(when) = when(app, &timing, &[Channel::Email], context) {
         let to = message.to.iter();
         let recipients = to
             .map(|to| (to.address().to_owned(), to.masked()))
             .collect();
         let channels = vec![(Channel::Email, recipients)];
-        let plan = plan(ScheduledRoute::Email, &incoming, send_at, None, channels);
+        let plan = plan(ScheduledRoute::Email, &incoming, when, None, channels);
         return schedule(app, plan, context).await;
     }
     let sending = app
@@ -79,14 +83,18 @@ async fn send_email(
 async fn send_sms(app: &App, incoming: Incoming, context: &RequestContext) -> Result<Reply, Error> {
     let context = &with_key(Route::SendSms, &incoming, context)?;
     let request: SendSmsRequest = request::json(&incoming)?;
-    let send_at = wire::send_at(request.send_at.as_deref())?;
+    let timing = wire::timing(
+        request.send_at.as_deref(),
+        request.timezone.as_deref(),
+        request.urgent,
+    )?;
     let message = SmsMessage::try_from(request).map_err(Error::invalid_fields)?;
-    if let Some(send_at) = send_at {
+    if let Some(when) = when(app, &timing, &[Channel::Sms], context) {
         let to = vec![(message.to.as_str().to_owned(), message.to.masked())];
         let plan = plan(
             ScheduledRoute::Sms,
             &incoming,
-            send_at,
+            when,
             None,
             vec![(Channel::Sms, to)],
         );
@@ -100,11 +108,26 @@ async fn send_sms(app: &App, incoming: Incoming, context: &RequestContext) -> Re
     Ok(sent_reply(context, sending, SMS_SENT, SMS_LOGGED))
 }
 
+/// When this request goes, if not now: its `sendAt`, or the end of the quiet hours it falls
+/// in (then also its `deferredUntil`).
+fn when(
+    app: &App,
+    timing: &Timing,
+    channels: &[Channel],
+    context: &RequestContext,
+) -> Option<(OffsetDateTime, Option<OffsetDateTime>)> {
+    let at = timing.send_at.unwrap_or_else(OffsetDateTime::now_utc);
+    match app.quiet_until(channels, timing.zone.as_ref(), timing.urgent, at, context) {
+        Some(end) => Some((end, Some(end))),
+        None => timing.send_at.map(|at| (at, None)),
+    }
+}
+
 /// The plan of a scheduled send of this request.
 fn plan(
     route: ScheduledRoute,
     incoming: &Incoming,
-    send_at: OffsetDateTime,
+    (send_at, deferred_until): (OffsetDateTime, Option<OffsetDateTime>),
     template: Option<&'static str>,
     channels: Vec<(Channel, Recipients)>,
 ) -> SchedulePlan {
@@ -112,6 +135,7 @@ fn plan(
         route,
         body: wire::without_send_at(&incoming.body),
         send_at,
+        deferred_until,
         template,
         channels,
     }
@@ -129,6 +153,12 @@ pub(super) struct ScheduledBody<'a> {
     id: &'a str,
     #[serde(with = "time::serde::rfc3339")]
     send_at: OffsetDateTime,
+    /// Set when quiet hours moved it: the end of the window.
+    #[serde(
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    deferred_until: Option<OffsetDateTime>,
 }
 
 impl<'a> ScheduledBody<'a> {
@@ -138,6 +168,7 @@ impl<'a> ScheduledBody<'a> {
             scheduled: true,
             id: &scheduled.id,
             send_at: scheduled.send_at,
+            deferred_until: scheduled.deferred_until,
         }
     }
 }
@@ -228,23 +259,28 @@ async fn send_notification(
 ) -> Result<Reply, Error> {
     let context = &with_key(Route::SendNotification, &incoming, context)?;
     let request: SendNotificationRequest = request::json(&incoming)?;
-    let send_at = wire::send_at(request.send_at.as_deref())?;
+    let timing = wire::timing(
+        request.send_at.as_deref(),
+        request.timezone.as_deref(),
+        request.urgent,
+    )?;
     let (template, data, recipients) = request.parse()?;
-    if let Some(send_at) = send_at {
+    let mut channels = Vec::new();
+    if let Some(to) = &recipients.email {
+        channels.push((Channel::Email, vec![(to.address().to_owned(), to.masked())]));
+    }
+    if let Some(to) = &recipients.phone {
+        channels.push((Channel::Sms, vec![(to.as_str().to_owned(), to.masked())]));
+    }
+    let kinds: Vec<Channel> = channels.iter().map(|(channel, _)| *channel).collect();
+    if let Some(when) = when(app, &timing, &kinds, context) {
         // The data is checked against the template now, as for an immediate send.
         template.render(data, &app.config().branding)?;
-        let mut channels = Vec::new();
-        if let Some(to) = &recipients.email {
-            channels.push((Channel::Email, vec![(to.address().to_owned(), to.masked())]));
-        }
-        if let Some(to) = &recipients.phone {
-            channels.push((Channel::Sms, vec![(to.as_str().to_owned(), to.masked())]));
-        }
         let template = Some(template.as_str());
         let plan = plan(
             ScheduledRoute::Notification,
             &incoming,
-            send_at,
+            when,
             template,
             channels,
         );

@@ -1,11 +1,51 @@
-//! `sendAt`, the field that makes any send a scheduled one: an RFC 3339 time with an offset,
-//! from one minute to 30 days ahead.
+//! When a send goes: `sendAt` (an RFC 3339 time with an offset, from one minute to 30 days
+//! ahead) makes it a scheduled one; `timezone` (the patient's IANA zone) and `urgent` decide
+//! whether quiet hours hold it back.
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::app::SCHEDULE_WINDOW;
 use crate::error::{Error, FieldError};
+
+/// A request's timing fields, parsed.
+#[derive(Debug, Clone, Default)]
+pub struct Timing {
+    pub send_at: Option<OffsetDateTime>,
+    pub zone: Option<jiff::tz::TimeZone>,
+    pub urgent: bool,
+}
+
+/// `sendAt`, `timezone` and `urgent`, each checked (every problem named at once).
+pub fn timing(
+    send_at_field: Option<&str>,
+    timezone: Option<&str>,
+    urgent: Option<bool>,
+) -> Result<Timing, Error> {
+    let mut problems = Vec::new();
+    let send_at = send_at(send_at_field).unwrap_or_else(|mut error| {
+        problems.append(&mut error.details);
+        None
+    });
+    let zone = timezone.and_then(|name| {
+        let zone = jiff::tz::TimeZone::get(name).ok();
+        if zone.is_none() {
+            problems.push(FieldError::new(
+                "timezone",
+                "must be an IANA time zone such as America/Chicago",
+            ));
+        }
+        zone
+    });
+    if !problems.is_empty() {
+        return Err(Error::invalid_fields(problems));
+    }
+    Ok(Timing {
+        send_at,
+        zone,
+        urgent: urgent.unwrap_or(false),
+    })
+}
 
 /// The time a request asks to be sent at, checked against the window; `None` for now.
 pub fn send_at(value: Option<&str>) -> Result<Option<OffsetDateTime>, Error> {

@@ -22,8 +22,11 @@ pub struct SendEmailRequest {
     pub html: Option<String>,
     pub reply_to: Option<OneOrMany>,
     pub attachments: Option<Vec<AttachmentRequest>>,
-    /// When to send it (see `schedule.rs`); now when absent.
+    /// When to send it, the patient's zone and whether it may break quiet hours (see
+    /// `schedule.rs`).
     pub send_at: Option<String>,
+    pub timezone: Option<String>,
+    pub urgent: Option<bool>,
 }
 
 /// One address or a list of addresses.

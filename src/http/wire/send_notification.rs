@@ -16,9 +16,12 @@ pub struct SendNotificationRequest {
     pub template: Option<String>,
     pub data: Option<serde_json::Value>,
     pub to: Option<RecipientsRequest>,
-    /// When to send it (see `schedule.rs`); now when absent.
+    /// When to send it, the patient's zone and whether it may break quiet hours (see
+    /// `schedule.rs`).
     #[serde(rename = "sendAt")]
     pub send_at: Option<String>,
+    pub timezone: Option<String>,
+    pub urgent: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -11,9 +11,12 @@ use crate::error::FieldError;
 pub struct SendSmsRequest {
     pub to: Option<String>,
     pub message: Option<String>,
-    /// When to send it (see `schedule.rs`); now when absent.
+    /// When to send it, the patient's zone and whether it may break quiet hours (see
+    /// `schedule.rs`).
     #[serde(rename = "sendAt")]
     pub send_at: Option<String>,
+    pub timezone: Option<String>,
+    pub urgent: Option<bool>,
 }
 
 impl TryFrom<SendSmsRequest> for SmsMessage {
@@ -61,6 +64,8 @@ mod tests {
             to: to.map(Into::into),
             message: message.map(Into::into),
             send_at: None,
+            timezone: None,
+            urgent: None,
         })
     }
 
