@@ -12,6 +12,7 @@ use super::channel::Senders;
 use super::send::{Sending, log_caller, misconfigured};
 use super::{App, RequestContext};
 use crate::audit::AuditRecipient;
+use crate::domain::DeliveryEvent;
 use crate::error::{Error, ErrorCode};
 use crate::names::{Channel, MessageStatus, Provider, ScheduledRoute, StoreKind};
 use crate::store::{Change, Changed, MessageRecord, RecipientView, ScheduledSend, StoredAnswer};
@@ -239,10 +240,11 @@ impl App {
                     DueSend {
                         route: send.route,
                         body,
-                        context,
+                        context: context.clone(),
                     },
                 )
                 .await;
+                self.report_failures(&send, &context).await;
             }
             // Sealed under another NOTIFY_STORE_KEY (rotated while it waited), or altered.
             None => {
@@ -251,6 +253,42 @@ impl App {
         }
         if let Err(failed) = self.store().sent(&send.id).await {
             tracing::error!(id = %send.id, code = %failed.code.as_str(), "a scheduled send went, but could not be marked sent; its lease keeps it from going again");
+        }
+    }
+
+    /// A scheduled send that failed when it was due has no caller waiting for the answer: each
+    /// failed message becomes a `failed` delivery event (kept, and forwarded to the practice
+    /// app as any event), its `provider_message_id` our message id when the provider gave none.
+    async fn report_failures(&self, send: &ScheduledSend, context: &RequestContext) {
+        let mut events = Vec::new();
+        for id in [&send.email_id, &send.sms_id].into_iter().flatten() {
+            let Ok(Some(message)) = self.store().message(id).await else {
+                continue;
+            };
+            if message.status != MessageStatus::Failed {
+                continue;
+            }
+            events.push(DeliveryEvent {
+                id: crate::webhooks::event_id(&["scheduled", id]),
+                kind: MessageStatus::Failed.as_str(),
+                channel: message.channel,
+                provider: message.provider,
+                provider_message_id: message.provider_message_id.unwrap_or_else(|| id.clone()),
+                recipient_hash: message.recipients.first().map(|r| r.hash.clone()),
+                time: crate::support::now_rfc3339(),
+                error_code: message.error_code,
+                retryable: None,
+            });
+        }
+        if events.is_empty() {
+            return;
+        }
+        match self.deliver(events, context).await {
+            Ok(Some(forwarding)) => forwarding.await,
+            Ok(None) => {}
+            Err(failed) => {
+                tracing::error!(id = %send.id, code = %failed.code.as_str(), "a scheduled send's failure could not be kept as an event")
+            }
         }
     }
 

@@ -196,7 +196,7 @@ impl App {
     /// message is still waiting) is the work left for after the answer, and the dispatcher
     /// retries what it does not deliver. A store that cannot take them answers 503, so that
     /// the provider sends the report again (the same report keeps its event id, kept once).
-    async fn deliver(
+    pub(super) async fn deliver(
         &self,
         events: Vec<DeliveryEvent>,
         context: &RequestContext,

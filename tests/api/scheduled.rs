@@ -393,3 +393,66 @@ async fn bad_quiet_hours_variables_are_named_in_health_and_not_used() {
     assert_eq!(body["quietHours"]["timezone"], "America/New_York");
     assert_eq!(body["status"], "degraded");
 }
+
+#[tokio::test]
+async fn a_scheduled_send_that_fails_when_due_is_recorded_failed_and_forwarded_as_an_event() {
+    let _shared = POSTGRES.read().await;
+    let receiver = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(204))
+        .mount(&receiver)
+        .await;
+    // A sender moto never verified: SES refuses the message when it is due.
+    let sender = format!("noreply@{}.example.com", unique("unverified"));
+    let database = fresh_database().await;
+    let mut vars = ses_vars(&sender, &moto_url());
+    vars.insert("DATABASE_URL", database);
+    vars.insert("NOTIFY_AUDIT_KEY", AUDIT_KEY.into());
+    vars.insert("NOTIFY_STORE_KEY", STORE_KEY.into());
+    vars.insert("CRON_SECRET", CRON_SECRET.into());
+    vars.insert("NOTIFY_EVENTS_URL", receiver.uri());
+    vars.insert("NOTIFY_EVENTS_SECRET", crate::webhooks::events_secret());
+    let vars = as_pairs(&vars);
+    let send = Function::start("send-email", &vars).await;
+    let dispatcher = Function::start("cron-dispatch", &vars).await;
+    let at = time::OffsetDateTime::now_utc() + time::Duration::minutes(5);
+    let at = at
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let (status, body) = send
+        .post_json(
+            &json!({"to": "p@example.com", "subject": "Invoice", "body": "Ready", "sendAt": at}),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["id"].as_str().unwrap().to_owned();
+    let (client, connection) = tokio_postgres::connect(vars_database(&vars), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+        .batch_execute("UPDATE notify_scheduled SET send_at = now() - interval '1 second'")
+        .await
+        .unwrap();
+    let response = reqwest::Client::new()
+        .get(&dispatcher.base_url)
+        .bearer_auth(CRON_SECRET)
+        .send()
+        .await
+        .unwrap();
+    let (_, report) = answer(response).await;
+    assert_eq!(report["scheduledSent"], 1, "{report}");
+    let requests = receiver.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 1, "the failure was not forwarded");
+    let event = crate::webhooks::verified_payload(&requests[0]);
+    assert_eq!(event["type"], "message.failed", "{event}");
+    assert_eq!(event["data"]["provider_message_id"], id.as_str(), "{event}");
+    assert!(event["data"]["error_code"].is_string(), "{event}");
+}
+
+fn vars_database<'a>(vars: &'a [(&'static str, &'a str)]) -> &'a str {
+    vars.iter()
+        .find(|(name, _)| *name == "DATABASE_URL")
+        .unwrap()
+        .1
+}
