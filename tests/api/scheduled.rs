@@ -124,13 +124,32 @@ impl Deployment {
 async fn a_scheduled_email_waits_for_its_time_then_goes_once_with_two_dispatchers_at_once() {
     let _shared = POSTGRES.read().await;
     let deployment = Deployment::start().await;
-    let (status, body) = deployment.schedule("patient@example.com", 90).await;
+    let at = time::OffsetDateTime::now_utc() + time::Duration::minutes(90);
+    let request = json!({
+        "to": "patient@example.com", "subject": "Your appointment tomorrow",
+        "body": "A confidential reminder body",
+        "sendAt": at.format(&time::format_description::well_known::Rfc3339).unwrap(),
+    });
+    let scheduling = || {
+        reqwest::Client::new()
+            .post(&deployment.send.base_url)
+            .bearer_auth(API_KEY)
+            .header("idempotency-key", "appointment-42-reminder")
+            .json(&request)
+            .send()
+    };
+    let (status, body) = answer(scheduling().await.unwrap()).await;
     assert_eq!(status, 202, "{body}");
     assert_eq!(
         (&body["success"], &body["scheduled"]),
         (&json!(true), &json!(true))
     );
     let id = body["id"].as_str().unwrap().to_owned();
+    // The practice app retried the booking's call: the same answer, nothing scheduled twice.
+    let retried = scheduling().await.unwrap();
+    assert!(retried.headers().contains_key("idempotency-replayed"));
+    let (status, again) = answer(retried).await;
+    assert_eq!((status, &again["id"]), (202, &body["id"]), "{again}");
     let (_, message) = deployment.message(reqwest::Method::GET, &id, None).await;
     assert_eq!(message["message"]["status"], "scheduled", "{message}");
     let (waiting, clear) = deployment.content_left().await;
@@ -372,12 +391,13 @@ async fn an_sms_inside_quiet_hours_waits_for_their_end_unless_urgent_or_the_pati
 }
 
 #[tokio::test]
-async fn bad_quiet_hours_variables_are_named_in_health_and_not_used() {
+async fn bad_quiet_hours_variables_and_a_malformed_store_key_are_named_in_health() {
     let health = Function::start(
         "health",
         &[
             ("NOTIFY_QUIET_HOURS", "late-early"),
             ("NOTIFY_TIMEZONE", "Atlantis/Capital"),
+            ("NOTIFY_STORE_KEY", "c2hvcnQ="),
         ],
     )
     .await;
@@ -392,6 +412,11 @@ async fn bad_quiet_hours_variables_are_named_in_health_and_not_used() {
     assert_eq!(body["quietHours"]["window"], Value::Null);
     assert_eq!(body["quietHours"]["timezone"], "America/New_York");
     assert_eq!(body["status"], "degraded");
+    let security = body["security"]["invalid"].to_string();
+    assert!(
+        security.contains("NOTIFY_STORE_KEY"),
+        "a malformed store key is not named: {body}"
+    );
 }
 
 #[tokio::test]
