@@ -1,0 +1,77 @@
+//! The memory store's retention sweep: expired keys, idle limits, old messages, orphan events
+//! and audit lines, and finished scheduled sends, a bounded number a call.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use super::MemoryStore;
+use super::scheduled::SendState;
+use crate::store::outbox::{Sweep, Swept};
+
+impl MemoryStore {
+    pub(super) fn sweep_now(&self, sweep: &Sweep) -> Swept {
+        let now = self.now();
+        let max = sweep.max_rows as usize;
+        let mut state = self.state();
+        let state = &mut *state;
+        let mut swept = Swept::default();
+        let expired: Vec<_> = state
+            .claims
+            .iter()
+            .filter(|(_, row)| row.expires_at < now)
+            .map(|(id, _)| id.clone())
+            .take(max)
+            .collect();
+        for id in &expired {
+            state.claims.remove(id);
+        }
+        swept.idempotency_keys = expired.len() as u64;
+        let idle: Vec<_> = state
+            .limits
+            .iter()
+            .filter(|(_, tat)| **tat < now - Duration::from_secs(86_400))
+            .map(|(key, _)| key.clone())
+            .take(max)
+            .collect();
+        for key in &idle {
+            state.limits.remove(key);
+        }
+        swept.limits = idle.len() as u64;
+        let mut gone = HashSet::new();
+        while gone.len() < max
+            && let Some(oldest) = state.messages.front()
+            && oldest.created_at < sweep.messages_before
+        {
+            if let Some(message) = state.messages.pop_front() {
+                gone.insert(message.view.id);
+            }
+        }
+        swept.messages = gone.len() as u64;
+        let mut orphans = 0;
+        state.events.retain(|row| match &row.message_id {
+            Some(id) => !gone.contains(id),
+            None if orphans < max && row.received_at < sweep.messages_before => {
+                orphans += 1;
+                false
+            }
+            None => true,
+        });
+        swept.orphan_events = orphans as u64;
+        let before = state.audit.len();
+        while state.audit.len() + max > before
+            && state
+                .audit
+                .front()
+                .is_some_and(|(_, time, _)| *time < sweep.audit_before)
+        {
+            state.audit.pop_front();
+        }
+        swept.audit_lines = (before - state.audit.len()) as u64;
+        state.scheduled.retain(|row| {
+            matches!(row.state, SendState::Scheduled | SendState::Sending)
+                || row.updated_at >= sweep.messages_before
+        });
+        state.last_dispatch = Some(now);
+        swept
+    }
+}
