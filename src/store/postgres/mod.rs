@@ -3,7 +3,10 @@
 //! `NOTIFY_STORE_TIMEOUT_MS`. Statements are sent unnamed (`query_typed`), so the store works
 //! through a transaction-mode pooler such as Neon's PgBouncer as well as directly.
 
+mod admit;
+mod events;
 mod migrate;
+mod scheduled;
 mod sql;
 
 use std::sync::Arc;
@@ -14,20 +17,17 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tokio_postgres::types::{Json, ToSql, Type};
 
-use super::outbox::{
-    Applied, EventPage, FIRST_ATTEMPT_LEASE, NewEvent, OutboxHealth, Outgoing, Settled, Sweep,
-    Swept,
-};
+use super::outbox::{Applied, EventPage, NewEvent, OutboxHealth, Outgoing, Settled, Sweep, Swept};
 use super::scheduled::{Change, Changed, ScheduledHealth, ScheduledSend};
 use super::types::{
-    Admission, Admitted, AuditPage, AuditQuery, Claim, ClaimOutcome, MessageFilter, MessagePage,
-    MessageRecord, MessageView, Refusal, Stats, StoreHealth, StoredAnswer,
+    Admission, Admitted, AuditPage, AuditQuery, Claim, MessageFilter, MessagePage, MessageRecord,
+    MessageView, Stats, StoreHealth, StoredAnswer,
 };
 use super::{Store, unavailable};
 use crate::config::{Misconfiguration, PostgresSettings};
 use crate::error::{Error, FieldError};
-use crate::names::{MessageStatus, ScheduledRoute};
 use crate::support::BoxFuture;
+use admit::{AdmitAnswer, admission_json, admitted};
 
 pub struct PostgresStore {
     /// The pool, or what keeps the configured database from being used.
@@ -211,94 +211,6 @@ impl<'a> Recorded<'a> {
     }
 }
 
-/// What `notify_admit` answers.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AdmitAnswer {
-    refused: Vec<RefusedJson>,
-    claim: String,
-    status: Option<u16>,
-    body: Option<String>,
-    retry_ms: Option<u64>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RefusedJson {
-    group: u8,
-    retry_ms: u64,
-}
-
-/// The admission as `notify_admit` takes it, as JSON text (cheaper to send than a `jsonb`
-/// value built first).
-fn admission_json(admission: &Admission) -> (String, Option<String>) {
-    #[derive(Serialize)]
-    struct LimitJson<'a> {
-        key: &'a str,
-        interval_us: u64,
-        period_us: u64,
-        grp: u8,
-    }
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct ClaimJson<'a> {
-        scope: &'a str,
-        key: &'a str,
-        request_hash: &'a str,
-        lease_ms: u64,
-        ttl_ms: u64,
-        channels: u8,
-    }
-    let limits: Vec<LimitJson> = admission
-        .limits
-        .iter()
-        .map(|l| LimitJson {
-            key: &l.key,
-            interval_us: l.interval.as_micros() as u64,
-            period_us: l.period.as_micros() as u64,
-            grp: l.group,
-        })
-        .collect();
-    let claim = admission.claim.as_ref().map(|c| ClaimJson {
-        scope: &c.scope,
-        key: &c.key,
-        request_hash: &c.request_hash,
-        lease_ms: c.lease.as_millis() as u64,
-        ttl_ms: c.ttl.as_millis() as u64,
-        channels: c.channels,
-    });
-    (
-        serde_json::to_string(&limits).unwrap_or_else(|_| "[]".into()),
-        claim.and_then(|c| serde_json::to_string(&c).ok()),
-    )
-}
-
-fn admitted(answer: AdmitAnswer) -> Result<Admitted, Error> {
-    let claim = match answer.claim.as_str() {
-        "none" => ClaimOutcome::None,
-        "claimed" => ClaimOutcome::Claimed,
-        "replay" => ClaimOutcome::Replay(StoredAnswer {
-            status: answer.status.unwrap_or(200),
-            body: answer.body.unwrap_or_default(),
-        }),
-        "inProgress" => ClaimOutcome::InProgress {
-            retry_after: Duration::from_millis(answer.retry_ms.unwrap_or(1000)),
-        },
-        "reused" => ClaimOutcome::Reused,
-        "abandoned" => ClaimOutcome::Abandoned,
-        other => return Err(unavailable(format!("notify_admit answered {other:?}"))),
-    };
-    let refused = answer
-        .refused
-        .into_iter()
-        .map(|r| Refusal {
-            group: r.group,
-            retry_after: Duration::from_millis(r.retry_ms),
-        })
-        .collect();
-    Ok(Admitted { refused, claim })
-}
-
 fn rfc3339(time: Option<OffsetDateTime>) -> Option<String> {
     time.and_then(|t| {
         t.format(&time::format_description::well_known::Rfc3339)
@@ -335,23 +247,7 @@ impl Store for PostgresStore {
         messages: &'a [MessageRecord],
         answer: Option<(&'a Claim, &'a StoredAnswer)>,
     ) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move {
-            let record = Recorded::new(messages, &[], answer)?;
-            let route = send.route.as_str();
-            let send_at = rfc3339(Some(send.send_at));
-            let mut params = record.params();
-            params.extend_from_slice(&[
-                (&send.id as &(dyn ToSql + Sync), Type::TEXT),
-                (&route, Type::TEXT),
-                (&send_at, Type::TEXT),
-                (&send.content, Type::BYTEA),
-                (&send.caller, Type::TEXT),
-                (&send.request_id, Type::TEXT),
-                (&send.email_id, Type::TEXT),
-                (&send.sms_id, Type::TEXT),
-            ]);
-            self.query(sql::SCHEDULE, &params).await.map(drop)
-        })
+        Box::pin(self.schedule_in(send, messages, answer))
     }
 
     fn due_sends(
@@ -359,35 +255,7 @@ impl Store for PostgresStore {
         limit: u16,
         lease: Duration,
     ) -> BoxFuture<'_, Result<Vec<ScheduledSend>, Error>> {
-        Box::pin(async move {
-            let limit = i64::from(limit);
-            let lease = lease.as_millis() as i64;
-            let rows = self
-                .query(
-                    sql::DUE_SENDS,
-                    &[(&limit, Type::INT8), (&lease, Type::INT8)],
-                )
-                .await?;
-            let mut due = Vec::with_capacity(rows.len());
-            for row in &rows {
-                let route: String = row.try_get(1).map_err(unavailable)?;
-                let micros: i64 = row.try_get(2).map_err(unavailable)?;
-                due.push(ScheduledSend {
-                    id: row.try_get(0).map_err(unavailable)?,
-                    route: ScheduledRoute::parse(&route).ok_or_else(|| {
-                        unavailable(format!("a scheduled send's route {route:?}"))
-                    })?,
-                    send_at: OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
-                        .map_err(unavailable)?,
-                    content: row.try_get(3).map_err(unavailable)?,
-                    caller: row.try_get(4).map_err(unavailable)?,
-                    request_id: row.try_get(5).map_err(unavailable)?,
-                    email_id: row.try_get(6).map_err(unavailable)?,
-                    sms_id: row.try_get(7).map_err(unavailable)?,
-                });
-            }
-            Ok(due)
-        })
+        Box::pin(self.due_sends_in(limit, lease))
     }
 
     fn sent<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
@@ -395,68 +263,11 @@ impl Store for PostgresStore {
     }
 
     fn change<'a>(&'a self, id: &'a str, change: Change) -> BoxFuture<'a, Result<Changed, Error>> {
-        Box::pin(async move {
-            let send_at = match change {
-                Change::Cancel => None,
-                Change::MoveTo(at) => rfc3339(Some(at)),
-            };
-            let rows = self
-                .query(sql::CHANGE, &[(&id, Type::TEXT), (&send_at, Type::TEXT)])
-                .await?;
-            let row = rows
-                .first()
-                .ok_or_else(|| unavailable("no answer to a change"))?;
-            let found: Option<String> = row.try_get(0).map_err(unavailable)?;
-            let changed: i64 = row.try_get(2).map_err(unavailable)?;
-            Ok(match found {
-                None => Changed::NotScheduled,
-                Some(_) if changed == 0 => Changed::TooLate,
-                Some(id) => Changed::Done {
-                    id,
-                    send_at: match change {
-                        Change::Cancel => None,
-                        Change::MoveTo(at) => Some(at),
-                    },
-                },
-            })
-        })
+        Box::pin(self.change_in(id, change))
     }
 
     fn apply_event<'a>(&'a self, new: NewEvent<'a>) -> BoxFuture<'a, Result<Applied, Error>> {
-        Box::pin(async move {
-            // An unknown kind still keeps its event and audit line, ranked never to move the
-            // status.
-            let (status, rank) = match MessageStatus::parse(new.event.kind) {
-                Some(status) => (status.as_str(), i16::from(status.rank())),
-                None => (new.event.kind, 0),
-            };
-            let lease = FIRST_ATTEMPT_LEASE.as_millis() as i32;
-            let rows = self
-                .query(
-                    sql::APPLY_EVENT,
-                    &[
-                        (&new.payload, Type::TEXT),
-                        (&status, Type::TEXT),
-                        (&rank, Type::INT2),
-                        (&new.audit, Type::TEXT),
-                        (&new.forward, Type::BOOL),
-                        (&lease, Type::INT4),
-                    ],
-                )
-                .await?;
-            let fate: String = rows
-                .first()
-                .and_then(|row| row.try_get(0).ok())
-                .unwrap_or_default();
-            match fate.as_str() {
-                "copy" => Ok(Applied::Copy),
-                "kept" => Ok(Applied::Kept),
-                "claimed" => Ok(Applied::Claimed),
-                other => Err(unavailable(format!(
-                    "notify_apply_event answered {other:?}"
-                ))),
-            }
-        })
+        Box::pin(self.apply_event_in(new))
     }
 
     fn due_events(
@@ -464,39 +275,11 @@ impl Store for PostgresStore {
         limit: u16,
         lease: Duration,
     ) -> BoxFuture<'_, Result<Vec<Outgoing>, Error>> {
-        Box::pin(async move {
-            let limit = i64::from(limit);
-            let lease = lease.as_millis() as i64;
-            let rows = self
-                .query(
-                    sql::DUE_EVENTS,
-                    &[(&limit, Type::INT8), (&lease, Type::INT8)],
-                )
-                .await?;
-            let mut due = Vec::with_capacity(rows.len());
-            for row in &rows {
-                let attempts: i16 = row.try_get(2).map_err(unavailable)?;
-                due.push(Outgoing {
-                    id: row.try_get(0).map_err(unavailable)?,
-                    payload: row.try_get(1).map_err(unavailable)?,
-                    attempts: attempts.max(0) as u16,
-                });
-            }
-            // The lease came in the table's order; attempts go in the events' order.
-            Ok(due)
-        })
+        Box::pin(self.due_events_in(limit, lease))
     }
 
     fn settle<'a>(&'a self, settled: &'a [Settled]) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async move {
-            if settled.is_empty() {
-                return Ok(());
-            }
-            let settled = serde_json::to_string(settled).map_err(unavailable)?;
-            self.query(sql::SETTLE, &[(&settled, Type::TEXT)])
-                .await
-                .map(drop)
-        })
+        Box::pin(self.settle_in(settled))
     }
 
     fn events<'a>(
@@ -504,33 +287,7 @@ impl Store for PostgresStore {
         after: Option<&'a str>,
         limit: u16,
     ) -> BoxFuture<'a, Result<Option<EventPage>, Error>> {
-        Box::pin(async move {
-            // The event `after` comes first, then `limit` more and one to tell if others follow.
-            let fetch = i64::from(limit) + 1 + i64::from(after.is_some());
-            let rows = self
-                .query(sql::EVENTS, &[(&after, Type::TEXT), (&fetch, Type::INT8)])
-                .await?;
-            let mut events = Vec::with_capacity(rows.len());
-            for (i, row) in rows.iter().enumerate() {
-                let id: String = row.try_get(0).map_err(unavailable)?;
-                if i == 0
-                    && let Some(after) = after
-                {
-                    if id != after {
-                        return Ok(None);
-                    }
-                    continue;
-                }
-                let Json(payload) = row
-                    .try_get::<_, Json<serde_json::Value>>(1)
-                    .map_err(unavailable)?;
-                events.push(payload);
-            }
-            if after.is_some() && rows.is_empty() {
-                return Ok(None);
-            }
-            Ok(Some(EventPage::of(events, limit)))
-        })
+        Box::pin(self.events_in(after, limit))
     }
 
     fn sweep<'a>(

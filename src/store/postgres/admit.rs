@@ -1,0 +1,97 @@
+//! Admission on Postgres: the request as `notify_admit` takes it (JSON text) and its answer.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::store::types::{Admission, Admitted, ClaimOutcome, Refusal, StoredAnswer};
+use crate::store::unavailable;
+
+/// What `notify_admit` answers.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct AdmitAnswer {
+    refused: Vec<RefusedJson>,
+    claim: String,
+    status: Option<u16>,
+    body: Option<String>,
+    retry_ms: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RefusedJson {
+    group: u8,
+    retry_ms: u64,
+}
+
+/// The admission as `notify_admit` takes it, as JSON text (cheaper to send than a `jsonb`
+/// value built first).
+pub(super) fn admission_json(admission: &Admission) -> (String, Option<String>) {
+    #[derive(Serialize)]
+    struct LimitJson<'a> {
+        key: &'a str,
+        interval_us: u64,
+        period_us: u64,
+        grp: u8,
+    }
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ClaimJson<'a> {
+        scope: &'a str,
+        key: &'a str,
+        request_hash: &'a str,
+        lease_ms: u64,
+        ttl_ms: u64,
+        channels: u8,
+    }
+    let limits: Vec<LimitJson> = admission
+        .limits
+        .iter()
+        .map(|l| LimitJson {
+            key: &l.key,
+            interval_us: l.interval.as_micros() as u64,
+            period_us: l.period.as_micros() as u64,
+            grp: l.group,
+        })
+        .collect();
+    let claim = admission.claim.as_ref().map(|c| ClaimJson {
+        scope: &c.scope,
+        key: &c.key,
+        request_hash: &c.request_hash,
+        lease_ms: c.lease.as_millis() as u64,
+        ttl_ms: c.ttl.as_millis() as u64,
+        channels: c.channels,
+    });
+    (
+        serde_json::to_string(&limits).unwrap_or_else(|_| "[]".into()),
+        claim.and_then(|c| serde_json::to_string(&c).ok()),
+    )
+}
+
+pub(super) fn admitted(answer: AdmitAnswer) -> Result<Admitted, Error> {
+    let claim = match answer.claim.as_str() {
+        "none" => ClaimOutcome::None,
+        "claimed" => ClaimOutcome::Claimed,
+        "replay" => ClaimOutcome::Replay(StoredAnswer {
+            status: answer.status.unwrap_or(200),
+            body: answer.body.unwrap_or_default(),
+        }),
+        "inProgress" => ClaimOutcome::InProgress {
+            retry_after: Duration::from_millis(answer.retry_ms.unwrap_or(1000)),
+        },
+        "reused" => ClaimOutcome::Reused,
+        "abandoned" => ClaimOutcome::Abandoned,
+        other => return Err(unavailable(format!("notify_admit answered {other:?}"))),
+    };
+    let refused = answer
+        .refused
+        .into_iter()
+        .map(|r| Refusal {
+            group: r.group,
+            retry_after: Duration::from_millis(r.retry_ms),
+        })
+        .collect();
+    Ok(Admitted { refused, claim })
+}
