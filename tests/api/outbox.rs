@@ -140,6 +140,23 @@ async fn receiver_up(address: &str, delay: Duration) -> MockServer {
     receiver
 }
 
+/// The practice app's receiver, refusing (503) its first `times` requests, then accepting.
+async fn receiver_refusing(times: u64) -> MockServer {
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(times)
+        .with_priority(1)
+        .mount(&receiver)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(204))
+        .with_priority(2)
+        .mount(&receiver)
+        .await;
+    receiver
+}
+
 fn ids(requests: &[wiremock::Request]) -> Vec<String> {
     requests
         .iter()
@@ -155,18 +172,7 @@ fn ids(requests: &[wiremock::Request]) -> Vec<String> {
 #[tokio::test]
 async fn a_receiver_that_refuses_the_first_attempts_then_accepts_gets_the_event_exactly_once() {
     let _shared = POSTGRES.read().await;
-    let receiver = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(2)
-        .with_priority(1)
-        .mount(&receiver)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(204))
-        .with_priority(2)
-        .mount(&receiver)
-        .await;
+    let receiver = receiver_refusing(2).await;
     let deployment = Deployment::start(&receiver.uri()).await;
     deployment
         .report("SM00000000000000000000000000000001", "delivered")
@@ -339,18 +345,7 @@ async fn the_dispatcher_answers_only_its_scheduler_and_is_never_open() {
 
 #[tokio::test]
 async fn cargo_run_retries_a_refused_event_on_its_own_timer() {
-    let receiver = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(500))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&receiver)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(204))
-        .with_priority(2)
-        .mount(&receiver)
-        .await;
+    let receiver = receiver_refusing(1).await;
     let mut vars = crate::support::twilio_vars("http://127.0.0.1:9");
     vars.insert("NOTIFY_PUBLIC_URL", PUBLIC_URL.into());
     vars.insert("NOTIFY_EVENTS_URL", receiver.uri());
