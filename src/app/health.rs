@@ -50,12 +50,19 @@ impl App {
             StoreConfig::Misconfigured(m) => (&m.missing, &m.invalid),
             _ => (&[], &[]),
         };
+        let mut quiet_invalid = config.quiet_invalid.clone();
+        let zone_problem = self.practice_zone_problem();
+        let timezone = match zone_problem {
+            Some(_) => crate::config::DEFAULT_TIMEZONE,
+            None => config.quiet.zone_name.as_str(),
+        };
+        quiet_invalid.extend(zone_problem);
         let degraded = email.mode == Mode::Misconfigured
             || sms.mode == Mode::Misconfigured
             || !config.branding_invalid.is_empty()
             || !config.security_invalid.is_empty()
             || !config.dispatch_invalid.is_empty()
-            || !config.quiet_invalid.is_empty()
+            || !quiet_invalid.is_empty()
             || matches!(config.store, StoreConfig::Misconfigured(_));
         let store_warning = (config.on_vercel
             && matches!(config.store, StoreConfig::Memory)
@@ -88,9 +95,9 @@ impl App {
             },
             quiet_hours: QuietHealth {
                 window: config.quiet.window.map(|w| w.to_string()),
-                timezone: &config.quiet.zone_name,
+                timezone,
                 email: config.quiet.email,
-                invalid: &config.quiet_invalid,
+                invalid: quiet_invalid,
             },
             dispatch: DispatchHealth {
                 cron_secret: config.dispatch.cron_secret.is_some(),
@@ -146,7 +153,7 @@ pub struct QuietHealth<'a> {
     pub window: Option<String>,
     pub timezone: &'a str,
     pub email: bool,
-    pub invalid: &'a [FieldError],
+    pub invalid: Vec<FieldError>,
 }
 
 /// Whether the dispatcher can be called, and how long it keeps the log and the trail. The

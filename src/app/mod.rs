@@ -52,6 +52,8 @@ pub struct App {
     email: OnceLock<EmailSenders>,
     sms: OnceLock<SmsSenders>,
     events: Option<EventsTarget>,
+    /// `NOTIFY_TIMEZONE` from the time-zone database, looked up on first use.
+    quiet_zone: OnceLock<jiff::tz::TimeZone>,
     /// The sealer of scheduled content under `NOTIFY_STORE_KEY`, built on first use.
     sealer: OnceLock<Option<crate::support::Sealer>>,
     /// Built on the first SNS message: only the SES webhook needs it (and its HTTPS fetches).
@@ -124,6 +126,7 @@ impl App {
             store: OnceLock::new(),
             sns: OnceLock::new(),
             sealer: OnceLock::new(),
+            quiet_zone: OnceLock::new(),
             events,
             http,
             email: OnceLock::new(),

@@ -4,9 +4,34 @@ use jiff::tz::TimeZone;
 use time::OffsetDateTime;
 
 use super::{App, RequestContext};
+use crate::config::DEFAULT_TIMEZONE;
+use crate::error::FieldError;
 use crate::names::Channel;
 
 impl App {
+    /// `NOTIFY_TIMEZONE` from the time-zone database, looked up once; `America/New_York` when
+    /// it is not a zone the database knows (health names it).
+    pub(super) fn practice_zone(&self) -> &TimeZone {
+        self.quiet_zone.get_or_init(|| {
+            TimeZone::get(&self.config.quiet.zone_name)
+                .or_else(|_| TimeZone::get(DEFAULT_TIMEZONE))
+                .unwrap_or(TimeZone::UTC)
+        })
+    }
+
+    /// The problem with `NOTIFY_TIMEZONE`, if the database does not know it.
+    pub(super) fn practice_zone_problem(&self) -> Option<FieldError> {
+        let name = &self.config.quiet.zone_name;
+        TimeZone::get(name).is_err().then(|| {
+            FieldError::new(
+                "NOTIFY_TIMEZONE",
+                format!(
+                    "must be an IANA time zone such as America/Chicago; {DEFAULT_TIMEZONE} is used"
+                ),
+            )
+        })
+    }
+
     /// When a send due at `at` on `channels` may go, given quiet hours in `zone` (the
     /// patient's; the practice's when `None`): `None` when it need not wait (no window, an
     /// `urgent` send, no channel the window holds back, outside the window, or a scheduled
@@ -33,7 +58,7 @@ impl App {
             return None;
         }
         let at = jiff::Timestamp::from_nanosecond(at.unix_timestamp_nanos()).ok()?;
-        let end = window.deferral(at, zone.unwrap_or(&quiet.zone))?;
+        let end = window.deferral(at, zone.unwrap_or(self.practice_zone()))?;
         OffsetDateTime::from_unix_timestamp_nanos(end.as_nanosecond()).ok()
     }
 }

@@ -8,10 +8,10 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::admit::{Admit, Planned};
-use super::channel::Senders;
 use super::send::{Sending, log_caller, misconfigured};
 use super::{App, RequestContext};
 use crate::audit::AuditRecipient;
+use crate::config::ChannelConfig;
 use crate::domain::DeliveryEvent;
 use crate::error::{Error, ErrorCode};
 use crate::names::{Channel, MessageStatus, Provider, ScheduledRoute, StoreKind};
@@ -321,18 +321,19 @@ impl App {
         })
     }
 
-    /// The provider a channel would send with now; a misconfigured channel is refused now.
+    /// The provider a channel would send with now, read off the configuration (building a
+    /// channel's senders here would link the other channel's provider into every send
+    /// function); a misconfigured channel is refused now.
     fn provider_of(&self, channel: Channel) -> Result<Provider, Error> {
         match channel {
-            Channel::Email => match self.email() {
-                Senders::Live(providers) => Ok(providers.first.provider()),
-                Senders::Demo(demo) => Ok(demo.provider()),
-                Senders::Misconfigured(m) => Err(misconfigured("Email", m)),
+            Channel::Email => match &self.config.email {
+                ChannelConfig::Live(email) => Ok(email.providers.first.provider()),
+                ChannelConfig::Demo => Ok(Provider::AwsSes),
+                ChannelConfig::Misconfigured(m) => Err(misconfigured("Email", m)),
             },
-            Channel::Sms => match self.sms() {
-                Senders::Live(providers) => Ok(providers.first.provider()),
-                Senders::Demo(demo) => Ok(demo.provider()),
-                Senders::Misconfigured(m) => Err(misconfigured("SMS", m)),
+            Channel::Sms => match &self.config.sms {
+                ChannelConfig::Live(_) | ChannelConfig::Demo => Ok(Provider::Twilio),
+                ChannelConfig::Misconfigured(m) => Err(misconfigured("SMS", m)),
             },
         }
     }

@@ -1,8 +1,6 @@
 //! Quiet hours: `NOTIFY_QUIET_HOURS` (e.g. `21:00-08:00`) in `NOTIFY_TIMEZONE` (an IANA zone,
 //! default `America/New_York`), for SMS, and for email too with `NOTIFY_QUIET_HOURS_EMAIL=1`.
 
-use jiff::tz::TimeZone;
-
 use super::vars::Vars;
 use crate::domain::QuietHours;
 use crate::error::FieldError;
@@ -13,8 +11,9 @@ pub const DEFAULT_TIMEZONE: &str = "America/New_York";
 pub struct QuietConfig {
     /// `None`: no quiet hours (the default).
     pub window: Option<QuietHours>,
-    /// The practice's zone, used when a request names none.
-    pub zone: TimeZone,
+    /// The practice's zone, used when a request names none. Looked up in the time-zone
+    /// database when first needed (`App::practice_zone`, and health), so that functions which
+    /// never send (templates, preview, openapi) do not link the database.
     pub zone_name: String,
     pub email: bool,
 }
@@ -30,24 +29,12 @@ pub(super) fn read_quiet(vars: &Vars, invalid: &mut Vec<FieldError>) -> QuietCon
         }
         window
     });
-    let named = vars.get("NOTIFY_TIMEZONE").unwrap_or(DEFAULT_TIMEZONE);
-    let (zone, zone_name) = match TimeZone::get(named) {
-        Ok(zone) => (zone, named.to_owned()),
-        Err(_) => {
-            invalid.push(FieldError::new(
-                "NOTIFY_TIMEZONE",
-                format!(
-                    "must be an IANA time zone such as America/Chicago; {DEFAULT_TIMEZONE} is used"
-                ),
-            ));
-            let zone = TimeZone::get(DEFAULT_TIMEZONE).unwrap_or(TimeZone::UTC);
-            (zone, DEFAULT_TIMEZONE.to_owned())
-        }
-    };
     QuietConfig {
         window,
-        zone,
-        zone_name,
+        zone_name: vars
+            .get("NOTIFY_TIMEZONE")
+            .unwrap_or(DEFAULT_TIMEZONE)
+            .to_owned(),
         email: vars
             .get("NOTIFY_QUIET_HOURS_EMAIL")
             .is_some_and(|v| v == "1" || v == "true"),
