@@ -54,7 +54,8 @@ pub struct App {
     events: Option<EventsTarget>,
     /// `NOTIFY_TIMEZONE` from the time-zone database, looked up on first use.
     quiet_zone: OnceLock<jiff::tz::TimeZone>,
-    /// The sealer of scheduled content under `NOTIFY_STORE_KEY`, built on first use.
+    /// The sealer of scheduled content under `NOTIFY_STORE_KEY` (with the memory store and no
+    /// key, one of this process's own), built on first use.
     sealer: OnceLock<Option<crate::support::Sealer>>,
     /// Built on the first SNS message: only the SES webhook needs it (and its HTTPS fetches).
     sns: OnceLock<SnsVerifier>,

@@ -2,7 +2,6 @@
 //! dispatcher through the same route as an immediate send (limits, failover, audit, events);
 //! cancelling and moving one while it waits.
 
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use time::OffsetDateTime;
@@ -304,16 +303,12 @@ impl App {
                 "Scheduled sends need a database on Vercel, where instances come and go",
             ));
         }
-        static EPHEMERAL: OnceLock<Option<Sealer>> = OnceLock::new();
-        let sealer = match &config.store_key {
-            Some(key) => self
-                .sealer
-                .get_or_init(|| Sealer::new(key.expose()))
-                .as_ref(),
-            None if kind == StoreKind::Memory => EPHEMERAL.get_or_init(Sealer::ephemeral).as_ref(),
+        let sealer = self.sealer.get_or_init(|| match &config.store_key {
+            Some(key) => Sealer::new(key.expose()),
+            None if kind == StoreKind::Memory => Sealer::ephemeral(),
             None => None,
-        };
-        sealer.ok_or_else(|| {
+        });
+        sealer.as_ref().ok_or_else(|| {
             store_required(
                 "NOTIFY_STORE_KEY",
                 "Scheduled messages are sealed in the database under NOTIFY_STORE_KEY, which is not set or not usable",

@@ -68,31 +68,18 @@ impl Deployment {
 
     /// Calls dispatcher `n` as Vercel Cron does; its answer.
     async fn dispatch(&self, n: usize) -> Value {
-        let response = reqwest::Client::new()
-            .get(&self.dispatchers[n].base_url)
-            .bearer_auth(CRON_SECRET)
-            .send()
-            .await
-            .unwrap();
-        let (status, body) = crate::support::answer(response).await;
-        assert_eq!(status, 200, "{body}");
-        body
+        crate::support::dispatch(&self.dispatchers[n], CRON_SECRET).await
     }
 
     /// Moves the clock past every waiting event's next attempt (what minutes or hours of
     /// waiting would do).
     async fn time_passes(&self) {
-        let (client, connection) = tokio_postgres::connect(&self.database, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(connection);
-        client
-            .batch_execute(
-                "UPDATE notify_events SET next_attempt_at = now() - interval '1 second' \
-                 WHERE forward = 'pending'",
-            )
-            .await
-            .unwrap();
+        crate::support::sql(
+            &self.database,
+            "UPDATE notify_events SET next_attempt_at = now() - interval '1 second' \
+             WHERE forward = 'pending'",
+        )
+        .await;
     }
 
     /// `GET /api/events` with `query`.

@@ -59,15 +59,7 @@ impl Deployment {
     }
 
     async fn dispatch(&self, n: usize) -> Value {
-        let response = reqwest::Client::new()
-            .get(&self.dispatchers[n].base_url)
-            .bearer_auth(CRON_SECRET)
-            .send()
-            .await
-            .unwrap();
-        let (status, body) = answer(response).await;
-        assert_eq!(status, 200, "{body}");
-        body
+        crate::support::dispatch(&self.dispatchers[n], CRON_SECRET).await
     }
 
     /// `method` on `/api/messages/{id}`, with `body` if given.
@@ -91,11 +83,7 @@ impl Deployment {
 
     /// Runs `sql` on the deployment's database: the test's own view of what is kept.
     async fn sql(&self, sql: &str) -> Vec<tokio_postgres::Row> {
-        let (client, connection) = tokio_postgres::connect(&self.database, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(connection);
-        client.query(sql, &[]).await.unwrap()
+        crate::support::sql(&self.database, sql).await
     }
 
     /// Moves every waiting send `minutes` closer (what that much waiting would do).
@@ -433,7 +421,7 @@ async fn a_scheduled_send_that_fails_when_due_is_recorded_failed_and_forwarded_a
     let sender = format!("noreply@{}.example.com", unique("unverified"));
     let database = fresh_database().await;
     let mut vars = ses_vars(&sender, &moto_url());
-    vars.insert("DATABASE_URL", database);
+    vars.insert("DATABASE_URL", database.clone());
     vars.insert("NOTIFY_AUDIT_KEY", AUDIT_KEY.into());
     vars.insert("NOTIFY_STORE_KEY", STORE_KEY.into());
     vars.insert("CRON_SECRET", CRON_SECRET.into());
@@ -453,21 +441,12 @@ async fn a_scheduled_send_that_fails_when_due_is_recorded_failed_and_forwarded_a
         .await;
     assert_eq!(status, 202, "{body}");
     let id = body["id"].as_str().unwrap().to_owned();
-    let (client, connection) = tokio_postgres::connect(vars_database(&vars), tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    client
-        .batch_execute("UPDATE notify_scheduled SET send_at = now() - interval '1 second'")
-        .await
-        .unwrap();
-    let response = reqwest::Client::new()
-        .get(&dispatcher.base_url)
-        .bearer_auth(CRON_SECRET)
-        .send()
-        .await
-        .unwrap();
-    let (_, report) = answer(response).await;
+    crate::support::sql(
+        &database,
+        "UPDATE notify_scheduled SET send_at = now() - interval '1 second'",
+    )
+    .await;
+    let report = crate::support::dispatch(&dispatcher, CRON_SECRET).await;
     assert_eq!(report["scheduledSent"], 1, "{report}");
     let requests = receiver.received_requests().await.unwrap();
     assert_eq!(requests.len(), 1, "the failure was not forwarded");
@@ -475,11 +454,4 @@ async fn a_scheduled_send_that_fails_when_due_is_recorded_failed_and_forwarded_a
     assert_eq!(event["type"], "message.failed", "{event}");
     assert_eq!(event["data"]["provider_message_id"], id.as_str(), "{event}");
     assert!(event["data"]["error_code"].is_string(), "{event}");
-}
-
-fn vars_database<'a>(vars: &'a [(&'static str, &'a str)]) -> &'a str {
-    vars.iter()
-        .find(|(name, _)| *name == "DATABASE_URL")
-        .unwrap()
-        .1
 }

@@ -380,5 +380,28 @@ pub async fn fresh_database() -> String {
     format!("{server}/{name}")
 }
 
+/// Runs `statement` on the database at `url`: a test's own view of what is kept, or the clock
+/// moved on (rows made due).
+pub async fn sql(url: &str, statement: &str) -> Vec<tokio_postgres::Row> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("the test database answers");
+    tokio::spawn(connection);
+    client.query(statement, &[]).await.unwrap()
+}
+
+/// Calls the dispatcher `function` as Vercel Cron does, with `secret`; its 200 answer.
+pub async fn dispatch(function: &Function, secret: &str) -> serde_json::Value {
+    let response = reqwest::Client::new()
+        .get(&function.base_url)
+        .bearer_auth(secret)
+        .send()
+        .await
+        .expect("the dispatcher answers");
+    let (status, body) = answer(response).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
 /// The audit key every store test and instance uses: hashes must match across instances.
 pub const AUDIT_KEY: &str = "an-audit-key-shared-by-every-test-instance";

@@ -57,16 +57,16 @@ impl MemoryStore {
             None => true,
         });
         swept.orphan_events = orphans as u64;
-        let before = state.audit.len();
-        while state.audit.len() + max > before
+        // Oldest first: the expired lines are at the front.
+        while (swept.audit_lines as usize) < max
             && state
                 .audit
                 .front()
                 .is_some_and(|(_, time, _)| *time < sweep.audit_before)
         {
             state.audit.pop_front();
+            swept.audit_lines += 1;
         }
-        swept.audit_lines = (before - state.audit.len()) as u64;
         state.scheduled.retain(|row| {
             matches!(row.state, SendState::Scheduled | SendState::Sending)
                 || row.updated_at >= sweep.messages_before
