@@ -130,3 +130,12 @@ impl MessageStatus {
         }
     }
 }
+
+names! {
+    /// Where the SES provider's AWS credentials come from (health's `credentialSource`).
+    CredentialSource {
+        AccessKeys = "access-keys",
+        VercelOidc = "vercel-oidc",
+        DefaultChain = "default-chain",
+    }
+}

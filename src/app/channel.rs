@@ -6,7 +6,11 @@ use crate::config::{
     ChannelConfig, EmailChannelSettings, EmailProviderSettings, Misconfiguration, SendPolicy,
     TwilioSettings,
 };
-use crate::email::{DemoEmailSender, EmailSender, SesEmailSender, SmtpEmailSender};
+use std::sync::Arc;
+
+use crate::email::{
+    DemoEmailSender, EmailSender, SesEmailSender, SmtpEmailSender, WebIdentityToken,
+};
 use crate::error::FieldError;
 use crate::names::Mode;
 use crate::sms::{DemoSmsSender, SmsSender, TwilioSmsSender};
@@ -39,6 +43,8 @@ pub struct Shared<'a> {
     pub http: &'a HttpClient,
     /// `{NOTIFY_PUBLIC_URL}/api/webhooks/twilio`, when SMS delivery events are wired.
     pub status_callback: Option<&'a str>,
+    /// The newest OIDC token a request carried (SES's role credentials).
+    pub web_identity: &'a Arc<WebIdentityToken>,
 }
 
 pub fn email_senders(
@@ -59,6 +65,7 @@ pub fn email_senders(
                                 channel.reply_to.clone(),
                                 shared.policy,
                                 shared.http.clone(),
+                                shared.web_identity.clone(),
                             ))),
                             EmailProviderSettings::Smtp(smtp) => {
                                 Ok(Box::new(SmtpEmailSender::new(

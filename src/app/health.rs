@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::App;
 use crate::config::{ChannelConfig, EmailProviderSettings, StoreConfig};
 use crate::error::FieldError;
-use crate::names::{Mode, Provider};
+use crate::names::{CredentialSource, Mode, Provider};
 use crate::store::StoreHealth;
 
 impl App {
@@ -42,7 +42,11 @@ impl App {
             .iter()
             .map(|(name, state)| {
                 let place = order.iter().position(|p| p == name).map(|i| i + 1);
-                ProviderHealth::new(*name, state, place)
+                let mut provider = ProviderHealth::new(*name, state, place);
+                if *name == Provider::AwsSes {
+                    provider.credential_source = config.ses_credentials;
+                }
+                provider
             })
             .collect();
         let sms = ChannelHealth::new(Provider::Twilio, &config.sms);
@@ -238,6 +242,9 @@ pub struct ProviderHealth<'a> {
     pub order: Option<usize>,
     pub missing: &'a [String],
     pub invalid: &'a [FieldError],
+    /// SES only, when live: where its AWS credentials come from (never a value).
+    #[serde(rename = "credentialSource", skip_serializing_if = "Option::is_none")]
+    pub credential_source: Option<CredentialSource>,
 }
 
 impl<'a> ProviderHealth<'a> {
@@ -249,6 +256,7 @@ impl<'a> ProviderHealth<'a> {
             order,
             missing,
             invalid,
+            credential_source: None,
         }
     }
 }

@@ -28,6 +28,8 @@ pub use webhooks::{AfterAnswer, Received, SnsOutcome};
 use crate::access::Access;
 use crate::audit::Auditor;
 use crate::config::{ChannelConfig, Config};
+use crate::email::WebIdentityToken;
+use crate::names::CredentialSource;
 use crate::store::Store;
 use crate::support::{HttpClient, new_id};
 use crate::webhooks::{CertificateSource, EventsTarget, HttpsCertificateSource, SnsVerifier};
@@ -61,6 +63,8 @@ pub struct App {
     sns: OnceLock<SnsVerifier>,
     /// `{NOTIFY_PUBLIC_URL}/api/webhooks/twilio`, when SMS delivery events are wired.
     status_callback: Option<String>,
+    /// The newest OIDC token the platform handed this instance, for SES's role credentials.
+    web_identity: Arc<WebIdentityToken>,
 }
 
 /// What the audit trail, the limits and the message log know of the request behind a send.
@@ -132,7 +136,19 @@ impl App {
             http,
             email: OnceLock::new(),
             sms: OnceLock::new(),
+            web_identity: Arc::default(),
             config,
+        }
+    }
+
+    /// Keeps the platform's OIDC token of a request (Vercel's `x-vercel-oidc-token`): SES's
+    /// role credentials are refreshed with the newest one. Cheap when it is the one kept.
+    pub fn offer_web_identity_token(&self, token: &str) {
+        if matches!(
+            self.config.ses_credentials,
+            Some(CredentialSource::VercelOidc)
+        ) {
+            self.web_identity.offer(token);
         }
     }
 
@@ -184,6 +200,7 @@ impl App {
             policy: self.config.policy,
             http: &self.http,
             status_callback: self.status_callback(),
+            web_identity: &self.web_identity,
         }
     }
 

@@ -1,23 +1,13 @@
 //! The email channel's settings: SES, any SMTP relay, their order, and what holds for the
 //! whole channel whichever provider sends.
 
-use super::vars::{Vars, check_url, is_local_host, read_number};
+use super::ses::SesSettings;
+use super::vars::{Vars, is_local_host, read_number};
 use super::{ChannelConfig, Misconfiguration, Secret};
 use crate::domain::EmailAddress;
 use crate::error::FieldError;
 use crate::names::Provider;
 use crate::support::NonEmpty;
-
-/// AWS SES v2 settings, from the seed guide's variable names.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SesSettings {
-    pub access_key_id: String,
-    pub secret_access_key: Secret,
-    pub region: String,
-    pub from: EmailAddress,
-    pub configuration_set: Option<String>,
-    pub endpoint_url: Option<String>,
-}
 
 /// One email provider's settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,14 +64,6 @@ pub struct SmtpSettings {
     pub security: SmtpSecurity,
 }
 
-pub const DEFAULT_SES_REGION: &str = "us-east-1";
-
-pub(super) const SES_REQUIRED: &[&[&str]] = &[
-    &["AWS_SES_ACCESS_KEY_ID"],
-    &["AWS_SES_SECRET_ACCESS_KEY"],
-    &["AWS_SES_FROM_EMAIL"],
-];
-
 pub(super) const SMTP_REQUIRED: &[&[&str]] = &[&["SMTP_HOST"], &["SMTP_FROM"]];
 
 pub(super) const EMAIL_PROVIDER_NAMES: [&str; 2] = ["ses", "smtp"];
@@ -92,6 +74,7 @@ pub(super) const EMAIL_PROVIDER_NAMES: [&str; 2] = ["ses", "smtp"];
 pub(super) fn email_channel(
     vars: &Vars,
     force_demo: bool,
+    on_vercel: bool,
     ses: ChannelConfig<SesSettings>,
     smtp: ChannelConfig<SmtpSettings>,
 ) -> ChannelConfig<EmailChannelSettings> {
@@ -106,12 +89,14 @@ pub(super) fn email_channel(
     });
     let mut problem = Misconfiguration::default();
     let mut providers = Vec::new();
+    let ses_unset = super::ses::unset_missing(on_vercel);
+    let smtp_unset: Vec<String> = SMTP_REQUIRED.iter().map(|g| g.join(" or ")).collect();
     let ses = map_settings(ses, EmailProviderSettings::Ses);
     let smtp = map_settings(smtp, EmailProviderSettings::Smtp);
     match &explicit {
         None => {
-            add_provider("ses", ses, false, &mut providers, &mut problem);
-            add_provider("smtp", smtp, false, &mut providers, &mut problem);
+            add_provider(&ses_unset, ses, false, &mut providers, &mut problem);
+            add_provider(&smtp_unset, smtp, false, &mut providers, &mut problem);
         }
         Some(names) => {
             let (mut ses, mut smtp) = (Some(ses), Some(smtp));
@@ -119,13 +104,13 @@ pub(super) fn email_channel(
                 match name.as_str() {
                     "ses" => match ses.take() {
                         Some(state) => {
-                            add_provider("ses", state, true, &mut providers, &mut problem)
+                            add_provider(&ses_unset, state, true, &mut providers, &mut problem)
                         }
                         None => problem.invalid.push(repeated("ses")),
                     },
                     "smtp" => match smtp.take() {
                         Some(state) => {
-                            add_provider("smtp", state, true, &mut providers, &mut problem)
+                            add_provider(&smtp_unset, state, true, &mut providers, &mut problem)
                         }
                         None => problem.invalid.push(repeated("smtp")),
                     },
@@ -154,9 +139,9 @@ pub(super) fn email_channel(
 }
 
 /// Adds a live provider to the list, or its problems to the channel's. A provider the list
-/// names explicitly but that has no variables at all is missing all of them.
+/// names explicitly but that has no variables at all is missing `unset_missing`.
 pub(super) fn add_provider(
-    name: &str,
+    unset_missing: &[String],
     state: ChannelConfig<EmailProviderSettings>,
     named: bool,
     providers: &mut Vec<EmailProviderSettings>,
@@ -169,14 +154,7 @@ pub(super) fn add_provider(
             problem.invalid.extend(m.invalid);
         }
         ChannelConfig::Demo if named => {
-            let required = if name == "ses" {
-                SES_REQUIRED
-            } else {
-                SMTP_REQUIRED
-            };
-            problem
-                .missing
-                .extend(required.iter().map(|group| group.join(" or ")));
+            problem.missing.extend_from_slice(unset_missing);
         }
         ChannelConfig::Demo => {}
     }
@@ -257,40 +235,6 @@ pub(super) fn read_smtp(vars: &Vars, invalid: &mut Vec<FieldError>) -> Option<Sm
         credentials,
         from: from?,
         security,
-    })
-}
-
-pub(super) fn read_ses(vars: &Vars, invalid: &mut Vec<FieldError>) -> Option<SesSettings> {
-    let region = vars.get("AWS_SES_REGION").unwrap_or(DEFAULT_SES_REGION);
-    let region_ok = region
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if !region_ok {
-        invalid.push(FieldError::new(
-            "AWS_SES_REGION",
-            "must be an AWS region name such as us-east-1",
-        ));
-    }
-    let from = vars.get("AWS_SES_FROM_EMAIL").and_then(|v| {
-        EmailAddress::parse(v)
-            .map_err(|m| invalid.push(FieldError::new("AWS_SES_FROM_EMAIL", m)))
-            .ok()
-    });
-    let endpoint_url = vars
-        .get("AWS_ENDPOINT_URL_SESV2")
-        .map(|v| ("AWS_ENDPOINT_URL_SESV2", v))
-        .or_else(|| {
-            vars.get("AWS_ENDPOINT_URL")
-                .map(|v| ("AWS_ENDPOINT_URL", v))
-        })
-        .and_then(|(name, v)| check_url(name, v, invalid));
-    Some(SesSettings {
-        access_key_id: vars.get("AWS_SES_ACCESS_KEY_ID")?.to_owned(),
-        secret_access_key: Secret::new(vars.get("AWS_SES_SECRET_ACCESS_KEY")?),
-        region: region.to_owned(),
-        from: from?,
-        configuration_set: vars.get("SES_CONFIGURATION_SET").map(str::to_owned),
-        endpoint_url,
     })
 }
 

@@ -9,6 +9,7 @@ mod email;
 mod policy;
 mod quiet;
 mod secret;
+mod ses;
 mod sms;
 mod store;
 mod vars;
@@ -19,23 +20,24 @@ use std::collections::HashMap;
 pub use access::{AccessConfig, Limits};
 pub use branding::{Branding, DEFAULT_PRACTICE_NAME};
 pub use dispatch::DispatchConfig;
-pub use email::{
-    DEFAULT_SES_REGION, EmailChannelSettings, EmailProviderSettings, SesSettings, SmtpSecurity,
-    SmtpSettings,
-};
+pub use email::{EmailChannelSettings, EmailProviderSettings, SmtpSecurity, SmtpSettings};
 pub use policy::SendPolicy;
 pub use quiet::{DEFAULT_TIMEZONE, QuietConfig};
 pub use secret::{Secret, SecretBytes};
+pub use ses::{
+    CREDENTIALS_ON_VERCEL, DEFAULT_ROLE_SESSION_NAME, DEFAULT_SES_REGION, RoleSettings,
+    SesCredentials, SesSettings,
+};
 pub use sms::{DEFAULT_TWILIO_API_BASE_URL, TwilioSender, TwilioSettings};
 pub use store::{DATABASE_URL_VARIABLES, PostgresSettings, StoreConfig};
 pub use webhooks::WebhookConfig;
 
 use crate::error::{Error, ErrorCode, FieldError};
-use crate::names::Provider;
+use crate::names::{CredentialSource, Provider};
 use access::{read_access, read_limits};
 use branding::read_branding;
 use dispatch::read_dispatch;
-use email::{SES_REQUIRED, SMTP_REQUIRED, email_channel, read_ses, read_smtp};
+use email::{SMTP_REQUIRED, email_channel, read_smtp};
 use policy::read_policy;
 use quiet::read_quiet;
 use sms::{TWILIO_REQUIRED, read_twilio};
@@ -82,6 +84,8 @@ pub struct Config {
     pub email: ChannelConfig<EmailChannelSettings>,
     /// Each email provider's own state, for health (whether or not it is in the list).
     pub email_providers: Vec<(Provider, ChannelConfig<()>)>,
+    /// Where SES's credentials come from, when its variables are complete.
+    pub ses_credentials: Option<CredentialSource>,
     pub sms: ChannelConfig<TwilioSettings>,
     pub policy: SendPolicy,
     pub branding: Branding,
@@ -118,15 +122,18 @@ impl Config {
 
     /// Resolves the configuration from a map of variables.
     ///
-    /// `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` are deliberately not read: Vercel may set
-    /// them in every function for its own use, and they are not the practice's SES credentials.
+    /// `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` are never read here: on Vercel they are
+    /// Vercel's own, not the practice's SES credentials; off Vercel, aws-config's default chain
+    /// reads them (and the rest of the standard chain) when SES has no credentials of its own.
     pub fn from_vars(vars: &HashMap<String, String>) -> Self {
         let vars = Vars(vars);
         let force_demo = vars
             .get("NOTIFY_DEMO")
             .is_some_and(|v| v == "1" || v == "true");
         let (policy, policy_problems) = read_policy(&vars);
-        let ses = resolve(&vars, SES_REQUIRED, force_demo, &policy_problems, read_ses);
+        let on_vercel = vars.get("VERCEL").is_some();
+        let ses = ses::ses_channel(&vars, force_demo, on_vercel, &policy_problems);
+        let ses_credentials = ses::credential_source(&ses);
         let smtp = resolve(
             &vars,
             SMTP_REQUIRED,
@@ -138,7 +145,7 @@ impl Config {
             (Provider::AwsSes, ses.state()),
             (Provider::Smtp, smtp.state()),
         ];
-        let email = email_channel(&vars, force_demo, ses, smtp);
+        let email = email_channel(&vars, force_demo, on_vercel, ses, smtp);
         let sms = resolve(
             &vars,
             TWILIO_REQUIRED,
@@ -176,7 +183,8 @@ impl Config {
             quiet_invalid,
             dispatch,
             dispatch_invalid,
-            on_vercel: vars.get("VERCEL").is_some(),
+            on_vercel,
+            ses_credentials,
         }
     }
 }

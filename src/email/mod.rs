@@ -4,11 +4,10 @@
 mod demo;
 mod mime;
 mod ses;
-mod ses_http;
 mod smtp;
 
 pub use demo::DemoEmailSender;
-pub use ses::{SesEmailSender, classify_ses_error};
+pub use ses::{REFRESH_BEFORE_EXPIRY, SesEmailSender, WebIdentityToken, classify_ses_error};
 pub use smtp::{SmtpEmailSender, classify_smtp_reply};
 
 use crate::domain::{EmailMessage, Sent};

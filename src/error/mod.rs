@@ -3,6 +3,7 @@
 
 mod code;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -42,7 +43,8 @@ pub struct Error {
     pub code: ErrorCode,
     /// A sentence a person can act on. Never carries a secret or a message body.
     pub message: String,
-    pub hint: Option<&'static str>,
+    /// What to do about it; it may name the deployment's own settings (a role's ARN).
+    pub hint: Option<Cow<'static, str>>,
     pub details: Vec<FieldError>,
     /// Variables a misconfigured channel lacks or has wrong (names only, never values).
     pub missing: Vec<String>,
@@ -98,8 +100,8 @@ impl Error {
         !self.acceptance_unknown && matches!(self.status(), 429 | 502 | 503 | 504)
     }
 
-    pub fn with_hint(mut self, hint: &'static str) -> Self {
-        self.hint = Some(hint);
+    pub fn with_hint(mut self, hint: impl Into<Cow<'static, str>>) -> Self {
+        self.hint = Some(hint.into());
         self
     }
 

@@ -51,6 +51,11 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let route = endpoint.route;
+    // Vercel hands every invocation a fresh OIDC token; SES's role credentials are refreshed
+    // with the newest one, whichever route brought it (the dispatcher's cron call included).
+    if let Some(token) = request.headers().get("x-vercel-oidc-token") {
+        app.offer_web_identity_token(token.to_str().unwrap_or_default());
+    }
     let context = RequestContext {
         request_id,
         template: None,

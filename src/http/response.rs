@@ -143,7 +143,7 @@ impl<'a> From<&'a Error> for ErrorBody<'a> {
             success: false,
             error: &error.message,
             code: error.code,
-            hint: error.hint,
+            hint: error.hint.as_deref(),
             details: &error.details,
             missing: &error.missing,
             invalid: &error.invalid,

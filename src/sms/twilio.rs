@@ -276,8 +276,8 @@ mod tests {
             );
             assert_eq!(error.provider_code, Some(code.to_string()));
         }
-        assert_eq!(classify(400, 21211).hint, Some(HINT_E164));
-        assert_eq!(classify(400, 21610).hint, Some(HINT_OPTED_OUT));
+        assert_eq!(classify(400, 21211).hint.as_deref(), Some(HINT_E164));
+        assert_eq!(classify(400, 21610).hint.as_deref(), Some(HINT_OPTED_OUT));
     }
 
     #[test]
@@ -287,7 +287,7 @@ mod tests {
             (error.status(), error.code.as_str()),
             (503, "provider_auth_failed")
         );
-        assert_eq!(error.hint, Some(HINT_CREDENTIALS));
+        assert_eq!(error.hint.as_deref(), Some(HINT_CREDENTIALS));
         let without_code = classify_twilio_error(401, None, None);
         assert_eq!(without_code.code, "provider_auth_failed");
         assert_eq!(without_code.provider_code.as_deref(), Some("HTTP 401"));
@@ -313,7 +313,7 @@ mod tests {
                 (error.status(), error.code.as_str()),
                 (503, "provider_account_inactive")
             );
-            assert_eq!(error.hint, Some(HINT_BALANCE));
+            assert_eq!(error.hint.as_deref(), Some(HINT_BALANCE));
         }
         assert_eq!(classify(400, 21606).code, "sender_misconfigured");
     }

@@ -1,31 +1,23 @@
-//! `SesEmailSender`: sends through AWS SES v2 `SendEmail`, owns the sender address, and turns
-//! every SES failure into the API's error contract.
+//! How SES's (and the credential source's) failures become the API's error contract: on the
+//! SDK's typed variants where it has them, and by code for what it leaves unmodelled.
 
-use std::sync::OnceLock;
 use std::time::Duration;
 
-use aws_sdk_sesv2::config::retry::RetryConfig;
-use aws_sdk_sesv2::config::timeout::TimeoutConfig;
-use aws_sdk_sesv2::config::{
-    BehaviorVersion, Credentials, IdentityCache, Region, StalledStreamProtectionConfig,
-};
 use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sesv2::operation::send_email::SendEmailError;
-use aws_sdk_sesv2::primitives::Blob;
-use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, RawMessage};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
-use super::EmailSender;
-use crate::config::{SendPolicy, SesSettings};
-use crate::domain::{EmailAddress, EmailMessage, Sent};
+use crate::domain::EmailAddress;
 use crate::error::{Error, ErrorCode};
-use crate::names::Provider;
-use crate::support::{BoxFuture, HttpClient};
+use crate::names::CredentialSource;
 
 const HINT_VERIFY_SENDER: &str = "Verify your sender email (AWS_SES_FROM_EMAIL) in the AWS SES Console under Verified identities.";
 const HINT_SANDBOX: &str = "You're still in sandbox mode: SES only sends to verified addresses. Request production access in the SES Console.";
 const HINT_CREDENTIALS: &str =
     "Check AWS_SES_ACCESS_KEY_ID and AWS_SES_SECRET_ACCESS_KEY in Vercel, then redeploy.";
+const HINT_ROLE_CREDENTIALS: &str = "SES refused the temporary credentials of the role in AWS_ROLE_ARN: check that the role exists in the SES region's account and redeploy.";
+const HINT_CHAIN_CREDENTIALS: &str = "SES refused the credentials found in the standard AWS chain: check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE or the host's role.";
+const HINT_ROLE_ACCESS_DENIED: &str = "Allow ses:SendEmail on the sender's identity in the permissions policy of the role in AWS_ROLE_ARN.";
 const HINT_ACCESS_DENIED: &str =
     "Ensure the IAM user has the ses:SendEmail permission (for example AmazonSESFullAccess).";
 const HINT_MAIL_FROM: &str = "Finish the custom MAIL FROM domain set-up of the sender's domain in the SES Console, or remove it.";
@@ -36,183 +28,51 @@ const HINT_CONFIGURATION_SET: &str =
 /// Throttled sends tell the caller to wait this long when SES gives no figure of its own.
 const THROTTLE_RETRY_AFTER: Duration = Duration::from_secs(1);
 
-#[derive(Debug)]
-pub struct SesEmailSender {
-    /// Everything the SDK client needs but the HTTP client, set at start-up.
-    config: aws_sdk_sesv2::config::Builder,
-    http: HttpClient,
-    /// Built on the first send, not at start-up: building it (the SDK's runtime plugins and
-    /// its endpoint rule set, with AWS's partition table parsed from JSON) had taken about half
-    /// a millisecond of every cold start with SES configured, health's included.
-    client: OnceLock<aws_sdk_sesv2::Client>,
-    from: EmailAddress,
-    reply_to: Vec<EmailAddress>,
-    configuration_set: Option<String>,
+/// Any failure of a `SendEmail` call.
+/// Any failure of a `SendEmail` call. A failure to get credentials is told as such (it comes
+/// wrapped in the SDK's own error); an auth refusal by SES names the credentials in use.
+pub(super) fn classify(
+    error: SdkError<SendEmailError, HttpResponse>,
+    sender: &EmailAddress,
+    source: CredentialSource,
+) -> Error {
+    if let Some(failure) = super::credentials::credential_failure(&error) {
+        return failure.with_source(error);
+    }
+    let classified = match &error {
+        SdkError::TimeoutError(_) => timeout(),
+        SdkError::DispatchFailure(failure) if failure.is_timeout() => timeout(),
+        // The connector reports connection failures as I/O: nothing reached SES.
+        SdkError::DispatchFailure(_) => Error::new(
+            ErrorCode::ProviderUnreachable,
+            "Could not reach AWS SES. Try again shortly.",
+        ),
+        SdkError::ServiceError(service) => {
+            with_credential_hint(classify_ses_error(service.err(), sender), source)
+        }
+        SdkError::ResponseError(_) => Error::new(
+            ErrorCode::ProviderError,
+            "SES answered with something unreadable.",
+        )
+        .with_provider_code("Unknown"),
+        _ => Error::new(
+            ErrorCode::ProviderError,
+            "The SES request could not be made.",
+        ),
+    };
+    classified.with_source(error)
 }
 
-impl SesEmailSender {
-    /// Configures the SES client from explicit settings: no credential chain, no profile files
-    /// and no instance-metadata probing, so setting it up does no I/O. The SDK's standard retry
-    /// mode retries throttling, 5xx and timeouts with jittered back-off, never other 4xx.
-    pub fn new(
-        settings: SesSettings,
-        reply_to: Vec<EmailAddress>,
-        policy: SendPolicy,
-        http: HttpClient,
-    ) -> Self {
-        let credentials = Credentials::new(
-            settings.access_key_id,
-            settings.secret_access_key.expose(),
-            None,
-            None,
-            "AWS_SES_ACCESS_KEY_ID",
-        );
-        let retry = RetryConfig::standard()
-            .with_max_attempts(policy.max_attempts)
-            .with_initial_backoff(Duration::from_millis(200))
-            .with_max_backoff(Duration::from_secs(2));
-        let timeouts = TimeoutConfig::builder()
-            .operation_attempt_timeout(policy.attempt_timeout)
-            .operation_timeout(policy.send_timeout)
-            .build();
-        let mut config = aws_sdk_sesv2::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(settings.region))
-            .credentials_provider(credentials)
-            // The keys are fixed for the process's life: there is nothing to cache or refresh.
-            .identity_cache(IdentityCache::no_cache())
-            .retry_config(retry)
-            .timeout_config(timeouts)
-            // The attempt and operation timeouts already bound a stalled upload or download;
-            // the throughput monitor would only add work to every send.
-            .stalled_stream_protection(StalledStreamProtectionConfig::disabled());
-        if let Some(endpoint) = settings.endpoint_url {
-            config = config.endpoint_url(endpoint);
-        }
-        Self {
-            config,
-            http,
-            client: OnceLock::new(),
-            from: settings.from,
-            reply_to,
-            configuration_set: settings.configuration_set,
-        }
-    }
-
-    fn client(&self) -> Result<&aws_sdk_sesv2::Client, Error> {
-        if let Some(client) = self.client.get() {
-            return Ok(client);
-        }
-        let http = super::ses_http::http_client(self.http.get()?.clone());
-        let config = self.config.clone().http_client(http);
-        Ok(self
-            .client
-            .get_or_init(|| aws_sdk_sesv2::Client::from_conf(config.build())))
-    }
-
-    /// SES builds the MIME itself for a plain email; with attachments the message goes as the
-    /// same MIME the SMTP provider sends, raw.
-    fn content(&self, message: &EmailMessage) -> Result<EmailContent, Error> {
-        if !message.attachments.is_empty() {
-            let (mime, _) = super::mime::build(message, &self.from, &self.reply_to)?;
-            let raw = RawMessage::builder()
-                .data(Blob::new(mime.formatted()))
-                .build()
-                .map_err(build_error)?;
-            return Ok(EmailContent::builder().raw(raw).build());
-        }
-        let utf8 = |data: &str| Content::builder().data(data).charset("UTF-8").build();
-        let body = Body::builder()
-            .set_text(
-                message
-                    .text
-                    .as_deref()
-                    .map(utf8)
-                    .transpose()
-                    .map_err(build_error)?,
-            )
-            .set_html(
-                message
-                    .html
-                    .as_deref()
-                    .map(utf8)
-                    .transpose()
-                    .map_err(build_error)?,
-            )
-            .build();
-        let simple = Message::builder()
-            .subject(utf8(&message.subject).map_err(build_error)?)
-            .body(body)
-            .build();
-        Ok(EmailContent::builder().simple(simple).build())
-    }
-}
-
-impl EmailSender for SesEmailSender {
-    fn provider(&self) -> Provider {
-        Provider::AwsSes
-    }
-
-    fn send<'a>(&'a self, message: &'a EmailMessage) -> BoxFuture<'a, Result<Sent, Error>> {
-        Box::pin(self.send_email(message))
-    }
-}
-
-impl SesEmailSender {
-    async fn send_email(&self, message: &EmailMessage) -> Result<Sent, Error> {
-        let to = message
-            .to
-            .iter()
-            .map(EmailAddress::to_header_value)
-            .collect();
-        let reply_to = if message.reply_to.is_empty() {
-            &self.reply_to
-        } else {
-            &message.reply_to
-        };
-        let reply_to: Vec<String> = reply_to.iter().map(EmailAddress::to_header_value).collect();
-        let output = self
-            .client()?
-            .send_email()
-            .from_email_address(self.from.to_header_value())
-            .destination(Destination::builder().set_to_addresses(Some(to)).build())
-            .set_reply_to_addresses((!reply_to.is_empty()).then_some(reply_to))
-            .set_configuration_set_name(self.configuration_set.clone())
-            .content(self.content(message)?)
-            .send()
-            .await
-            .map_err(|e| self.classify(e))?;
-        match output.message_id {
-            Some(id) => Ok(Sent::live(id)),
-            None => Err(Error::new(
-                ErrorCode::ProviderError,
-                "SES accepted the email but returned no message id.",
-            )),
-        }
-    }
-
-    fn classify(&self, error: SdkError<SendEmailError, HttpResponse>) -> Error {
-        let classified = match &error {
-            SdkError::TimeoutError(_) => timeout(),
-            SdkError::DispatchFailure(failure) if failure.is_timeout() => timeout(),
-            // The connector reports connection failures as I/O: nothing reached SES.
-            SdkError::DispatchFailure(_) => Error::new(
-                ErrorCode::ProviderUnreachable,
-                "Could not reach AWS SES. Try again shortly.",
-            ),
-            SdkError::ServiceError(service) => classify_ses_error(service.err(), &self.from),
-            SdkError::ResponseError(_) => Error::new(
-                ErrorCode::ProviderError,
-                "SES answered with something unreadable.",
-            )
-            .with_provider_code("Unknown"),
-            _ => Error::new(
-                ErrorCode::ProviderError,
-                "The SES request could not be made.",
-            ),
-        };
-        classified.with_source(error)
-    }
+/// The seed's hints name the access-key variables; with other credentials they name those.
+fn with_credential_hint(error: Error, source: CredentialSource) -> Error {
+    let hint = match (error.code, source) {
+        (_, CredentialSource::AccessKeys) => return error,
+        (ErrorCode::ProviderAuthFailed, CredentialSource::VercelOidc) => HINT_ROLE_CREDENTIALS,
+        (ErrorCode::ProviderAuthFailed, CredentialSource::DefaultChain) => HINT_CHAIN_CREDENTIALS,
+        (ErrorCode::ProviderAccessDenied, CredentialSource::VercelOidc) => HINT_ROLE_ACCESS_DENIED,
+        _ => return error,
+    };
+    error.with_hint(hint)
 }
 
 /// Maps SES's refusal of a `SendEmail` to the API's error: on the SDK's typed variants where it
@@ -327,13 +187,6 @@ fn timeout() -> Error {
     .with_acceptance_unknown()
 }
 
-fn build_error(error: aws_sdk_sesv2::error::BuildError) -> Error {
-    Error::new(
-        ErrorCode::ProviderError,
-        format!("Could not build the SES request: {error}"),
-    )
-}
-
 /// The first line of a provider message, bounded, ending in a full stop.
 fn sentence(message: &str) -> String {
     let line: String = message
@@ -434,7 +287,7 @@ mod tests {
                 (error.status(), error.code.as_str()),
                 (503, "sender_not_verified")
             );
-            assert_eq!(error.hint, Some(HINT_VERIFY_SENDER));
+            assert_eq!(error.hint.as_deref(), Some(HINT_VERIFY_SENDER));
             assert_eq!(error.provider_code.as_deref(), Some("MessageRejected"));
         }
     }
@@ -449,7 +302,7 @@ mod tests {
             (error.status(), error.code.as_str()),
             (422, "recipient_not_verified")
         );
-        assert_eq!(error.hint, Some(HINT_SANDBOX));
+        assert_eq!(error.hint.as_deref(), Some(HINT_SANDBOX));
     }
 
     #[test]
@@ -518,7 +371,7 @@ mod tests {
                 (503, "provider_auth_failed"),
                 "{code}"
             );
-            assert_eq!(error.hint, Some(HINT_CREDENTIALS));
+            assert_eq!(error.hint.as_deref(), Some(HINT_CREDENTIALS));
         }
         let error = classify(
             "AccessDeniedException",
@@ -528,7 +381,7 @@ mod tests {
             (error.status(), error.code.as_str()),
             (503, "provider_access_denied")
         );
-        assert_eq!(error.hint, Some(HINT_ACCESS_DENIED));
+        assert_eq!(error.hint.as_deref(), Some(HINT_ACCESS_DENIED));
     }
 
     #[test]
