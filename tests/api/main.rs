@@ -1,7 +1,9 @@
 //! The integration tests, one binary (each test crate would relink the SES SDK): the real
 //! function binaries driven over HTTP, against the emulators `scripts/test` starts.
 
+mod aws_recorder;
 mod contract;
+mod credentials;
 mod demo_functions;
 mod failover;
 mod faults;

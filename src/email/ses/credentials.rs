@@ -169,24 +169,31 @@ pub async fn default_chain(region: &str, http: SharedHttpClient) -> DefaultCrede
         .await
 }
 
-/// The API's error behind a failed credential load, if the failure was one of ours (the SDK
-/// carries it as the source of its own error).
+/// The API's error behind a failed credential load, if that is what failed (the SDK carries
+/// it as the source of its own error): ours as made by the role provider, or the chain's.
 pub fn credential_failure(error: &(dyn std::error::Error + 'static)) -> Option<Error> {
-    let mut next = Some(error);
-    while let Some(error) = next {
-        if let Some(ours) = error.downcast_ref::<Error>() {
-            return Some(ours.clone());
-        }
-        if let Some(CredentialsError::CredentialsNotLoaded(_)) = error.downcast_ref() {
-            return Some(auth_failed(
-                "No AWS credentials were found for SES in the standard chain (environment, profile files, web identity, container or instance).",
-                "Set AWS_SES_ACCESS_KEY_ID and AWS_SES_SECRET_ACCESS_KEY, or the standard AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE.".into(),
-            ));
-        }
-        next = error.source();
+    let chain = || std::iter::successors(Some(error), |e| e.source());
+    if let Some(ours) = chain().find_map(|e| e.downcast_ref::<Error>()) {
+        return Some(ours.clone());
     }
-    None
+    let failure = chain().find_map(|e| e.downcast_ref::<CredentialsError>())?;
+    Some(match failure {
+        CredentialsError::CredentialsNotLoaded(_) => auth_failed(
+            "No AWS credentials were found for SES in the standard chain (environment, profile files, web identity, container or instance).",
+            HINT_CHAIN.into(),
+        ),
+        CredentialsError::ProviderTimedOut(_) => Error::new(
+            ErrorCode::ProviderTimeout,
+            "Loading AWS credentials for SES timed out; no email was sent.",
+        ),
+        _ => auth_failed(
+            "AWS credentials for SES could not be loaded from the standard chain.",
+            HINT_CHAIN.into(),
+        ),
+    })
 }
+
+const HINT_CHAIN: &str = "Set AWS_SES_ACCESS_KEY_ID and AWS_SES_SECRET_ACCESS_KEY, or the standard AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE (with its files), or run where a container or instance role is available.";
 
 /// A Vercel OIDC token is a JWT: its `exp` is read (not verified: STS verifies it) so that a
 /// lapsed or malformed token is named as such.
@@ -296,4 +303,45 @@ pub fn access_keys(access_key_id: &str, secret_access_key: &Secret) -> Credentia
         None,
         "AWS_SES_ACCESS_KEY_ID",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jwt(claims: serde_json::Value) -> String {
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(b"k"),
+        )
+        .unwrap()
+    }
+
+    fn now() -> u64 {
+        jsonwebtoken::get_current_timestamp()
+    }
+
+    #[test]
+    fn a_token_is_named_expired_or_unreadable_before_sts_sees_it() {
+        assert!(check_token(&jwt(serde_json::json!({"exp": now() + 60}))).is_ok());
+        let expired = check_token(&jwt(serde_json::json!({"exp": now() - 1}))).unwrap_err();
+        assert_eq!(expired.code, ErrorCode::ProviderAuthFailed);
+        assert!(expired.message.contains("expired"));
+        for unreadable in ["not-a-jwt".to_owned(), jwt(serde_json::json!({"sub": "x"}))] {
+            let error = check_token(&unreadable).unwrap_err();
+            assert!(error.message.contains("not a readable JWT"), "{unreadable}");
+        }
+    }
+
+    #[test]
+    fn the_newest_offered_token_is_kept_and_blank_ones_are_not() {
+        let tokens = WebIdentityToken::default();
+        assert_eq!(tokens.get(), None);
+        tokens.offer("first");
+        tokens.offer("  ");
+        assert_eq!(tokens.get().as_deref(), Some("first"));
+        tokens.offer("second");
+        assert_eq!(tokens.get().as_deref(), Some("second"));
+    }
 }
