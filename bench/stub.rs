@@ -1,5 +1,5 @@
-//! Benchmark stub: answers SES v2 `SendEmail`, Twilio `Messages.json` and the events receiver
-//! (`/events`) at once, so that a benchmark measures the functions, not an emulator. Listens on
+//! Benchmark stub: answers SES v2 `SendEmail`, STS `AssumeRoleWithWebIdentity`, Twilio
+//! `Messages.json` and the events receiver (`/events`) at once, so that a benchmark measures the functions, not an emulator. Listens on
 //! 127.0.0.1:$PORT.
 
 use std::convert::Infallible;
@@ -8,15 +8,25 @@ use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 
+/// Temporary credentials that expire long after any benchmark ends.
+const STS_ANSWER: &str = "<AssumeRoleWithWebIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleWithWebIdentityResult><Credentials><AccessKeyId>ASIABENCHMARKSTUB00</AccessKeyId><SecretAccessKey>bench-temporary-secret</SecretAccessKey><SessionToken>bench-session-token</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials></AssumeRoleWithWebIdentityResult><ResponseMetadata><RequestId>bench</RequestId></ResponseMetadata></AssumeRoleWithWebIdentityResponse>";
+
 async fn answer(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let path = request.uri().path().to_owned();
     // Read the whole body, as a real provider would.
-    let _ = request.into_body().collect().await;
+    let body = request
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     let (status, body) = if path == "/v2/email/outbound-emails" {
         (
             StatusCode::OK,
             r#"{"MessageId":"0100018b-bench-stub-0000"}"#,
         )
+    } else if String::from_utf8_lossy(&body).contains("Action=AssumeRoleWithWebIdentity") {
+        (StatusCode::OK, STS_ANSWER)
     } else if path.ends_with("/Messages.json") {
         (
             StatusCode::CREATED,
