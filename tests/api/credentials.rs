@@ -183,6 +183,7 @@ async fn an_sts_refusal_is_a_503_whose_hint_names_the_role_and_its_trust_policy(
         "{hint}"
     );
     assert!(recorder.ses_calls().is_empty(), "nothing reached SES");
+    assert!(!body.to_string().contains(&token), "no token in the answer");
     assert!(!function.output().contains(&token), "no token in the logs");
 }
 
