@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use super::types::Limit;
+use super::Limit;
 
 /// `Ok` when one more request fits under `limit`; else how long until it would.
 pub(super) fn check(

@@ -1,13 +1,45 @@
-//! What goes in and out of a store for delivery events: a new event's fate, the events
-//! leased for forwarding and how their attempts ended, the pull API's pages, and the
-//! dispatcher's retention sweep.
+//! Delivery events and their outbox: each event kept once and in order, leased for forwarding
+//! to the practice's webhook, settled, and paged for the pull API.
+
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::error::Error;
+use crate::support::BoxFuture;
+
+/// Delivery events and the outbox.
+pub trait Outbox {
+    /// Keeps a delivery event in order with its audit line (an orphan when its message is
+    /// unknown), moves the message's and the recipient's status forward, never back, and, when
+    /// it is to be forwarded, queues it. The same report (the same event id) is kept once, on
+    /// any number of instances.
+    fn apply_event<'a>(&'a self, new: NewEvent<'a>) -> BoxFuture<'a, Result<Applied, Error>>;
+
+    /// Leases up to `limit` events due for a forwarding attempt, for `lease`: the first waiting
+    /// event of each message only, and none that another caller holds.
+    fn due_events(
+        &self,
+        limit: u16,
+        lease: Duration,
+    ) -> BoxFuture<'_, Result<Vec<Outgoing>, Error>>;
+
+    /// Records how attempts ended.
+    fn settle<'a>(&'a self, settled: &'a [Settled]) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// Up to `limit` events in order after the event `after` (from the first without it);
+    /// `None` when there is no event `after`.
+    fn events<'a>(
+        &'a self,
+        after: Option<&'a str>,
+        limit: u16,
+    ) -> BoxFuture<'a, Result<Option<EventPage>, Error>>;
+}
+
 /// How long the instance that received an event holds it for its first attempt before a
 /// dispatcher may take it (the attempt itself is bounded well below this).
-pub const FIRST_ATTEMPT_LEASE: std::time::Duration = std::time::Duration::from_secs(60);
+pub const FIRST_ATTEMPT_LEASE: Duration = Duration::from_secs(60);
 
 /// A delivery event as the store is given it.
 #[derive(Debug, Clone, Copy)]
@@ -79,26 +111,6 @@ impl EventPage {
         events.truncate(usize::from(limit));
         Self { events, more }
     }
-}
-
-/// What the dispatcher's sweep removes: everything older than these times, at most
-/// `max_rows` of each kind per call.
-#[derive(Debug, Clone, Copy)]
-pub struct Sweep {
-    pub audit_before: OffsetDateTime,
-    pub messages_before: OffsetDateTime,
-    pub max_rows: u32,
-}
-
-/// How many of each were removed.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Swept {
-    pub idempotency_keys: u64,
-    pub limits: u64,
-    pub messages: u64,
-    pub orphan_events: u64,
-    pub audit_lines: u64,
 }
 
 /// The outbox as health reports it: counts and ages, never an event's contents.

@@ -1,10 +1,43 @@
-//! What goes in and out of a store for scheduled sends: the sealed request waiting for its
-//! time, a change asked of it, and the figures health shows.
+//! Scheduled sends: the sealed request waiting for its time, leased once to one dispatcher
+//! when due, cancelled or moved while it waits.
+
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::{Claim, MessageRecord, StoredAnswer};
+use crate::error::Error;
 use crate::names::ScheduledRoute;
+use crate::support::BoxFuture;
+
+/// Scheduled sends.
+pub trait Schedule {
+    /// Keeps a send for later with its messages (status `scheduled`) and, when it had a key,
+    /// the answer for replays.
+    fn schedule<'a>(
+        &'a self,
+        send: &'a ScheduledSend,
+        messages: &'a [MessageRecord],
+        answer: Option<(&'a Claim, &'a StoredAnswer)>,
+    ) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// Leases up to `limit` scheduled sends that are due, for `lease`, to one dispatcher. A
+    /// send whose dispatcher stopped before it was done is not sent again: it is marked
+    /// unknown, and its messages failed, as for a key whose request never finished.
+    fn due_sends(
+        &self,
+        limit: u16,
+        lease: Duration,
+    ) -> BoxFuture<'_, Result<Vec<ScheduledSend>, Error>>;
+
+    /// Marks a leased send as sent and deletes its content.
+    fn sent<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// Cancels or moves a scheduled send, found by its id or the id of one of its messages;
+    /// a cancelled one's content is deleted and its messages become `cancelled`.
+    fn change<'a>(&'a self, id: &'a str, change: Change) -> BoxFuture<'a, Result<Changed, Error>>;
+}
 
 /// A send to run at `send_at`: the request as its route takes it, sealed by the application.
 #[derive(Debug, Clone, PartialEq, Eq)]

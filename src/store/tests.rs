@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{Admission, Claim, ClaimOutcome, Limit, MemoryStore, Store};
+use super::{Admission, Admit, Claim, ClaimOutcome, Limit, MemoryStore};
 
 fn claim() -> Claim {
     Claim {

@@ -5,11 +5,14 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use super::{MemoryStore, State, keep};
+use super::log::keep;
+use super::{MemoryStore, State, done};
+use crate::error::Error;
 use crate::names::MessageStatus;
-use crate::store::scheduled::{Change, Changed, ScheduledHealth, ScheduledSend};
-use crate::store::types::{Claim, MessageRecord, StoredAnswer};
-use crate::support::timestamp;
+use crate::store::{
+    Change, Changed, Claim, MessageRecord, Schedule, ScheduledHealth, ScheduledSend, StoredAnswer,
+};
+use crate::support::{BoxFuture, timestamp};
 
 #[derive(Debug)]
 pub(super) struct ScheduledRow {
@@ -28,8 +31,35 @@ pub(super) enum SendState {
     Unknown,
 }
 
+impl Schedule for MemoryStore {
+    fn schedule<'a>(
+        &'a self,
+        send: &'a ScheduledSend,
+        messages: &'a [MessageRecord],
+        answer: Option<(&'a Claim, &'a StoredAnswer)>,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        done(self.schedule_now(send, messages, answer))
+    }
+
+    fn due_sends(
+        &self,
+        limit: u16,
+        lease: Duration,
+    ) -> BoxFuture<'_, Result<Vec<ScheduledSend>, Error>> {
+        done(self.due_sends_now(limit, lease))
+    }
+
+    fn sent<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+        done(self.sent_now(id))
+    }
+
+    fn change<'a>(&'a self, id: &'a str, change: Change) -> BoxFuture<'a, Result<Changed, Error>> {
+        done(self.change_now(id, change))
+    }
+}
+
 impl MemoryStore {
-    pub(super) fn schedule_now(
+    fn schedule_now(
         &self,
         send: &ScheduledSend,
         messages: &[MessageRecord],
@@ -46,7 +76,7 @@ impl MemoryStore {
         });
     }
 
-    pub(super) fn due_sends_now(&self, limit: u16, lease: Duration) -> Vec<ScheduledSend> {
+    fn due_sends_now(&self, limit: u16, lease: Duration) -> Vec<ScheduledSend> {
         let now = self.now();
         let mut state = self.state();
         let state = &mut *state;
@@ -79,7 +109,7 @@ impl MemoryStore {
             .collect()
     }
 
-    pub(super) fn sent_now(&self, id: &str) {
+    fn sent_now(&self, id: &str) {
         let now = self.now();
         let mut state = self.state();
         let row = state.scheduled.iter_mut().find(|row| row.send.id == id);
@@ -91,7 +121,7 @@ impl MemoryStore {
         }
     }
 
-    pub(super) fn change_now(&self, id: &str, change: Change) -> Changed {
+    fn change_now(&self, id: &str, change: Change) -> Changed {
         let now = self.now();
         let mut state = self.state();
         let state = &mut *state;

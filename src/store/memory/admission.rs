@@ -3,12 +3,20 @@
 
 use time::OffsetDateTime;
 
-use super::{ClaimRow, MAX_TRACKED_KEYS, MemoryStore, State};
+use super::{ClaimRow, MAX_TRACKED_KEYS, MemoryStore, State, done};
+use crate::error::Error;
 use crate::store::gcra;
-use crate::store::types::{Admission, Admitted, ClaimOutcome, Refusal};
+use crate::store::{Admission, Admit, Admitted, ClaimOutcome, Refusal};
+use crate::support::BoxFuture;
+
+impl Admit for MemoryStore {
+    fn admit<'a>(&'a self, admission: &'a Admission) -> BoxFuture<'a, Result<Admitted, Error>> {
+        done(self.admit_now(admission))
+    }
+}
 
 impl MemoryStore {
-    pub(super) fn admit_now(&self, admission: &Admission) -> Admitted {
+    fn admit_now(&self, admission: &Admission) -> Admitted {
         let now = self.now();
         let mut state = self.state();
         if state.limits.len() > MAX_TRACKED_KEYS {

@@ -1,15 +1,39 @@
-//! The memory store's retention sweep: expired keys, idle limits, old messages, orphan events
-//! and audit lines, and finished scheduled sends, a bounded number a call.
+//! The memory store's upkeep: the retention sweep (expired keys, idle limits, old messages,
+//! orphan events and audit lines, and finished scheduled sends, a bounded number a call) and
+//! health, which it always answers.
 
 use std::collections::HashSet;
 use std::time::Duration;
 
-use super::MemoryStore;
 use super::scheduled::SendState;
-use crate::store::outbox::{Sweep, Swept};
+use super::{MemoryStore, done};
+use crate::error::Error;
+use crate::store::{StoreHealth, Sweep, Swept, Upkeep};
+use crate::support::BoxFuture;
+
+impl Upkeep for MemoryStore {
+    fn sweep<'a>(
+        &'a self,
+        sweep: &'a Sweep,
+        _summary: &'a str,
+    ) -> BoxFuture<'a, Result<Swept, Error>> {
+        done(self.sweep_now(sweep))
+    }
+
+    fn check(&self) -> BoxFuture<'_, StoreHealth> {
+        let health = StoreHealth {
+            reachable: true,
+            schema_version: None,
+            problem: None,
+            outbox: Some(self.outbox()),
+            scheduled: Some(self.scheduled()),
+        };
+        Box::pin(std::future::ready(health))
+    }
+}
 
 impl MemoryStore {
-    pub(super) fn sweep_now(&self, sweep: &Sweep) -> Swept {
+    fn sweep_now(&self, sweep: &Sweep) -> Swept {
         let now = self.now();
         let max = sweep.max_rows as usize;
         let mut state = self.state();

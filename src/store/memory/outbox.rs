@@ -6,14 +6,16 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use super::{MAX_EVENTS, MemoryStore, State, append};
+use super::audit::append;
+use super::{MAX_EVENTS, MemoryStore, State, done};
 use crate::domain::DeliveryEvent;
+use crate::error::Error;
 use crate::names::{MessageStatus, Provider};
-use crate::store::outbox::{
-    Applied, EventPage, FIRST_ATTEMPT_LEASE, Forwarding, NewEvent, OutboxHealth, Outgoing, Settled,
+use crate::store::{
+    Applied, EventPage, EventView, FIRST_ATTEMPT_LEASE, Forwarding, NewEvent, Outbox, OutboxHealth,
+    Outgoing, Settled,
 };
-use crate::store::types::EventView;
-use crate::support::timestamp;
+use crate::support::{BoxFuture, timestamp};
 
 #[derive(Debug)]
 pub(super) struct EventRow {
@@ -40,8 +42,34 @@ impl EventRow {
     }
 }
 
+impl Outbox for MemoryStore {
+    fn apply_event<'a>(&'a self, new: NewEvent<'a>) -> BoxFuture<'a, Result<Applied, Error>> {
+        done(self.apply_now(new))
+    }
+
+    fn due_events(
+        &self,
+        limit: u16,
+        lease: Duration,
+    ) -> BoxFuture<'_, Result<Vec<Outgoing>, Error>> {
+        done(self.due_now(limit, lease))
+    }
+
+    fn settle<'a>(&'a self, settled: &'a [Settled]) -> BoxFuture<'a, Result<(), Error>> {
+        done(self.settle_now(settled))
+    }
+
+    fn events<'a>(
+        &'a self,
+        after: Option<&'a str>,
+        limit: u16,
+    ) -> BoxFuture<'a, Result<Option<EventPage>, Error>> {
+        done(self.events_now(after, limit))
+    }
+}
+
 impl MemoryStore {
-    pub(super) fn apply_now(&self, new: NewEvent<'_>) -> Applied {
+    fn apply_now(&self, new: NewEvent<'_>) -> Applied {
         let event = new.event;
         let now = self.now();
         let mut state = self.state();
@@ -76,7 +104,7 @@ impl MemoryStore {
         }
     }
 
-    pub(super) fn due_now(&self, limit: u16, lease: Duration) -> Vec<Outgoing> {
+    fn due_now(&self, limit: u16, lease: Duration) -> Vec<Outgoing> {
         let now = self.now();
         let mut state = self.state();
         let mut heads: HashSet<(Provider, String)> = HashSet::new();
@@ -100,7 +128,7 @@ impl MemoryStore {
         due
     }
 
-    pub(super) fn settle_now(&self, settled: &[Settled]) {
+    fn settle_now(&self, settled: &[Settled]) {
         let mut state = self.state();
         for outcome in settled {
             let row = state.events.iter_mut().find(|row| {
@@ -119,7 +147,7 @@ impl MemoryStore {
 
     /// Up to `limit` events after `after` (from the first without it); `None` when there is
     /// no event `after`.
-    pub(super) fn events_now(&self, after: Option<&str>, limit: u16) -> Option<EventPage> {
+    fn events_now(&self, after: Option<&str>, limit: u16) -> Option<EventPage> {
         let state = self.state();
         let start = match after {
             None => 0,

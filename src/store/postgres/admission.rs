@@ -1,17 +1,35 @@
-//! Admission on Postgres: the request as `notify_admit` takes it (JSON text) and its answer.
+//! Admission on Postgres: one call of `notify_admit` (migrations/001_initial.sql), the request
+//! as it takes it (JSON text) and its answer.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use tokio_postgres::types::Type;
+
+use super::PostgresStore;
 use crate::error::Error;
-use crate::store::types::{Admission, Admitted, ClaimOutcome, Refusal, StoredAnswer};
-use crate::store::unavailable;
+use crate::store::{Admission, Admit, Admitted, ClaimOutcome, Refusal, StoredAnswer, unavailable};
+use crate::support::BoxFuture;
+
+const ADMIT: &str = "SELECT notify_admit($1::jsonb, $2::jsonb)";
+
+impl Admit for PostgresStore {
+    fn admit<'a>(&'a self, admission: &'a Admission) -> BoxFuture<'a, Result<Admitted, Error>> {
+        Box::pin(async move {
+            let (limits, claim) = admission_json(admission);
+            let answer: Option<AdmitAnswer> = self
+                .json(ADMIT, &[(&limits, Type::TEXT), (&claim, Type::TEXT)])
+                .await?;
+            admitted(answer.ok_or_else(|| unavailable("notify_admit answered nothing"))?)
+        })
+    }
+}
 
 /// What `notify_admit` answers.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(super) struct AdmitAnswer {
+struct AdmitAnswer {
     refused: Vec<RefusedJson>,
     claim: String,
     status: Option<u16>,
@@ -28,7 +46,7 @@ struct RefusedJson {
 
 /// The admission as `notify_admit` takes it, as JSON text (cheaper to send than a `jsonb`
 /// value built first).
-pub(super) fn admission_json(admission: &Admission) -> (String, Option<String>) {
+fn admission_json(admission: &Admission) -> (String, Option<String>) {
     #[derive(Serialize)]
     struct LimitJson<'a> {
         key: &'a str,
@@ -70,7 +88,7 @@ pub(super) fn admission_json(admission: &Admission) -> (String, Option<String>) 
     )
 }
 
-pub(super) fn admitted(answer: AdmitAnswer) -> Result<Admitted, Error> {
+fn admitted(answer: AdmitAnswer) -> Result<Admitted, Error> {
     let claim = match answer.claim.as_str() {
         "none" => ClaimOutcome::None,
         "claimed" => ClaimOutcome::Claimed,

@@ -1,0 +1,188 @@
+//! The message log: the messages of each send (never a body, a subject or a full address or
+//! number), written with their audit lines and replay answer, read back by id, filter or count.
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::{Claim, StoredAnswer};
+use crate::error::{Error, ErrorCode};
+use crate::names::{Channel, MessageStatus, Provider};
+use crate::support::BoxFuture;
+
+/// The message log.
+pub trait MessageLog {
+    /// Writes the messages of a send and their audit lines and, when it had a key, its answer
+    /// for replays. A message already in the log under its id (a scheduled one, now sent) is
+    /// replaced by its new record.
+    fn record<'a>(
+        &'a self,
+        messages: &'a [MessageRecord],
+        audit: &'a [String],
+        answer: Option<(&'a Claim, &'a StoredAnswer)>,
+    ) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// A message by our id or the provider's message id.
+    fn message<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<MessageView>, Error>>;
+
+    /// A page of messages, newest first.
+    fn messages<'a>(
+        &'a self,
+        filter: &'a MessageFilter,
+    ) -> BoxFuture<'a, Result<MessagePage, Error>>;
+
+    /// Counts by channel and status, and by template, over a time range.
+    fn stats<'a>(
+        &'a self,
+        since: Option<OffsetDateTime>,
+        until: Option<OffsetDateTime>,
+    ) -> BoxFuture<'a, Result<Stats, Error>>;
+}
+
+/// One message of a send, as the log keeps it: never a body, a subject, template data or a
+/// full address or number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageRecord {
+    pub id: String,
+    pub channel: Channel,
+    pub template: Option<&'static str>,
+    pub provider: Provider,
+    pub provider_message_id: Option<String>,
+    pub status: MessageStatus,
+    pub error_code: Option<ErrorCode>,
+    pub caller: String,
+    pub request_id: String,
+    pub idempotency_key: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    pub recipients: Vec<RecipientView>,
+}
+
+/// One recipient of a message: masked for a person, hashed (the audit key) for look-ups.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecipientView {
+    pub masked: String,
+    pub hash: String,
+    pub status: MessageStatus,
+}
+
+/// One delivery event of a message, as the messages API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventView {
+    #[serde(rename = "type")]
+    pub kind: MessageStatus,
+    pub time: String,
+    pub error_code: Option<String>,
+    pub retryable: Option<bool>,
+}
+
+/// A message as `GET /api/messages/{id}` answers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageView {
+    pub id: String,
+    pub channel: Channel,
+    pub template: Option<String>,
+    pub provider: Provider,
+    pub provider_message_id: Option<String>,
+    pub status: MessageStatus,
+    pub error_code: Option<String>,
+    pub caller: String,
+    pub request_id: String,
+    pub idempotency_key: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub recipients: Vec<RecipientView>,
+    /// Only on a single message; lists leave them out.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub events: Option<Vec<EventView>>,
+}
+
+/// Where a page of messages starts: after the message created at `created_at` with `id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub created_at: OffsetDateTime,
+    pub id: String,
+}
+
+impl Cursor {
+    /// Opaque to callers: base64url of the creation time in microseconds and the id.
+    pub fn encode(&self) -> String {
+        let micros = self.created_at.unix_timestamp_nanos() / 1000;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{micros}.{}", self.id))
+    }
+
+    pub fn decode(text: &str) -> Option<Self> {
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(text)
+            .ok()?;
+        let text = String::from_utf8(bytes).ok()?;
+        let (micros, id) = text.split_once('.')?;
+        let micros: i128 = micros.parse().ok()?;
+        let created_at = OffsetDateTime::from_unix_timestamp_nanos(micros * 1000).ok()?;
+        Some(Self {
+            created_at,
+            id: id.to_owned(),
+        })
+    }
+}
+
+/// The filters of `GET /api/messages`.
+#[derive(Debug, Clone, Default)]
+pub struct MessageFilter {
+    pub channel: Option<Channel>,
+    pub status: Option<MessageStatus>,
+    pub template: Option<String>,
+    /// The keyed hash of a full address or number: the log never holds the address itself.
+    pub recipient_hash: Option<String>,
+    pub since: Option<OffsetDateTime>,
+    pub until: Option<OffsetDateTime>,
+    pub limit: u16,
+    pub cursor: Option<Cursor>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessagePage {
+    pub messages: Vec<MessageView>,
+    pub next_cursor: Option<String>,
+}
+
+/// Counts by channel then status, and by template.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    pub total: u64,
+    pub by_channel: BTreeMap<String, BTreeMap<String, u64>>,
+    pub by_template: BTreeMap<String, u64>,
+}
+
+/// A page of at most `limit` messages from up to `limit + 1` fetched, newest first: the one
+/// more tells whether there is a next page, which starts after the last one kept.
+pub(super) fn page(mut views: Vec<MessageView>, limit: u16) -> MessagePage {
+    let limit = usize::from(limit);
+    let more = views.len() > limit;
+    views.truncate(limit);
+    let next_cursor = views.last().filter(|_| more).and_then(|last| {
+        let created_at = OffsetDateTime::parse(
+            &last.created_at,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .ok()?;
+        Some(
+            Cursor {
+                created_at,
+                id: last.id.clone(),
+            }
+            .encode(),
+        )
+    });
+    MessagePage {
+        messages: views,
+        next_cursor,
+    }
+}

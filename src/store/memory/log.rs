@@ -1,0 +1,182 @@
+//! The memory store's message log: records written (a scheduled one's replaced under its id),
+//! read by id or filter, newest first, and counted.
+
+use time::OffsetDateTime;
+
+use super::audit::append;
+use super::{MAX_MESSAGES, MemoryStore, State, Stored};
+use crate::error::Error;
+use crate::store::log::page;
+use crate::store::{
+    Claim, MessageFilter, MessageLog, MessagePage, MessageRecord, MessageView, Stats, StoredAnswer,
+};
+use crate::support::{BoxFuture, timestamp};
+
+impl MessageLog for MemoryStore {
+    fn record<'a>(
+        &'a self,
+        messages: &'a [MessageRecord],
+        audit: &'a [String],
+        answer: Option<(&'a Claim, &'a StoredAnswer)>,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let now = self.now();
+            let mut state = self.state();
+            for line in audit {
+                append(&mut state, now, line);
+            }
+            keep(&mut state, messages, answer);
+            Ok(())
+        })
+    }
+
+    fn message<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<MessageView>, Error>> {
+        Box::pin(async move {
+            let state = self.state();
+            let found = state
+                .messages
+                .iter()
+                .rev()
+                .find(|m| m.view.id == id || m.view.provider_message_id.as_deref() == Some(id));
+            Ok(found.map(|m| {
+                let mut view = m.view.clone();
+                view.events.get_or_insert_with(Vec::new);
+                view
+            }))
+        })
+    }
+
+    fn messages<'a>(
+        &'a self,
+        filter: &'a MessageFilter,
+    ) -> BoxFuture<'a, Result<MessagePage, Error>> {
+        Box::pin(async move {
+            let state = self.state();
+            let mut newest_first: Vec<&Stored> = state
+                .messages
+                .iter()
+                .filter(|m| matches(m, filter))
+                .collect();
+            newest_first.sort_by(|a, b| {
+                (b.created_at, b.view.id.as_str()).cmp(&(a.created_at, a.view.id.as_str()))
+            });
+            let views = newest_first
+                .into_iter()
+                .take(usize::from(filter.limit) + 1)
+                .map(|m| MessageView {
+                    events: None,
+                    ..m.view.clone()
+                })
+                .collect();
+            Ok(page(views, filter.limit))
+        })
+    }
+
+    fn stats<'a>(
+        &'a self,
+        since: Option<OffsetDateTime>,
+        until: Option<OffsetDateTime>,
+    ) -> BoxFuture<'a, Result<Stats, Error>> {
+        Box::pin(async move {
+            let state = self.state();
+            let mut stats = Stats::default();
+            let in_range = state.messages.iter().filter(|m| {
+                since.is_none_or(|t| m.created_at >= t) && until.is_none_or(|t| m.created_at < t)
+            });
+            for message in in_range {
+                let view = &message.view;
+                stats.total += 1;
+                *stats
+                    .by_channel
+                    .entry(view.channel.as_str().to_owned())
+                    .or_default()
+                    .entry(view.status.as_str().to_owned())
+                    .or_default() += 1;
+                if let Some(template) = &view.template {
+                    *stats.by_template.entry(template.clone()).or_default() += 1;
+                }
+            }
+            Ok(stats)
+        })
+    }
+}
+
+/// Writes `messages` (replacing a scheduled one's record under the same id) and the answer
+/// kept for replays.
+pub(super) fn keep(
+    state: &mut State,
+    messages: &[MessageRecord],
+    answer: Option<(&Claim, &StoredAnswer)>,
+) {
+    for record in messages {
+        let existing = state.messages.iter_mut().find(|m| m.view.id == record.id);
+        if let Some(message) = existing {
+            let view = &mut message.view;
+            view.provider = record.provider;
+            view.provider_message_id = record.provider_message_id.clone();
+            view.status = record.status;
+            view.error_code = record.error_code.map(|c| c.as_str().to_owned());
+            view.updated_at = timestamp(record.created_at);
+            view.recipients = record.recipients.clone();
+            message.rank = record.status.rank();
+            message.recipient_ranks = vec![record.status.rank(); record.recipients.len()];
+            continue;
+        }
+        let created_at = record.created_at;
+        state.messages.push_back(Stored {
+            view: view_of(record, created_at),
+            created_at,
+            rank: record.status.rank(),
+            recipient_ranks: vec![record.status.rank(); record.recipients.len()],
+        });
+    }
+    while state.messages.len() > MAX_MESSAGES {
+        state.messages.pop_front();
+    }
+    if let Some((claim, answer)) = answer
+        && let Some(row) = state
+            .claims
+            .get_mut(&(claim.scope.clone(), claim.key.clone()))
+    {
+        row.answer = Some(answer.clone());
+    }
+}
+
+fn matches(message: &Stored, filter: &MessageFilter) -> bool {
+    let view = &message.view;
+    filter.channel.is_none_or(|c| view.channel == c)
+        && filter.status.is_none_or(|s| view.status == s)
+        && filter
+            .template
+            .as_deref()
+            .is_none_or(|t| view.template.as_deref() == Some(t))
+        && filter
+            .recipient_hash
+            .as_deref()
+            .is_none_or(|h| view.recipients.iter().any(|r| r.hash == h))
+        && filter.since.is_none_or(|t| message.created_at >= t)
+        && filter.until.is_none_or(|t| message.created_at < t)
+        && filter
+            .cursor
+            .as_ref()
+            .is_none_or(|c| (message.created_at, view.id.as_str()) < (c.created_at, c.id.as_str()))
+}
+
+fn view_of(record: &MessageRecord, created_at: OffsetDateTime) -> MessageView {
+    MessageView {
+        id: record.id.clone(),
+        channel: record.channel,
+        template: record.template.map(str::to_owned),
+        provider: record.provider,
+        provider_message_id: record.provider_message_id.clone(),
+        status: record.status,
+        error_code: record.error_code.map(|c| c.as_str().to_owned()),
+        caller: record.caller.clone(),
+        request_id: record.request_id.clone(),
+        idempotency_key: record.idempotency_key.clone(),
+        created_at: timestamp(created_at),
+        updated_at: timestamp(created_at),
+        recipients: record.recipients.clone(),
+        events: Some(Vec::new()),
+    }
+}

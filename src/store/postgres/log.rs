@@ -1,0 +1,240 @@
+//! The Postgres store's message log: a send's messages, recipients, audit lines and replay
+//! answer written in one statement; messages read as the JSON the API answers with.
+
+use serde::Serialize;
+use time::OffsetDateTime;
+use tokio_postgres::types::{Json, Type};
+
+use super::{Param, PostgresStore, rfc3339};
+use crate::error::Error;
+use crate::store::log::page;
+use crate::store::{
+    Claim, MessageFilter, MessageLog, MessagePage, MessageRecord, MessageView, Stats, StoredAnswer,
+    unavailable,
+};
+use crate::support::BoxFuture;
+
+/// The messages of a send (replacing a scheduled one's record under the same id), their
+/// recipients, the answer kept for replays, and the audit lines: `RECORD` and `SCHEDULE` share it.
+macro_rules! record {
+    () => {
+        r#"
+WITH input AS (
+    SELECT * FROM jsonb_to_recordset($1::jsonb) AS m(
+        id text, channel text, template text, provider text, "providerMessageId" text,
+        status text, "statusRank" smallint, "errorCode" text, caller text, "requestId" text,
+        "idempotencyKey" text, "createdAt" timestamptz, recipients jsonb)
+), messages AS (
+    INSERT INTO notify_messages (id, channel, template, provider, provider_message_id, status,
+        status_rank, error_code, caller, request_id, idempotency_key, created_at, updated_at)
+    SELECT id, channel, template, provider, "providerMessageId", status, "statusRank",
+        "errorCode", caller, "requestId", "idempotencyKey", "createdAt", "createdAt"
+    FROM input
+    ON CONFLICT (id) DO UPDATE SET provider = excluded.provider,
+        provider_message_id = excluded.provider_message_id, status = excluded.status,
+        status_rank = excluded.status_rank, error_code = excluded.error_code,
+        updated_at = excluded.created_at
+), recipients AS (
+    INSERT INTO notify_recipients (message_id, position, masked, hash, status, status_rank)
+    SELECT i.id, r.n - 1, r.masked, r.hash, i.status, i."statusRank"
+    FROM input i,
+        ROWS FROM (jsonb_to_recordset(i.recipients) AS (masked text, hash text))
+        WITH ORDINALITY AS r(masked, hash, n)
+    ON CONFLICT (message_id, position) DO UPDATE SET status = excluded.status,
+        status_rank = excluded.status_rank
+), answer AS (
+    UPDATE notify_idempotency SET status = $4, body = $5 WHERE scope = $2 AND key = $3
+), audit AS (
+    INSERT INTO notify_audit (event, line)
+    SELECT l->>'event', l FROM jsonb_array_elements($6::jsonb) AS l
+)"#
+    };
+}
+
+pub(super) use record;
+
+const RECORD: &str = concat!(record!(), "\nSELECT 1");
+
+/// A message as JSON (see `MessageView`), `m` being its row.
+macro_rules! view {
+    () => {
+        r#"jsonb_build_object(
+    'id', m.id, 'channel', m.channel, 'template', m.template, 'provider', m.provider,
+    'providerMessageId', m.provider_message_id, 'status', m.status, 'errorCode', m.error_code,
+    'caller', m.caller, 'requestId', m.request_id, 'idempotencyKey', m.idempotency_key,
+    'createdAt', to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+    'updatedAt', to_char(m.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+    'recipients', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+            'masked', r.masked, 'hash', r.hash, 'status', r.status) ORDER BY r.position), '[]')
+        FROM notify_recipients r WHERE r.message_id = m.id))"#
+    };
+}
+
+const MESSAGE: &str = concat!(
+    "SELECT ",
+    view!(),
+    r#" || jsonb_build_object('events', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+        'type', e.type, 'time', e.time, 'errorCode', e.error_code, 'retryable', e.retryable)
+        ORDER BY e.received_at, e.id), '[]') FROM notify_events e WHERE e.message_id = m.id))
+FROM notify_messages m WHERE m.id = $1 OR m.provider_message_id = $1
+ORDER BY m.id = $1 DESC, m.created_at DESC LIMIT 1"#
+);
+
+/// Newest first, after the cursor ($7, $8), at most $9 rows.
+const MESSAGES: &str = concat!(
+    "SELECT ",
+    view!(),
+    r#"
+FROM notify_messages m
+WHERE ($1::text IS NULL OR m.channel = $1)
+  AND ($2::text IS NULL OR m.status = $2)
+  AND ($3::text IS NULL OR m.template = $3)
+  AND ($4::text IS NULL OR EXISTS (
+        SELECT 1 FROM notify_recipients r WHERE r.message_id = m.id AND r.hash = $4))
+  AND ($5::text IS NULL OR m.created_at >= $5::timestamptz)
+  AND ($6::text IS NULL OR m.created_at < $6::timestamptz)
+  AND ($7::text IS NULL OR (m.created_at, m.id) < ($7::timestamptz, $8))
+ORDER BY m.created_at DESC, m.id DESC
+LIMIT $9"#
+);
+
+const STATS: &str = r#"
+WITH s AS (
+    SELECT channel, status, template FROM notify_messages
+    WHERE ($1::text IS NULL OR created_at >= $1::timestamptz)
+      AND ($2::text IS NULL OR created_at < $2::timestamptz)
+)
+SELECT jsonb_build_object(
+    'total', (SELECT count(*) FROM s),
+    'byChannel', (SELECT coalesce(jsonb_object_agg(channel, statuses), '{}') FROM (
+        SELECT channel, jsonb_object_agg(status, n) AS statuses
+        FROM (SELECT channel, status, count(*) AS n FROM s GROUP BY 1, 2) counts
+        GROUP BY channel) channels),
+    'byTemplate', (SELECT coalesce(jsonb_object_agg(template, n), '{}') FROM (
+        SELECT template, count(*) AS n FROM s WHERE template IS NOT NULL GROUP BY 1) templates))"#;
+
+/// The parameters `RECORD` and `SCHEDULE` share ($1 to $6): each record with the rank of
+/// its status, which Postgres compares to move forward; the answer kept for replays; the audit
+/// lines (each a JSON object already).
+pub(super) struct Recorded<'a> {
+    messages: String,
+    audit: String,
+    scope: Option<&'a str>,
+    key: Option<&'a str>,
+    status: Option<i16>,
+    body: Option<&'a str>,
+}
+
+impl<'a> Recorded<'a> {
+    pub(super) fn new(
+        messages: &[MessageRecord],
+        audit: &[String],
+        answer: Option<(&'a Claim, &'a StoredAnswer)>,
+    ) -> Result<Self, Error> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Ranked<'r> {
+            #[serde(flatten)]
+            record: &'r MessageRecord,
+            status_rank: u8,
+        }
+        let ranked: Vec<Ranked> = messages
+            .iter()
+            .map(|record| Ranked {
+                record,
+                status_rank: record.status.rank(),
+            })
+            .collect();
+        Ok(Self {
+            messages: serde_json::to_string(&ranked).map_err(unavailable)?,
+            audit: format!("[{}]", audit.join(",")),
+            scope: answer.map(|(c, _)| c.scope.as_str()),
+            key: answer.map(|(c, _)| c.key.as_str()),
+            status: answer.map(|(_, a)| a.status as i16),
+            body: answer.map(|(_, a)| a.body.as_str()),
+        })
+    }
+
+    pub(super) fn params(&self) -> Vec<Param<'_>> {
+        vec![
+            (&self.messages, Type::TEXT),
+            (&self.scope, Type::TEXT),
+            (&self.key, Type::TEXT),
+            (&self.status, Type::INT2),
+            (&self.body, Type::TEXT),
+            (&self.audit, Type::TEXT),
+        ]
+    }
+}
+
+impl MessageLog for PostgresStore {
+    fn record<'a>(
+        &'a self,
+        messages: &'a [MessageRecord],
+        audit: &'a [String],
+        answer: Option<(&'a Claim, &'a StoredAnswer)>,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let record = Recorded::new(messages, audit, answer)?;
+            self.query(RECORD, &record.params()).await.map(drop)
+        })
+    }
+
+    fn message<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<MessageView>, Error>> {
+        Box::pin(async move { self.json(MESSAGE, &[(&id, Type::TEXT)]).await })
+    }
+
+    fn messages<'a>(
+        &'a self,
+        filter: &'a MessageFilter,
+    ) -> BoxFuture<'a, Result<MessagePage, Error>> {
+        Box::pin(async move {
+            let channel = filter.channel.map(|c| c.as_str());
+            let status = filter.status.map(|s| s.as_str());
+            let since = rfc3339(filter.since);
+            let until = rfc3339(filter.until);
+            let after = rfc3339(filter.cursor.as_ref().map(|c| c.created_at));
+            let after_id = filter.cursor.as_ref().map(|c| c.id.as_str());
+            let limit = i64::from(filter.limit) + 1;
+            let rows = self
+                .query(
+                    MESSAGES,
+                    &[
+                        (&channel, Type::TEXT),
+                        (&status, Type::TEXT),
+                        (&filter.template, Type::TEXT),
+                        (&filter.recipient_hash, Type::TEXT),
+                        (&since, Type::TEXT),
+                        (&until, Type::TEXT),
+                        (&after, Type::TEXT),
+                        (&after_id, Type::TEXT),
+                        (&limit, Type::INT8),
+                    ],
+                )
+                .await?;
+            let mut views = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let Json(view) = row
+                    .try_get::<_, Json<MessageView>>(0)
+                    .map_err(unavailable)?;
+                views.push(view);
+            }
+            Ok(page(views, filter.limit))
+        })
+    }
+
+    fn stats<'a>(
+        &'a self,
+        since: Option<OffsetDateTime>,
+        until: Option<OffsetDateTime>,
+    ) -> BoxFuture<'a, Result<Stats, Error>> {
+        Box::pin(async move {
+            let since = rfc3339(since);
+            let until = rfc3339(until);
+            let stats: Option<Stats> = self
+                .json(STATS, &[(&since, Type::TEXT), (&until, Type::TEXT)])
+                .await?;
+            Ok(stats.unwrap_or_default())
+        })
+    }
+}

@@ -1,0 +1,57 @@
+//! Upkeep and health: the dispatcher's retention sweep, and whether the store answers.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::{OutboxHealth, ScheduledHealth};
+use crate::error::Error;
+use crate::support::BoxFuture;
+
+/// Upkeep and health.
+pub trait Upkeep {
+    /// Removes what has outlived its retention, a bounded number of rows a call, and stamps the
+    /// dispatch with `summary` (JSON) for health.
+    fn sweep<'a>(
+        &'a self,
+        sweep: &'a Sweep,
+        summary: &'a str,
+    ) -> BoxFuture<'a, Result<Swept, Error>>;
+
+    /// Whether the store answers, its schema version and its queues: for health.
+    fn check(&self) -> BoxFuture<'_, StoreHealth>;
+}
+
+/// What the dispatcher's sweep removes: everything older than these times, at most
+/// `max_rows` of each kind per call.
+#[derive(Debug, Clone, Copy)]
+pub struct Sweep {
+    pub audit_before: OffsetDateTime,
+    pub messages_before: OffsetDateTime,
+    pub max_rows: u32,
+}
+
+/// How many of each were removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Swept {
+    pub idempotency_keys: u64,
+    pub limits: u64,
+    pub messages: u64,
+    pub orphan_events: u64,
+    pub audit_lines: u64,
+}
+
+/// The store as health reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoreHealth {
+    pub reachable: bool,
+    pub schema_version: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+    /// When the store answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outbox: Option<OutboxHealth>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheduled: Option<ScheduledHealth>,
+}

@@ -1,0 +1,135 @@
+//! The message log: records found by either id, filtered, counted and paged, on both stores.
+
+use super::*;
+
+#[tokio::test]
+async fn messages_are_found_by_either_id_filtered_counted_and_paged_newest_first() {
+    on_both(|name, store| async move {
+        let store = store.as_ref();
+        let records = [
+            record(
+                "msg_1",
+                Channel::Email,
+                "ses-1",
+                Some("paymentReceived"),
+                "ha",
+                1,
+            ),
+            record(
+                "msg_2",
+                Channel::Sms,
+                "SM2",
+                Some("paymentReceived"),
+                "hb",
+                2,
+            ),
+            record("msg_3", Channel::Email, "ses-3", None, "hb", 3),
+            record(
+                "msg_4",
+                Channel::Sms,
+                "SM4",
+                Some("appointmentReminder"),
+                "ha",
+                4,
+            ),
+            record("msg_5", Channel::Email, "ses-5", None, "ha", 5),
+        ];
+        store.record(&records, &[], None).await.unwrap();
+        let one = store.message("msg_2").await.unwrap().unwrap();
+        assert_eq!(
+            (one.provider_message_id.as_deref(), one.events.as_deref()),
+            (Some("SM2"), Some(&[][..])),
+            "{name}"
+        );
+        assert_eq!(
+            store.message("SM2").await.unwrap().unwrap().id,
+            "msg_2",
+            "{name}"
+        );
+        assert!(store.message("msg_404").await.unwrap().is_none(), "{name}");
+        assert_eq!(one.created_at, "2026-05-28T20:26:42.000000Z", "{name}");
+
+        let ids = |page: &notify::store::MessagePage| -> Vec<String> {
+            page.messages.iter().map(|m| m.id.clone()).collect()
+        };
+        let mut filter = MessageFilter {
+            limit: 2,
+            ..Default::default()
+        };
+        let first = store.messages(&filter).await.unwrap();
+        assert_eq!(ids(&first), ["msg_5", "msg_4"], "{name}");
+        filter.cursor = notify::store::Cursor::decode(first.next_cursor.as_deref().unwrap());
+        let second = store.messages(&filter).await.unwrap();
+        assert_eq!(ids(&second), ["msg_3", "msg_2"], "{name}");
+        filter.cursor = notify::store::Cursor::decode(second.next_cursor.as_deref().unwrap());
+        let last = store.messages(&filter).await.unwrap();
+        assert_eq!(
+            (ids(&last), last.next_cursor),
+            (vec!["msg_1".to_owned()], None),
+            "{name}"
+        );
+
+        let only = |f: MessageFilter| async move {
+            let page = store
+                .messages(&MessageFilter { limit: 100, ..f })
+                .await
+                .unwrap();
+            ids(&page)
+        };
+        assert_eq!(
+            only(MessageFilter {
+                channel: Some(Channel::Sms),
+                ..Default::default()
+            })
+            .await,
+            ["msg_4", "msg_2"],
+            "{name}"
+        );
+        assert_eq!(
+            only(MessageFilter {
+                recipient_hash: Some("hb".into()),
+                ..Default::default()
+            })
+            .await,
+            ["msg_3", "msg_2"],
+            "{name}"
+        );
+        assert_eq!(
+            only(MessageFilter {
+                template: Some("paymentReceived".into()),
+                ..Default::default()
+            })
+            .await,
+            ["msg_2", "msg_1"],
+            "{name}"
+        );
+        let at = |s: i64| time::OffsetDateTime::from_unix_timestamp(1_780_000_000 + s).unwrap();
+        assert_eq!(
+            only(MessageFilter {
+                since: Some(at(2)),
+                until: Some(at(4)),
+                ..Default::default()
+            })
+            .await,
+            ["msg_3", "msg_2"],
+            "{name}"
+        );
+        assert_eq!(
+            only(MessageFilter {
+                status: Some(MessageStatus::Delivered),
+                ..Default::default()
+            })
+            .await,
+            Vec::<String>::new(),
+            "{name}"
+        );
+
+        let stats = store.stats(Some(at(2)), None).await.unwrap();
+        assert_eq!(stats.total, 4, "{name}");
+        assert_eq!(stats.by_channel["email"]["sent"], 2, "{name}");
+        assert_eq!(stats.by_channel["sms"]["sent"], 2, "{name}");
+        assert_eq!(stats.by_template["paymentReceived"], 1, "{name}");
+        assert_eq!(stats.by_template["appointmentReminder"], 1, "{name}");
+    })
+    .await;
+}
