@@ -72,15 +72,27 @@ impl App {
             swept.audit_lines,
         ]
         .contains(&u64::from(SWEEP_ROWS));
-        tracing::info!(
-            delivered = report.delivered,
-            retrying = report.retrying,
-            failed = report.failed,
-            more = report.more,
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "dispatched"
-        );
+        // `cargo run` dispatches every few seconds: a line only when there was something to do.
+        if !report.is_idle() {
+            tracing::info!(
+                scheduled_sent = report.scheduled_sent,
+                delivered = report.delivered,
+                retrying = report.retrying,
+                failed = report.failed,
+                swept = ?report.swept,
+                more = report.more,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "dispatched"
+            );
+        }
         Ok(report)
+    }
+}
+
+impl Dispatched {
+    /// Whether the dispatch found nothing to send, forward or sweep.
+    pub fn is_idle(&self) -> bool {
+        self == &Self::default()
     }
 }
 

@@ -8,6 +8,7 @@ mod channel;
 mod dispatch;
 mod health;
 mod quiet;
+mod reads;
 mod schedule;
 mod send;
 mod webhooks;
@@ -166,15 +167,8 @@ impl App {
         }
     }
 
-    /// Keeps state in `store` instead of the one the configuration names: for tests.
-    pub fn with_store(self, store: Box<dyn Store>) -> Self {
-        Self {
-            store: OnceLock::from(Arc::from(store)),
-            ..self
-        }
-    }
-
-    pub fn store(&self) -> &dyn Store {
+    /// The store: private to the service, which is the only door to it.
+    fn store(&self) -> &dyn Store {
         self.shared_store().as_ref()
     }
 

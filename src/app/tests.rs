@@ -403,3 +403,15 @@ async fn every_attempt_is_in_the_message_log_with_its_recipients_masked_and_hash
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0].error_code.as_deref(), Some("recipient_opted_out"));
 }
+
+#[tokio::test]
+async fn a_dispatch_with_nothing_to_do_reports_itself_idle_and_one_that_sent_does_not() {
+    let app = App::new(Config::from_vars(&HashMap::new()));
+    let idle = app.dispatch(|_, _| Box::pin(async {})).await.unwrap();
+    assert!(idle.is_idle(), "{idle:?}");
+    let sent = super::Dispatched {
+        scheduled_sent: 1,
+        ..idle
+    };
+    assert!(!sent.is_idle());
+}

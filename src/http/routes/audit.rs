@@ -44,7 +44,7 @@ async fn export(app: &App, incoming: Incoming, _: &RequestContext) -> Result<Rep
     if !problems.is_empty() {
         return Err(Error::invalid_fields(problems));
     }
-    let page = app.store().audit(&wanted).await?;
+    let page = app.audit(&wanted).await?;
     let mut body = String::new();
     for (_, line) in &page.lines {
         body.push_str(line);

@@ -35,7 +35,7 @@ async fn events(app: &App, incoming: Incoming, context: &RequestContext) -> Resu
         return Err(Error::invalid_fields(problems));
     }
     let after = query.get("after");
-    let Some(page) = app.store().events(after, limit).await? else {
+    let Some(page) = app.events(after, limit).await? else {
         return Err(Error::invalid_fields(vec![FieldError::new(
             "after",
             "is not the id of a kept event (it may have passed retention); start without it",

@@ -68,7 +68,7 @@ async fn messages(app: &App, incoming: Incoming, context: &RequestContext) -> Re
         _ => {}
     }
     let filter = filter(app, &query)?;
-    let page = app.store().messages(&filter).await?;
+    let page = app.messages(&filter).await?;
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
     struct Page<'a> {
@@ -89,7 +89,7 @@ async fn messages(app: &App, incoming: Incoming, context: &RequestContext) -> Re
 }
 
 async fn one(app: &App, id: &str, context: &RequestContext) -> Result<Reply, Error> {
-    let Some(message) = app.store().message(id).await? else {
+    let Some(message) = app.message(id).await? else {
         return Err(Error::new(
             ErrorCode::MessageNotFound,
             "No message in the log has this id (ours or the provider's).",
@@ -220,7 +220,7 @@ async fn stats(app: &App, incoming: Incoming, context: &RequestContext) -> Resul
     if !problems.is_empty() {
         return Err(Error::invalid_fields(problems));
     }
-    let stats = app.store().stats(since, until).await?;
+    let stats = app.stats(since, until).await?;
     #[derive(Serialize)]
     struct Body<'a> {
         success: bool,
