@@ -284,7 +284,7 @@ def main():
         return
 
     stub_port = free_port()
-    stub = subprocess.Popen([str(RELEASE / "bench-stub")], env={"PORT": str(stub_port), "PATH": os.environ["PATH"]})
+    stub = subprocess.Popen([str(RELEASE / "examples" / "bench-stub")], env={"PORT": str(stub_port), "PATH": os.environ["PATH"]})
     time.sleep(0.3)
     postgres = os.environ.get("NOTIFY_BENCH_POSTGRES_URL")
     if args.dispatch_only:
@@ -300,7 +300,7 @@ def main():
     live = live_env(stub_port)
     node = lambda function: ["node", str(NODE / "server.js"), str(NODE / "api" / function)]
     cases = [
-        Case("floor", "floor", [str(RELEASE / "bench-floor")], "VERCEL_DEV_PORT", "GET", "/api/health"),
+        Case("floor", "floor", [str(RELEASE / "examples" / "bench-floor")], "VERCEL_DEV_PORT", "GET", "/api/health"),
         Case("health", "rust", [str(RELEASE / "health")], "VERCEL_DEV_PORT", "GET", "/api/health", env=live),
         Case("health", "node", node("health.js"), "PORT", "GET", "/api/health", env=live),
         Case("health", "node, no SDK", node("health-bare.js"), "PORT", "GET", "/api/health", env=live),
@@ -370,8 +370,8 @@ def main():
 
     results = [summarize(c) for c in cases]
     cold_only_results = [{"name": c.name, "cold_start_ms": median(cold[id(c)])} for c in cold_only]
-    sizes = {name: (RELEASE / name).stat().st_size / 1e6 for name in
-             FUNCTIONS + ["bench-floor"]}
+    sizes = {name: (RELEASE / name).stat().st_size / 1e6 for name in FUNCTIONS}
+    sizes["bench-floor"] = (RELEASE / "examples" / "bench-floor").stat().st_size / 1e6
     node_modules_mb = int(subprocess.run(["du", "-sk", str(NODE / "node_modules")], capture_output=True, text=True).stdout.split()[0]) / 1000
     report = {
         "machine": {

@@ -9,81 +9,82 @@ use crate::app::{AfterAnswer, App, RequestContext};
 use crate::error::Error;
 use crate::support::BoxFuture;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Route {
-    SendEmail,
-    SendSms,
-    SendNotification,
-    Templates,
-    Preview,
-    Health,
-    OpenApi,
-    TwilioWebhook,
-    SesWebhook,
-    /// `/api/messages`, and `/api/messages/{id}` below it.
-    Messages,
-    MessageStats,
-    Audit,
-    Events,
+/// The one table of routes: from it come the `Route` enum, each route's path, function file,
+/// methods and handler, the local server's routing and the list the contract test checks
+/// against `Cargo.toml`, `vercel.json`, `docs/openapi.json` and the README.
+macro_rules! routes {
+    ($($(#[$doc:meta])* $route:ident: $path:expr, $file:literal, [$($method:ident),+], $endpoint:ident;)+) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Route {
+            $($(#[$doc])* $route,)+
+        }
+
+        impl Route {
+            pub const ALL: &[Route] = &[$(Route::$route),+];
+
+            pub fn path(self) -> &'static str {
+                match self {
+                    $(Self::$route => $path,)+
+                }
+            }
+
+            /// The Vercel function that serves it, below the project's root.
+            pub fn file(self) -> &'static str {
+                match self {
+                    $(Self::$route => $file,)+
+                }
+            }
+
+            pub fn methods(self) -> &'static [Method] {
+                match self {
+                    $(Self::$route => &[$(Method::$method),+],)+
+                }
+            }
+
+            /// The name of its endpoint in `http::routes`, which its function file serves.
+            pub fn endpoint_name(self) -> &'static str {
+                match self {
+                    $(Self::$route => stringify!($endpoint),)+
+                }
+            }
+
+            /// The route with its handler. Only the local server, which serves every route,
+            /// asks for them all; each function binary names its own endpoint, so it links no
+            /// other handler.
+            pub fn endpoint(self) -> Endpoint {
+                match self {
+                    $(Self::$route => super::routes::$endpoint,)+
+                }
+            }
+        }
+    };
+}
+
+routes! {
+    SendEmail: "/api/send-email", "api/send-email.rs", [POST], SEND_EMAIL;
+    SendSms: "/api/send-sms", "api/send-sms.rs", [POST], SEND_SMS;
+    SendNotification: "/api/send-notification", "api/send-notification.rs", [POST], SEND_NOTIFICATION;
+    Templates: "/api/templates", "api/templates.rs", [GET], TEMPLATES;
+    Preview: "/api/preview", "api/preview.rs", [GET, POST], PREVIEW;
+    Health: "/api/health", "api/health.rs", [GET], HEALTH;
+    OpenApi: "/api/openapi", "api/openapi.rs", [GET], OPENAPI;
+    TwilioWebhook: crate::app::TWILIO_WEBHOOK_PATH, "api/webhooks/twilio.rs", [POST], TWILIO_WEBHOOK;
+    SesWebhook: crate::app::SES_WEBHOOK_PATH, "api/webhooks/ses.rs", [POST], SES_WEBHOOK;
+    /// `/api/messages`, and `/api/messages/{id}` below it: reads the log, cancels (DELETE) and
+    /// moves (PATCH) a scheduled message.
+    Messages: "/api/messages", "api/messages.rs", [GET, DELETE, PATCH], MESSAGES;
+    MessageStats: "/api/messages/stats", "api/messages/stats.rs", [GET], MESSAGE_STATS;
+    Audit: "/api/audit", "api/audit.rs", [GET], AUDIT;
+    Events: "/api/events", "api/events.rs", [GET], EVENTS;
     /// The dispatcher, called by a scheduler.
-    Dispatch,
+    Dispatch: "/api/cron/dispatch", "api/cron/dispatch.rs", [GET], DISPATCH;
 }
 
 impl Route {
-    pub const ALL: [Route; 14] = [
-        Route::SendEmail,
-        Route::SendSms,
-        Route::SendNotification,
-        Route::Templates,
-        Route::Preview,
-        Route::Health,
-        Route::OpenApi,
-        Route::TwilioWebhook,
-        Route::SesWebhook,
-        Route::Messages,
-        Route::MessageStats,
-        Route::Audit,
-        Route::Events,
-        Route::Dispatch,
-    ];
-
-    pub fn path(self) -> &'static str {
-        match self {
-            Self::SendEmail => "/api/send-email",
-            Self::SendSms => "/api/send-sms",
-            Self::SendNotification => "/api/send-notification",
-            Self::Templates => "/api/templates",
-            Self::Preview => "/api/preview",
-            Self::Health => "/api/health",
-            Self::OpenApi => "/api/openapi",
-            Self::TwilioWebhook => crate::app::TWILIO_WEBHOOK_PATH,
-            Self::SesWebhook => crate::app::SES_WEBHOOK_PATH,
-            Self::Messages => "/api/messages",
-            Self::MessageStats => "/api/messages/stats",
-            Self::Audit => "/api/audit",
-            Self::Events => "/api/events",
-            Self::Dispatch => "/api/cron/dispatch",
-        }
-    }
-
-    pub(super) fn methods(self) -> &'static [Method] {
-        match self {
-            Self::SendEmail
-            | Self::SendSms
-            | Self::SendNotification
-            | Self::TwilioWebhook
-            | Self::SesWebhook => &[Method::POST],
-            Self::Templates
-            | Self::Health
-            | Self::OpenApi
-            | Self::MessageStats
-            | Self::Audit
-            | Self::Events
-            | Self::Dispatch => &[Method::GET],
-            // Reads the log; cancels (DELETE) and moves (PATCH) a scheduled message.
-            Self::Messages => &[Method::GET, Method::DELETE, Method::PATCH],
-            Self::Preview => &[Method::GET, Method::POST],
-        }
+    /// The function's binary (its `[[bin]]` name): its file's path below `api/`, `-` for `/`.
+    pub fn binary(self) -> String {
+        let file = self.file();
+        file["api/".len()..file.len() - ".rs".len()].replace('/', "-")
     }
 
     /// The `Allow` header value: the route's methods and `OPTIONS` (CORS preflights).
@@ -98,31 +99,10 @@ impl Route {
     pub fn from_path(path: &str) -> Option<Route> {
         let path = path.strip_suffix('/').unwrap_or(path);
         Self::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|route| route.path() == path)
             .or_else(|| path.starts_with("/api/messages/").then_some(Self::Messages))
-    }
-
-    /// The route with its handler. Only the local server, which serves every route, asks for
-    /// them all; each function binary names its own endpoint, so it links no other handler.
-    pub fn endpoint(self) -> Endpoint {
-        use super::routes;
-        match self {
-            Self::SendEmail => routes::SEND_EMAIL,
-            Self::SendSms => routes::SEND_SMS,
-            Self::SendNotification => routes::SEND_NOTIFICATION,
-            Self::Templates => routes::TEMPLATES,
-            Self::Preview => routes::PREVIEW,
-            Self::Health => routes::HEALTH,
-            Self::OpenApi => routes::OPENAPI,
-            Self::TwilioWebhook => routes::TWILIO_WEBHOOK,
-            Self::SesWebhook => routes::SES_WEBHOOK,
-            Self::Messages => routes::MESSAGES,
-            Self::MessageStats => routes::MESSAGE_STATS,
-            Self::Audit => routes::AUDIT,
-            Self::Events => routes::EVENTS,
-            Self::Dispatch => routes::DISPATCH,
-        }
     }
 }
 

@@ -69,3 +69,108 @@ fn the_openapi_description_lists_exactly_the_error_codes() {
     codes.sort_unstable();
     assert_eq!(documented, codes);
 }
+
+/// The `[[bin]]` targets of Cargo.toml: (name, path).
+fn cargo_binaries() -> Vec<(String, String)> {
+    let manifest = include_str!("../../Cargo.toml");
+    let value = |block: &str, key: &str| {
+        block
+            .lines()
+            .find_map(|line| line.strip_prefix(key)?.trim().strip_prefix('='))
+            .map(|v| v.trim().trim_matches('"').to_owned())
+    };
+    manifest
+        .split("[[bin]]")
+        .skip(1)
+        .filter_map(|block| Some((value(block, "name")?, value(block, "path")?)))
+        .collect()
+}
+
+#[test]
+fn every_route_has_its_function_file_binary_vercel_entry_openapi_path_and_readme_line() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let binaries = cargo_binaries();
+    let vercel: Value = serde_json::from_str(include_str!("../../vercel.json")).unwrap();
+    let openapi: Value = serde_json::from_str(include_str!("../../docs/openapi.json")).unwrap();
+    let readme = include_str!("../../README.md");
+    for &route in notify::http::Route::ALL {
+        let file = route.file();
+        let source = std::fs::read_to_string(root.join(file))
+            .unwrap_or_else(|_| panic!("{route:?} has no function file {file}"));
+        assert!(
+            source.contains(&format!("routes::{})", route.endpoint_name())),
+            "{file} does not serve routes::{}",
+            route.endpoint_name()
+        );
+        assert_eq!(route.endpoint().route, route, "the table's endpoint");
+        assert!(
+            binaries.contains(&(route.binary(), file.to_owned())),
+            "Cargo.toml has no [[bin]] {} at {file}",
+            route.binary()
+        );
+        assert!(
+            vercel["functions"].get(file).is_some(),
+            "vercel.json does not configure {file}"
+        );
+        for method in route.methods() {
+            // On the route's path, or on a path below it (`/api/messages/{id}`).
+            let below = format!("{}/{{", route.path());
+            let described = openapi["paths"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .any(|(path, item)| {
+                    (path == route.path() || path.starts_with(&below))
+                        && item[method.as_str().to_lowercase()].is_object()
+                });
+            assert!(
+                described,
+                "docs/openapi.json lacks {method} {}",
+                route.path()
+            );
+            assert!(
+                readme.contains(&format!("`{method} {}", route.path())),
+                "the README never names `{method} {}`",
+                route.path()
+            );
+        }
+    }
+}
+
+#[test]
+fn every_function_file_binary_and_vercel_entry_is_a_route() {
+    let files: Vec<&str> = notify::http::Route::ALL.iter().map(|r| r.file()).collect();
+    for (name, path) in cargo_binaries() {
+        assert!(
+            path.starts_with("src/") || files.contains(&path.as_str()),
+            "the [[bin]] {name} ({path}) is no route's function"
+        );
+    }
+    let vercel: Value = serde_json::from_str(include_str!("../../vercel.json")).unwrap();
+    for file in vercel["functions"].as_object().unwrap().keys() {
+        assert!(
+            files.contains(&file.as_str()),
+            "vercel.json configures {file}, no route's"
+        );
+    }
+    let api = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("api");
+    let mut found = Vec::new();
+    let mut folders = vec![api.clone()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(folder).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let relative = path.strip_prefix(api.parent().unwrap()).unwrap();
+                found.push(relative.to_string_lossy().into_owned());
+            }
+        }
+    }
+    for file in found {
+        assert!(
+            files.contains(&file.as_str()),
+            "{file} is no route's function"
+        );
+    }
+}
