@@ -11,6 +11,7 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
 use crate::config::AccessConfig;
+use crate::domain::Caller;
 use crate::error::{Error, ErrorCode};
 
 const HINT_CREDENTIALS: &str = "Send Authorization: Bearer <key> with a key from NOTIFY_API_KEYS, or a short-lived JWT signed with NOTIFY_JWT_SECRET.";
@@ -19,16 +20,6 @@ const HINT_ORIGIN: &str =
     "Add the calling site's origin (such as https://app.example.com) to NOTIFY_ALLOWED_ORIGINS.";
 /// Clock skew tolerated between the practice app and this function.
 const JWT_LEEWAY_SECONDS: u64 = 30;
-
-/// Who made a request, as far as rate limits and audit are concerned.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Caller {
-    /// An API key, named by the start of its SHA-256 (never the key itself).
-    ApiKey(String),
-    /// A JWT's subject (`sub`), or `jwt` when it has none.
-    Token(String),
-    Anonymous,
-}
 
 pub struct Access {
     key_digests: Vec<digest::Digest>,
@@ -88,13 +79,17 @@ impl Access {
         self.jwt.is_some()
     }
 
-    /// Checks the request's credentials. Without any, the caller is anonymous unless
-    /// `required`; wrong credentials are refused even where none are required, since they
-    /// are always a mistake worth knowing about.
-    pub fn authenticate(&self, headers: &HeaderMap, required: bool) -> Result<Caller, Error> {
+    /// Checks the request's credentials: the caller they name, or `None` without any where
+    /// none are `required`. Wrong credentials are refused even where none are required, since
+    /// they are always a mistake worth knowing about.
+    pub fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        required: bool,
+    ) -> Result<Option<Caller>, Error> {
         let Some(value) = headers.get(header::AUTHORIZATION) else {
             if !required {
-                return Ok(Caller::Anonymous);
+                return Ok(None);
             }
             let hint = if self.has_api_keys() || self.has_jwt() {
                 HINT_CREDENTIALS
@@ -124,10 +119,10 @@ impl Access {
                 .with_hint(HINT_CREDENTIALS)
             })?;
         if let Some(caller) = self.api_key(token) {
-            return Ok(caller);
+            return Ok(Some(caller));
         }
         match &self.jwt {
-            Some(jwt) if token.matches('.').count() == 2 => self.verify_jwt(token, jwt),
+            Some(jwt) if token.matches('.').count() == 2 => self.verify_jwt(token, jwt).map(Some),
             _ => Err(
                 unauthorized(ErrorCode::InvalidApiKey, "The API key is not valid.")
                     .with_hint(HINT_CREDENTIALS),
@@ -188,7 +183,7 @@ impl Access {
                 "Sign browser tokens for a few minutes only (NOTIFY_JWT_MAX_TTL_SECONDS).",
             ));
         }
-        Ok(Caller::Token(claims.sub.unwrap_or_else(|| "jwt".into())))
+        Ok(Caller::Jwt(claims.sub.unwrap_or_else(|| "jwt".into())))
     }
 
     /// Decides on a request's `Origin`: none or same-origin (the browser is on this
@@ -291,7 +286,7 @@ mod tests {
         .unwrap()
     }
 
-    fn code(result: Result<Caller, Error>) -> &'static str {
+    fn code(result: Result<Option<Caller>, Error>) -> &'static str {
         result.unwrap_err().code.as_str()
     }
 
@@ -304,7 +299,7 @@ mod tests {
             .authenticate(&bearer("previous-key-0123456789"), true)
             .unwrap();
         assert_ne!(current, previous);
-        let Caller::ApiKey(id) = current else {
+        let Some(Caller::ApiKey(id)) = current else {
             panic!("not a key")
         };
         assert!(id.starts_with("key:") && !id.contains("current"));
@@ -331,7 +326,7 @@ mod tests {
     fn no_credentials_are_fine_where_none_are_required_but_wrong_ones_never_are() {
         assert_eq!(
             access().authenticate(&HeaderMap::new(), false).unwrap(),
-            Caller::Anonymous
+            None
         );
         assert_eq!(
             code(access().authenticate(&bearer("nope"), false)),
@@ -348,7 +343,7 @@ mod tests {
         );
         assert_eq!(
             access().authenticate(&bearer(&jwt), true).unwrap(),
-            Caller::Token("user-7".into())
+            Some(Caller::Jwt("user-7".into()))
         );
     }
 

@@ -12,8 +12,9 @@ use serde::Serialize;
 use crate::config::Secret;
 use crate::domain::DeliveryEvent;
 use crate::error::{Attempt, ErrorCode};
-use crate::names::{Channel, Mode, Provider};
+use crate::names::{AuditKind, AuditOutcome, Channel, Mode, Provider};
 use crate::support::now_rfc3339;
+use crate::templates::TemplateName;
 
 /// Keys the recipient hashes and writes the events.
 pub struct Auditor {
@@ -88,7 +89,7 @@ impl Auditor {
         struct Refusal<'a> {
             #[serde(rename = "type")]
             kind: &'static str,
-            event: &'static str,
+            event: AuditKind,
             time: String,
             request_id: &'a str,
             route: &'static str,
@@ -96,7 +97,7 @@ impl Auditor {
         }
         self.write(&Refusal {
             kind: "audit",
-            event: "webhook_refused",
+            event: AuditKind::WebhookRefused,
             time: now_rfc3339(),
             request_id,
             route,
@@ -110,14 +111,14 @@ impl Auditor {
         struct Delivery<'a> {
             #[serde(rename = "type")]
             kind: &'static str,
-            event: &'static str,
+            event: AuditKind,
             request_id: &'a str,
             received: String,
             delivery: &'a DeliveryEvent,
         }
         self.write(&Delivery {
             kind: "audit",
-            event: "delivery_event",
+            event: AuditKind::DeliveryEvent,
             request_id,
             received: now_rfc3339(),
             delivery: event,
@@ -139,18 +140,18 @@ fn nanos_as_bytes() -> [u8; 16] {
 pub struct AuditEvent<'a> {
     #[serde(rename = "type")]
     pub kind: &'static str,
-    pub event: &'static str,
+    pub event: AuditKind,
     /// RFC 3339, UTC.
     pub time: String,
     pub request_id: &'a str,
     /// The message's id in the message log (`GET /api/messages/{id}`).
     pub id: &'a str,
     pub channel: Channel,
-    pub template: Option<&'static str>,
+    pub template: Option<TemplateName>,
     pub provider: Provider,
     pub mode: Mode,
     /// `sent` (live), `logged` (demo) or `failed`.
-    pub outcome: &'static str,
+    pub outcome: AuditOutcome,
     pub message_id: Option<&'a str>,
     pub error_code: Option<ErrorCode>,
     pub provider_code: Option<&'a str>,

@@ -132,6 +132,54 @@ impl MessageStatus {
 }
 
 names! {
+    /// What a delivery event says happened to a message, whichever provider reported it.
+    EventKind {
+        Sent = "sent",
+        Delivered = "delivered",
+        Bounced = "bounced",
+        Complained = "complained",
+        Failed = "failed",
+        OptedOut = "opted_out",
+        Delayed = "delayed",
+        Read = "read",
+    }
+}
+
+impl EventKind {
+    /// The status an event of this kind moves its message to (if its rank is higher).
+    pub const fn status(self) -> MessageStatus {
+        match self {
+            Self::Sent => MessageStatus::Sent,
+            Self::Delivered => MessageStatus::Delivered,
+            Self::Bounced => MessageStatus::Bounced,
+            Self::Complained => MessageStatus::Complained,
+            Self::Failed => MessageStatus::Failed,
+            Self::OptedOut => MessageStatus::OptedOut,
+            Self::Delayed => MessageStatus::Delayed,
+            Self::Read => MessageStatus::Read,
+        }
+    }
+}
+
+names! {
+    /// What an audit line records.
+    AuditKind {
+        SendAttempt = "send_attempt",
+        WebhookRefused = "webhook_refused",
+        DeliveryEvent = "delivery_event",
+    }
+}
+
+names! {
+    /// How a send attempt ended, as its audit line says.
+    AuditOutcome {
+        Sent = "sent",
+        Logged = "logged",
+        Failed = "failed",
+    }
+}
+
+names! {
     /// Where the SES provider's AWS credentials come from (health's `credentialSource`).
     CredentialSource {
         AccessKeys = "access-keys",

@@ -59,7 +59,7 @@ impl App {
         planned: &[Planned<'_>],
     ) -> Result<Admit, Error> {
         let limits = &self.config.limits;
-        let caller = self.auditor.recipient_hash(&context.caller);
+        let caller = self.auditor.recipient_hash(&context.caller.to_string());
         // A scheduled send's run was counted against its caller when it was scheduled.
         let caller_limit = context.scheduled.is_none().then(|| {
             Limit::new(

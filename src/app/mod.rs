@@ -29,10 +29,12 @@ pub use webhooks::{AfterAnswer, Received, SnsOutcome};
 use crate::access::Access;
 use crate::audit::Auditor;
 use crate::config::{ChannelConfig, Config};
+use crate::domain::Caller;
 use crate::email::WebIdentityToken;
 use crate::names::CredentialSource;
 use crate::store::Store;
 use crate::support::{HttpClient, new_id};
+use crate::templates::TemplateName;
 use crate::webhooks::{CertificateSource, EventsTarget, HttpsCertificateSource, SnsVerifier};
 
 /// The path Twilio's status callbacks are posted to, below `NOTIFY_PUBLIC_URL`. The HTTP layer
@@ -72,9 +74,9 @@ pub struct App {
 #[derive(Debug, Clone)]
 pub struct RequestContext {
     pub request_id: String,
-    pub template: Option<&'static str>,
-    /// Who is calling, as limits count it: an API key's id, `jwt:<subject>` or `ip:<address>`.
-    pub caller: String,
+    pub template: Option<TemplateName>,
+    /// Who is calling, as limits count it.
+    pub caller: Caller,
     pub idempotency: Option<Idempotency>,
     /// Set when this is a scheduled send's run: its messages' ids.
     pub scheduled: Option<ScheduledIds>,
@@ -93,7 +95,7 @@ impl RequestContext {
         Self {
             request_id: new_id(),
             template: None,
-            caller: "local".to_owned(),
+            caller: Caller::Local,
             idempotency: None,
             scheduled: None,
         }

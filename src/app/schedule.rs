@@ -7,15 +7,16 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::admit::{Admit, Planned};
-use super::send::{Sending, log_caller, misconfigured};
+use super::send::{Sending, misconfigured};
 use super::{App, RequestContext};
 use crate::audit::AuditRecipient;
 use crate::config::ChannelConfig;
 use crate::domain::DeliveryEvent;
 use crate::error::{Error, ErrorCode};
-use crate::names::{Channel, MessageStatus, Provider, ScheduledRoute, StoreKind};
+use crate::names::{Channel, EventKind, MessageStatus, Provider, ScheduledRoute, StoreKind};
 use crate::store::{Change, Changed, MessageRecord, RecipientView, ScheduledSend, StoredAnswer};
 use crate::support::{BoxFuture, Sealer, new_id};
+use crate::templates::TemplateName;
 
 /// The earliest and latest a send may be scheduled, from now.
 pub const SCHEDULE_WINDOW: (Duration, Duration) =
@@ -30,7 +31,7 @@ pub struct SchedulePlan {
     pub send_at: OffsetDateTime,
     /// Set when quiet hours moved it to `send_at`.
     pub deferred_until: Option<OffsetDateTime>,
-    pub template: Option<&'static str>,
+    pub template: Option<TemplateName>,
     /// Each channel it sends on, with its recipients as (full address or number, masked).
     pub channels: Vec<(Channel, Vec<(String, String)>)>,
 }
@@ -126,7 +127,7 @@ impl App {
                     provider_message_id: None,
                     status: MessageStatus::Scheduled,
                     error_code: None,
-                    caller: log_caller(context),
+                    caller: context.caller.logged(),
                     request_id: context.request_id.clone(),
                     idempotency_key: context.idempotency.as_ref().map(|i| i.key.clone()),
                     created_at,
@@ -269,7 +270,7 @@ impl App {
             }
             events.push(DeliveryEvent {
                 id: crate::webhooks::event_id(&["scheduled", id]),
-                kind: MessageStatus::Failed.as_str(),
+                kind: EventKind::Failed,
                 channel: message.channel,
                 provider: message.provider,
                 provider_message_id: message.provider_message_id.unwrap_or_else(|| id.clone()),

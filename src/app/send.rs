@@ -12,7 +12,7 @@ use crate::config::Misconfiguration;
 use crate::domain::{EmailMessage, Recipients, Sent, SmsMessage};
 use crate::email::EmailSender;
 use crate::error::{Attempt, Error, ErrorCode};
-use crate::names::{Channel, MessageStatus, Provider};
+use crate::names::{AuditKind, AuditOutcome, Channel, MessageStatus, Provider};
 use crate::store::{MessageRecord, RecipientView, StoredAnswer};
 use crate::support::{NonEmpty, new_id};
 use crate::templates::TemplateName;
@@ -130,7 +130,7 @@ impl App {
     ) -> Result<Sending<NotificationOutcome>, Error> {
         let rendered = template.render(data, &self.config.branding)?;
         let context = RequestContext {
-            template: Some(template.as_str()),
+            template: Some(template),
             ..context.clone()
         };
         let email = recipients.email.as_ref().map(|to| {
@@ -340,16 +340,22 @@ impl App {
             ..sent
         });
         let (outcome, status, message_id, error, failed_over) = match &result {
-            Ok(sent) if sent.demo => ("logged", MessageStatus::Logged, None, None, &[][..]),
+            Ok(sent) if sent.demo => (
+                AuditOutcome::Logged,
+                MessageStatus::Logged,
+                None,
+                None,
+                &[][..],
+            ),
             Ok(sent) => (
-                "sent",
+                AuditOutcome::Sent,
                 MessageStatus::Sent,
                 sent.message_id.as_deref(),
                 None,
                 sent.failed_over.as_slice(),
             ),
             Err(error) => (
-                "failed",
+                AuditOutcome::Failed,
                 MessageStatus::Failed,
                 None,
                 Some(error),
@@ -358,7 +364,7 @@ impl App {
         };
         let audit = self.auditor.record(&AuditEvent {
             kind: "audit",
-            event: "send_attempt",
+            event: AuditKind::SendAttempt,
             time: crate::support::now_rfc3339(),
             request_id: &context.request_id,
             id: &id,
@@ -384,7 +390,7 @@ impl App {
             provider_message_id: message_id.map(str::to_owned),
             status,
             error_code: error.map(|e| e.code),
-            caller: log_caller(context),
+            caller: context.caller.logged(),
             request_id: context.request_id.clone(),
             idempotency_key: context.idempotency.as_ref().map(|i| i.key.clone()),
             created_at: crate::support::now_micros(),
@@ -422,16 +428,6 @@ impl App {
         if let Err(error) = self.store().record(&records, &audit, kept).await {
             tracing::error!(code = %error.code.as_str(), "the message log could not record a send");
         }
-    }
-}
-
-/// Who sent a message, for the log: a key or a JWT subject; a client address is personal data
-/// the log has no need of.
-pub(super) fn log_caller(context: &RequestContext) -> String {
-    if context.caller.starts_with("ip:") {
-        "anonymous".to_owned()
-    } else {
-        context.caller.clone()
     }
 }
 

@@ -2,16 +2,15 @@
 
 use serde::Serialize;
 
-use crate::names::{Channel, Provider};
+use crate::names::{Channel, EventKind, Provider};
 
 /// One thing that happened to one message for one recipient, whichever provider said so.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DeliveryEvent {
     /// Stable for the same provider report, so a receiver can drop duplicates.
     pub id: String,
-    /// `sent`, `delivered`, `bounced`, `complained`, `failed`, `opted_out`, `delayed`, `read`.
     #[serde(rename = "type")]
-    pub kind: &'static str,
+    pub kind: EventKind,
     pub channel: Channel,
     pub provider: Provider,
     pub provider_message_id: String,

@@ -2,6 +2,7 @@
 //! into these once, at the edge, so everything below the HTTP layer holds only valid values.
 
 mod attachment;
+mod caller;
 mod delivery_event;
 mod email_address;
 mod email_message;
@@ -15,6 +16,7 @@ pub use attachment::{
     Attachment, MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, is_executable, parse_content_type,
     sanitize_filename, total_too_large,
 };
+pub use caller::Caller;
 pub use delivery_event::DeliveryEvent;
 pub use email_address::EmailAddress;
 pub use email_message::{EmailMessage, MAX_RECIPIENTS, MAX_REPLY_TO, MAX_SUBJECT_CHARS};

@@ -8,8 +8,9 @@ use subtle::ConstantTimeEq;
 
 use super::route::{Endpoint, Incoming, Reply, Route};
 use super::{ResponseBody, request, response};
-use crate::access::{Caller, CrossOrigin};
+use crate::access::CrossOrigin;
 use crate::app::{AfterAnswer, App, RequestContext};
+use crate::domain::Caller;
 use crate::error::{Error, ErrorCode};
 use crate::names::StoreKind;
 use crate::support::new_id;
@@ -59,7 +60,7 @@ where
     let context = RequestContext {
         request_id,
         template: None,
-        caller: String::new(),
+        caller: Caller::Public,
         idempotency: None,
         scheduled: None,
     };
@@ -137,38 +138,38 @@ fn method_not_allowed(route: Route, context: &RequestContext) -> Response<Respon
 
 /// The caller check of the sending routes: credentials whenever a channel is live (unless
 /// `NOTIFY_ALLOW_UNAUTHENTICATED=1`). The caller's rate is counted with the send's admission.
-pub(super) fn check_sender(app: &App, headers: &HeaderMap) -> Result<String, Error> {
+pub(super) fn check_sender(app: &App, headers: &HeaderMap) -> Result<Caller, Error> {
     let required = app.has_live_channel() && !app.access.allow_unauthenticated;
     let caller = app.access.authenticate(headers, required)?;
-    Ok(caller_key(&caller, headers))
+    Ok(caller_key(caller, headers))
 }
 
 /// The caller check of the message log's routes: credentials whenever a channel is live or a
 /// database is set (even with both channels in demo mode, it may hold the live messages of an
 /// earlier deployment). Only the local demo on the memory store is open.
-pub(super) fn check_reader(app: &App, headers: &HeaderMap) -> Result<String, Error> {
+pub(super) fn check_reader(app: &App, headers: &HeaderMap) -> Result<Caller, Error> {
     let required = app.has_live_channel() || app.config().store.kind() == StoreKind::Postgres;
     let caller = app.access.authenticate(headers, required)?;
-    Ok(caller_key(&caller, headers))
+    Ok(caller_key(caller, headers))
 }
 
 /// The caller check of the audit export: an API key, never a browser's JWT (the trail is for a
 /// compliance review by the practice's own systems). Only the local demo on the memory store
 /// is open.
-pub(super) fn check_auditor(app: &App, headers: &HeaderMap) -> Result<String, Error> {
+pub(super) fn check_auditor(app: &App, headers: &HeaderMap) -> Result<Caller, Error> {
     let open = !app.has_live_channel() && app.config().store.kind() == StoreKind::Memory;
     match app.access.authenticate(headers, !open)? {
-        Caller::Token(_) => Err(Error::new(
+        Some(Caller::Jwt(_)) => Err(Error::new(
             ErrorCode::InvalidAuthorization,
             "The audit export takes an API key (Authorization: Bearer <key>), not a browser token.",
         )),
-        caller => Ok(caller_key(&caller, headers)),
+        caller => Ok(caller_key(caller, headers)),
     }
 }
 
 /// The dispatcher's caller check: `Authorization: Bearer $CRON_SECRET`, what Vercel Cron sends,
 /// compared in constant time. Without a usable `CRON_SECRET` it answers 503: never open.
-pub(super) fn check_cron(app: &App, headers: &HeaderMap) -> Result<String, Error> {
+pub(super) fn check_cron(app: &App, headers: &HeaderMap) -> Result<Caller, Error> {
     let Some(secret) = &app.config().dispatch.cron_secret else {
         return Err(Error::new(
             ErrorCode::DispatcherNotConfigured,
@@ -186,7 +187,7 @@ pub(super) fn check_cron(app: &App, headers: &HeaderMap) -> Result<String, Error
             "The dispatcher takes Authorization: Bearer <CRON_SECRET>.",
         )),
         Some(given) if bool::from(given.as_bytes().ct_eq(secret.expose().as_bytes())) => {
-            Ok("cron".to_owned())
+            Ok(Caller::Cron)
         }
         Some(_) => Err(Error::new(
             ErrorCode::InvalidAuthorization,
@@ -198,20 +199,16 @@ pub(super) fn check_cron(app: &App, headers: &HeaderMap) -> Result<String, Error
 /// Who to count a request against: its credentials, or else its client address. On Vercel,
 /// `x-forwarded-for` is set by the platform (not the client); the local server sets it from
 /// the connection.
-fn caller_key(caller: &Caller, headers: &HeaderMap) -> String {
-    match caller {
-        Caller::ApiKey(id) => id.clone(),
-        Caller::Token(subject) => format!("jwt:{subject}"),
-        Caller::Anonymous => {
-            let ip = headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-                .map(str::trim)
-                .unwrap_or("unknown");
-            format!("ip:{ip}")
-        }
-    }
+fn caller_key(caller: Option<Caller>, headers: &HeaderMap) -> Caller {
+    caller.unwrap_or_else(|| {
+        let ip = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .unwrap_or("unknown");
+        Caller::Ip(ip.to_owned())
+    })
 }
 
 /// The answer to a CORS preflight (`OPTIONS`).

@@ -6,6 +6,7 @@ use http::{Method, Response, request::Parts};
 
 use super::ResponseBody;
 use crate::app::{AfterAnswer, App, RequestContext};
+use crate::domain::Caller;
 use crate::error::Error;
 use crate::support::BoxFuture;
 
@@ -135,7 +136,7 @@ pub type Handler =
 /// Checks who is calling before the body is read (credentials where a send could reach a
 /// patient, or where the message log may hold real messages), and names the caller as limits
 /// count it.
-pub type CallerCheck = fn(&App, &http::HeaderMap) -> Result<String, Error>;
+pub type CallerCheck = fn(&App, &http::HeaderMap) -> Result<Caller, Error>;
 
 /// A route and the function that answers it.
 #[derive(Clone, Copy)]

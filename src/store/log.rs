@@ -11,6 +11,7 @@ use super::{Claim, StoredAnswer};
 use crate::error::{Error, ErrorCode};
 use crate::names::{Channel, MessageStatus, Provider};
 use crate::support::BoxFuture;
+use crate::templates::TemplateName;
 
 /// The message log.
 pub trait MessageLog {
@@ -48,7 +49,7 @@ pub trait MessageLog {
 pub struct MessageRecord {
     pub id: String,
     pub channel: Channel,
-    pub template: Option<&'static str>,
+    pub template: Option<TemplateName>,
     pub provider: Provider,
     pub provider_message_id: Option<String>,
     pub status: MessageStatus,
@@ -86,7 +87,7 @@ pub struct EventView {
 pub struct MessageView {
     pub id: String,
     pub channel: Channel,
-    pub template: Option<String>,
+    pub template: Option<TemplateName>,
     pub provider: Provider,
     pub provider_message_id: Option<String>,
     pub status: MessageStatus,
@@ -136,7 +137,7 @@ impl Cursor {
 pub struct MessageFilter {
     pub channel: Option<Channel>,
     pub status: Option<MessageStatus>,
-    pub template: Option<String>,
+    pub template: Option<TemplateName>,
     /// The keyed hash of a full address or number: the log never holds the address itself.
     pub recipient_hash: Option<String>,
     pub since: Option<OffsetDateTime>,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::{Claim, MessageRecord, StoredAnswer};
+use crate::domain::Caller;
 use crate::error::Error;
 use crate::names::ScheduledRoute;
 use crate::support::BoxFuture;
@@ -47,7 +48,7 @@ pub struct ScheduledSend {
     pub send_at: OffsetDateTime,
     /// Sealed (see `support::Sealer`), never in the clear.
     pub content: Vec<u8>,
-    pub caller: String,
+    pub caller: Caller,
     pub request_id: String,
     /// The log's message of each channel it sends on.
     pub email_id: Option<String>,

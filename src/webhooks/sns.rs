@@ -16,7 +16,7 @@ use x509_cert::der::DecodePem;
 
 use super::event_id;
 use crate::domain::DeliveryEvent;
-use crate::names::{Channel, Provider};
+use crate::names::{Channel, EventKind, Provider};
 
 /// How SNS is reached: signing certificates and subscription confirmations are both GETs to an
 /// SNS host. Production makes them over https; tests answer them, but the URL check before any
@@ -293,7 +293,7 @@ fn addresses(list: Vec<Addressed>) -> Vec<String> {
 /// What one SES event says: its normalised type, the recipients it concerns, when, and for
 /// failures the reason and whether sending again could succeed.
 struct Outcome {
-    kind: &'static str,
+    kind: EventKind,
     recipients: Vec<String>,
     time: Option<String>,
     error_code: Option<String>,
@@ -322,11 +322,11 @@ pub fn ses_events(
         retryable,
     };
     let outcome = match kind {
-        "Send" => outcome("sent", mail.destination, None, None, None),
+        "Send" => outcome(EventKind::Sent, mail.destination, None, None, None),
         "Delivery" => {
             let delivery = event.delivery.unwrap_or_default();
             outcome(
-                "delivered",
+                EventKind::Delivered,
                 delivery.recipients,
                 delivery.timestamp,
                 None,
@@ -340,7 +340,7 @@ pub fn ses_events(
                 .bounce_sub_type
                 .map(|sub| format!("{}:{sub}", bounce.bounce_type.as_deref().unwrap_or("")));
             outcome(
-                "bounced",
+                EventKind::Bounced,
                 addresses(bounce.bounced_recipients),
                 bounce.timestamp,
                 subtype,
@@ -350,7 +350,7 @@ pub fn ses_events(
         "Complaint" => {
             let complaint = event.complaint.unwrap_or_default();
             outcome(
-                "complained",
+                EventKind::Complained,
                 addresses(complaint.complained_recipients),
                 complaint.timestamp,
                 complaint.complaint_feedback_type,
@@ -358,7 +358,7 @@ pub fn ses_events(
             )
         }
         "Reject" => outcome(
-            "failed",
+            EventKind::Failed,
             mail.destination,
             None,
             event.reject.and_then(|r| r.reason),
@@ -367,7 +367,7 @@ pub fn ses_events(
         "DeliveryDelay" => {
             let delay = event.delivery_delay.unwrap_or_default();
             outcome(
-                "delayed",
+                EventKind::Delayed,
                 addresses(delay.delayed_recipients),
                 delay.timestamp,
                 delay.delay_type,
@@ -375,7 +375,7 @@ pub fn ses_events(
             )
         }
         "Rendering Failure" => outcome(
-            "failed",
+            EventKind::Failed,
             mail.destination,
             None,
             Some("RenderingFailure".to_owned()),
@@ -394,7 +394,7 @@ pub fn ses_events(
     Ok(recipients
         .iter()
         .map(|recipient| DeliveryEvent {
-            id: event_id(&["ses", sns_message_id, outcome.kind, recipient]),
+            id: event_id(&["ses", sns_message_id, outcome.kind.as_str(), recipient]),
             kind: outcome.kind,
             channel: Channel::Email,
             provider: Provider::AwsSes,
@@ -443,45 +443,49 @@ mod tests {
     #[test]
     fn each_ses_event_type_is_normalised() {
         let cases = [
-            (json!({"eventType": "Send", "mail": mail()}), "sent", None),
+            (
+                json!({"eventType": "Send", "mail": mail()}),
+                EventKind::Sent,
+                None,
+            ),
             (
                 json!({"eventType": "Delivery", "mail": mail(), "delivery": {"timestamp": "2026-01-01T00:00:01.000Z", "recipients": ["a@example.com"]}}),
-                "delivered",
+                EventKind::Delivered,
                 None,
             ),
             (
                 json!({"eventType": "Bounce", "mail": mail(), "bounce": {"bounceType": "Permanent", "bounceSubType": "General", "bouncedRecipients": [{"emailAddress": "a@example.com"}]}}),
-                "bounced",
+                EventKind::Bounced,
                 Some(false),
             ),
             (
                 json!({"eventType": "Bounce", "mail": mail(), "bounce": {"bounceType": "Transient", "bounceSubType": "MailboxFull", "bouncedRecipients": [{"emailAddress": "a@example.com"}]}}),
-                "bounced",
+                EventKind::Bounced,
                 Some(true),
             ),
             (
                 json!({"eventType": "Complaint", "mail": mail(), "complaint": {"complainedRecipients": [{"emailAddress": "a@example.com"}], "complaintFeedbackType": "abuse"}}),
-                "complained",
+                EventKind::Complained,
                 Some(false),
             ),
             (
                 json!({"eventType": "Reject", "mail": mail(), "reject": {"reason": "Bad content"}}),
-                "failed",
+                EventKind::Failed,
                 Some(false),
             ),
             (
                 json!({"eventType": "DeliveryDelay", "mail": mail(), "deliveryDelay": {"delayType": "MailboxFull", "delayedRecipients": [{"emailAddress": "a@example.com"}]}}),
-                "delayed",
+                EventKind::Delayed,
                 Some(true),
             ),
             (
                 json!({"eventType": "Rendering Failure", "mail": mail(), "failure": {"errorMessage": "x"}}),
-                "failed",
+                EventKind::Failed,
                 Some(false),
             ),
             (
                 json!({"notificationType": "Bounce", "mail": mail(), "bounce": {"bounceType": "Permanent", "bouncedRecipients": [{"emailAddress": "a@example.com"}]}}),
-                "bounced",
+                EventKind::Bounced,
                 Some(false),
             ),
         ];

@@ -6,7 +6,7 @@ use ring::hmac;
 
 use super::event_id;
 use crate::domain::DeliveryEvent;
-use crate::names::{Channel, Provider};
+use crate::names::{Channel, EventKind, Provider};
 
 /// Whether `signature` is Twilio's signature of `url` and `params`. Twilio may have signed the
 /// URL with or without the scheme's default port, so both forms are tried; comparison is in
@@ -63,25 +63,27 @@ pub fn twilio_event(
         .map(str::to_owned);
     let (kind, recipient) = if get("OptOutType").is_some_and(|t| t.eq_ignore_ascii_case("STOP")) {
         // An inbound STOP: the patient is the sender.
-        ("opted_out", get("From"))
+        (EventKind::OptedOut, get("From"))
     } else {
         let kind = match get("MessageStatus").or_else(|| get("SmsStatus"))? {
-            "sent" => "sent",
-            "delivered" => "delivered",
-            "read" => "read",
-            "undelivered" | "failed" if error_code.as_deref() == Some("21610") => "opted_out",
-            "undelivered" | "failed" => "failed",
+            "sent" => EventKind::Sent,
+            "delivered" => EventKind::Delivered,
+            "read" => EventKind::Read,
+            "undelivered" | "failed" if error_code.as_deref() == Some("21610") => {
+                EventKind::OptedOut
+            }
+            "undelivered" | "failed" => EventKind::Failed,
             _ => return None,
         };
         (kind, get("To"))
     };
     let retryable = match kind {
-        "failed" => Some(twilio_error_is_retryable(error_code.as_deref())),
-        "opted_out" => Some(false),
+        EventKind::Failed => Some(twilio_error_is_retryable(error_code.as_deref())),
+        EventKind::OptedOut => Some(false),
         _ => None,
     };
     Some(DeliveryEvent {
-        id: event_id(&["twilio", sid, kind]),
+        id: event_id(&["twilio", sid, kind.as_str()]),
         kind,
         channel: Channel::Sms,
         provider: Provider::Twilio,
@@ -201,7 +203,10 @@ mod tests {
             ("To", "+15551234567"),
         ])
         .unwrap();
-        assert_eq!((delivered.kind, delivered.retryable), ("delivered", None));
+        assert_eq!(
+            (delivered.kind, delivered.retryable),
+            (EventKind::Delivered, None)
+        );
         assert_eq!(
             delivered.recipient_hash.as_deref(),
             Some("hash(+15551234567)")
@@ -214,7 +219,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             (unreachable.kind, unreachable.retryable),
-            ("failed", Some(true))
+            (EventKind::Failed, Some(true))
         );
         for code in ["30005", "30006"] {
             let never = event(&[
@@ -237,7 +242,10 @@ mod tests {
             ("OptOutType", "STOP"),
         ])
         .unwrap();
-        assert_eq!((stop.kind, stop.retryable), ("opted_out", Some(false)));
+        assert_eq!(
+            (stop.kind, stop.retryable),
+            (EventKind::OptedOut, Some(false))
+        );
         assert_eq!(stop.recipient_hash.as_deref(), Some("hash(+15551234567)"));
     }
 

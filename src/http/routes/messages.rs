@@ -157,7 +157,7 @@ fn filter(app: &App, query: &Query) -> Result<MessageFilter, Error> {
         status: query.parsed("status", MessageStatus::parse, "a message status", p),
         template: query.parsed(
             "template",
-            |t| TemplateName::parse(t).ok().map(|t| t.as_str().to_owned()),
+            |t| TemplateName::parse(t).ok(),
             "a template name (GET /api/templates)",
             p,
         ),

@@ -16,6 +16,7 @@ use crate::error::{Attempt, Error, ErrorCode};
 use crate::names::{Channel, Provider, ScheduledRoute};
 use crate::store::StoredAnswer;
 use crate::support::BoxFuture;
+use crate::templates::TemplateName;
 use time::OffsetDateTime;
 
 const EMAIL_SENT: &str = "Email sent successfully";
@@ -128,7 +129,7 @@ fn plan(
     route: ScheduledRoute,
     incoming: &Incoming,
     (send_at, deferred_until): (OffsetDateTime, Option<OffsetDateTime>),
-    template: Option<&'static str>,
+    template: Option<TemplateName>,
     channels: Vec<(Channel, Recipients)>,
 ) -> SchedulePlan {
     SchedulePlan {
@@ -276,7 +277,7 @@ async fn send_notification(
     if let Some(when) = when(app, &timing, &kinds, context) {
         // The data is checked against the template now, as for an immediate send.
         template.render(data, &app.config().branding)?;
-        let template = Some(template.as_str());
+        let template = Some(template);
         let plan = plan(
             ScheduledRoute::Notification,
             &incoming,

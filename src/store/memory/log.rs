@@ -92,8 +92,11 @@ impl MessageLog for MemoryStore {
                     .or_default()
                     .entry(view.status.as_str().to_owned())
                     .or_default() += 1;
-                if let Some(template) = &view.template {
-                    *stats.by_template.entry(template.clone()).or_default() += 1;
+                if let Some(template) = view.template {
+                    *stats
+                        .by_template
+                        .entry(template.as_str().to_owned())
+                        .or_default() += 1;
                 }
             }
             Ok(stats)
@@ -146,10 +149,7 @@ fn matches(message: &Stored, filter: &MessageFilter) -> bool {
     let view = &message.view;
     filter.channel.is_none_or(|c| view.channel == c)
         && filter.status.is_none_or(|s| view.status == s)
-        && filter
-            .template
-            .as_deref()
-            .is_none_or(|t| view.template.as_deref() == Some(t))
+        && filter.template.is_none_or(|t| view.template == Some(t))
         && filter
             .recipient_hash
             .as_deref()
@@ -166,7 +166,7 @@ fn view_of(record: &MessageRecord, created_at: OffsetDateTime) -> MessageView {
     MessageView {
         id: record.id.clone(),
         channel: record.channel,
-        template: record.template.map(str::to_owned),
+        template: record.template,
         provider: record.provider,
         provider_message_id: record.provider_message_id.clone(),
         status: record.status,

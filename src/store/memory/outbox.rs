@@ -10,7 +10,7 @@ use super::audit::append;
 use super::{MAX_EVENTS, MemoryStore, State, done};
 use crate::domain::DeliveryEvent;
 use crate::error::Error;
-use crate::names::{MessageStatus, Provider};
+use crate::names::Provider;
 use crate::store::{
     Applied, EventPage, EventView, FIRST_ATTEMPT_LEASE, Forwarding, NewEvent, Outbox, OutboxHealth,
     Outgoing, Settled,
@@ -198,9 +198,7 @@ fn advance_message(
         m.view.provider == event.provider
             && m.view.provider_message_id.as_deref() == Some(event.provider_message_id.as_str())
     })?;
-    let Some(status) = MessageStatus::parse(event.kind) else {
-        return Some(message.view.id.clone());
-    };
+    let status = event.kind.status();
     let events = message.view.events.get_or_insert_with(Vec::new);
     events.push(EventView {
         kind: status,

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use super::log::keep;
 use super::{MemoryStore, State, done};
-use crate::error::Error;
+use crate::error::{Error, ErrorCode};
 use crate::names::MessageStatus;
 use crate::store::{
     Change, Changed, Claim, MessageRecord, Schedule, ScheduledHealth, ScheduledSend, StoredAnswer,
@@ -198,7 +198,7 @@ fn set_status(
         message.rank = status.rank();
         message.view.updated_at = timestamp(now);
         if status == MessageStatus::Failed {
-            message.view.error_code = Some("provider_timeout".to_owned());
+            message.view.error_code = Some(ErrorCode::ProviderTimeout.as_str().to_owned());
         }
         for (recipient, rank) in message
             .view

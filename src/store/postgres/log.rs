@@ -190,6 +190,7 @@ impl MessageLog for PostgresStore {
     ) -> BoxFuture<'a, Result<MessagePage, Error>> {
         Box::pin(async move {
             let channel = filter.channel.map(|c| c.as_str());
+            let template = filter.template.map(|t| t.as_str());
             let status = filter.status.map(|s| s.as_str());
             let since = rfc3339(filter.since);
             let until = rfc3339(filter.until);
@@ -202,7 +203,7 @@ impl MessageLog for PostgresStore {
                     &[
                         (&channel, Type::TEXT),
                         (&status, Type::TEXT),
-                        (&filter.template, Type::TEXT),
+                        (&template, Type::TEXT),
                         (&filter.recipient_hash, Type::TEXT),
                         (&since, Type::TEXT),
                         (&until, Type::TEXT),

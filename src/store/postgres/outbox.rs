@@ -7,7 +7,6 @@ use tokio_postgres::types::{Json, Type};
 
 use super::PostgresStore;
 use crate::error::Error;
-use crate::names::MessageStatus;
 use crate::store::{
     Applied, EventPage, FIRST_ATTEMPT_LEASE, NewEvent, Outbox, Outgoing, Settled, unavailable,
 };
@@ -58,12 +57,9 @@ LIMIT $2"#;
 impl Outbox for PostgresStore {
     fn apply_event<'a>(&'a self, new: NewEvent<'a>) -> BoxFuture<'a, Result<Applied, Error>> {
         Box::pin(async move {
-            // An unknown kind still keeps its event and audit line, ranked never to move the
-            // status.
-            let (status, rank) = match MessageStatus::parse(new.event.kind) {
-                Some(status) => (status.as_str(), i16::from(status.rank())),
-                None => (new.event.kind, 0),
-            };
+            let status = new.event.kind.status();
+            let rank = i16::from(status.rank());
+            let status = status.as_str();
             let lease = FIRST_ATTEMPT_LEASE.as_millis() as i32;
             let rows = self
                 .query(

@@ -8,8 +8,9 @@ use tokio_postgres::types::{ToSql, Type};
 
 use super::log::{Recorded, record};
 use super::{PostgresStore, rfc3339};
-use crate::error::Error;
-use crate::names::ScheduledRoute;
+use crate::domain::Caller;
+use crate::error::{Error, ErrorCode};
+use crate::names::{MessageStatus, ScheduledRoute};
 use crate::store::{
     Change, Changed, Claim, MessageRecord, Schedule, ScheduledSend, StoredAnswer, unavailable,
 };
@@ -28,7 +29,8 @@ SELECT 1"#
 );
 
 /// Leases up to $1 due sends for $2 ms; first, sends whose dispatcher stopped mid-way are
-/// marked unknown (never sent twice), their messages failed as of unknown outcome.
+/// marked unknown (never sent twice), their messages failed ($3, ranked $4) as of unknown
+/// outcome ($5).
 const DUE_SENDS: &str = r#"
 WITH lapsed AS (
     UPDATE notify_scheduled SET state = 'unknown', content = NULL, lease_until = NULL,
@@ -36,11 +38,11 @@ WITH lapsed AS (
     WHERE state = 'sending' AND lease_until < clock_timestamp()
     RETURNING email_id, sms_id
 ), unknown AS (
-    UPDATE notify_messages SET status = 'failed', status_rank = 3,
-        error_code = 'provider_timeout', updated_at = clock_timestamp()
+    UPDATE notify_messages SET status = $3, status_rank = $4,
+        error_code = $5, updated_at = clock_timestamp()
     WHERE status = 'scheduled' AND id IN (SELECT email_id FROM lapsed UNION SELECT sms_id FROM lapsed)
 ), unknown_recipients AS (
-    UPDATE notify_recipients SET status = 'failed', status_rank = 3
+    UPDATE notify_recipients SET status = $3, status_rank = $4
     WHERE status = 'scheduled'
       AND message_id IN (SELECT email_id FROM lapsed UNION SELECT sms_id FROM lapsed)
 ), due AS (
@@ -62,8 +64,8 @@ UPDATE notify_scheduled SET state = 'sent', content = NULL, lease_until = NULL,
 WHERE id = $1 AND state = 'sending'"#;
 
 /// Moves ($2 set) or cancels ($2 NULL) the scheduled send $1 (or the one a message $1 is of),
-/// only while it is scheduled; answers its id, its state before, whether it changed and its
-/// time now.
+/// only while it is scheduled, its messages then cancelled ($3, ranked $4); answers its id,
+/// its state before, whether it changed and its time now.
 const CHANGE: &str = r#"
 WITH target AS (
     SELECT id, state, send_at FROM notify_scheduled
@@ -80,15 +82,19 @@ WITH target AS (
     FROM target t WHERE s.id = t.id AND t.state = 'scheduled' AND $2::text IS NULL
     RETURNING s.email_id, s.sms_id
 ), messages AS (
-    UPDATE notify_messages SET status = 'cancelled', status_rank = 6,
+    UPDATE notify_messages SET status = $3, status_rank = $4,
         updated_at = clock_timestamp()
     WHERE id IN (SELECT email_id FROM cancelled UNION SELECT sms_id FROM cancelled)
 ), recipients AS (
-    UPDATE notify_recipients SET status = 'cancelled', status_rank = 6
+    UPDATE notify_recipients SET status = $3, status_rank = $4
     WHERE message_id IN (SELECT email_id FROM cancelled UNION SELECT sms_id FROM cancelled)
 )
 SELECT (SELECT id FROM target), (SELECT state FROM target),
     (SELECT count(*) FROM moved) + (SELECT count(*) FROM cancelled)"#;
+
+/// What a lapsed send's messages become, and a cancelled one's.
+const FAILED: MessageStatus = MessageStatus::Failed;
+const CANCELLED: MessageStatus = MessageStatus::Cancelled;
 
 impl Schedule for PostgresStore {
     fn schedule<'a>(
@@ -101,13 +107,14 @@ impl Schedule for PostgresStore {
             let record = Recorded::new(messages, &[], answer)?;
             let route = send.route.as_str();
             let send_at = rfc3339(Some(send.send_at));
+            let caller = send.caller.to_string();
             let mut params = record.params();
             params.extend_from_slice(&[
                 (&send.id as &(dyn ToSql + Sync), Type::TEXT),
                 (&route, Type::TEXT),
                 (&send_at, Type::TEXT),
                 (&send.content, Type::BYTEA),
-                (&send.caller, Type::TEXT),
+                (&caller, Type::TEXT),
                 (&send.request_id, Type::TEXT),
                 (&send.email_id, Type::TEXT),
                 (&send.sms_id, Type::TEXT),
@@ -125,7 +132,16 @@ impl Schedule for PostgresStore {
             let limit = i64::from(limit);
             let lease = lease.as_millis() as i64;
             let rows = self
-                .query(DUE_SENDS, &[(&limit, Type::INT8), (&lease, Type::INT8)])
+                .query(
+                    DUE_SENDS,
+                    &[
+                        (&limit, Type::INT8),
+                        (&lease, Type::INT8),
+                        (&FAILED.as_str(), Type::TEXT),
+                        (&i16::from(FAILED.rank()), Type::INT2),
+                        (&ErrorCode::ProviderTimeout.as_str(), Type::TEXT),
+                    ],
+                )
                 .await?;
             let mut due = Vec::with_capacity(rows.len());
             for row in &rows {
@@ -139,7 +155,7 @@ impl Schedule for PostgresStore {
                     send_at: OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
                         .map_err(unavailable)?,
                     content: row.try_get(3).map_err(unavailable)?,
-                    caller: row.try_get(4).map_err(unavailable)?,
+                    caller: Caller::parse(row.try_get(4).map_err(unavailable)?),
                     request_id: row.try_get(5).map_err(unavailable)?,
                     email_id: row.try_get(6).map_err(unavailable)?,
                     sms_id: row.try_get(7).map_err(unavailable)?,
@@ -160,7 +176,15 @@ impl Schedule for PostgresStore {
                 Change::MoveTo(at) => rfc3339(Some(at)),
             };
             let rows = self
-                .query(CHANGE, &[(&id, Type::TEXT), (&send_at, Type::TEXT)])
+                .query(
+                    CHANGE,
+                    &[
+                        (&id, Type::TEXT),
+                        (&send_at, Type::TEXT),
+                        (&CANCELLED.as_str(), Type::TEXT),
+                        (&i16::from(CANCELLED.rank()), Type::INT2),
+                    ],
+                )
                 .await?;
             let row = rows
                 .first()

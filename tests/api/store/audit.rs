@@ -19,7 +19,7 @@ async fn audit_lines_are_kept_in_order_once_per_report_and_exported_by_page() {
         for _ in 0..2 {
             apply(
                 store,
-                &event("evt-a", "delivered", "SMa", "ha"),
+                &event("evt-a", EventKind::Delivered, "SMa", "ha"),
                 delivered,
                 false,
             )

@@ -11,7 +11,7 @@ async fn messages_are_found_by_either_id_filtered_counted_and_paged_newest_first
                 "msg_1",
                 Channel::Email,
                 "ses-1",
-                Some("paymentReceived"),
+                Some(TemplateName::PaymentReceived),
                 "ha",
                 1,
             ),
@@ -19,7 +19,7 @@ async fn messages_are_found_by_either_id_filtered_counted_and_paged_newest_first
                 "msg_2",
                 Channel::Sms,
                 "SM2",
-                Some("paymentReceived"),
+                Some(TemplateName::PaymentReceived),
                 "hb",
                 2,
             ),
@@ -28,7 +28,7 @@ async fn messages_are_found_by_either_id_filtered_counted_and_paged_newest_first
                 "msg_4",
                 Channel::Sms,
                 "SM4",
-                Some("appointmentReminder"),
+                Some(TemplateName::AppointmentReminder),
                 "ha",
                 4,
             ),
@@ -96,7 +96,7 @@ async fn messages_are_found_by_either_id_filtered_counted_and_paged_newest_first
         );
         assert_eq!(
             only(MessageFilter {
-                template: Some("paymentReceived".into()),
+                template: Some(TemplateName::PaymentReceived),
                 ..Default::default()
             })
             .await,

@@ -15,14 +15,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use notify::Config;
+use notify::domain::Caller;
 use notify::domain::DeliveryEvent;
 use notify::names::ScheduledRoute;
-use notify::names::{Channel, MessageStatus, Provider};
+use notify::names::{Channel, EventKind, MessageStatus, Provider};
 use notify::store::{
     Admission, Admitted, Applied, Change, Changed, Claim, ClaimOutcome, Forwarding, Limit,
     MemoryStore, MessageFilter, MessageRecord, NewEvent, Outgoing, RecipientView, ScheduledSend,
     Settled, Store, StoredAnswer, Sweep,
 };
+use notify::templates::TemplateName;
 use time::OffsetDateTime;
 
 use crate::support::{AUDIT_KEY, POSTGRES, fresh_database};
@@ -78,7 +80,7 @@ pub fn record(
     id: &str,
     channel: Channel,
     provider_id: &str,
-    template: Option<&'static str>,
+    template: Option<TemplateName>,
     hash: &str,
     seconds: i64,
 ) -> MessageRecord {
@@ -125,7 +127,7 @@ pub async fn apply(
         .unwrap()
 }
 
-pub fn event(id: &str, kind: &'static str, provider_id: &str, hash: &str) -> DeliveryEvent {
+pub fn event(id: &str, kind: EventKind, provider_id: &str, hash: &str) -> DeliveryEvent {
     DeliveryEvent {
         id: id.into(),
         kind,

@@ -16,22 +16,28 @@ async fn delivery_events_move_a_status_forward_only_and_the_same_report_is_kept_
             .unwrap();
         apply(
             store,
-            &event("evt-1", "delivered", "SMe", "he"),
-            "{}",
-            false,
-        )
-        .await;
-        apply(store, &event("evt-2", "sent", "SMe", "he"), "{}", false).await;
-        apply(
-            store,
-            &event("evt-1", "delivered", "SMe", "he"),
+            &event("evt-1", EventKind::Delivered, "SMe", "he"),
             "{}",
             false,
         )
         .await;
         apply(
             store,
-            &event("evt-3", "delivered", "SM-unknown", "hx"),
+            &event("evt-2", EventKind::Sent, "SMe", "he"),
+            "{}",
+            false,
+        )
+        .await;
+        apply(
+            store,
+            &event("evt-1", EventKind::Delivered, "SMe", "he"),
+            "{}",
+            false,
+        )
+        .await;
+        apply(
+            store,
+            &event("evt-3", EventKind::Delivered, "SM-unknown", "hx"),
             "{}",
             false,
         )
@@ -85,9 +91,9 @@ async fn forwarded_events_go_out_in_order_per_message_leased_once_and_counted_on
             )
             .await
             .unwrap();
-        let a1 = event("evt-a1", "sent", "SMo", "ho");
-        let a2 = event("evt-a2", "delivered", "SMo", "ho");
-        let b1 = event("evt-b1", "delivered", "SM-other", "hb");
+        let a1 = event("evt-a1", EventKind::Sent, "SMo", "ho");
+        let a2 = event("evt-a2", EventKind::Delivered, "SMo", "ho");
+        let b1 = event("evt-b1", EventKind::Delivered, "SM-other", "hb");
         assert_eq!(
             apply(store, &a1, "{}", true).await,
             Applied::Claimed,
@@ -186,7 +192,7 @@ async fn forwarded_events_go_out_in_order_per_message_leased_once_and_counted_on
 async fn an_event_whose_lease_lapsed_is_taken_over_by_the_next_dispatcher() {
     on_both(|name, store| async move {
         let store = store.as_ref();
-        let first = event("evt-l1", "sent", "SMl", "hl");
+        let first = event("evt-l1", EventKind::Sent, "SMl", "hl");
         assert_eq!(
             apply(store, &first, "{}", true).await,
             Applied::Claimed,

@@ -92,7 +92,7 @@ async fn through_a_transaction_mode_pooler_as_neons_the_store_migrates_claims_an
     assert_eq!(
         apply(
             store,
-            &event("evt-p", "delivered", "SMp", "hp"),
+            &event("evt-p", EventKind::Delivered, "SMp", "hp"),
             "{}",
             false
         )

@@ -8,7 +8,7 @@ fn scheduled_send(id: &str, email: &str, sms: &str, in_seconds: i64) -> Schedule
         route: ScheduledRoute::Notification,
         send_at: OffsetDateTime::now_utc() + time::Duration::seconds(in_seconds),
         content: b"sealed bytes".to_vec(),
-        caller: "key-1".into(),
+        caller: Caller::ApiKey("key:0a1b2c3d".into()),
         request_id: format!("req-{id}"),
         email_id: Some(email.into()),
         sms_id: Some(sms.into()),
@@ -24,7 +24,14 @@ fn waiting(id: &str, channel: Channel) -> MessageRecord {
             hash: "hs".into(),
             status: MessageStatus::Scheduled,
         }],
-        ..record(id, channel, "unused", Some("appointmentReminder"), "hs", 1)
+        ..record(
+            id,
+            channel,
+            "unused",
+            Some(TemplateName::AppointmentReminder),
+            "hs",
+            1,
+        )
     }
 }
 
@@ -75,7 +82,7 @@ async fn a_scheduled_send_waits_is_leased_once_when_due_and_its_record_is_replac
             "msg_s",
             Channel::Email,
             "ses-1",
-            Some("appointmentReminder"),
+            Some(TemplateName::AppointmentReminder),
             "hs",
             1,
         );

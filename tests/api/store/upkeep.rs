@@ -22,7 +22,7 @@ async fn the_sweep_removes_expired_keys_and_what_passed_retention_and_stamps_the
             .unwrap();
         apply(
             store,
-            &event("evt-old", "delivered", "SMold", "h1"),
+            &event("evt-old", EventKind::Delivered, "SMold", "h1"),
             "{}",
             false,
         )
