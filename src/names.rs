@@ -90,6 +90,15 @@ names! {
 }
 
 names! {
+    /// Health's verdict: `degraded` when a variable is missing or invalid or the store does
+    /// not answer.
+    HealthStatus {
+        Ok = "ok",
+        Degraded = "degraded",
+    }
+}
+
+names! {
     /// Where state that outlives a request is kept.
     StoreKind {
         Memory = "memory",

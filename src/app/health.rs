@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::App;
 use crate::config::{ChannelConfig, EmailProviderSettings, StoreConfig};
 use crate::error::FieldError;
-use crate::names::{CredentialSource, Mode, Provider};
+use crate::names::{CredentialSource, HealthStatus, Mode, Provider};
 use crate::store::StoreHealth;
 
 impl App {
@@ -16,7 +16,7 @@ impl App {
         let mut health = self.health();
         let check = self.store().check().await;
         if !check.reachable {
-            health.status = "degraded";
+            health.status = HealthStatus::Degraded;
         }
         health.store.check = Some(check);
         health
@@ -24,6 +24,52 @@ impl App {
 
     /// The report from the configuration alone.
     pub fn health(&self) -> Health<'_> {
+        let config = &self.config;
+        let email = self.email_health();
+        let sms = ChannelHealth::new(Provider::Twilio, &config.sms);
+        let quiet_hours = self.quiet_health();
+        let degraded = email.mode == Mode::Misconfigured
+            || sms.mode == Mode::Misconfigured
+            || !config.branding_invalid.is_empty()
+            || !config.security_invalid.is_empty()
+            || !config.dispatch_invalid.is_empty()
+            || !quiet_hours.invalid.is_empty()
+            || matches!(config.store, StoreConfig::Misconfigured(_));
+        Health {
+            status: if degraded {
+                HealthStatus::Degraded
+            } else {
+                HealthStatus::Ok
+            },
+            version: env!("CARGO_PKG_VERSION"),
+            channels: Channels { email, sms },
+            branding: BrandingHealth {
+                practice_name: &config.branding.practice_name,
+                invalid: &config.branding_invalid,
+            },
+            events: EventsHealth {
+                status_callbacks: config.webhooks.public_url.is_some()
+                    && matches!(config.sms, ChannelConfig::Live(_)),
+                ses_configuration_set: config.email.uses_ses_configuration_set(),
+                forwarding: self.events.is_some(),
+            },
+            security: SecurityHealth {
+                api_keys: self.access.has_api_keys(),
+                jwt: self.access.has_jwt(),
+                unauthenticated_sends: self.access.allow_unauthenticated
+                    || !self.has_live_channel(),
+                audit_key: self.auditor.keyed,
+                invalid: &config.security_invalid,
+            },
+            quiet_hours,
+            dispatch: self.dispatch_health(),
+            store: self.store_report(),
+        }
+    }
+
+    /// The email channel: its first provider and mode, and every provider with its place in
+    /// the send order.
+    fn email_health(&self) -> ChannelHealth<'_> {
         let config = &self.config;
         let order: Vec<Provider> = match &config.email {
             ChannelConfig::Live(channel) => channel
@@ -49,79 +95,59 @@ impl App {
                 provider
             })
             .collect();
-        let sms = ChannelHealth::new(Provider::Twilio, &config.sms);
-        let (store_missing, store_invalid): (&[String], &[FieldError]) = match &config.store {
-            StoreConfig::Misconfigured(m) => (&m.missing, &m.invalid),
-            _ => (&[], &[]),
-        };
-        let mut quiet_invalid = config.quiet_invalid.clone();
+        email
+    }
+
+    fn quiet_health(&self) -> QuietHealth<'_> {
+        let config = &self.config;
+        let mut invalid = config.quiet_invalid.clone();
         let zone_problem = self.practice_zone_problem();
         let timezone = match zone_problem {
             Some(_) => crate::config::DEFAULT_TIMEZONE,
             None => config.quiet.zone_name.as_str(),
         };
-        quiet_invalid.extend(zone_problem);
-        let degraded = email.mode == Mode::Misconfigured
-            || sms.mode == Mode::Misconfigured
-            || !config.branding_invalid.is_empty()
-            || !config.security_invalid.is_empty()
-            || !config.dispatch_invalid.is_empty()
-            || !quiet_invalid.is_empty()
-            || matches!(config.store, StoreConfig::Misconfigured(_));
-        let store_warning = (config.on_vercel
-            && matches!(config.store, StoreConfig::Memory)
-            && self.has_live_channel())
-        .then_some(
-            "Live channels run on the memory store: idempotency keys, the message log and the limits hold per function instance only. Set DATABASE_URL (Neon through the Vercel Marketplace) to share them.",
-        );
-        Health {
-            success: true,
-            status: if degraded { "degraded" } else { "ok" },
-            version: env!("CARGO_PKG_VERSION"),
-            channels: Channels { email, sms },
-            branding: BrandingHealth {
-                practice_name: &config.branding.practice_name,
-                invalid: &config.branding_invalid,
-            },
-            events: EventsHealth {
-                status_callbacks: config.webhooks.public_url.is_some()
-                    && matches!(config.sms, ChannelConfig::Live(_)),
-                ses_configuration_set: config.email.uses_ses_configuration_set(),
-                forwarding: self.events.is_some(),
-            },
-            security: SecurityHealth {
-                api_keys: self.access.has_api_keys(),
-                jwt: self.access.has_jwt(),
-                unauthenticated_sends: self.access.allow_unauthenticated
-                    || !self.has_live_channel(),
-                audit_key: self.auditor.keyed,
-                invalid: &config.security_invalid,
-            },
-            quiet_hours: QuietHealth {
-                window: config.quiet.window.map(|w| w.to_string()),
-                timezone,
-                email: config.quiet.email,
-                invalid: quiet_invalid,
-            },
-            dispatch: DispatchHealth {
-                cron_secret: config.dispatch.cron_secret.is_some(),
-                audit_retention_days: config.dispatch.audit_retention.as_secs() / 86_400,
-                message_retention_days: config.dispatch.message_retention.as_secs() / 86_400,
-                invalid: &config.dispatch_invalid,
-                warning: (config.on_vercel
-                    && self.events.is_some()
-                    && config.dispatch.cron_secret.is_none())
-                .then_some(
-                    "Events the practice app does not accept at once are retried only by the dispatcher, which needs CRON_SECRET.",
-                ),
-            },
-            store: StoreReport {
-                kind: config.store.kind(),
-                check: None,
-                missing: store_missing,
-                invalid: store_invalid,
-                warning: store_warning,
-            },
+        invalid.extend(zone_problem);
+        QuietHealth {
+            window: config.quiet.window.map(|w| w.to_string()),
+            timezone,
+            email: config.quiet.email,
+            invalid,
+        }
+    }
+
+    fn dispatch_health(&self) -> DispatchHealth<'_> {
+        let config = &self.config;
+        DispatchHealth {
+            cron_secret: config.dispatch.cron_secret.is_some(),
+            audit_retention_days: config.dispatch.audit_retention.as_secs() / 86_400,
+            message_retention_days: config.dispatch.message_retention.as_secs() / 86_400,
+            invalid: &config.dispatch_invalid,
+            warning: (config.on_vercel
+                && self.events.is_some()
+                && config.dispatch.cron_secret.is_none())
+            .then_some(
+                "Events the practice app does not accept at once are retried only by the dispatcher, which needs CRON_SECRET.",
+            ),
+        }
+    }
+
+    fn store_report(&self) -> StoreReport<'_> {
+        let config = &self.config;
+        let (missing, invalid): (&[String], &[FieldError]) = match &config.store {
+            StoreConfig::Misconfigured(m) => (&m.missing, &m.invalid),
+            _ => (&[], &[]),
+        };
+        StoreReport {
+            kind: config.store.kind(),
+            check: None,
+            missing,
+            invalid,
+            warning: (config.on_vercel
+                && matches!(config.store, StoreConfig::Memory)
+                && self.has_live_channel())
+            .then_some(
+                "Live channels run on the memory store: idempotency keys, the message log and the limits hold per function instance only. Set DATABASE_URL (Neon through the Vercel Marketplace) to share them.",
+            ),
         }
     }
 }
@@ -137,8 +163,7 @@ fn problems<T>(state: &ChannelConfig<T>) -> (Mode, &[String], &[FieldError]) {
 /// `GET /api/health`: modes and missing variable names, never a value.
 #[derive(Debug, Serialize)]
 pub struct Health<'a> {
-    pub success: bool,
-    pub status: &'static str,
+    pub status: HealthStatus,
     pub version: &'static str,
     pub channels: Channels<'a>,
     pub branding: BrandingHealth<'a>,

@@ -27,12 +27,14 @@ pub use send::{NotificationOutcome, Sending};
 pub use webhooks::{AfterAnswer, Received, SnsOutcome};
 
 use crate::access::Access;
+use crate::audit::AuditRecipient;
 use crate::audit::Auditor;
 use crate::config::{ChannelConfig, Config};
 use crate::domain::Caller;
 use crate::email::WebIdentityToken;
-use crate::names::CredentialSource;
+use crate::names::{Channel, CredentialSource, MessageStatus, Provider};
 use crate::store::Store;
+use crate::store::{MessageRecord, RecipientView};
 use crate::support::{HttpClient, new_id};
 use crate::templates::TemplateName;
 use crate::webhooks::{CertificateSource, EventsTarget, HttpsCertificateSource, SnsVerifier};
@@ -98,6 +100,41 @@ impl RequestContext {
             caller: Caller::Local,
             idempotency: None,
             scheduled: None,
+        }
+    }
+}
+
+impl RequestContext {
+    /// A message of this request as the log keeps it, with every recipient at `status`; the
+    /// provider's message id and an error code, once known, are the sender's to add.
+    pub(crate) fn record(
+        &self,
+        id: String,
+        (channel, provider): (Channel, Provider),
+        status: MessageStatus,
+        recipients: Vec<AuditRecipient>,
+        created_at: time::OffsetDateTime,
+    ) -> MessageRecord {
+        MessageRecord {
+            id,
+            channel,
+            template: self.template,
+            provider,
+            provider_message_id: None,
+            status,
+            error_code: None,
+            caller: self.caller.logged(),
+            request_id: self.request_id.clone(),
+            idempotency_key: self.idempotency.as_ref().map(|i| i.key.clone()),
+            created_at,
+            recipients: recipients
+                .into_iter()
+                .map(|r| RecipientView {
+                    masked: r.masked,
+                    hash: r.hash,
+                    status,
+                })
+                .collect(),
         }
     }
 }

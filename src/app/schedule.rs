@@ -14,7 +14,7 @@ use crate::config::ChannelConfig;
 use crate::domain::DeliveryEvent;
 use crate::error::{Error, ErrorCode};
 use crate::names::{Channel, EventKind, MessageStatus, Provider, ScheduledRoute, StoreKind};
-use crate::store::{Change, Changed, MessageRecord, RecipientView, ScheduledSend, StoredAnswer};
+use crate::store::{Change, Changed, MessageRecord, ScheduledSend, StoredAnswer};
 use crate::support::{BoxFuture, Sealer, new_id};
 use crate::templates::TemplateName;
 
@@ -120,25 +120,14 @@ impl App {
                     Channel::Sms => ids.sms = Some(message_id.clone()),
                 }
                 MessageRecord {
-                    id: message_id,
-                    channel,
                     template: plan.template,
-                    provider,
-                    provider_message_id: None,
-                    status: MessageStatus::Scheduled,
-                    error_code: None,
-                    caller: context.caller.logged(),
-                    request_id: context.request_id.clone(),
-                    idempotency_key: context.idempotency.as_ref().map(|i| i.key.clone()),
-                    created_at,
-                    recipients: recipients
-                        .into_iter()
-                        .map(|r| RecipientView {
-                            masked: r.masked,
-                            hash: r.hash,
-                            status: MessageStatus::Scheduled,
-                        })
-                        .collect(),
+                    ..context.record(
+                        message_id,
+                        (channel, provider),
+                        MessageStatus::Scheduled,
+                        recipients,
+                        created_at,
+                    )
                 }
             })
             .collect();

@@ -13,7 +13,7 @@ use crate::domain::{EmailMessage, Recipients, Sent, SmsMessage};
 use crate::email::EmailSender;
 use crate::error::{Attempt, Error, ErrorCode};
 use crate::names::{AuditKind, AuditOutcome, Channel, MessageStatus, Provider};
-use crate::store::{MessageRecord, RecipientView, StoredAnswer};
+use crate::store::{MessageRecord, StoredAnswer};
 use crate::support::{NonEmpty, new_id};
 use crate::templates::TemplateName;
 
@@ -383,25 +383,15 @@ impl App {
             acceptance_unknown: error.is_some_and(|e| e.acceptance_unknown),
         });
         let record = MessageRecord {
-            id,
-            channel,
-            template: context.template,
-            provider,
             provider_message_id: message_id.map(str::to_owned),
-            status,
             error_code: error.map(|e| e.code),
-            caller: context.caller.logged(),
-            request_id: context.request_id.clone(),
-            idempotency_key: context.idempotency.as_ref().map(|i| i.key.clone()),
-            created_at: crate::support::now_micros(),
-            recipients: recipients
-                .into_iter()
-                .map(|r| RecipientView {
-                    masked: r.masked,
-                    hash: r.hash,
-                    status,
-                })
-                .collect(),
+            ..context.record(
+                id,
+                (channel, provider),
+                status,
+                recipients,
+                crate::support::now_micros(),
+            )
         };
         Attempted {
             result,

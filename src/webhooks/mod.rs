@@ -5,13 +5,13 @@
 //! retry schedule.
 
 mod forward;
+mod ses;
 mod sns;
 mod twilio;
 
 pub use forward::{EventsTarget, payload as event_payload, retry_after, sign_standard_webhook};
-pub use sns::{
-    CertificateSource, HttpsCertificateSource, SnsVerifier, is_aws_sns_host, ses_events,
-};
+pub use ses::ses_events;
+pub use sns::{CertificateSource, HttpsCertificateSource, SnsVerifier, is_aws_sns_host};
 pub use twilio::{twilio_event, twilio_signature_is_valid};
 
 /// `evt_` and 24 hex characters of SHA-256 over what identifies the report.

@@ -6,7 +6,9 @@ use serde::Serialize;
 
 use super::super::idempotency::with_key;
 use super::super::route::{Endpoint, Incoming, Reply, Route};
-use super::super::wire::{self, SendEmailRequest, SendNotificationRequest, SendSmsRequest, Timing};
+use super::super::wire::{
+    self, SendEmailRequest, SendNotificationRequest, SendSmsRequest, Timed, Timing,
+};
 use super::super::{pipeline, request, response};
 use crate::app::{
     App, DueSend, NotificationOutcome, RequestContext, SchedulePlan, Scheduled, Sending,
@@ -47,13 +49,9 @@ async fn send_email(
     incoming: Incoming,
     context: &RequestContext,
 ) -> Result<Reply, Error> {
-    let context = &with_key(Route::SendEmail, &incoming, context)?;
-    let request: SendEmailRequest = request::json(&incoming)?;
-    let timing = wire::timing(
-        request.send_at.as_deref(),
-        request.timezone.as_deref(),
-        request.urgent,
-    )?;
+    let (context, request, timing) =
+        opened::<SendEmailRequest>(Route::SendEmail, &incoming, context)?;
+    let context = &context;
     let message = EmailMessage::try_from(request).map_err(Error::invalid_fields)?;
     if let Some(total) = total_too_large(&message.attachments) {
         return Err(Error::new(
@@ -82,13 +80,8 @@ async fn send_email(
 }
 
 async fn send_sms(app: &App, incoming: Incoming, context: &RequestContext) -> Result<Reply, Error> {
-    let context = &with_key(Route::SendSms, &incoming, context)?;
-    let request: SendSmsRequest = request::json(&incoming)?;
-    let timing = wire::timing(
-        request.send_at.as_deref(),
-        request.timezone.as_deref(),
-        request.urgent,
-    )?;
+    let (context, request, timing) = opened::<SendSmsRequest>(Route::SendSms, &incoming, context)?;
+    let context = &context;
     let message = SmsMessage::try_from(request).map_err(Error::invalid_fields)?;
     if let Some(when) = when(app, &timing, &[Channel::Sms], context) {
         let to = vec![(message.to.as_str().to_owned(), message.to.masked())];
@@ -107,6 +100,19 @@ async fn send_sms(app: &App, incoming: Incoming, context: &RequestContext) -> Re
         })
         .await?;
     Ok(sent_reply(context, sending, SMS_SENT, SMS_LOGGED))
+}
+
+/// What every send handler opens with: the `Idempotency-Key` read into the context, the body
+/// parsed, and its timing fields checked.
+fn opened<T: serde::de::DeserializeOwned + Timed>(
+    route: Route,
+    incoming: &Incoming,
+    context: &RequestContext,
+) -> Result<(RequestContext, T, Timing), Error> {
+    let context = with_key(route, incoming, context)?;
+    let request: T = request::json(incoming)?;
+    let timing = request.timing()?;
+    Ok((context, request, timing))
 }
 
 /// When this request goes, if not now: its `sendAt`, or the end of the quiet hours it falls
@@ -258,13 +264,9 @@ async fn send_notification(
     incoming: Incoming,
     context: &RequestContext,
 ) -> Result<Reply, Error> {
-    let context = &with_key(Route::SendNotification, &incoming, context)?;
-    let request: SendNotificationRequest = request::json(&incoming)?;
-    let timing = wire::timing(
-        request.send_at.as_deref(),
-        request.timezone.as_deref(),
-        request.urgent,
-    )?;
+    let (context, request, timing) =
+        opened::<SendNotificationRequest>(Route::SendNotification, &incoming, context)?;
+    let context = &context;
     let (template, data, recipients) = request.parse()?;
     let mut channels = Vec::new();
     if let Some(to) = &recipients.email {

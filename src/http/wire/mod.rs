@@ -7,7 +7,7 @@ mod send_email;
 mod send_notification;
 mod send_sms;
 
-pub use schedule::{RescheduleRequest, Timing, timing, without_send_at};
+pub use schedule::{RescheduleRequest, Timed, Timing, without_send_at};
 pub use send_email::SendEmailRequest;
 pub use send_notification::SendNotificationRequest;
 pub use send_sms::SendSmsRequest;

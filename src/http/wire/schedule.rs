@@ -16,8 +16,36 @@ pub struct Timing {
     pub urgent: bool,
 }
 
+/// A send request's own `sendAt`, `timezone` and `urgent`, as sent.
+pub trait Timed {
+    fn timing_fields(&self) -> (Option<&str>, Option<&str>, Option<bool>);
+
+    /// The fields checked (every problem named at once).
+    fn timing(&self) -> Result<Timing, Error> {
+        let (send_at, timezone, urgent) = self.timing_fields();
+        timing(send_at, timezone, urgent)
+    }
+}
+
+/// Each send request carries the three fields under the same names.
+macro_rules! timed {
+    ($($request:ty),*) => {
+        $(impl Timed for $request {
+            fn timing_fields(&self) -> (Option<&str>, Option<&str>, Option<bool>) {
+                (self.send_at.as_deref(), self.timezone.as_deref(), self.urgent)
+            }
+        })*
+    };
+}
+
+timed!(
+    super::SendEmailRequest,
+    super::SendSmsRequest,
+    super::SendNotificationRequest
+);
+
 /// `sendAt`, `timezone` and `urgent`, each checked (every problem named at once).
-pub fn timing(
+fn timing(
     send_at_field: Option<&str>,
     timezone: Option<&str>,
     urgent: Option<bool>,
