@@ -4,8 +4,9 @@
 //!
 //! - `http`: the adapter. Routes, the request pipeline, the JSON contract, serving.
 //! - `app`: the service. Sends, failover, caps, audit, delivery events, health.
-//! - `email`, `sms`, `webhooks`, `access`, `audit`, `store`: providers, webhook verification,
-//!   the safeguards the service uses and the state that outlives a request.
+//! - `email`, `sms`, `webhooks`, `access`, `audit`, `store`, `requests`: providers, webhook
+//!   verification, the safeguards the service uses, the state that outlives a request and the
+//!   send requests as callers write them.
 //! - `config`, `templates`, `domain`, `support`, `error`, `names`: the foundations.
 
 // `Error` is the API's answer to a failure, built only on failure paths: its size (the
@@ -22,6 +23,7 @@ pub mod email;
 pub mod error;
 pub mod http;
 pub mod names;
+pub mod requests;
 pub mod sms;
 pub mod store;
 pub mod support;

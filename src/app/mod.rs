@@ -22,7 +22,7 @@ pub use admit::IDEMPOTENCY_TTL;
 pub use channel::{EmailSenders, Senders, SmsSenders};
 pub use dispatch::Dispatched;
 pub use health::Health;
-pub use schedule::{DueSend, RunScheduled, SCHEDULE_WINDOW, SchedulePlan, Scheduled, ScheduledIds};
+pub use schedule::{DueSend, RunScheduled, SchedulePlan, Scheduled, ScheduledIds};
 pub use send::{NotificationOutcome, Sending};
 pub use webhooks::{AfterAnswer, Received, SnsOutcome};
 

@@ -18,10 +18,6 @@ use crate::store::{Change, Changed, MessageRecord, ScheduledSend, StoredAnswer};
 use crate::support::{BoxFuture, Sealer, new_id};
 use crate::templates::TemplateName;
 
-/// The earliest and latest a send may be scheduled, from now.
-pub const SCHEDULE_WINDOW: (Duration, Duration) =
-    (Duration::from_secs(60), Duration::from_secs(30 * 24 * 3600));
-
 /// A send to keep for later, as its route describes it.
 #[derive(Debug)]
 pub struct SchedulePlan {

@@ -1,5 +1,5 @@
 //! The HTTP adapter: the routes, the request pipeline every request goes through, the JSON
-//! contract's wire types and answers, and the two ways to serve them (one Vercel function per
+//! answers (the requests' shapes are `crate::requests`), and the two ways to serve them (one Vercel function per
 //! route, or every route on one local port for `cargo run`). Vercel specifics live here only.
 
 mod idempotency;
@@ -12,7 +12,6 @@ pub mod routes;
 mod serve;
 #[cfg(test)]
 mod tests;
-mod wire;
 
 pub use pipeline::handle;
 pub use request::MAX_BODY_BYTES;

@@ -6,13 +6,13 @@ use serde::Serialize;
 
 use super::super::query::{Query, time};
 use super::super::route::{Endpoint, Incoming, Reply, Route};
-use super::super::wire::RescheduleRequest;
 use super::super::{pipeline, request, response};
 use super::sends::ScheduledBody;
 use crate::app::{App, RequestContext};
 use crate::domain::{EmailAddress, PhoneNumber};
 use crate::error::{Error, ErrorCode};
 use crate::names::{Channel, MessageStatus};
+use crate::requests::RescheduleRequest;
 use crate::store::{Change, Cursor, MessageFilter, MessageView, Stats};
 use crate::templates::TemplateName;
 

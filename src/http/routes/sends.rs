@@ -6,9 +6,6 @@ use serde::Serialize;
 
 use super::super::idempotency::with_key;
 use super::super::route::{Endpoint, Incoming, Reply, Route};
-use super::super::wire::{
-    self, SendEmailRequest, SendNotificationRequest, SendSmsRequest, Timed, Timing,
-};
 use super::super::{pipeline, request, response};
 use crate::app::{
     App, DueSend, NotificationOutcome, RequestContext, SchedulePlan, Scheduled, Sending,
@@ -16,6 +13,9 @@ use crate::app::{
 use crate::domain::{EmailMessage, MAX_ATTACHMENT_BYTES, Sent, SmsMessage, total_too_large};
 use crate::error::{Attempt, Error, ErrorCode};
 use crate::names::{Channel, Provider, ScheduledRoute};
+use crate::requests::{
+    self, SendEmailRequest, SendNotificationRequest, SendSmsRequest, Timed, Timing,
+};
 use crate::store::StoredAnswer;
 use crate::support::BoxFuture;
 use crate::templates::TemplateName;
@@ -140,7 +140,7 @@ fn plan(
 ) -> SchedulePlan {
     SchedulePlan {
         route,
-        body: wire::without_send_at(&incoming.body),
+        body: requests::without_send_at(&incoming.body),
         send_at,
         deferred_until,
         template,

@@ -5,8 +5,13 @@
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::app::SCHEDULE_WINDOW;
 use crate::error::{Error, FieldError};
+
+/// The earliest and latest a send may be scheduled, from now.
+pub const SCHEDULE_WINDOW: (std::time::Duration, std::time::Duration) = (
+    std::time::Duration::from_secs(60),
+    std::time::Duration::from_secs(30 * 24 * 3600),
+);
 
 /// A request's timing fields, parsed.
 #[derive(Debug, Clone, Default)]

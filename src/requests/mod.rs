@@ -1,0 +1,14 @@
+//! The send requests as callers write them (JSON, camelCase, one address or many), parsed
+//! here into domain types: by the HTTP adapter as they arrive, and by the service when a
+//! scheduled one comes due. Nothing below reads JSON requests.
+
+mod attachments;
+mod schedule;
+mod send_email;
+mod send_notification;
+mod send_sms;
+
+pub use schedule::{RescheduleRequest, SCHEDULE_WINDOW, Timed, Timing, without_send_at};
+pub use send_email::SendEmailRequest;
+pub use send_notification::SendNotificationRequest;
+pub use send_sms::SendSmsRequest;
