@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::{App, RunScheduled};
+use super::App;
 use crate::error::Error;
 use crate::store::{Forwarding, Outgoing, Settled, Store, Sweep, Swept};
 use crate::support::HttpClient;
@@ -43,12 +43,12 @@ pub struct Dispatched {
 }
 
 impl App {
-    /// Sends the scheduled sends that are due (through `run`, the HTTP layer's routes), then
-    /// forwards the events that are due, then sweeps.
-    pub async fn dispatch(&self, run: RunScheduled) -> Result<Dispatched, Error> {
+    /// Sends the scheduled sends that are due, then forwards the events that are due, then
+    /// sweeps.
+    pub async fn dispatch(&self) -> Result<Dispatched, Error> {
         let started = Instant::now();
         let mut report = Dispatched::default();
-        let (sent, more) = self.send_due(run, BUDGET / 2).await?;
+        let (sent, more) = self.send_due(BUDGET / 2).await?;
         report.scheduled_sent = sent;
         report.more = more;
         if let Some(target) = &self.events {

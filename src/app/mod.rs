@@ -6,9 +6,11 @@
 mod admit;
 mod channel;
 mod dispatch;
+mod due;
 mod health;
 mod quiet;
 mod reads;
+mod record;
 mod schedule;
 mod send;
 mod webhooks;
@@ -22,8 +24,9 @@ pub use admit::IDEMPOTENCY_TTL;
 pub use channel::{EmailSenders, Senders, SmsSenders};
 pub use dispatch::Dispatched;
 pub use health::Health;
-pub use schedule::{DueSend, RunScheduled, SchedulePlan, Scheduled, ScheduledIds};
-pub use send::{NotificationOutcome, Sending};
+pub use record::{Sending, Unrecorded};
+pub use schedule::{SchedulePlan, Scheduled, ScheduledIds};
+pub use send::NotificationOutcome;
 pub use webhooks::{AfterAnswer, Received, SnsOutcome};
 
 use crate::access::Access;

@@ -2,20 +2,18 @@
 //! dispatcher through the same route as an immediate send (limits, failover, audit, events);
 //! cancelling and moving one while it waits.
 
-use std::time::Duration;
-
 use time::OffsetDateTime;
 
 use super::admit::{Admit, Planned};
-use super::send::{Sending, misconfigured};
+use super::record::{Pending, Sending, Unrecorded};
+use super::send::misconfigured;
 use super::{App, RequestContext};
 use crate::audit::AuditRecipient;
 use crate::config::ChannelConfig;
-use crate::domain::DeliveryEvent;
 use crate::error::{Error, ErrorCode};
-use crate::names::{Channel, EventKind, MessageStatus, Provider, ScheduledRoute, StoreKind};
-use crate::store::{Change, Changed, MessageRecord, ScheduledSend, StoredAnswer};
-use crate::support::{BoxFuture, Sealer, new_id};
+use crate::names::{Channel, MessageStatus, Provider, ScheduledRoute, StoreKind};
+use crate::store::{Change, Changed, MessageRecord, ScheduledSend};
+use crate::support::{Sealer, new_id};
 use crate::templates::TemplateName;
 
 /// A send to keep for later, as its route describes it.
@@ -56,18 +54,6 @@ impl ScheduledIds {
     }
 }
 
-/// A due send, opened: what the HTTP layer runs through its route, as its caller.
-#[derive(Debug)]
-pub struct DueSend {
-    pub route: ScheduledRoute,
-    pub body: Vec<u8>,
-    pub context: RequestContext,
-}
-
-/// How the dispatcher runs a due send: the HTTP layer's route, handed down so that this layer
-/// never parses a request.
-pub type RunScheduled = for<'a> fn(&'a App, DueSend) -> BoxFuture<'a, ()>;
-
 impl App {
     /// Keeps `plan` for its time. Credentials, the channels' set-up and the caller's rate are
     /// checked now; recipient caps when it is sent.
@@ -75,7 +61,6 @@ impl App {
         &self,
         plan: SchedulePlan,
         context: &RequestContext,
-        answer: impl FnOnce(&Scheduled) -> StoredAnswer,
     ) -> Result<Sending<Scheduled>, Error> {
         let sealer = self.sealer()?;
         let mut channels = Vec::new();
@@ -148,14 +133,12 @@ impl App {
             send_at: plan.send_at,
             deferred_until: plan.deferred_until,
         };
-        let answer = admitted
-            .claim
-            .as_ref()
-            .map(|claim| (claim, answer(&scheduled)));
-        let kept = answer.as_ref().map(|(claim, answer)| (*claim, answer));
-        self.store().schedule(&send, &records, kept).await?;
-        tracing::info!(id = %scheduled.id, route = %plan.route, "scheduled a send");
-        Ok(Sending::Done(scheduled))
+        let pending = Pending::Scheduled {
+            claim: admitted.claim,
+            send,
+            records,
+        };
+        Ok(Sending::Done(scheduled, Unrecorded(pending)))
     }
 
     /// Cancels or moves the scheduled send `id` (or the one a message `id` is of) while it
@@ -178,109 +161,10 @@ impl App {
         }
     }
 
-    /// Runs the scheduled sends that are due, `limit` at a time, until none is left or
-    /// `budget` is spent; how many were run.
-    pub(super) async fn send_due(
-        &self,
-        run: RunScheduled,
-        budget: Duration,
-    ) -> Result<(u64, bool), Error> {
-        let started = std::time::Instant::now();
-        // Longer than a send may take, so only a dispatcher that stopped leaves one behind.
-        let lease = self.config.policy.send_timeout + Duration::from_secs(30);
-        let mut count = 0;
-        loop {
-            let due = self.store().due_sends(SEND_BATCH, lease).await?;
-            if due.is_empty() {
-                return Ok((count, false));
-            }
-            count += due.len() as u64;
-            let runs = due.into_iter().map(|send| self.run_due(run, send));
-            futures_util::future::join_all(runs).await;
-            if started.elapsed() >= budget {
-                return Ok((count, true));
-            }
-        }
-    }
-
-    async fn run_due(&self, run: RunScheduled, send: ScheduledSend) {
-        let opened = self
-            .sealer()
-            .ok()
-            .and_then(|s| s.open(&send.id, &send.content));
-        match opened {
-            Some(body) => {
-                let context = RequestContext {
-                    request_id: send.request_id.clone(),
-                    template: None,
-                    caller: send.caller.clone(),
-                    idempotency: None,
-                    scheduled: Some(ScheduledIds {
-                        email: send.email_id.clone(),
-                        sms: send.sms_id.clone(),
-                    }),
-                };
-                run(
-                    self,
-                    DueSend {
-                        route: send.route,
-                        body,
-                        context: context.clone(),
-                    },
-                )
-                .await;
-                self.report_failures(&send, &context).await;
-            }
-            // Sealed under another NOTIFY_STORE_KEY (rotated while it waited), or altered.
-            None => {
-                tracing::error!(id = %send.id, "a scheduled send could not be opened with NOTIFY_STORE_KEY; it is not sent")
-            }
-        }
-        if let Err(failed) = self.store().sent(&send.id).await {
-            tracing::error!(id = %send.id, code = %failed.code.as_str(), "a scheduled send went, but could not be marked sent; its lease keeps it from going again");
-        }
-    }
-
-    /// A scheduled send that failed when it was due has no caller waiting for the answer: each
-    /// failed message becomes a `failed` delivery event (kept, and forwarded to the practice
-    /// app as any event), its `provider_message_id` our message id when the provider gave none.
-    async fn report_failures(&self, send: &ScheduledSend, context: &RequestContext) {
-        let mut events = Vec::new();
-        for id in [&send.email_id, &send.sms_id].into_iter().flatten() {
-            let Ok(Some(message)) = self.store().message(id).await else {
-                continue;
-            };
-            if message.status != MessageStatus::Failed {
-                continue;
-            }
-            events.push(DeliveryEvent {
-                id: crate::webhooks::event_id(&["scheduled", id]),
-                kind: EventKind::Failed,
-                channel: message.channel,
-                provider: message.provider,
-                provider_message_id: message.provider_message_id.unwrap_or_else(|| id.clone()),
-                recipient_hash: message.recipients.first().map(|r| r.hash.clone()),
-                time: crate::support::now_rfc3339(),
-                error_code: message.error_code,
-                retryable: None,
-            });
-        }
-        if events.is_empty() {
-            return;
-        }
-        match self.deliver(events, context).await {
-            Ok(Some(forwarding)) => forwarding.await,
-            Ok(None) => {}
-            Err(failed) => {
-                tracing::error!(id = %send.id, code = %failed.code.as_str(), "a scheduled send's failure could not be kept as an event")
-            }
-        }
-    }
-
     /// The sealer of scheduled content: under `NOTIFY_STORE_KEY`, or with the memory store
     /// locally a key of this process's own. Scheduling needs a database on Vercel (instances
     /// come and go) and the key with one.
-    fn sealer(&self) -> Result<&Sealer, Error> {
+    pub(super) fn sealer(&self) -> Result<&Sealer, Error> {
         let config = &self.config;
         let kind = config.store.kind();
         if kind == StoreKind::Memory && config.on_vercel {
@@ -319,9 +203,6 @@ impl App {
         }
     }
 }
-
-/// Scheduled sends run this many at a time.
-const SEND_BATCH: u16 = 20;
 
 fn already_sent() -> Error {
     Error::new(

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use super::admit::{Admit, Admitted, Planned};
 use super::channel::Senders;
+use super::record::{Sending, sent};
 use super::{App, RequestContext};
 use crate::audit::{AuditEvent, AuditRecipient};
 use crate::config::Misconfiguration;
@@ -13,7 +14,7 @@ use crate::domain::{EmailMessage, Recipients, Sent, SmsMessage};
 use crate::email::EmailSender;
 use crate::error::{Attempt, Error, ErrorCode};
 use crate::names::{AuditKind, AuditOutcome, Channel, MessageStatus, Provider};
-use crate::store::{MessageRecord, StoredAnswer};
+use crate::store::MessageRecord;
 use crate::support::{NonEmpty, new_id};
 use crate::templates::TemplateName;
 
@@ -22,24 +23,6 @@ use crate::templates::TemplateName;
 pub struct NotificationOutcome {
     pub email: Option<Result<Sent, Error>>,
     pub sms: Option<Result<Sent, Error>>,
-}
-
-/// What a send request comes to: this request's own outcome, or the first answer given to its
-/// `Idempotency-Key`, answered again without sending.
-#[derive(Debug)]
-pub enum Sending<T> {
-    Done(T),
-    Replay(StoredAnswer),
-}
-
-impl<T> Sending<T> {
-    /// This request's own outcome; `None` for a replay.
-    pub fn done(self) -> Option<T> {
-        match self {
-            Self::Done(outcome) => Some(outcome),
-            Self::Replay(_) => None,
-        }
-    }
 }
 
 /// One attempt on one channel, for the audit trail and the message log.
@@ -51,14 +34,13 @@ struct Attempted {
 }
 
 impl App {
-    /// Sends an email on the configured channel. `answer` renders the outcome as the HTTP
-    /// layer answers it, kept for replays when the request has an `Idempotency-Key`.
+    /// Sends an email on the configured channel: the provider's outcome, and its record to
+    /// write with the answer.
     pub async fn send_email(
         &self,
         message: &EmailMessage,
         context: &RequestContext,
-        answer: impl FnOnce(&Result<Sent, Error>) -> StoredAnswer,
-    ) -> Result<Sending<Sent>, Error> {
+    ) -> Result<Sending<Result<Sent, Error>>, Error> {
         let recipients: Vec<AuditRecipient> = message
             .to
             .iter()
@@ -81,18 +63,15 @@ impl App {
         } = self
             .email_attempt(message, context, recipients, &admitted)
             .await;
-        self.finish(&admitted, vec![record], vec![audit], || answer(&result))
-            .await;
-        result.map(Sending::Done)
+        Ok(sent(result, admitted, vec![record], vec![audit]))
     }
 
-    /// Sends an SMS on the configured channel; `answer` as for [`App::send_email`].
+    /// Sends an SMS on the configured channel, as [`App::send_email`] does.
     pub async fn send_sms(
         &self,
         message: &SmsMessage,
         context: &RequestContext,
-        answer: impl FnOnce(&Result<Sent, Error>) -> StoredAnswer,
-    ) -> Result<Sending<Sent>, Error> {
+    ) -> Result<Sending<Result<Sent, Error>>, Error> {
         let recipient = self.recipient(message.to.as_str(), message.to.masked());
         let live = matches!(self.sms(), Senders::Live(_));
         let recipients = [recipient];
@@ -113,9 +92,7 @@ impl App {
         } = self
             .sms_attempt(message, context, recipient, &admitted)
             .await;
-        self.finish(&admitted, vec![record], vec![audit], || answer(&result))
-            .await;
-        result.map(Sending::Done)
+        Ok(sent(result, admitted, vec![record], vec![audit]))
     }
 
     /// Renders `template` with `data` and sends it to each recipient given, email and SMS at
@@ -126,7 +103,6 @@ impl App {
         data: serde_json::Value,
         recipients: &Recipients,
         context: &RequestContext,
-        answer: impl FnOnce(&NotificationOutcome) -> StoredAnswer,
     ) -> Result<Sending<NotificationOutcome>, Error> {
         let rendered = template.render(data, &self.config.branding)?;
         let context = RequestContext {
@@ -202,9 +178,7 @@ impl App {
             email: result(email),
             sms: result(sms),
         };
-        self.finish(&admitted, records, audit, || answer(&outcome))
-            .await;
-        Ok(Sending::Done(outcome))
+        Ok(sent(outcome, admitted, records, audit))
     }
 
     pub(super) fn recipient(&self, address: &str, masked: String) -> AuditRecipient {
@@ -397,26 +371,6 @@ impl App {
             result,
             record,
             audit,
-        }
-    }
-
-    /// Writes the attempts to the message log and, with a key, the answer for replays (in one
-    /// store call: with admission, the send's second and last on the critical path). The
-    /// message has gone by now, so a store failure here is logged, not answered: answering
-    /// 503 would make the caller send it again. A key whose answer could not be kept answers
-    /// later retries as of unknown outcome, never by sending again.
-    async fn finish(
-        &self,
-        admitted: &Admitted,
-        records: Vec<MessageRecord>,
-        audit: Vec<String>,
-        answer: impl FnOnce() -> StoredAnswer,
-    ) {
-        // Rendered only when a key keeps it.
-        let answer = admitted.claim.as_ref().map(|claim| (claim, answer()));
-        let kept = answer.as_ref().map(|(claim, answer)| (*claim, answer));
-        if let Err(error) = self.store().record(&records, &audit, kept).await {
-            tracing::error!(code = %error.code.as_str(), "the message log could not record a send");
         }
     }
 }

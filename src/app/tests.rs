@@ -23,27 +23,31 @@ trait Sends {
     async fn text(&self, message: &SmsMessage, context: &RequestContext) -> Result<Sent, Error>;
 }
 
-fn kept<T>(_: &T) -> StoredAnswer {
-    StoredAnswer {
-        status: 200,
-        body: "first".into(),
-    }
-}
-
-fn done(sending: Sending<Sent>) -> Sent {
-    match sending {
-        Sending::Done(sent) => sent,
-        Sending::Replay(answer) => panic!("replayed {answer:?}"),
+impl App {
+    /// The outcome once its record is written, with `"first"` as the answer kept.
+    async fn kept(&self, sending: Sending<Result<Sent, Error>>) -> Result<Sent, Error> {
+        match sending {
+            Sending::Done(result, unrecorded) => {
+                let answer = StoredAnswer {
+                    status: 200,
+                    body: "first".into(),
+                };
+                let answer = unrecorded.keeps_answer().then_some(answer);
+                self.record(unrecorded, answer).await?;
+                result
+            }
+            Sending::Replay(answer) => panic!("replayed {answer:?}"),
+        }
     }
 }
 
 impl Sends for App {
     async fn mail(&self, message: &EmailMessage, context: &RequestContext) -> Result<Sent, Error> {
-        self.send_email(message, context, kept).await.map(done)
+        self.kept(self.send_email(message, context).await?).await
     }
 
     async fn text(&self, message: &SmsMessage, context: &RequestContext) -> Result<Sent, Error> {
-        self.send_sms(message, context, kept).await.map(done)
+        self.kept(self.send_sms(message, context).await?).await
     }
 }
 
@@ -336,7 +340,7 @@ async fn a_retry_with_the_same_key_is_answered_from_the_first_without_sending_ag
     let first = app.text(&sms_to("+15551234567"), &context).await.unwrap();
     assert!(first.id.as_deref().is_some_and(|id| id.starts_with("msg_")));
     let again = app
-        .send_sms(&sms_to("+15551234567"), &context, kept)
+        .send_sms(&sms_to("+15551234567"), &context)
         .await
         .unwrap();
     assert!(
@@ -407,7 +411,7 @@ async fn every_attempt_is_in_the_message_log_with_its_recipients_masked_and_hash
 #[tokio::test]
 async fn a_dispatch_with_nothing_to_do_reports_itself_idle_and_one_that_sent_does_not() {
     let app = App::new(Config::from_vars(&HashMap::new()));
-    let idle = app.dispatch(|_, _| Box::pin(async {})).await.unwrap();
+    let idle = app.dispatch().await.unwrap();
     assert!(idle.is_idle(), "{idle:?}");
     let sent = super::Dispatched {
         scheduled_sent: 1,

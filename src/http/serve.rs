@@ -143,7 +143,7 @@ async fn dispatch_every(app: Arc<App>, every: std::time::Duration) {
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        if let Err(failed) = app.dispatch(super::routes::run_scheduled).await {
+        if let Err(failed) = app.dispatch().await {
             tracing::warn!(code = %failed.code.as_str(), "the local dispatcher will try again");
         }
     }

@@ -6,8 +6,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use notify::app::{RequestContext, Sending};
-use notify::domain::{EmailAddress, EmailMessage, PhoneNumber, SmsMessage};
-use notify::store::StoredAnswer;
+use notify::domain::{EmailAddress, EmailMessage, PhoneNumber, Sent, SmsMessage};
 use notify::{App, Config, Error};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -90,11 +89,31 @@ async fn requests(server: &MockServer) -> usize {
 }
 
 /// No request here has an idempotency key, so no answer is kept.
-fn unkept<T>(_: &T) -> StoredAnswer {
-    unreachable!("no answer is kept without an Idempotency-Key")
+/// A send as a Rust caller without a key makes it: its outcome once its record is written.
+async fn recorded(
+    app: App,
+    send: impl AsyncFnOnce(&App) -> Result<Sending<Result<Sent, Error>>, Error>,
+) -> Result<Sent, Error> {
+    match send(&app).await? {
+        Sending::Done(result, unrecorded) => {
+            app.record(unrecorded, None).await?;
+            result
+        }
+        Sending::Replay(answer) => panic!("replayed {answer:?} without a key"),
+    }
 }
 
-fn code(result: &Result<Sending<notify::domain::Sent>, Error>) -> (u16, &'static str) {
+async fn sms_sent(app: App) -> Result<Sent, Error> {
+    let send = async |app: &App| app.send_sms(&sms(), &RequestContext::new()).await;
+    within_test_guard(recorded(app, send)).await
+}
+
+async fn email_sent(app: App) -> Result<Sent, Error> {
+    let send = async |app: &App| app.send_email(&email(), &RequestContext::new()).await;
+    within_test_guard(recorded(app, send)).await
+}
+
+fn code(result: &Result<Sent, Error>) -> (u16, &'static str) {
     let error = result.as_ref().expect_err("the send should fail");
     (error.status(), error.code.as_str())
 }
@@ -113,12 +132,7 @@ async fn twilio_throttling_then_success_is_retried_and_succeeds() {
         .respond_with(twilio_created())
         .mount(&server)
         .await;
-    let sent =
-        within_test_guard(twilio_app(&server).send_sms(&sms(), &RequestContext::new(), unkept))
-            .await
-            .unwrap()
-            .done()
-            .unwrap();
+    let sent = sms_sent(twilio_app(&server)).await.unwrap();
     assert_eq!(
         sent.message_id.as_deref(),
         Some("SM0123456789abcdef0123456789abcdef")
@@ -133,9 +147,7 @@ async fn twilio_server_errors_are_retried_up_to_the_limit_then_answered_502() {
         .respond_with(twilio_error(500, 20500))
         .mount(&server)
         .await;
-    let result =
-        within_test_guard(twilio_app(&server).send_sms(&sms(), &RequestContext::new(), unkept))
-            .await;
+    let result = sms_sent(twilio_app(&server)).await;
     assert_eq!(code(&result), (502, "provider_error"));
     assert_eq!(requests(&server).await, 3);
 }
@@ -147,9 +159,7 @@ async fn a_hanging_twilio_is_answered_504_within_the_send_budget() {
         .respond_with(twilio_created().set_delay(Duration::from_secs(60)))
         .mount(&server)
         .await;
-    let result =
-        within_test_guard(twilio_app(&server).send_sms(&sms(), &RequestContext::new(), unkept))
-            .await;
+    let result = sms_sent(twilio_app(&server)).await;
     assert_eq!(code(&result), (504, "provider_timeout"));
     assert!(requests(&server).await <= 3);
 }
@@ -161,9 +171,7 @@ async fn a_twilio_rejection_is_not_retried() {
         .respond_with(twilio_error(400, 21610))
         .mount(&server)
         .await;
-    let result =
-        within_test_guard(twilio_app(&server).send_sms(&sms(), &RequestContext::new(), unkept))
-            .await;
+    let result = sms_sent(twilio_app(&server)).await;
     assert_eq!(code(&result), (422, "recipient_opted_out"));
     assert_eq!(requests(&server).await, 1);
 }
@@ -175,9 +183,7 @@ async fn a_long_twilio_retry_after_is_passed_to_the_caller_instead_of_waited_out
         .respond_with(twilio_error(429, 20429).insert_header("retry-after", "60"))
         .mount(&server)
         .await;
-    let result =
-        within_test_guard(twilio_app(&server).send_sms(&sms(), &RequestContext::new(), unkept))
-            .await;
+    let result = sms_sent(twilio_app(&server)).await;
     assert_eq!(code(&result), (429, "provider_throttled"));
     assert_eq!(
         result.unwrap_err().retry_after,
@@ -202,12 +208,7 @@ async fn ses_throttling_then_success_is_retried_and_succeeds() {
         )
         .mount(&server)
         .await;
-    let sent =
-        within_test_guard(ses_app(&server).send_email(&email(), &RequestContext::new(), unkept))
-            .await
-            .unwrap()
-            .done()
-            .unwrap();
+    let sent = email_sent(ses_app(&server)).await.unwrap();
     assert_eq!(sent.message_id.as_deref(), Some("ses-id-1"));
     assert_eq!(requests(&server).await, 2);
 }
@@ -219,9 +220,7 @@ async fn ses_server_errors_are_retried_up_to_the_limit_then_answered_502() {
         .respond_with(ses_error(500, "InternalFailure"))
         .mount(&server)
         .await;
-    let result =
-        within_test_guard(ses_app(&server).send_email(&email(), &RequestContext::new(), unkept))
-            .await;
+    let result = email_sent(ses_app(&server)).await;
     assert_eq!(code(&result), (502, "provider_error"));
     assert_eq!(requests(&server).await, 3);
 }
@@ -233,9 +232,7 @@ async fn a_hanging_ses_is_answered_504_within_the_send_budget() {
         .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(60)))
         .mount(&server)
         .await;
-    let result =
-        within_test_guard(ses_app(&server).send_email(&email(), &RequestContext::new(), unkept))
-            .await;
+    let result = email_sent(ses_app(&server)).await;
     assert_eq!(code(&result), (504, "provider_timeout"));
 }
 
@@ -246,9 +243,7 @@ async fn an_ses_rejection_is_not_retried() {
         .respond_with(ses_error(400, "MessageRejected"))
         .mount(&server)
         .await;
-    let result =
-        within_test_guard(ses_app(&server).send_email(&email(), &RequestContext::new(), unkept))
-            .await;
+    let result = email_sent(ses_app(&server)).await;
     assert_eq!(code(&result), (422, "message_rejected"));
     assert_eq!(requests(&server).await, 1);
 }
@@ -258,7 +253,6 @@ async fn an_unreachable_provider_is_a_502_not_a_hang() {
     // Port 9 on loopback: nothing listens, so the connection is refused at once.
     let mut vars = crate::support::twilio_vars("http://127.0.0.1:9");
     vars.insert("NOTIFY_MAX_ATTEMPTS", "1".into());
-    let result =
-        within_test_guard(app(vars).send_sms(&sms(), &RequestContext::new(), unkept)).await;
+    let result = sms_sent(app(vars)).await;
     assert_eq!(code(&result), (502, "provider_unreachable"));
 }

@@ -20,7 +20,7 @@ pub const DISPATCH: Endpoint = Endpoint {
                 #[serde(flatten)]
                 dispatched: Dispatched,
             }
-            let dispatched = app.dispatch(super::run_scheduled).await?;
+            let dispatched = app.dispatch().await?;
             Ok(Reply::from(response::json(
                 &context.request_id,
                 StatusCode::OK,

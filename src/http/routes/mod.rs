@@ -16,7 +16,7 @@ pub use docs::{OPENAPI, PREVIEW, TEMPLATES};
 pub use events::EVENTS;
 pub use health::HEALTH;
 pub use messages::{MESSAGE_STATS, MESSAGES};
-pub use sends::{SEND_EMAIL, SEND_NOTIFICATION, SEND_SMS, run_scheduled};
+pub use sends::{SEND_EMAIL, SEND_NOTIFICATION, SEND_SMS};
 pub use webhooks::{SES_WEBHOOK, TWILIO_WEBHOOK};
 
 #[allow(unused_imports)]

@@ -7,9 +7,7 @@ use serde::Serialize;
 use super::super::idempotency::with_key;
 use super::super::route::{Endpoint, Incoming, Reply, Route};
 use super::super::{pipeline, request, response};
-use crate::app::{
-    App, DueSend, NotificationOutcome, RequestContext, SchedulePlan, Scheduled, Sending,
-};
+use crate::app::{App, NotificationOutcome, RequestContext, SchedulePlan, Scheduled, Sending};
 use crate::domain::{EmailMessage, MAX_ATTACHMENT_BYTES, Sent, SmsMessage, total_too_large};
 use crate::error::{Attempt, Error, ErrorCode};
 use crate::names::{Channel, Provider, ScheduledRoute};
@@ -17,7 +15,6 @@ use crate::requests::{
     self, SendEmailRequest, SendNotificationRequest, SendSmsRequest, Timed, Timing,
 };
 use crate::store::StoredAnswer;
-use crate::support::BoxFuture;
 use crate::templates::TemplateName;
 use time::OffsetDateTime;
 
@@ -71,12 +68,8 @@ async fn send_email(
         let plan = plan(ScheduledRoute::Email, &incoming, when, None, channels);
         return schedule(app, plan, context).await;
     }
-    let sending = app
-        .send_email(&message, context, |result| {
-            sent_answer(context, result, EMAIL_SENT, EMAIL_LOGGED)
-        })
-        .await?;
-    Ok(sent_reply(context, sending, EMAIL_SENT, EMAIL_LOGGED))
+    let sending = app.send_email(&message, context).await?;
+    sent_reply(app, context, sending, EMAIL_SENT, EMAIL_LOGGED).await
 }
 
 async fn send_sms(app: &App, incoming: Incoming, context: &RequestContext) -> Result<Reply, Error> {
@@ -94,12 +87,8 @@ async fn send_sms(app: &App, incoming: Incoming, context: &RequestContext) -> Re
         );
         return schedule(app, plan, context).await;
     }
-    let sending = app
-        .send_sms(&message, context, |result| {
-            sent_answer(context, result, SMS_SENT, SMS_LOGGED)
-        })
-        .await?;
-    Ok(sent_reply(context, sending, SMS_SENT, SMS_LOGGED))
+    let sending = app.send_sms(&message, context).await?;
+    sent_reply(app, context, sending, SMS_SENT, SMS_LOGGED).await
 }
 
 /// What every send handler opens with: the `Idempotency-Key` read into the context, the body
@@ -181,61 +170,59 @@ impl<'a> ScheduledBody<'a> {
 }
 
 async fn schedule(app: &App, plan: SchedulePlan, context: &RequestContext) -> Result<Reply, Error> {
-    let sending = app
-        .schedule(plan, context, |scheduled| {
-            response::stored(
-                &context.request_id,
-                StatusCode::ACCEPTED,
-                &ScheduledBody::new(scheduled),
-            )
-        })
-        .await?;
-    Ok(Reply::from(match sending {
-        Sending::Done(scheduled) => response::json(
+    let sending = app.schedule(plan, context).await?;
+    let answer = |scheduled: &Scheduled| {
+        response::stored(
+            &context.request_id,
+            StatusCode::ACCEPTED,
+            &ScheduledBody::new(scheduled),
+        )
+    };
+    Ok(match recorded(app, sending, answer).await? {
+        Ok(scheduled) => Reply::from(response::json(
             &context.request_id,
             StatusCode::ACCEPTED,
             &ScheduledBody::new(&scheduled),
-        ),
-        Sending::Replay(answer) => response::replay(answer),
-    }))
+        )),
+        Err(replay) => replay,
+    })
 }
 
-/// A scheduled send's run, when it is due: its request through the same handler as an
-/// immediate one, as its caller, recording under its messages' ids. Its answer goes nowhere:
-/// the outcome is in the message log, the audit trail and the events.
-pub fn run_scheduled(app: &App, due: DueSend) -> BoxFuture<'_, ()> {
-    Box::pin(async move {
-        let (route, context) = (due.route, due.context);
-        let incoming = Incoming {
-            parts: http::Request::new(()).into_parts().0,
-            body: due.body.into(),
-        };
-        let ran = match route {
-            ScheduledRoute::Email => send_email(app, incoming, &context).await,
-            ScheduledRoute::Sms => send_sms(app, incoming, &context).await,
-            ScheduledRoute::Notification => send_notification(app, incoming, &context).await,
-        };
-        match ran {
-            Ok(reply) => {
-                tracing::info!(route = %route, request_id = %context.request_id, status = reply.response.status().as_u16(), "ran a scheduled send")
-            }
-            Err(error) => {
-                tracing::warn!(route = %route, request_id = %context.request_id, code = %error.code.as_str(), "a scheduled send failed")
-            }
+/// This request's outcome once its record is written (with the answer `stored` renders, kept
+/// for its key's replays), or, as `Err`, the first answer given to its key, answered again.
+async fn recorded<T>(
+    app: &App,
+    sending: Sending<T>,
+    stored: impl FnOnce(&T) -> StoredAnswer,
+) -> Result<Result<T, Reply>, Error> {
+    match sending {
+        Sending::Done(outcome, unrecorded) => {
+            let answer = unrecorded.keeps_answer().then(|| stored(&outcome));
+            app.record(unrecorded, answer).await?;
+            Ok(Ok(outcome))
         }
-    })
+        Sending::Replay(answer) => Ok(Err(Reply::from(response::replay(answer)))),
+    }
 }
 
 /// This request's answer, or the first answer given to its key.
-fn sent_reply(context: &RequestContext, sending: Sending<Sent>, live: &str, demo: &str) -> Reply {
-    Reply::from(match sending {
-        Sending::Done(sent) => response::json(
-            &context.request_id,
-            StatusCode::OK,
-            &SentBody::new(&sent, live, demo),
-        ),
-        Sending::Replay(answer) => response::replay(answer),
-    })
+async fn sent_reply(
+    app: &App,
+    context: &RequestContext,
+    sending: Sending<Result<Sent, Error>>,
+    live: &str,
+    demo: &str,
+) -> Result<Reply, Error> {
+    let answer = |result: &Result<Sent, Error>| sent_answer(context, result, live, demo);
+    let sent = match recorded(app, sending, answer).await? {
+        Ok(result) => result?,
+        Err(replay) => return Ok(replay),
+    };
+    Ok(Reply::from(response::json(
+        &context.request_id,
+        StatusCode::OK,
+        &SentBody::new(&sent, live, demo),
+    )))
 }
 
 /// The answer to a send, success or failure, as kept for its key's replays.
@@ -290,18 +277,19 @@ async fn send_notification(
         return schedule(app, plan, context).await;
     }
     let sending = app
-        .send_template_notification(template, data, &recipients, context, |outcome| {
-            let (status, body) = notification_body(template.as_str(), outcome);
-            response::stored(&context.request_id, status, &body)
-        })
+        .send_template_notification(template, data, &recipients, context)
         .await?;
-    Ok(Reply::from(match sending {
-        Sending::Done(outcome) => {
+    let answer = |outcome: &NotificationOutcome| {
+        let (status, body) = notification_body(template.as_str(), outcome);
+        response::stored(&context.request_id, status, &body)
+    };
+    Ok(match recorded(app, sending, answer).await? {
+        Ok(outcome) => {
             let (status, body) = notification_body(template.as_str(), &outcome);
-            response::json(&context.request_id, status, &body)
+            Reply::from(response::json(&context.request_id, status, &body))
         }
-        Sending::Replay(answer) => response::replay(answer),
-    }))
+        Err(replay) => replay,
+    })
 }
 
 fn notification_body<'a>(
