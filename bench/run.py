@@ -742,10 +742,11 @@ functions after a change to the library: {'not measured in this run' if rebuild 
   followed: no provider sends one).
 - One HTTP/TLS stack: the SES SDK sends through the same `reqwest` client as Twilio (rustls,
   bundled roots: no system certificate directory is read), instead of its own hyper client.
-- No credential chain, profile files or instance-metadata probing: SES credentials and region
-  come straight from the variables. The HTTP client and the SES client are built once per
-  process, on the first send that needs them: a cold start only reads its configuration before
-  it listens (building both had taken about 0.6 ms of every start, health's included).
+- No credential work before the first send: fixed SES keys skip any chain; a Vercel OIDC role
+  or (off Vercel only) aws-config's standard chain is built with the SES client, once per
+  process, on the first send that needs it, and the chain's instance-metadata probe is bounded
+  to one 1 s attempt. A cold start only reads its configuration before it listens (building
+  the HTTP and SES clients had taken about 0.6 ms of every start, health's included).
 - Release builds compile debug and trace logging out (`tracing`'s `release_max_level_info`,
   `log`'s `release_max_level_off`): those events were never written, but their call sites
   (thousands, in hyper, h2 and the SDK) cost binary size, load-time relocations and a check

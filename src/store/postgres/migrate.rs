@@ -5,14 +5,9 @@
 
 use deadpool_postgres::Object;
 
-/// Every migration, in order. A new one is appended here with the next version; applied ones
-/// are never edited.
-const MIGRATIONS: &[(i32, &str)] = &[
-    (1, include_str!("../../../migrations/001_initial.sql")),
-    (2, include_str!("../../../migrations/002_audit.sql")),
-    (3, include_str!("../../../migrations/003_outbox.sql")),
-    (4, include_str!("../../../migrations/004_scheduled.sql")),
-];
+/// Every migration in `migrations/`, in order (the list is made by `build.rs`). A new one is a
+/// new file with the next version; applied ones are never edited.
+const MIGRATIONS: &[(i32, &str)] = include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
 
 /// The newest schema version this build knows.
 pub(super) const LATEST: i32 = MIGRATIONS[MIGRATIONS.len() - 1].0;
