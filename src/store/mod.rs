@@ -36,7 +36,7 @@ pub use outbox::{
     Applied, EventPage, FIRST_ATTEMPT_LEASE, Forwarding, NewEvent, Outbox, OutboxHealth, Outgoing,
     Settled,
 };
-pub use postgres::PostgresStore;
+pub use postgres::{PostgresStore, SCHEMA_VERSION};
 pub use scheduled::{Change, Changed, Schedule, ScheduledHealth, ScheduledSend};
 pub use upkeep::{StoreHealth, Sweep, Swept, Upkeep};
 

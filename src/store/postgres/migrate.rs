@@ -10,7 +10,7 @@ use deadpool_postgres::Object;
 const MIGRATIONS: &[(i32, &str)] = include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
 
 /// The newest schema version this build knows.
-pub(super) const LATEST: i32 = MIGRATIONS[MIGRATIONS.len() - 1].0;
+pub const SCHEMA_VERSION: i32 = MIGRATIONS[MIGRATIONS.len() - 1].0;
 
 /// An arbitrary constant naming this API's migration lock among the database's advisory locks.
 const LOCK: i64 = 0x6e6f_7469_6679;
@@ -22,7 +22,7 @@ pub(super) async fn apply(client: &Object) -> Result<i32, tokio_postgres::Error>
     // The usual case, one round trip: the schema is already there.
     if let Ok(row) = client.query_typed_one(VERSION, &[]).await {
         let version: i32 = row.get(0);
-        if version >= LATEST {
+        if version >= SCHEMA_VERSION {
             return Ok(version);
         }
     }
@@ -50,5 +50,5 @@ async fn apply_locked(client: &Object) -> Result<i32, tokio_postgres::Error> {
             ))
             .await?;
     }
-    Ok(current.max(LATEST))
+    Ok(current.max(SCHEMA_VERSION))
 }

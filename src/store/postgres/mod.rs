@@ -7,6 +7,8 @@ mod admission;
 mod audit;
 mod log;
 mod migrate;
+
+pub use migrate::SCHEMA_VERSION;
 mod outbox;
 mod scheduled;
 mod upkeep;

@@ -21,8 +21,8 @@ use notify::names::ScheduledRoute;
 use notify::names::{Channel, EventKind, MessageStatus, Provider};
 use notify::store::{
     Admission, Admitted, Applied, Change, Changed, Claim, ClaimOutcome, Forwarding, Limit,
-    MemoryStore, MessageFilter, MessageRecord, NewEvent, Outgoing, RecipientView, ScheduledSend,
-    Settled, Store, StoredAnswer, Sweep,
+    MemoryStore, MessageFilter, MessageRecord, NewEvent, Outgoing, RecipientView, SCHEMA_VERSION,
+    ScheduledSend, Settled, Store, StoredAnswer, Sweep,
 };
 use notify::templates::TemplateName;
 use time::OffsetDateTime;

@@ -13,7 +13,7 @@ async fn instances_starting_at_once_on_a_new_database_migrate_it_once() {
     }
     for health in checks.join_all().await {
         assert!(health.reachable, "{health:?}");
-        assert_eq!(health.schema_version, Some(4), "{health:?}");
+        assert_eq!(health.schema_version, Some(SCHEMA_VERSION), "{health:?}");
     }
 }
 
@@ -69,7 +69,7 @@ async fn through_a_transaction_mode_pooler_as_neons_the_store_migrates_claims_an
     for health in checks.join_all().await {
         assert_eq!(
             (health.reachable, health.schema_version),
-            (true, Some(4)),
+            (true, Some(SCHEMA_VERSION)),
             "{health:?}"
         );
     }
