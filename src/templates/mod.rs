@@ -162,6 +162,31 @@ impl TemplateName {
             })
     }
 
+    /// The JSON Schema of this template's `data`, from its fields (unknown fields refused, as
+    /// reading the data does): what the OpenAPI description publishes for it.
+    pub fn data_schema(self) -> serde_json::Value {
+        let fields = self.fields();
+        let properties: serde_json::Map<String, serde_json::Value> = fields
+            .iter()
+            .map(|f| {
+                let mut schema = f.kind.schema();
+                schema["description"] = f.description.into();
+                (f.name.to_owned(), schema)
+            })
+            .collect();
+        let required: Vec<&str> = fields
+            .iter()
+            .filter(|f| f.required)
+            .map(|f| f.name)
+            .collect();
+        serde_json::json!({
+            "type": "object",
+            "additionalProperties": false,
+            "required": required,
+            "properties": properties,
+        })
+    }
+
     /// Every template can be sent by email and by SMS.
     pub fn channels(self) -> &'static [&'static str] {
         &["email", "sms"]

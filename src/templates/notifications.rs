@@ -12,14 +12,53 @@ use super::values::{Date, Last4, Money, PortalLink, ShortText, TimeOfDay};
 pub struct Field {
     pub name: &'static str,
     #[serde(rename = "type")]
-    pub kind: &'static str,
+    pub kind: FieldKind,
     pub required: bool,
     pub description: &'static str,
 }
 
+/// What a field holds: its name in `GET /api/templates`, and its JSON Schema in the OpenAPI
+/// description (as the value types of `values.rs` read it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    Text,
+    Money,
+    Date,
+    Time,
+    Url,
+}
+
+impl FieldKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Text => "string",
+            Self::Money => "money",
+            Self::Date => "date",
+            Self::Time => "time",
+            Self::Url => "url",
+        }
+    }
+
+    pub fn schema(self) -> Value {
+        match self {
+            Self::Text => json!({"type": "string"}),
+            Self::Money => json!({"type": ["number", "string"]}),
+            Self::Date => json!({"type": "string", "format": "date"}),
+            Self::Time => json!({"type": "string", "pattern": "^[0-9]{2}:[0-9]{2}$"}),
+            Self::Url => json!({"type": "string", "format": "uri"}),
+        }
+    }
+}
+
+impl serde::Serialize for FieldKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
 const fn field(
     name: &'static str,
-    kind: &'static str,
+    kind: FieldKind,
     required: bool,
     description: &'static str,
 ) -> Field {
@@ -33,31 +72,31 @@ const fn field(
 
 const CLIENT_NAME: Field = field(
     "client_name",
-    "string",
+    FieldKind::Text,
     true,
     "the patient's name as the practice addresses them",
 );
 const INVOICE_NUMBER: Field = field(
     "invoice_number",
-    "string",
+    FieldKind::Text,
     true,
     "the invoice's number, e.g. INV-123",
 );
 const TOTAL_AMOUNT: Field = field(
     "total_amount",
-    "money",
+    FieldKind::Money,
     true,
     "US dollars, a number or a string: 100, \"1234.50\"",
 );
 const CARD_LAST4: Field = field(
     "card_last4",
-    "string",
+    FieldKind::Text,
     false,
     "the last four digits of the card or account",
 );
 const PORTAL_LINK: Field = field(
     "portal_link",
-    "url",
+    FieldKind::Url,
     false,
     "an https link into the portal; defaults to PRACTICE_PORTAL_URL",
 );
@@ -78,7 +117,7 @@ impl PaymentReceived {
         CLIENT_NAME,
         INVOICE_NUMBER,
         TOTAL_AMOUNT,
-        field("payment_date", "date", false, "YYYY-MM-DD"),
+        field("payment_date", FieldKind::Date, false, "YYYY-MM-DD"),
         CARD_LAST4,
         PORTAL_LINK,
     ];
@@ -108,7 +147,7 @@ impl PaymentFailed {
         CARD_LAST4,
         field(
             "retry_date",
-            "date",
+            FieldKind::Date,
             false,
             "when the payment will be tried again, YYYY-MM-DD",
         ),
@@ -136,8 +175,13 @@ impl RefundProcessed {
     pub const FIELDS: &[Field] = &[
         CLIENT_NAME,
         INVOICE_NUMBER,
-        field("refund_amount", "money", true, "US dollars refunded"),
-        field("refund_date", "date", false, "YYYY-MM-DD"),
+        field(
+            "refund_amount",
+            FieldKind::Money,
+            true,
+            "US dollars refunded",
+        ),
+        field("refund_date", FieldKind::Date, false, "YYYY-MM-DD"),
         CARD_LAST4,
         PORTAL_LINK,
     ];
@@ -163,7 +207,7 @@ impl InvoiceCreated {
         CLIENT_NAME,
         INVOICE_NUMBER,
         TOTAL_AMOUNT,
-        field("due_date", "date", true, "YYYY-MM-DD"),
+        field("due_date", FieldKind::Date, true, "YYYY-MM-DD"),
         PORTAL_LINK,
     ];
 
@@ -187,13 +231,13 @@ impl AutopayEnabled {
         CLIENT_NAME,
         field(
             "card_last4",
-            "string",
+            FieldKind::Text,
             true,
             "the last four digits of the card autopay charges",
         ),
         field(
             "start_date",
-            "date",
+            FieldKind::Date,
             false,
             "the first autopay charge, YYYY-MM-DD",
         ),
@@ -244,22 +288,22 @@ pub struct AppointmentReminder {
 impl AppointmentReminder {
     pub const FIELDS: &[Field] = &[
         CLIENT_NAME,
-        field("appointment_date", "date", true, "YYYY-MM-DD"),
+        field("appointment_date", FieldKind::Date, true, "YYYY-MM-DD"),
         field(
             "appointment_time",
-            "time",
+            FieldKind::Time,
             true,
             "24-hour HH:MM, the practice's local time",
         ),
         field(
             "provider_name",
-            "string",
+            FieldKind::Text,
             false,
             "who the patient will see (email only)",
         ),
         field(
             "location",
-            "string",
+            FieldKind::Text,
             false,
             "where, e.g. the practice's address or \"Video visit\"",
         ),
@@ -285,7 +329,7 @@ impl DocumentAssigned {
         CLIENT_NAME,
         field(
             "due_date",
-            "date",
+            FieldKind::Date,
             false,
             "when it should be completed, YYYY-MM-DD",
         ),

@@ -174,3 +174,90 @@ fn every_function_file_binary_and_vercel_entry_is_a_route() {
         );
     }
 }
+
+/// The schemas the code generates: each template's `data` from its fields, and
+/// `SendNotificationRequest` as one request schema per template, chosen by `template`, so a
+/// typed client checks each template's data.
+fn generated_schemas() -> Vec<(String, Value)> {
+    use notify::templates::TemplateName;
+    let common = serde_json::json!({
+        "to": {
+            "type": "object",
+            "additionalProperties": false,
+            "minProperties": 1,
+            "properties": {
+                "email": {"type": "string"},
+                "phone": {"type": "string", "pattern": "^\\+[1-9][0-9]{6,14}$", "description": "E.164"}
+            }
+        },
+        "sendAt": {
+            "type": "string",
+            "format": "date-time",
+            "description": "send later: an RFC 3339 time with an offset, from one minute to 30 days ahead (202, scheduled); now when absent"
+        },
+        "timezone": {
+            "type": "string",
+            "description": "the patient's IANA time zone (e.g. America/Chicago), for quiet hours; the practice's (NOTIFY_TIMEZONE) when absent"
+        },
+        "urgent": {"type": "boolean", "description": "true: send even inside quiet hours"}
+    });
+    let mut schemas = Vec::new();
+    let mut branches = Vec::new();
+    let mut mapping = serde_json::Map::new();
+    for &template in TemplateName::ALL {
+        let name = format!("{template:?}");
+        let data = format!("{name}Data");
+        let request = format!("{name}Notification");
+        let mut properties = common.as_object().unwrap().clone();
+        properties.insert(
+            "template".into(),
+            serde_json::json!({"type": "string", "const": template.as_str()}),
+        );
+        properties.insert(
+            "data".into(),
+            serde_json::json!({"$ref": format!("#/components/schemas/{data}")}),
+        );
+        let reference = format!("#/components/schemas/{request}");
+        branches.push(serde_json::json!({"$ref": reference}));
+        mapping.insert(template.as_str().into(), reference.into());
+        schemas.push((data, template.data_schema()));
+        schemas.push((
+            request,
+            serde_json::json!({
+                "type": "object",
+                "description": template.description(),
+                "additionalProperties": false,
+                "required": ["template", "data", "to"],
+                "properties": properties,
+            }),
+        ));
+    }
+    schemas.push((
+        "SendNotificationRequest".into(),
+        serde_json::json!({
+            "oneOf": branches,
+            "discriminator": {"propertyName": "template", "mapping": mapping},
+        }),
+    ));
+    schemas
+}
+
+#[test]
+fn the_openapi_description_is_what_the_code_generates() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/openapi.json");
+    let committed = std::fs::read_to_string(&path).unwrap();
+    let mut doc: Value = serde_json::from_str(&committed).unwrap();
+    for (name, schema) in generated_schemas() {
+        doc["components"]["schemas"][name] = schema;
+    }
+    let generated = serde_json::to_string_pretty(&doc).unwrap() + "\n";
+    if std::env::var_os("NOTIFY_WRITE_OPENAPI").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+        return;
+    }
+    assert!(
+        committed == generated,
+        "docs/openapi.json is not what the code generates: run \
+         NOTIFY_WRITE_OPENAPI=1 cargo test --test api the_openapi_description"
+    );
+}
