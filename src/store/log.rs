@@ -71,7 +71,7 @@ pub struct RecipientView {
 }
 
 /// One delivery event of a message, as the messages API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EventView {
     #[serde(rename = "type")]
@@ -82,7 +82,7 @@ pub struct EventView {
 }
 
 /// A message as `GET /api/messages/{id}` answers it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageView {
     pub id: String,
@@ -146,15 +146,14 @@ pub struct MessageFilter {
     pub cursor: Option<Cursor>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessagePage {
     pub messages: Vec<MessageView>,
     pub next_cursor: Option<String>,
 }
 
 /// Counts by channel then status, and by template.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Stats {
     pub total: u64,

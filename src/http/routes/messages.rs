@@ -7,13 +7,14 @@ use serde::Serialize;
 use super::super::query::{Query, time};
 use super::super::route::{Endpoint, Incoming, Reply, Route};
 use super::super::{pipeline, request, response};
+use super::message_json::{Counts, Message};
 use super::sends::ScheduledBody;
 use crate::app::{App, RequestContext};
 use crate::domain::{EmailAddress, PhoneNumber};
 use crate::error::{Error, ErrorCode};
 use crate::names::{Channel, MessageStatus};
 use crate::requests::RescheduleRequest;
-use crate::store::{Change, Cursor, MessageFilter, MessageView, Stats};
+use crate::store::{Change, Cursor, MessageFilter};
 use crate::templates::TemplateName;
 
 pub const MESSAGES: Endpoint = Endpoint {
@@ -73,12 +74,12 @@ async fn messages(app: &App, incoming: Incoming, context: &RequestContext) -> Re
     #[serde(rename_all = "camelCase")]
     struct Page<'a> {
         success: bool,
-        messages: &'a [MessageView],
+        messages: Vec<Message<'a>>,
         next_cursor: Option<&'a str>,
     }
     let body = Page {
         success: true,
-        messages: &page.messages,
+        messages: page.messages.iter().map(Message::row).collect(),
         next_cursor: page.next_cursor.as_deref(),
     };
     Ok(Reply::from(response::json(
@@ -98,11 +99,11 @@ async fn one(app: &App, id: &str, context: &RequestContext) -> Result<Reply, Err
     #[derive(Serialize)]
     struct One<'a> {
         success: bool,
-        message: &'a MessageView,
+        message: Message<'a>,
     }
     let body = One {
         success: true,
-        message: &message,
+        message: Message::from(&message),
     };
     Ok(Reply::from(response::json(
         &context.request_id,
@@ -225,11 +226,11 @@ async fn stats(app: &App, incoming: Incoming, context: &RequestContext) -> Resul
     struct Body<'a> {
         success: bool,
         #[serde(flatten)]
-        stats: &'a Stats,
+        stats: Counts<'a>,
     }
     let body = Body {
         success: true,
-        stats: &stats,
+        stats: Counts::from(&stats),
     };
     Ok(Reply::from(response::json(
         &context.request_id,

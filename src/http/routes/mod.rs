@@ -6,6 +6,7 @@ mod dispatch;
 mod docs;
 mod events;
 mod health;
+mod message_json;
 mod messages;
 mod sends;
 mod webhooks;
