@@ -46,7 +46,7 @@ impl Admitted {
 }
 
 /// What admission decided.
-pub(super) enum Admit {
+pub(super) enum Verdict {
     Go(Admitted),
     /// The key's first answer, to answer again.
     Replay(StoredAnswer),
@@ -57,7 +57,7 @@ impl App {
         &self,
         context: &RequestContext,
         planned: &[Planned<'_>],
-    ) -> Result<Admit, Error> {
+    ) -> Result<Verdict, Error> {
         let limits = &self.config.limits;
         let caller = self.auditor.recipient_hash(&context.caller.to_string());
         // A scheduled send's run was counted against its caller when it was scheduled.
@@ -100,15 +100,15 @@ impl App {
             return Err(rate_limited(after));
         }
         match admitted.claim.clone() {
-            ClaimOutcome::None => Ok(Admit::Go(Admitted {
+            ClaimOutcome::None => Ok(Verdict::Go(Admitted {
                 store: admitted,
                 claim: None,
             })),
-            ClaimOutcome::Claimed => Ok(Admit::Go(Admitted {
+            ClaimOutcome::Claimed => Ok(Verdict::Go(Admitted {
                 store: admitted,
                 claim: admission.claim,
             })),
-            ClaimOutcome::Replay(answer) => Ok(Admit::Replay(answer)),
+            ClaimOutcome::Replay(answer) => Ok(Verdict::Replay(answer)),
             ClaimOutcome::InProgress { retry_after } => Err(Error::new(
                 ErrorCode::IdempotencyInProgress,
                 "A request with this Idempotency-Key is still running. Retry after the delay given to get its answer.",

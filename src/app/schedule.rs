@@ -4,7 +4,7 @@
 
 use time::OffsetDateTime;
 
-use super::admit::{Admit, Planned};
+use super::admit::{Planned, Verdict};
 use super::record::{Pending, Sending, Unrecorded};
 use super::send::misconfigured;
 use super::{App, RequestContext};
@@ -81,8 +81,8 @@ impl App {
             })
             .collect();
         let admitted = match self.admit(context, &planned).await? {
-            Admit::Go(admitted) => admitted,
-            Admit::Replay(answer) => return Ok(Sending::Replay(answer)),
+            Verdict::Go(admitted) => admitted,
+            Verdict::Replay(answer) => return Ok(Sending::Replay(answer)),
         };
         let id = format!("msg_{}", new_id());
         let mut ids = ScheduledIds::default();

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use super::admit::{Admit, Admitted, Planned};
+use super::admit::{Admitted, Planned, Verdict};
 use super::channel::Senders;
 use super::record::{Sending, sent};
 use super::{App, RequestContext};
@@ -53,8 +53,8 @@ impl App {
             live,
         }];
         let admitted = match self.admit(context, &planned).await? {
-            Admit::Go(admitted) => admitted,
-            Admit::Replay(answer) => return Ok(Sending::Replay(answer)),
+            Verdict::Go(admitted) => admitted,
+            Verdict::Replay(answer) => return Ok(Sending::Replay(answer)),
         };
         let Attempted {
             result,
@@ -81,8 +81,8 @@ impl App {
             live,
         }];
         let admitted = match self.admit(context, &planned).await? {
-            Admit::Go(admitted) => admitted,
-            Admit::Replay(answer) => return Ok(Sending::Replay(answer)),
+            Verdict::Go(admitted) => admitted,
+            Verdict::Replay(answer) => return Ok(Sending::Replay(answer)),
         };
         let [recipient] = recipients;
         let Attempted {
@@ -145,8 +145,8 @@ impl App {
             });
         }
         let admitted = match self.admit(&context, &planned).await? {
-            Admit::Go(admitted) => admitted,
-            Admit::Replay(answer) => return Ok(Sending::Replay(answer)),
+            Verdict::Go(admitted) => admitted,
+            Verdict::Replay(answer) => return Ok(Sending::Replay(answer)),
         };
         let (email, sms) = tokio::join!(
             async {
