@@ -11,8 +11,8 @@ use askama::Template;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-pub use notifications::Field;
 use notifications::*;
+pub use notifications::{Field, FieldKind};
 
 use crate::config::Branding;
 use crate::error::{Error, ErrorCode};

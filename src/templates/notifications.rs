@@ -29,6 +29,8 @@ pub enum FieldKind {
 }
 
 impl FieldKind {
+    pub const ALL: &[FieldKind] = &[Self::Text, Self::Money, Self::Date, Self::Time, Self::Url];
+
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Text => "string",

@@ -242,6 +242,125 @@ fn generated_schemas() -> Vec<(String, Value)> {
     schemas
 }
 
+/// Where the description lists one of the API's closed sets of names, and the set from the
+/// code: a new provider, status, template or error code reaches the description by itself.
+fn generated_enums() -> Vec<(&'static str, Vec<&'static str>)> {
+    use notify::names::{
+        Channel, CredentialSource, HealthStatus, MessageStatus, Mode, Provider, StoreKind,
+    };
+    use notify::templates::{FieldKind, TemplateName};
+    let names = |all: &[&'static str]| all.to_vec();
+    let providers: Vec<_> = Provider::ALL.iter().map(|p| p.as_str()).collect();
+    let channels: Vec<_> = Channel::ALL.iter().map(|c| c.as_str()).collect();
+    let modes: Vec<_> = Mode::ALL.iter().map(|m| m.as_str()).collect();
+    let statuses: Vec<_> = MessageStatus::ALL.iter().map(|s| s.as_str()).collect();
+    let templates: Vec<_> = TemplateName::ALL.iter().map(|t| t.as_str()).collect();
+    // A notification's own codes, at its top level; every other code is an error's.
+    let notification = [ErrorCode::PartiallySent, ErrorCode::NotificationFailed];
+    vec![
+        (
+            "/components/schemas/ChannelHealth/properties/mode",
+            names(&modes),
+        ),
+        (
+            "/components/schemas/ChannelHealth/properties/provider",
+            names(&providers),
+        ),
+        (
+            "/components/schemas/ChannelHealth/properties/providers/items/properties/mode",
+            names(&modes),
+        ),
+        (
+            "/components/schemas/ChannelHealth/properties/providers/items/properties/credentialSource",
+            CredentialSource::ALL.iter().map(|c| c.as_str()).collect(),
+        ),
+        (
+            "/components/schemas/ChannelResult/oneOf/0/properties/provider",
+            names(&providers),
+        ),
+        (
+            "/components/schemas/DeliveryEvent/properties/data/properties/channel",
+            names(&channels),
+        ),
+        (
+            "/components/schemas/Error/properties/code",
+            ErrorCode::ALL
+                .iter()
+                .filter(|c| !notification.contains(c))
+                .map(|c| c.as_str())
+                .collect(),
+        ),
+        (
+            "/components/schemas/NotificationResult/properties/code",
+            notification.iter().map(|c| c.as_str()).collect(),
+        ),
+        (
+            "/components/schemas/Health/properties/status",
+            HealthStatus::ALL.iter().map(|s| s.as_str()).collect(),
+        ),
+        (
+            "/components/schemas/Health/properties/store/properties/kind",
+            StoreKind::ALL.iter().map(|k| k.as_str()).collect(),
+        ),
+        (
+            "/components/schemas/Message/properties/channel",
+            names(&channels),
+        ),
+        (
+            "/components/schemas/Message/properties/provider",
+            names(&providers),
+        ),
+        (
+            "/components/schemas/Message/properties/status",
+            names(&statuses),
+        ),
+        (
+            "/components/schemas/MessageEvent/properties/type",
+            names(&statuses),
+        ),
+        (
+            "/components/schemas/MessageRecipient/properties/status",
+            names(&statuses),
+        ),
+        (
+            "/components/schemas/NotificationResult/properties/template",
+            names(&templates),
+        ),
+        (
+            "/components/schemas/PreviewAllParts/properties/template",
+            names(&templates),
+        ),
+        (
+            "/components/schemas/Sent/properties/provider",
+            names(&providers),
+        ),
+        (
+            "/components/schemas/TemplateInfo/properties/channels/items",
+            names(&channels),
+        ),
+        (
+            "/components/schemas/TemplateInfo/properties/fields/items/properties/type",
+            FieldKind::ALL.iter().map(|k| k.as_str()).collect(),
+        ),
+        (
+            "/components/schemas/TemplateInfo/properties/name",
+            names(&templates),
+        ),
+        (
+            "/paths/~1api~1messages/get/parameters/0/schema",
+            names(&channels),
+        ),
+        (
+            "/paths/~1api~1messages/get/parameters/1/schema",
+            names(&statuses),
+        ),
+        (
+            "/paths/~1api~1preview/parameters/0/schema",
+            names(&templates),
+        ),
+    ]
+}
+
 #[test]
 fn the_openapi_description_is_what_the_code_generates() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/openapi.json");
@@ -249,6 +368,12 @@ fn the_openapi_description_is_what_the_code_generates() {
     let mut doc: Value = serde_json::from_str(&committed).unwrap();
     for (name, schema) in generated_schemas() {
         doc["components"]["schemas"][name] = schema;
+    }
+    for (pointer, names) in generated_enums() {
+        let schema = doc
+            .pointer_mut(pointer)
+            .unwrap_or_else(|| panic!("docs/openapi.json has nothing at {pointer}"));
+        schema["enum"] = serde_json::json!(names);
     }
     let generated = serde_json::to_string_pretty(&doc).unwrap() + "\n";
     if std::env::var_os("NOTIFY_WRITE_OPENAPI").is_some() {
