@@ -88,41 +88,52 @@ impl App {
                 format!("The scheduled request could not be read: {e}"),
             )
         };
-        let (unrecorded, failure) = match route {
+        let failure = match route {
             ScheduledRoute::Email => {
                 let request: SendEmailRequest = serde_json::from_slice(body).map_err(unreadable)?;
                 let message = EmailMessage::try_from(request).map_err(Error::invalid_fields)?;
-                match self.send_email(&message, context).await? {
-                    Sending::Done(result, unrecorded) => (unrecorded, result.err()),
-                    Sending::Replay(_) => return Ok(()),
-                }
+                let sending = self.send_email(&message, context).await?;
+                self.recorded(sending, Result::err).await?
             }
             ScheduledRoute::Sms => {
                 let request: SendSmsRequest = serde_json::from_slice(body).map_err(unreadable)?;
                 let message = SmsMessage::try_from(request).map_err(Error::invalid_fields)?;
-                match self.send_sms(&message, context).await? {
-                    Sending::Done(result, unrecorded) => (unrecorded, result.err()),
-                    Sending::Replay(_) => return Ok(()),
-                }
+                let sending = self.send_sms(&message, context).await?;
+                self.recorded(sending, Result::err).await?
             }
             ScheduledRoute::Notification => {
                 let request: SendNotificationRequest =
                     serde_json::from_slice(body).map_err(unreadable)?;
                 let (template, data, recipients) = request.parse()?;
-                match self
+                let sending = self
                     .send_template_notification(template, data, &recipients, context)
-                    .await?
-                {
-                    Sending::Done(outcome, unrecorded) => {
-                        let failed = [outcome.email, outcome.sms].into_iter().flatten();
-                        (unrecorded, failed.filter_map(Result::err).next())
-                    }
-                    Sending::Replay(_) => return Ok(()),
-                }
+                    .await?;
+                self.recorded(sending, |outcome| {
+                    [outcome.email, outcome.sms]
+                        .into_iter()
+                        .flatten()
+                        .find_map(Result::err)
+                })
+                .await?
             }
         };
-        self.record(unrecorded, None).await?;
         failure.map_or(Ok(()), Err)
+    }
+
+    /// A run's record written (no answer is kept: no caller waits), and its failure, if any.
+    async fn recorded<T>(
+        &self,
+        sending: Sending<T>,
+        failure: impl FnOnce(T) -> Option<Error>,
+    ) -> Result<Option<Error>, Error> {
+        match sending {
+            Sending::Done(outcome, unrecorded) => {
+                self.record(unrecorded, None).await?;
+                Ok(failure(outcome))
+            }
+            // A run has no key, so nothing replays it.
+            Sending::Replay(_) => Ok(None),
+        }
     }
 
     /// A scheduled send that failed when it was due has no caller waiting for the answer: each

@@ -110,7 +110,7 @@ impl RequestContext {
 impl RequestContext {
     /// A message of this request as the log keeps it, with every recipient at `status`; the
     /// provider's message id and an error code, once known, are the sender's to add.
-    pub(crate) fn record(
+    fn record(
         &self,
         id: String,
         (channel, provider): (Channel, Provider),

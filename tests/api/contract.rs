@@ -249,7 +249,6 @@ fn generated_enums() -> Vec<(&'static str, Vec<&'static str>)> {
         Channel, CredentialSource, HealthStatus, MessageStatus, Mode, Provider, StoreKind,
     };
     use notify::templates::{FieldKind, TemplateName};
-    let names = |all: &[&'static str]| all.to_vec();
     let providers: Vec<_> = Provider::ALL.iter().map(|p| p.as_str()).collect();
     let channels: Vec<_> = Channel::ALL.iter().map(|c| c.as_str()).collect();
     let modes: Vec<_> = Mode::ALL.iter().map(|m| m.as_str()).collect();
@@ -260,15 +259,15 @@ fn generated_enums() -> Vec<(&'static str, Vec<&'static str>)> {
     vec![
         (
             "/components/schemas/ChannelHealth/properties/mode",
-            names(&modes),
+            modes.clone(),
         ),
         (
             "/components/schemas/ChannelHealth/properties/provider",
-            names(&providers),
+            providers.clone(),
         ),
         (
             "/components/schemas/ChannelHealth/properties/providers/items/properties/mode",
-            names(&modes),
+            modes.clone(),
         ),
         (
             "/components/schemas/ChannelHealth/properties/providers/items/properties/credentialSource",
@@ -276,11 +275,11 @@ fn generated_enums() -> Vec<(&'static str, Vec<&'static str>)> {
         ),
         (
             "/components/schemas/ChannelResult/oneOf/0/properties/provider",
-            names(&providers),
+            providers.clone(),
         ),
         (
             "/components/schemas/DeliveryEvent/properties/data/properties/channel",
-            names(&channels),
+            channels.clone(),
         ),
         (
             "/components/schemas/Error/properties/code",
@@ -304,39 +303,39 @@ fn generated_enums() -> Vec<(&'static str, Vec<&'static str>)> {
         ),
         (
             "/components/schemas/Message/properties/channel",
-            names(&channels),
+            channels.clone(),
         ),
         (
             "/components/schemas/Message/properties/provider",
-            names(&providers),
+            providers.clone(),
         ),
         (
             "/components/schemas/Message/properties/status",
-            names(&statuses),
+            statuses.clone(),
         ),
         (
             "/components/schemas/MessageEvent/properties/type",
-            names(&statuses),
+            statuses.clone(),
         ),
         (
             "/components/schemas/MessageRecipient/properties/status",
-            names(&statuses),
+            statuses.clone(),
         ),
         (
             "/components/schemas/NotificationResult/properties/template",
-            names(&templates),
+            templates.clone(),
         ),
         (
             "/components/schemas/PreviewAllParts/properties/template",
-            names(&templates),
+            templates.clone(),
         ),
         (
             "/components/schemas/Sent/properties/provider",
-            names(&providers),
+            providers.clone(),
         ),
         (
             "/components/schemas/TemplateInfo/properties/channels/items",
-            names(&channels),
+            channels.clone(),
         ),
         (
             "/components/schemas/TemplateInfo/properties/fields/items/properties/type",
@@ -344,19 +343,19 @@ fn generated_enums() -> Vec<(&'static str, Vec<&'static str>)> {
         ),
         (
             "/components/schemas/TemplateInfo/properties/name",
-            names(&templates),
+            templates.clone(),
         ),
         (
             "/paths/~1api~1messages/get/parameters/0/schema",
-            names(&channels),
+            channels.clone(),
         ),
         (
             "/paths/~1api~1messages/get/parameters/1/schema",
-            names(&statuses),
+            statuses.clone(),
         ),
         (
             "/paths/~1api~1preview/parameters/0/schema",
-            names(&templates),
+            templates.clone(),
         ),
     ]
 }

@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 
 use crate::instances::emails_from;
 use crate::support::{
-    API_KEY, AUDIT_KEY, Function, POSTGRES, answer, as_pairs, fresh_database, moto_url, ses_vars,
-    unique, verify_domain_in_moto,
+    API_KEY, AUDIT_KEY, Function, POSTGRES, answer, as_pairs, fresh_database, moto_url, prism_url,
+    ses_vars, twilio_vars, unique, verify_domain_in_moto,
 };
 
 const CRON_SECRET: &str = "a-cron-secret-for-scheduled-tests";
@@ -454,4 +454,74 @@ async fn a_scheduled_send_that_fails_when_due_is_recorded_failed_and_forwarded_a
     assert_eq!(event["type"], "message.failed", "{event}");
     assert_eq!(event["data"]["provider_message_id"], id.as_str(), "{event}");
     assert!(event["data"]["error_code"].is_string(), "{event}");
+}
+
+#[tokio::test]
+async fn a_scheduled_notification_goes_once_on_both_channels_when_due_with_two_dispatchers_at_once()
+{
+    let _shared = POSTGRES.read().await;
+    let domain = format!("{}.example.com", unique("notice"));
+    verify_domain_in_moto(&domain).await;
+    let sender = format!("noreply@{domain}");
+    let database = fresh_database().await;
+    let mut vars = ses_vars(&sender, &moto_url());
+    vars.extend(twilio_vars(&prism_url()));
+    vars.insert("DATABASE_URL", database.clone());
+    vars.insert("NOTIFY_AUDIT_KEY", AUDIT_KEY.into());
+    vars.insert("NOTIFY_STORE_KEY", STORE_KEY.into());
+    vars.insert("CRON_SECRET", CRON_SECRET.into());
+    let vars = as_pairs(&vars);
+    let notify = Function::start("send-notification", &vars).await;
+    let dispatchers = [
+        Function::start("cron-dispatch", &vars).await,
+        Function::start("cron-dispatch", &vars).await,
+    ];
+    let at = time::OffsetDateTime::now_utc() + time::Duration::minutes(90);
+    let (status, body) = notify
+        .post_json(&json!({
+            "template": "appointmentReminder",
+            "to": {"email": "patient@example.com", "phone": "+15551234567"},
+            "data": {"client_name": "Pat", "appointment_date": "2026-12-24", "appointment_time": "09:00"},
+            "sendAt": at.format(&time::format_description::well_known::Rfc3339).unwrap(),
+        }))
+        .await;
+    assert_eq!(status, 202, "{body}");
+    crate::support::sql(
+        &database,
+        "UPDATE notify_scheduled SET send_at = now() - interval '1 second'",
+    )
+    .await;
+    let (a, b) = tokio::join!(
+        crate::support::dispatch(&dispatchers[0], CRON_SECRET),
+        crate::support::dispatch(&dispatchers[1], CRON_SECRET),
+    );
+    let sent = a["scheduledSent"].as_u64().unwrap() + b["scheduledSent"].as_u64().unwrap();
+    assert_eq!(sent, 1, "{a} {b}");
+    assert_eq!(
+        emails_from(&sender).await,
+        1,
+        "the email did not go exactly once"
+    );
+    let messages = crate::support::sql(
+        &database,
+        "SELECT channel, status, provider_message_id, template FROM notify_messages ORDER BY channel",
+    )
+    .await;
+    let messages: Vec<(String, String, Option<String>, Option<String>)> = messages
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2), row.get(3)))
+        .collect();
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    for (channel, status, provider_id, template) in &messages {
+        assert_eq!(status, "sent", "{channel}: {messages:?}");
+        assert!(provider_id.is_some(), "{channel}: {messages:?}");
+        assert_eq!(template.as_deref(), Some("appointmentReminder"));
+    }
+    let attempts = crate::support::sql(
+        &database,
+        "SELECT line->>'channel' FROM notify_audit WHERE event = 'send_attempt' ORDER BY 1",
+    )
+    .await;
+    let attempts: Vec<String> = attempts.iter().map(|row| row.get(0)).collect();
+    assert_eq!(attempts, ["email", "sms"], "one attempt per channel");
 }
