@@ -50,7 +50,28 @@ macro_rules! names {
                 f.write_str(self.as_str())
             }
         }
+
+        impl schemars::JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                names_schema(concat!($($doc,)*), &[$($text,)*])
+            }
+        }
     };
+}
+
+/// The JSON Schema of a closed set of names (OpenAPI's component for the enum): a string that
+/// is one of `names`, described by the type's doc comment.
+pub fn names_schema(doc: &str, names: &[&str]) -> schemars::Schema {
+    let mut schema = schemars::json_schema!({"type": "string", "enum": names});
+    // Each line of a doc comment starts with a space, so the lines run on as one sentence.
+    if !doc.trim().is_empty() {
+        schema.insert("description".into(), doc.trim().into());
+    }
+    schema
 }
 
 names! {

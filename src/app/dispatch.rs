@@ -27,7 +27,7 @@ const BUDGET: Duration = Duration::from_secs(40);
 const SWEEP_ROWS: u32 = 1_000;
 
 /// What one dispatch did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Dispatched {
     /// Scheduled sends that were due and went.

@@ -161,7 +161,7 @@ fn problems<T>(state: &ChannelConfig<T>) -> (Mode, &[String], &[FieldError]) {
 }
 
 /// `GET /api/health`: modes and missing variable names, never a value.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Health<'a> {
     pub status: HealthStatus,
     pub version: &'static str,
@@ -177,7 +177,7 @@ pub struct Health<'a> {
 
 /// Quiet hours as configured: the window (`null` when none), the practice's zone, whether
 /// email is held back too, and invalid variables.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct QuietHealth<'a> {
     pub window: Option<String>,
     pub timezone: &'a str,
@@ -187,7 +187,7 @@ pub struct QuietHealth<'a> {
 
 /// Whether the dispatcher can be called, and how long it keeps the log and the trail. The
 /// outbox's figures and the last dispatch are the store's (`store.outbox`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DispatchHealth<'a> {
     pub cron_secret: bool,
@@ -199,11 +199,13 @@ pub struct DispatchHealth<'a> {
 }
 
 /// Which store keeps state, whether it answers and its schema version; what to fix.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct StoreReport<'a> {
     pub kind: crate::names::StoreKind,
-    /// Set when the store was checked (not in the local server's start-up line).
+    /// Set when the store was checked (not in the local server's start-up line); `/api/health`
+    /// always checks it.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "StoreHealth")]
     pub check: Option<StoreHealth>,
     pub missing: &'a [String],
     pub invalid: &'a [FieldError],
@@ -214,7 +216,7 @@ pub struct StoreReport<'a> {
 /// Whether delivery events are wired: SMS ask Twilio for status callbacks (needs
 /// `NOTIFY_PUBLIC_URL`), email carries an SES configuration set (whose event destination is the
 /// SNS topic), and events are forwarded to the practice app.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EventsHealth {
     pub status_callbacks: bool,
@@ -223,7 +225,7 @@ pub struct EventsHealth {
 }
 
 /// Whether each safeguard is configured (never how).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SecurityHealth<'a> {
     pub api_keys: bool,
@@ -235,20 +237,20 @@ pub struct SecurityHealth<'a> {
     pub invalid: &'a [FieldError],
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BrandingHealth<'a> {
     pub practice_name: &'a str,
     pub invalid: &'a [FieldError],
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Channels<'a> {
     pub email: ChannelHealth<'a>,
     pub sms: ChannelHealth<'a>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ChannelHealth<'a> {
     pub provider: Provider,
     pub mode: Mode,
@@ -259,7 +261,7 @@ pub struct ChannelHealth<'a> {
     pub providers: Vec<ProviderHealth<'a>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ProviderHealth<'a> {
     pub name: Provider,
     pub mode: Mode,

@@ -5,7 +5,8 @@ use serde::Serialize;
 use crate::names::{Channel, EventKind, Provider};
 
 /// One thing that happened to one message for one recipient, whichever provider said so.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[schemars(rename = "DeliveryEventData")]
 pub struct DeliveryEvent {
     /// Stable for the same provider report, so a receiver can drop duplicates.
     pub id: String,

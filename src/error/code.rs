@@ -114,6 +114,21 @@ impl PartialEq<&str> for ErrorCode {
     }
 }
 
+impl schemars::JsonSchema for ErrorCode {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ErrorCode".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<&str> = Self::ALL.iter().map(|c| c.as_str()).collect();
+        crate::names::names_schema(
+            "A stable, machine-readable error code: callers switch on its name (the README's \
+             table says what each means and its status).",
+            &names,
+        )
+    }
+}
+
 impl std::fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())

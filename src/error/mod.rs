@@ -14,15 +14,16 @@ pub use code::ErrorCode;
 use crate::names::Provider;
 
 /// One provider that was tried and failed, before the next one was.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Attempt {
     pub provider: Provider,
     pub code: ErrorCode,
 }
 
-/// One invalid field of a request: `field` is a path such as `to[2]`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One invalid field of a request, or one invalid variable of the deployment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct FieldError {
+    /// The field's path, such as `to[2]` or `data.due_date` (or the variable's name).
     pub field: String,
     pub message: String,
 }

@@ -3,6 +3,7 @@
 //! route, or every route on one local port for `cargo run`). Vercel specifics live here only.
 
 mod idempotency;
+pub mod openapi;
 mod pipeline;
 mod query;
 mod request;

@@ -111,28 +111,44 @@ fn retry_after_seconds(after: std::time::Duration) -> u64 {
 }
 
 /// The JSON body of an error answer.
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "Error")]
 pub struct ErrorBody<'a> {
+    #[schemars(extend("const" = false))]
     success: bool,
+    /// A sentence a person can act on.
     error: &'a str,
+    /// Stable: switch on this.
     code: ErrorCode,
+    /// What to do about it, where there is something to do.
     #[serde(skip_serializing_if = "Option::is_none")]
     hint: Option<&'a str>,
+    /// Each invalid field.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     details: &'a [FieldError],
+    /// Variables a misconfigured channel lacks.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     missing: &'a [String],
+    /// Variables a misconfigured channel has wrong.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     invalid: &'a [FieldError],
+    /// The provider's own code, such as `MessageRejected` or `21610`.
     #[serde(skip_serializing_if = "Option::is_none")]
     provider_code: Option<&'a str>,
+    /// Seconds to wait (also the `Retry-After` header).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
     retry_after: Option<u64>,
+    /// Present when the provider may have accepted the message despite the error: check
+    /// before resending.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[schemars(extend("const" = true))]
     acceptance_unknown: bool,
+    /// The provider that failed last.
     #[serde(skip_serializing_if = "Option::is_none")]
     provider: Option<Provider>,
+    /// Email providers that failed before it.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     failed_over: &'a [Attempt],
 }

@@ -9,15 +9,21 @@ use crate::domain::{
 use crate::error::FieldError;
 
 /// One file as the caller sends it: `{"filename", "content" (base64), "contentType"}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(
     deny_unknown_fields,
     rename_all = "camelCase",
     expecting = "an object with filename, content (base64) and contentType"
 )]
 pub struct AttachmentRequest {
+    /// Paths, quotes and control characters are removed.
+    #[schemars(required, with = "String", length(min = 1))]
     pub filename: Option<String>,
+    /// The file, base64-encoded.
+    #[schemars(required, with = "String", extend("contentEncoding" = "base64"))]
     pub content: Option<String>,
+    /// A MIME type such as `application/pdf`.
+    #[schemars(required, with = "String")]
     pub content_type: Option<String>,
 }
 

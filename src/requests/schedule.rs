@@ -7,6 +7,13 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::error::{Error, FieldError};
 
+/// The timing fields as the contract describes them (each send request carries the three).
+pub(super) const SEND_AT_DOC: &str = "Send later: an RFC 3339 time with an offset, from one \
+    minute to 30 days ahead (202, scheduled); now when absent.";
+pub(super) const TIMEZONE_DOC: &str = "The patient's IANA time zone (e.g. America/Chicago), for \
+    quiet hours; the practice's (NOTIFY_TIMEZONE) when absent.";
+pub(super) const URGENT_DOC: &str = "true: send even inside quiet hours.";
+
 /// The earliest and latest a send may be scheduled, from now.
 pub const SCHEDULE_WINDOW: (std::time::Duration, std::time::Duration) = (
     std::time::Duration::from_secs(60),
@@ -100,10 +107,14 @@ pub fn send_at(value: Option<&str>) -> Result<Option<OffsetDateTime>, Error> {
 }
 
 /// The body of `PATCH /api/messages/{id}`: `{"sendAt": "..."}`.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, expecting = "a JSON object with sendAt")]
 pub struct RescheduleRequest {
     #[serde(rename = "sendAt")]
+    #[schemars(required, with = "String", extend("format" = "date-time"))]
+    #[schemars(
+        description = "The new time: an RFC 3339 time with an offset, from one minute to 30 days ahead."
+    )]
     pub send_at: Option<String>,
 }
 

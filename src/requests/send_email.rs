@@ -1,36 +1,52 @@
 //! The `POST /api/send-email` body as sent, and its parsing into an [`EmailMessage`].
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::attachments::{AttachmentRequest, parse_attachments};
-use crate::domain::{EmailAddress, EmailMessage, MAX_RECIPIENTS, MAX_REPLY_TO, MAX_SUBJECT_CHARS};
+use super::schedule::{SEND_AT_DOC, TIMEZONE_DOC, URGENT_DOC};
+use crate::domain::{
+    EmailAddress, EmailMessage, MAX_ATTACHMENTS, MAX_RECIPIENTS, MAX_REPLY_TO, MAX_SUBJECT_CHARS,
+};
 use crate::error::FieldError;
 
 /// The JSON body of `POST /api/send-email`, as sent. Every field is optional here so that
 /// parsing can report all missing and invalid fields at once; unknown fields are refused so
 /// that nothing a caller sent is silently dropped.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(
     deny_unknown_fields,
     rename_all = "camelCase",
     expecting = "a JSON object with to, subject and body"
 )]
+#[schemars(description = "One email: to, subject and body (or html); now, or later with sendAt.")]
 pub struct SendEmailRequest {
+    /// One address or a list of up to 50; `Name <addr@host>` accepted.
+    #[schemars(required, with = "OneOrMany")]
     pub to: Option<OneOrMany>,
+    /// One line.
+    #[schemars(required, with = "String", length(min = 1, max = MAX_SUBJECT_CHARS))]
     pub subject: Option<String>,
+    /// The plain-text body; required unless `html` is given.
     pub body: Option<String>,
+    /// The HTML part; `body` is then its text alternative.
     pub html: Option<String>,
+    /// One address or a list of up to 10.
     pub reply_to: Option<OneOrMany>,
+    /// At most 10 files and 3 MiB decoded in all (413 `attachments_too_large`); executable
+    /// types are refused.
+    #[schemars(length(max = MAX_ATTACHMENTS))]
     pub attachments: Option<Vec<AttachmentRequest>>,
-    /// When to send it, the patient's zone and whether it may break quiet hours (see
-    /// `schedule.rs`).
+    #[schemars(description = SEND_AT_DOC, extend("format" = "date-time"))]
     pub send_at: Option<String>,
+    #[schemars(description = TIMEZONE_DOC)]
     pub timezone: Option<String>,
+    #[schemars(description = URGENT_DOC)]
     pub urgent: Option<bool>,
 }
 
 /// One address or a list of addresses.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(untagged, expecting = "an email address or a list of email addresses")]
 pub enum OneOrMany {
     One(String),

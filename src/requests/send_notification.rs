@@ -1,7 +1,12 @@
 //! The `POST /api/send-notification` body, parsed into a template, its data and recipients.
 
-use serde::Deserialize;
+use std::borrow::Cow;
 
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::schedule::{SEND_AT_DOC, TIMEZONE_DOC, URGENT_DOC};
 use crate::domain::{EmailAddress, PhoneNumber, Recipients};
 use crate::error::{Error, FieldError};
 use crate::templates::TemplateName;
@@ -24,11 +29,60 @@ pub struct SendNotificationRequest {
     pub urgent: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+/// The patient: an email address, a phone number, or both.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, expecting = "an object with email and/or phone")]
+#[schemars(extend("minProperties" = 1))]
 pub struct RecipientsRequest {
     pub email: Option<String>,
+    /// E.164.
+    #[schemars(regex(pattern = r"^\+[1-9][0-9]{6,14}$"))]
     pub phone: Option<String>,
+}
+
+/// The contract's description: one request schema per template (`<Name>Notification`, its
+/// `data` described by the template's own fields as `<Name>Data`), chosen by `template`, so a
+/// typed client checks each template's data.
+impl JsonSchema for SendNotificationRequest {
+    fn schema_name() -> Cow<'static, str> {
+        "SendNotificationRequest".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let to = generator.subschema_for::<RecipientsRequest>();
+        let prefix = format!("#{}/", generator.settings().definitions_path);
+        let mut branches = Vec::new();
+        let mut mapping = serde_json::Map::new();
+        for &template in TemplateName::ALL {
+            let name = format!("{template:?}");
+            let data = format!("{name}Data");
+            let request = format!("{name}Notification");
+            let schema = json!({
+                "type": "object",
+                "description": template.description(),
+                "additionalProperties": false,
+                "required": ["template", "data", "to"],
+                "properties": {
+                    "template": {"type": "string", "const": template.as_str()},
+                    "data": {"$ref": format!("{prefix}{data}")},
+                    "to": to,
+                    "sendAt": {"type": "string", "format": "date-time", "description": SEND_AT_DOC},
+                    "timezone": {"type": "string", "description": TIMEZONE_DOC},
+                    "urgent": {"type": "boolean", "description": URGENT_DOC},
+                },
+            });
+            let definitions = generator.definitions_mut();
+            definitions.insert(data, template.data_schema());
+            definitions.insert(request.clone(), schema);
+            let reference = format!("{prefix}{request}");
+            branches.push(json!({"$ref": reference}));
+            mapping.insert(template.as_str().into(), reference.into());
+        }
+        json_schema!({
+            "oneOf": branches,
+            "discriminator": {"propertyName": "template", "mapping": mapping},
+        })
+    }
 }
 
 impl SendNotificationRequest {

@@ -1,21 +1,29 @@
 //! The `POST /api/send-sms` body as sent, and its parsing into an [`SmsMessage`].
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
+use super::schedule::{SEND_AT_DOC, TIMEZONE_DOC, URGENT_DOC};
 use crate::domain::{MAX_SMS_CHARS, PhoneNumber, SmsMessage};
 use crate::error::FieldError;
 
 /// The JSON body of `POST /api/send-sms`, as sent.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, expecting = "a JSON object with to and message")]
 pub struct SendSmsRequest {
+    /// E.164, such as `+15551234567` (spaces, dots, hyphens and parentheses between digits
+    /// are also accepted).
+    #[schemars(required, with = "String", regex(pattern = r"^\+[1-9][0-9]{6,14}$"))]
     pub to: Option<String>,
+    /// Long texts go as several segments (`GET /api/preview?format=sms` counts them).
+    #[schemars(required, with = "String", length(min = 1, max = MAX_SMS_CHARS))]
     pub message: Option<String>,
-    /// When to send it, the patient's zone and whether it may break quiet hours (see
-    /// `schedule.rs`).
     #[serde(rename = "sendAt")]
+    #[schemars(description = SEND_AT_DOC, extend("format" = "date-time"))]
     pub send_at: Option<String>,
+    #[schemars(description = TIMEZONE_DOC)]
     pub timezone: Option<String>,
+    #[schemars(description = URGENT_DOC)]
     pub urgent: Option<bool>,
 }
 

@@ -31,7 +31,7 @@ pub struct Sweep {
 }
 
 /// How many of each were removed.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Swept {
     pub idempotency_keys: u64,
@@ -42,7 +42,7 @@ pub struct Swept {
 }
 
 /// The store as health reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StoreHealth {
     pub reachable: bool,

@@ -16,6 +16,7 @@ pub use notifications::{Field, FieldKind};
 
 use crate::config::Branding;
 use crate::error::{Error, ErrorCode};
+use crate::names::Channel;
 
 /// One notification as rendered for every channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,8 +189,8 @@ impl TemplateName {
     }
 
     /// Every template can be sent by email and by SMS.
-    pub fn channels(self) -> &'static [&'static str] {
-        &["email", "sms"]
+    pub fn channels(self) -> &'static [Channel] {
+        Channel::ALL
     }
 }
 
@@ -206,6 +207,17 @@ impl<'de> serde::Deserialize<'de> for TemplateName {
     }
 }
 
+impl schemars::JsonSchema for TemplateName {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "TemplateName".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<&str> = Self::ALL.iter().map(|t| t.as_str()).collect();
+        crate::names::names_schema("One of the eight notifications.", &names)
+    }
+}
+
 impl std::fmt::Display for TemplateName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -213,12 +225,15 @@ impl std::fmt::Display for TemplateName {
 }
 
 /// The published description of one template, for `GET /api/templates`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct TemplateInfo {
+    #[schemars(with = "TemplateName")]
     pub name: &'static str,
     pub description: &'static str,
-    pub channels: &'static [&'static str],
+    pub channels: &'static [Channel],
     pub fields: &'static [Field],
+    /// Data that renders a realistic message (what `GET /api/preview` uses).
+    #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
     pub sample: serde_json::Value,
 }
 

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::values::{Date, Last4, Money, PortalLink, ShortText, TimeOfDay};
 
 /// One field of a template's data, as published.
-#[derive(Debug, Clone, Copy, serde::Serialize)]
+#[derive(Debug, Clone, Copy, serde::Serialize, schemars::JsonSchema)]
 pub struct Field {
     pub name: &'static str,
     #[serde(rename = "type")]
@@ -49,6 +49,17 @@ impl FieldKind {
             Self::Time => json!({"type": "string", "pattern": "^[0-9]{2}:[0-9]{2}$"}),
             Self::Url => json!({"type": "string", "format": "uri"}),
         }
+    }
+}
+
+impl schemars::JsonSchema for FieldKind {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "FieldKind".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<&str> = Self::ALL.iter().map(|k| k.as_str()).collect();
+        crate::names::names_schema("What a template's field holds.", &names)
     }
 }
 

@@ -10,7 +10,7 @@ const GSM_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæ
 /// The extension table: each takes an escape septet plus its own.
 const GSM_EXTENDED: &str = "^{}\\[~]|€\u{000C}";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub enum SmsEncoding {
     #[serde(rename = "GSM-7")]
     Gsm7,
@@ -18,9 +18,10 @@ pub enum SmsEncoding {
     Ucs2,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct SmsSegments {
     pub encoding: SmsEncoding,
+    #[schemars(range(min = 1))]
     pub segments: usize,
     /// Characters in the encoding's units: septets for GSM-7, UTF-16 units for UCS-2.
     pub units: usize,

@@ -58,11 +58,15 @@ pub fn sign_standard_webhook(key: &[u8], id: &str, timestamp: i64, body: &str) -
     )
 }
 
-/// The payload: `{"type": "message.<event type>", "timestamp", "data": <event>}`.
-#[derive(Serialize)]
-struct Payload<'a> {
+/// A delivery event as forwarded to `NOTIFY_EVENTS_URL` (Standard Webhooks: `webhook-id` is
+/// `data.id`) and served by `GET /api/events`.
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(rename = "DeliveryEvent")]
+pub struct Payload<'a> {
+    /// `message.<data.type>`.
     #[serde(rename = "type")]
     kind: String,
+    #[schemars(extend("format" = "date-time"))]
     timestamp: &'a str,
     data: &'a DeliveryEvent,
 }

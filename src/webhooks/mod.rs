@@ -9,7 +9,10 @@ mod ses;
 mod sns;
 mod twilio;
 
-pub use forward::{EventsTarget, payload as event_payload, retry_after, sign_standard_webhook};
+pub use forward::{
+    EventsTarget, Payload as EventPayload, payload as event_payload, retry_after,
+    sign_standard_webhook,
+};
 pub use ses::ses_events;
 pub use sns::{CertificateSource, HttpsCertificateSource, SnsVerifier, is_aws_sns_host};
 pub use twilio::{twilio_event, twilio_signature_is_valid};

@@ -3,6 +3,7 @@
 //! sweeps what has outlived its retention, then says what it did.
 
 use http::StatusCode;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::super::route::{Endpoint, Reply, Route};
@@ -14,17 +15,11 @@ pub const DISPATCH: Endpoint = Endpoint {
     caller_check: Some(pipeline::check_cron),
     handler: |app, _, context| {
         Box::pin(async move {
-            #[derive(Serialize)]
-            struct Answer {
-                success: bool,
-                #[serde(flatten)]
-                dispatched: Dispatched,
-            }
             let dispatched = app.dispatch().await?;
             Ok(Reply::from(response::json(
                 &context.request_id,
                 StatusCode::OK,
-                &Answer {
+                &DispatchAnswer {
                     success: true,
                     dispatched,
                 },
@@ -32,3 +27,12 @@ pub const DISPATCH: Endpoint = Endpoint {
         })
     },
 };
+
+/// What a dispatcher call did; `more` when work was left for the next call.
+#[derive(Serialize, JsonSchema)]
+pub(in crate::http) struct DispatchAnswer {
+    #[schemars(extend("const" = true))]
+    success: bool,
+    #[serde(flatten)]
+    dispatched: Dispatched,
+}

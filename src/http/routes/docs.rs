@@ -2,6 +2,7 @@
 //! before sending.
 
 use http::{Method, Response, StatusCode, header};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::super::route::{Endpoint, Incoming, Reply, Route};
@@ -37,12 +38,36 @@ pub const OPENAPI: Endpoint = Endpoint {
 };
 
 /// `GET /api/templates`: the eight, their channels, fields and sample data.
+#[derive(Serialize, JsonSchema)]
+pub(in crate::http) struct Templates {
+    #[schemars(extend("const" = true))]
+    success: bool,
+    templates: Vec<TemplateInfo>,
+}
+
+/// A preview's SMS: its text, and the segments it takes.
+#[derive(Serialize, JsonSchema)]
+pub(in crate::http) struct SmsPreview<'a> {
+    text: &'a str,
+    #[serde(flatten)]
+    segments: sms_segments::SmsSegments,
+}
+
+/// `format=json`: every part of the rendered template.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "PreviewAllParts")]
+pub(in crate::http) struct AllParts<'a> {
+    #[schemars(extend("const" = true))]
+    success: bool,
+    #[schemars(with = "TemplateName")]
+    template: &'static str,
+    subject: &'a str,
+    html: &'a str,
+    text: &'a str,
+    sms: SmsPreview<'a>,
+}
+
 fn templates(context: &RequestContext) -> Response<ResponseBody> {
-    #[derive(Serialize)]
-    struct Templates {
-        success: bool,
-        templates: Vec<TemplateInfo>,
-    }
     let templates = TemplateName::ALL
         .iter()
         .map(|t| TemplateInfo::from(*t))
@@ -94,12 +119,6 @@ async fn preview(app: &App, incoming: Incoming, context: &RequestContext) -> Res
     };
     let rendered = template.render(data, &app.config().branding)?;
     let segments = sms_segments::count(&rendered.sms);
-    #[derive(Serialize)]
-    struct SmsPreview<'a> {
-        text: &'a str,
-        #[serde(flatten)]
-        segments: sms_segments::SmsSegments,
-    }
     let sms = SmsPreview {
         text: &rendered.sms,
         segments,
@@ -112,29 +131,18 @@ async fn preview(app: &App, incoming: Incoming, context: &RequestContext) -> Res
             format!("Subject: {}\n\n{}\n", rendered.subject, rendered.text),
         ),
         "sms" => response::json(id, StatusCode::OK, &sms),
-        _ => {
-            #[derive(Serialize)]
-            struct AllParts<'a> {
-                success: bool,
-                template: &'static str,
-                subject: &'a str,
-                html: &'a str,
-                text: &'a str,
-                sms: SmsPreview<'a>,
-            }
-            response::json(
-                id,
-                StatusCode::OK,
-                &AllParts {
-                    success: true,
-                    template: template.as_str(),
-                    subject: &rendered.subject,
-                    html: &rendered.html,
-                    text: &rendered.text,
-                    sms,
-                },
-            )
-        }
+        _ => response::json(
+            id,
+            StatusCode::OK,
+            &AllParts {
+                success: true,
+                template: template.as_str(),
+                subject: &rendered.subject,
+                html: &rendered.html,
+                text: &rendered.text,
+                sms,
+            },
+        ),
     }))
 }
 

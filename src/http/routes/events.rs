@@ -3,6 +3,7 @@
 //! waiting for redelivery. Credentials as for the message log.
 
 use http::StatusCode;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::super::query::Query;
@@ -41,13 +42,6 @@ async fn events(app: &App, incoming: Incoming, context: &RequestContext) -> Resu
             "is not the id of a kept event (it may have passed retention); start without it",
         )]));
     };
-    #[derive(Serialize)]
-    struct Page<'a> {
-        success: bool,
-        events: &'a [serde_json::Value],
-        /// Whether more events follow: ask again with the last one's `data.id` as `after`.
-        more: bool,
-    }
     let body = Page {
         success: true,
         events: &page.events,
@@ -58,4 +52,16 @@ async fn events(app: &App, incoming: Incoming, context: &RequestContext) -> Resu
         StatusCode::OK,
         &body,
     )))
+}
+
+/// Delivery events in the order they were kept, each as it is forwarded.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "EventPage")]
+pub(in crate::http) struct Page<'a> {
+    #[schemars(extend("const" = true))]
+    success: bool,
+    #[schemars(with = "Vec<crate::webhooks::EventPayload<'static>>")]
+    events: &'a [serde_json::Value],
+    /// Whether more events follow: ask again with the last one's `data.id` as `after`.
+    more: bool,
 }

@@ -1,6 +1,7 @@
 //! `GET /api/health`: each channel's provider and mode, the store, and the version. Always 200.
 
 use http::StatusCode;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::super::response;
@@ -12,17 +13,11 @@ pub const HEALTH: Endpoint = Endpoint {
     caller_check: None,
     handler: |app, _, context| {
         Box::pin(async move {
-            #[derive(Serialize)]
-            struct Answer<'a> {
-                success: bool,
-                #[serde(flatten)]
-                health: Health<'a>,
-            }
             let health = app.health_checked().await;
             Ok(Reply::from(response::json(
                 &context.request_id,
                 StatusCode::OK,
-                &Answer {
+                &HealthAnswer {
                     success: true,
                     health,
                 },
@@ -30,3 +25,14 @@ pub const HEALTH: Endpoint = Endpoint {
         })
     },
 };
+
+/// Each channel's provider and mode, the version, and which safeguards are set (never a value);
+/// `status` is `degraded` when something is misconfigured.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "Health")]
+pub(in crate::http) struct HealthAnswer<'a> {
+    #[schemars(extend("const" = true))]
+    success: bool,
+    #[serde(flatten)]
+    health: Health<'a>,
+}

@@ -1,16 +1,18 @@
 //! The message log as the messages API answers it: the contract's JSON, decided here from the
 //! store's views, so the store may change how it keeps a message without changing an answer.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::names::{Channel, MessageStatus, Provider};
 use crate::store::{EventView, MessageView, RecipientView, Stats};
 use crate::templates::TemplateName;
 
-/// A message: `GET /api/messages/{id}` (with its events) and each row of a page (without).
-#[derive(Serialize)]
+/// One message of the log: never a body, a subject, template data or a full address or
+/// number. `GET /api/messages/{id}` gives it with its events, a page's row without.
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub(super) struct Message<'a> {
+pub(in crate::http) struct Message<'a> {
     id: &'a str,
     channel: Channel,
     template: Option<TemplateName>,
@@ -18,39 +20,48 @@ pub(super) struct Message<'a> {
     provider_message_id: Option<&'a str>,
     status: MessageStatus,
     error_code: Option<&'a str>,
+    /// Who asked for it: `key:<name>`, `jwt:<subject>`, `ip:<address>`, `cron` or `local`.
     caller: &'a str,
     request_id: &'a str,
     idempotency_key: Option<&'a str>,
+    #[schemars(extend("format" = "date-time"))]
     created_at: &'a str,
+    #[schemars(extend("format" = "date-time"))]
     updated_at: &'a str,
     recipients: Vec<Recipient<'a>>,
+    /// Only on a single message.
     #[serde(skip_serializing_if = "Option::is_none")]
     events: Option<Vec<Event<'a>>>,
 }
 
 /// A recipient, masked for a person and hashed for look-ups; never the address itself.
-#[derive(Serialize)]
-pub(super) struct Recipient<'a> {
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "MessageRecipient")]
+pub(in crate::http) struct Recipient<'a> {
+    /// The address or number, masked.
     masked: &'a str,
+    /// HMAC-SHA256 of the address or number under `NOTIFY_AUDIT_KEY`, as in the audit trail.
     hash: &'a str,
     status: MessageStatus,
 }
 
 /// A delivery event of the message.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub(super) struct Event<'a> {
+#[schemars(rename = "MessageEvent")]
+pub(in crate::http) struct Event<'a> {
     #[serde(rename = "type")]
     kind: MessageStatus,
+    #[schemars(extend("format" = "date-time"))]
     time: &'a str,
     error_code: Option<&'a str>,
     retryable: Option<bool>,
 }
 
 /// Counts by channel then status, and by template.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub(super) struct Counts<'a> {
+pub(in crate::http) struct Counts<'a> {
     total: u64,
     by_channel: &'a std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>>,
     by_template: &'a std::collections::BTreeMap<String, u64>,

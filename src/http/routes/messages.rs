@@ -2,13 +2,14 @@
 //! or the provider's) and `/api/messages/stats`: the message log, credentials as for sends.
 
 use http::{Method, StatusCode};
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::super::query::{Query, time};
 use super::super::route::{Endpoint, Incoming, Reply, Route};
 use super::super::{pipeline, request, response};
 use super::message_json::{Counts, Message};
-use super::sends::ScheduledBody;
+use super::send_answers::ScheduledBody;
 use crate::app::{App, RequestContext};
 use crate::domain::{EmailAddress, PhoneNumber};
 use crate::error::{Error, ErrorCode};
@@ -70,13 +71,6 @@ async fn messages(app: &App, incoming: Incoming, context: &RequestContext) -> Re
     }
     let filter = filter(app, &query)?;
     let page = app.messages(&filter).await?;
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Page<'a> {
-        success: bool,
-        messages: Vec<Message<'a>>,
-        next_cursor: Option<&'a str>,
-    }
     let body = Page {
         success: true,
         messages: page.messages.iter().map(Message::row).collect(),
@@ -96,11 +90,6 @@ async fn one(app: &App, id: &str, context: &RequestContext) -> Result<Reply, Err
             "No message in the log has this id (ours or the provider's).",
         ));
     };
-    #[derive(Serialize)]
-    struct One<'a> {
-        success: bool,
-        message: Message<'a>,
-    }
     let body = One {
         success: true,
         message: Message::from(&message),
@@ -115,12 +104,6 @@ async fn one(app: &App, id: &str, context: &RequestContext) -> Result<Reply, Err
 /// `DELETE /api/messages/{id}`: a scheduled message cancelled, never to be sent.
 async fn cancel(app: &App, id: &str, context: &RequestContext) -> Result<Reply, Error> {
     let cancelled = app.change_scheduled(id, Change::Cancel).await?;
-    #[derive(Serialize)]
-    struct Cancelled<'a> {
-        success: bool,
-        id: &'a str,
-        status: MessageStatus,
-    }
     let body = Cancelled {
         success: true,
         id: &cancelled.id,
@@ -222,13 +205,7 @@ async fn stats(app: &App, incoming: Incoming, context: &RequestContext) -> Resul
         return Err(Error::invalid_fields(problems));
     }
     let stats = app.stats(since, until).await?;
-    #[derive(Serialize)]
-    struct Body<'a> {
-        success: bool,
-        #[serde(flatten)]
-        stats: Counts<'a>,
-    }
-    let body = Body {
+    let body = StatsBody {
         success: true,
         stats: Counts::from(&stats),
     };
@@ -237,4 +214,45 @@ async fn stats(app: &App, incoming: Incoming, context: &RequestContext) -> Resul
         StatusCode::OK,
         &body,
     )))
+}
+
+/// A page of the message log, newest first.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(rename = "MessagePage")]
+pub(in crate::http) struct Page<'a> {
+    #[schemars(extend("const" = true))]
+    success: bool,
+    messages: Vec<Message<'a>>,
+    /// Ask again with it as `cursor` for the next page; `null` on the last.
+    next_cursor: Option<&'a str>,
+}
+
+/// One message with its delivery events.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "OneMessage")]
+pub(in crate::http) struct One<'a> {
+    #[schemars(extend("const" = true))]
+    success: bool,
+    message: Message<'a>,
+}
+
+/// A scheduled message cancelled: it is never sent, and its content is deleted.
+#[derive(Serialize, JsonSchema)]
+pub(in crate::http) struct Cancelled<'a> {
+    #[schemars(extend("const" = true))]
+    success: bool,
+    id: &'a str,
+    #[schemars(extend("const" = "cancelled"))]
+    status: MessageStatus,
+}
+
+/// Counts by channel and status, and by template.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "MessageStats")]
+pub(in crate::http) struct StatsBody<'a> {
+    #[schemars(extend("const" = true))]
+    success: bool,
+    #[serde(flatten)]
+    stats: Counts<'a>,
 }

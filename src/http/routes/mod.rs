@@ -8,6 +8,7 @@ mod events;
 mod health;
 mod message_json;
 mod messages;
+mod send_answers;
 mod sends;
 mod webhooks;
 
@@ -19,6 +20,17 @@ pub use health::HEALTH;
 pub use messages::{MESSAGE_STATS, MESSAGES};
 pub use sends::{SEND_EMAIL, SEND_NOTIFICATION, SEND_SMS};
 pub use webhooks::{SES_WEBHOOK, TWILIO_WEBHOOK};
+
+/// The answers' types, for the OpenAPI description.
+pub(super) mod answers {
+    pub(in crate::http) use super::dispatch::DispatchAnswer;
+    pub(in crate::http) use super::docs::{AllParts, SmsPreview, Templates};
+    pub(in crate::http) use super::events::Page as EventPage;
+    pub(in crate::http) use super::health::HealthAnswer;
+    pub(in crate::http) use super::messages::{Cancelled, One, Page, StatsBody};
+    pub(in crate::http) use super::send_answers::{NotificationBody, ScheduledBody, SentBody};
+    pub(in crate::http) use super::webhooks::SnsAnswer;
+}
 
 #[allow(unused_imports)]
 use super::Endpoint;

@@ -1,27 +1,24 @@
-//! `POST /api/send-email`, `/api/send-sms` and `/api/send-notification`: the seed guide's
-//! answer shapes, kept exactly.
+//! `POST /api/send-email`, `/api/send-sms` and `/api/send-notification`: each request opened,
+//! sent or scheduled, recorded and answered (the answers' shapes are in `send_answers.rs`).
 
 use http::StatusCode;
-use serde::Serialize;
 
 use super::super::idempotency::with_key;
 use super::super::route::{Endpoint, Incoming, Reply, Route};
 use super::super::{pipeline, request, response};
+use super::send_answers::{
+    EMAIL_LOGGED, EMAIL_SENT, SMS_LOGGED, SMS_SENT, ScheduledBody, SentBody, notification_body,
+};
 use crate::app::{App, NotificationOutcome, RequestContext, SchedulePlan, Scheduled, Sending};
 use crate::domain::{EmailMessage, MAX_ATTACHMENT_BYTES, Sent, SmsMessage, total_too_large};
-use crate::error::{Attempt, Error, ErrorCode};
-use crate::names::{Channel, Provider, ScheduledRoute};
+use crate::error::{Error, ErrorCode};
+use crate::names::{Channel, ScheduledRoute};
 use crate::requests::{
     self, SendEmailRequest, SendNotificationRequest, SendSmsRequest, Timed, Timing,
 };
 use crate::store::StoredAnswer;
 use crate::templates::TemplateName;
 use time::OffsetDateTime;
-
-const EMAIL_SENT: &str = "Email sent successfully";
-const EMAIL_LOGGED: &str = "Email logged (demo mode - AWS SES not configured)";
-const SMS_SENT: &str = "SMS sent successfully";
-const SMS_LOGGED: &str = "SMS logged (demo mode - Twilio not configured)";
 
 pub const SEND_EMAIL: Endpoint = Endpoint {
     route: Route::SendEmail,
@@ -139,35 +136,6 @@ fn plan(
 
 /// A channel's recipients as a plan lists them: (full address or number, masked).
 type Recipients = Vec<(String, String)>;
-
-/// `202 {"success": true, "scheduled": true, "id": ..., "sendAt": ...}`.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct ScheduledBody<'a> {
-    success: bool,
-    scheduled: bool,
-    id: &'a str,
-    #[serde(with = "time::serde::rfc3339")]
-    send_at: OffsetDateTime,
-    /// Set when quiet hours moved it: the end of the window.
-    #[serde(
-        with = "time::serde::rfc3339::option",
-        skip_serializing_if = "Option::is_none"
-    )]
-    deferred_until: Option<OffsetDateTime>,
-}
-
-impl<'a> ScheduledBody<'a> {
-    pub(super) fn new(scheduled: &'a Scheduled) -> Self {
-        Self {
-            success: true,
-            scheduled: true,
-            id: &scheduled.id,
-            send_at: scheduled.send_at,
-            deferred_until: scheduled.deferred_until,
-        }
-    }
-}
 
 async fn schedule(app: &App, plan: SchedulePlan, context: &RequestContext) -> Result<Reply, Error> {
     let sending = app.schedule(plan, context).await?;
@@ -290,105 +258,4 @@ async fn send_notification(
         }
         Err(replay) => replay,
     })
-}
-
-fn notification_body<'a>(
-    template: &'static str,
-    outcome: &'a NotificationOutcome,
-) -> (StatusCode, NotificationBody<'a>) {
-    let results = [outcome.email.as_ref(), outcome.sms.as_ref()];
-    let failures: Vec<&Error> = results
-        .iter()
-        .flatten()
-        .filter_map(|r| r.as_ref().err())
-        .collect();
-    let attempted = results.iter().flatten().count();
-    let (status, error, code) = match failures.first() {
-        None => (StatusCode::OK, None, None),
-        Some(_) if failures.len() < attempted => (
-            StatusCode::MULTI_STATUS,
-            Some("The notification was sent on one channel and failed on the other."),
-            Some(ErrorCode::PartiallySent),
-        ),
-        Some(first) => (
-            StatusCode::from_u16(first.status()).unwrap_or(StatusCode::BAD_GATEWAY),
-            Some("The notification could not be sent on any channel."),
-            Some(ErrorCode::NotificationFailed),
-        ),
-    };
-    let body = NotificationBody {
-        success: failures.is_empty(),
-        template,
-        email: ChannelBody::new(outcome.email.as_ref(), EMAIL_SENT, EMAIL_LOGGED),
-        sms: ChannelBody::new(outcome.sms.as_ref(), SMS_SENT, SMS_LOGGED),
-        error,
-        code,
-    };
-    (status, body)
-}
-
-/// The seed guide's success shapes, kept exactly.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SentBody<'a> {
-    success: bool,
-    message: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    message_id: Option<&'a str>,
-    /// Our id in the message log (`GET /api/messages/{id}`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    id: Option<&'a str>,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    demo: bool,
-    /// The provider that took the message (`aws-ses`, `smtp`, `twilio`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    provider: Option<Provider>,
-    /// Providers that failed before it (email failover).
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    failed_over: &'a [Attempt],
-}
-
-impl<'a> SentBody<'a> {
-    fn new(sent: &'a Sent, live: &'a str, demo: &'a str) -> Self {
-        Self {
-            success: true,
-            message: if sent.demo { demo } else { live },
-            message_id: sent.message_id.as_deref(),
-            id: sent.id.as_deref(),
-            demo: sent.demo,
-            provider: sent.provider,
-            failed_over: &sent.failed_over,
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct NotificationBody<'a> {
-    success: bool,
-    template: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    email: Option<ChannelBody<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sms: Option<ChannelBody<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    code: Option<ErrorCode>,
-}
-
-/// One channel's part of a notification answer: the send-email/send-sms answer shapes.
-#[derive(Serialize)]
-#[serde(untagged)]
-enum ChannelBody<'a> {
-    Sent(SentBody<'a>),
-    Failed(response::ErrorBody<'a>),
-}
-
-impl<'a> ChannelBody<'a> {
-    fn new(result: Option<&'a Result<Sent, Error>>, live: &'a str, demo: &'a str) -> Option<Self> {
-        result.map(|result| match result {
-            Ok(sent) => Self::Sent(SentBody::new(sent, live, demo)),
-            Err(error) => Self::Failed(response::ErrorBody::from(error)),
-        })
-    }
 }

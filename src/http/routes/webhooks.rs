@@ -2,6 +2,7 @@
 //! before they are believed; forwarding them is left for after the answer.
 
 use http::StatusCode;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::super::response;
@@ -50,21 +51,13 @@ async fn twilio(app: &App, incoming: Incoming, context: &RequestContext) -> Resu
 
 /// SNS messages (sent as `text/plain`) carrying SES events.
 async fn ses(app: &App, incoming: Incoming, context: &RequestContext) -> Result<Reply, Error> {
-    #[derive(Serialize)]
-    struct Answer {
-        success: bool,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        confirmed: Option<bool>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        events: Option<usize>,
-    }
     let received = app.receive_sns(&incoming.body, context).await?;
     let (confirmed, events) = match received.outcome {
         SnsOutcome::Confirmed => (Some(true), None),
         SnsOutcome::Unsubscribed => (None, None),
         SnsOutcome::Events(n) => (None, Some(n)),
     };
-    let answer = Answer {
+    let answer = SnsAnswer {
         success: true,
         confirmed,
         events,
@@ -73,4 +66,16 @@ async fn ses(app: &App, incoming: Incoming, context: &RequestContext) -> Result<
         response: response::json(&context.request_id, StatusCode::OK, &answer),
         after_answer: received.after_answer,
     })
+}
+
+/// What an SNS message did: a subscription confirmed, or how many SES events it carried.
+#[derive(Serialize, JsonSchema)]
+pub(in crate::http) struct SnsAnswer {
+    #[schemars(extend("const" = true))]
+    success: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("const" = true))]
+    confirmed: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    events: Option<usize>,
 }

@@ -1,0 +1,203 @@
+//! The message log's operations: the log, its counts, the events and the audit trail.
+
+use serde_json::json;
+
+use super::super::super::routes::answers::{
+    Cancelled, EventPage, One, Page, ScheduledBody, StatsBody,
+};
+use super::*;
+use crate::names::{Channel, MessageStatus};
+use crate::requests::RescheduleRequest;
+use crate::templates::TemplateName;
+
+pub(super) fn messages(schemas: &mut Schemas) -> Vec<Operation> {
+    let op = |method, id, summary, access| op(Route::Messages, method, id, summary, access);
+    {
+        let item = "/api/messages/{id}";
+        let id = json!({
+            "name": "id", "in": "path", "required": true,
+            "description": "this API's id (msg_...) or the provider's message id",
+            "schema": {"type": "string", "minLength": 1},
+        });
+        let mut list = vec![
+            query("channel", "", schemas.request::<Channel>()),
+            query(
+                "status",
+                "the latest status",
+                schemas.request::<MessageStatus>(),
+            ),
+            query("template", "", schemas.request::<TemplateName>()),
+            query(
+                "recipient",
+                "a full email address or E.164 number; hashed on the server, never stored",
+                json!({"type": "string"}),
+            ),
+        ];
+        list.extend(since_until("created"));
+        list.push(query("limit", "", limit(20, 100)));
+        list.push(query(
+            "cursor",
+            "nextCursor of the page before",
+            json!({"type": "string"}),
+        ));
+        vec![
+            Operation {
+                parameters: list,
+                answers: vec![(
+                    200,
+                    json_answer(
+                        "A page of the log, newest first.",
+                        schemas.answer::<Page>(),
+                        false,
+                    ),
+                )],
+                errors: READ_ERRORS.to_vec(),
+                ..op(
+                    "get",
+                    "listMessages",
+                    "The message log, newest first, filtered, by cursor",
+                    Access::Caller,
+                )
+            },
+            Operation {
+                path: item,
+                parameters: vec![id.clone()],
+                answers: vec![(
+                    200,
+                    json_answer(
+                        "The message and its delivery events.",
+                        schemas.answer::<One>(),
+                        false,
+                    ),
+                )],
+                errors: with(READ_ERRORS, &[404]),
+                ..op(
+                    "get",
+                    "getMessage",
+                    "One message with its delivery events, by this API's id or the provider's",
+                    Access::Caller,
+                )
+            },
+            Operation {
+                path: item,
+                parameters: vec![id.clone()],
+                answers: vec![(
+                    200,
+                    json_answer("Cancelled.", schemas.answer::<Cancelled>(), false),
+                )],
+                errors: with(READ_ERRORS, &[404, 409]),
+                ..op(
+                    "delete",
+                    "cancelMessage",
+                    "Cancels a scheduled message: it is never sent, and its content is deleted",
+                    Access::Caller,
+                )
+            },
+            Operation {
+                path: item,
+                parameters: vec![id],
+                body: Some(json_body(
+                    schemas.request::<RescheduleRequest>(),
+                    json!({"sendAt": "2030-01-02T15:00:00Z"}),
+                )),
+                answers: vec![(
+                    200,
+                    json_answer("Moved.", schemas.answer::<ScheduledBody>(), false),
+                )],
+                errors: with(READ_ERRORS, &[404, 409, 415]),
+                ..op(
+                    "patch",
+                    "rescheduleMessage",
+                    "Moves a scheduled message to a new sendAt",
+                    Access::Caller,
+                )
+            },
+        ]
+    }
+}
+
+pub(super) fn message_stats(schemas: &mut Schemas) -> Vec<Operation> {
+    let op = |method, id, summary, access| op(Route::MessageStats, method, id, summary, access);
+    vec![Operation {
+        parameters: since_until("created"),
+        answers: vec![(
+            200,
+            json_answer("The counts.", schemas.answer::<StatsBody>(), false),
+        )],
+        errors: READ_ERRORS.to_vec(),
+        ..op(
+            "get",
+            "messageStats",
+            "Counts by channel and status, and by template",
+            Access::Caller,
+        )
+    }]
+}
+
+pub(super) fn audit(_: &mut Schemas) -> Vec<Operation> {
+    let op = |method, id, summary, access| op(Route::Audit, method, id, summary, access);
+    {
+        let mut parameters = since_until("written");
+        parameters.push(query(
+            "cursor",
+            "x-next-cursor of the page before",
+            json!({"type": "string", "pattern": "^[0-9]+$"}),
+        ));
+        parameters.push(query("limit", "", limit(100, 1000)));
+        vec![Operation {
+            parameters,
+            answers: vec![(
+                200,
+                json!({
+                    "description": "The audit trail as JSON lines (one audit event per line, oldest \
+                        first): every send attempt, delivery event and refused webhook, with \
+                        recipients only as a keyed hash and a masked form.",
+                    "headers": {
+                        "x-request-id": {"$ref": "#/components/headers/RequestId"},
+                        "x-next-cursor": {
+                            "description": "present when there is a next page: pass it as cursor",
+                            "schema": {"type": "string"},
+                        },
+                    },
+                    "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+                }),
+            )],
+            errors: READ_ERRORS.to_vec(),
+            ..op(
+                "get",
+                "exportAudit",
+                "The audit trail as JSON lines, for a compliance review (API keys only)",
+                Access::ApiKey,
+            )
+        }]
+    }
+}
+
+pub(super) fn events(schemas: &mut Schemas) -> Vec<Operation> {
+    let op = |method, id, summary, access| op(Route::Events, method, id, summary, access);
+    vec![Operation {
+        parameters: vec![
+            query(
+                "after",
+                "the id (data.id) of the last event already had; without it, from the oldest kept",
+                json!({"type": "string"}),
+            ),
+            query("limit", "", limit(100, 1000)),
+        ],
+        answers: vec![(
+            200,
+            json_answer(
+                "The events after `after`, oldest first.",
+                schemas.answer::<EventPage>(),
+                false,
+            ),
+        )],
+        errors: READ_ERRORS.to_vec(),
+        ..op(
+            "get",
+            "listEvents",
+            "Delivery events in the order they were kept, each as forwarded: to catch up after an outage",
+            Access::Caller,
+        )
+    }]
+}

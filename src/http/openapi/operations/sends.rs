@@ -1,0 +1,114 @@
+//! The send routes' operations.
+
+use serde_json::json;
+
+use super::super::super::routes::answers::{NotificationBody, ScheduledBody, SentBody};
+use super::*;
+use crate::requests::{SendEmailRequest, SendNotificationRequest, SendSmsRequest};
+
+pub(super) fn send_email(schemas: &mut Schemas) -> Vec<Operation> {
+    let op = |method, id, summary, access| op(Route::SendEmail, method, id, summary, access);
+    vec![Operation {
+        parameters: vec![idempotency_key()],
+        body: Some(json_body(
+            schemas.request::<SendEmailRequest>(),
+            json!({"to": "test@example.com", "subject": "Test Email",
+                   "body": "This is a test email from ClinicalCanvas EHR"}),
+        )),
+        answers: vec![
+            (
+                200,
+                json_answer(
+                    "Sent (or logged in demo mode).",
+                    schemas.answer::<SentBody>(),
+                    true,
+                ),
+            ),
+            (
+                202,
+                json_answer(SCHEDULED, schemas.answer::<ScheduledBody>(), false),
+            ),
+        ],
+        errors: SEND_ERRORS.to_vec(),
+        ..op(
+            "post",
+            "sendEmail",
+            "Send one email through AWS SES v2 (logged in demo mode)",
+            Access::Caller,
+        )
+    }]
+}
+
+pub(super) fn send_sms(schemas: &mut Schemas) -> Vec<Operation> {
+    let op = |method, id, summary, access| op(Route::SendSms, method, id, summary, access);
+    vec![Operation {
+        parameters: vec![idempotency_key()],
+        body: Some(json_body(
+            schemas.request::<SendSmsRequest>(),
+            json!({"to": "+15551234567", "message": "Test SMS from ClinicalCanvas"}),
+        )),
+        answers: vec![
+            (
+                200,
+                json_answer(
+                    "Sent (or logged in demo mode).",
+                    schemas.answer::<SentBody>(),
+                    true,
+                ),
+            ),
+            (
+                202,
+                json_answer(SCHEDULED, schemas.answer::<ScheduledBody>(), false),
+            ),
+        ],
+        errors: SEND_ERRORS.to_vec(),
+        ..op(
+            "post",
+            "sendSms",
+            "Send one SMS through Twilio (logged in demo mode)",
+            Access::Caller,
+        )
+    }]
+}
+
+pub(super) fn send_notification(schemas: &mut Schemas) -> Vec<Operation> {
+    let op = |method, id, summary, access| op(Route::SendNotification, method, id, summary, access);
+    {
+        let result = schemas.answer::<NotificationBody>();
+        let errors = with(SEND_ERRORS, &[404]);
+        vec![Operation {
+            parameters: vec![idempotency_key()],
+            body: Some(json_body(
+                schemas.request::<SendNotificationRequest>(),
+                json!({"template": "paymentReceived",
+                       "data": {"client_name": "John Doe", "invoice_number": "INV-123", "total_amount": 100.0},
+                       "to": {"email": "john@example.com", "phone": "+15551234567"}}),
+            )),
+            answers: vec![
+                (
+                    200,
+                    json_answer("Every requested channel succeeded.", result.clone(), true),
+                ),
+                (
+                    202,
+                    json_answer(SCHEDULED, schemas.answer::<ScheduledBody>(), false),
+                ),
+                (
+                    207,
+                    json_answer(
+                        "One channel succeeded and the other failed (code partially_sent).",
+                        result,
+                        true,
+                    ),
+                ),
+            ],
+            errors,
+            ..op(
+                "post",
+                "sendNotification",
+                "Send one of the eight templates by email and/or SMS",
+                Access::Caller,
+            )
+        }]
+    }
+}

@@ -1,0 +1,169 @@
+//! The send routes' answers: the seed guide's shapes, kept exactly, and the scheduled answer.
+
+use http::StatusCode;
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::super::response;
+use crate::app::{NotificationOutcome, Scheduled};
+use crate::domain::Sent;
+use crate::error::{Attempt, Error, ErrorCode};
+use crate::names::Provider;
+use crate::templates::TemplateName;
+use time::OffsetDateTime;
+
+pub(super) const EMAIL_SENT: &str = "Email sent successfully";
+pub(super) const EMAIL_LOGGED: &str = "Email logged (demo mode - AWS SES not configured)";
+pub(super) const SMS_SENT: &str = "SMS sent successfully";
+pub(super) const SMS_LOGGED: &str = "SMS logged (demo mode - Twilio not configured)";
+
+/// A send kept for later: `202` from a send route (`sendAt`, or deferred by quiet hours), `200`
+/// from `PATCH /api/messages/{id}`. The dispatcher sends it through the same route when due.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(rename = "ScheduledResult")]
+pub(in crate::http) struct ScheduledBody<'a> {
+    #[schemars(extend("const" = true))]
+    success: bool,
+    #[schemars(extend("const" = true))]
+    scheduled: bool,
+    /// The message's id in the log (`GET`, `DELETE`, `PATCH /api/messages/{id}`).
+    id: &'a str,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schemars(with = "String", extend("format" = "date-time"))]
+    send_at: OffsetDateTime,
+    /// Present when quiet hours moved the send: the end of the window, when it goes.
+    #[serde(
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(with = "String", extend("format" = "date-time"))]
+    deferred_until: Option<OffsetDateTime>,
+}
+
+impl<'a> ScheduledBody<'a> {
+    pub(super) fn new(scheduled: &'a Scheduled) -> Self {
+        Self {
+            success: true,
+            scheduled: true,
+            id: &scheduled.id,
+            send_at: scheduled.send_at,
+            deferred_until: scheduled.deferred_until,
+        }
+    }
+}
+
+pub(super) fn notification_body<'a>(
+    template: &'static str,
+    outcome: &'a NotificationOutcome,
+) -> (StatusCode, NotificationBody<'a>) {
+    let results = [outcome.email.as_ref(), outcome.sms.as_ref()];
+    let failures: Vec<&Error> = results
+        .iter()
+        .flatten()
+        .filter_map(|r| r.as_ref().err())
+        .collect();
+    let attempted = results.iter().flatten().count();
+    let (status, error, code) = match failures.first() {
+        None => (StatusCode::OK, None, None),
+        Some(_) if failures.len() < attempted => (
+            StatusCode::MULTI_STATUS,
+            Some("The notification was sent on one channel and failed on the other."),
+            Some(ErrorCode::PartiallySent),
+        ),
+        Some(first) => (
+            StatusCode::from_u16(first.status()).unwrap_or(StatusCode::BAD_GATEWAY),
+            Some("The notification could not be sent on any channel."),
+            Some(ErrorCode::NotificationFailed),
+        ),
+    };
+    let body = NotificationBody {
+        success: failures.is_empty(),
+        template,
+        email: ChannelBody::new(outcome.email.as_ref(), EMAIL_SENT, EMAIL_LOGGED),
+        sms: ChannelBody::new(outcome.sms.as_ref(), SMS_SENT, SMS_LOGGED),
+        error,
+        code,
+    };
+    (status, body)
+}
+
+/// A message sent (or logged in demo mode): the seed guide's success shape, kept exactly.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(rename = "Sent")]
+pub(in crate::http) struct SentBody<'a> {
+    #[schemars(extend("const" = true))]
+    success: bool,
+    #[schemars(extend("examples" = [EMAIL_SENT, EMAIL_LOGGED, SMS_SENT, SMS_LOGGED]))]
+    message: &'a str,
+    /// The provider's message id (SES's, or Twilio's `SM...` sid); absent in demo mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message_id: Option<&'a str>,
+    /// This API's id for the message in the log (`GET /api/messages/{id}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = "^msg_"))]
+    id: Option<&'a str>,
+    /// Present (true) only in demo mode: nothing was sent.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[schemars(extend("const" = true))]
+    demo: bool,
+    /// The provider that took the message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provider: Option<Provider>,
+    /// Email providers that failed before it (failover).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    failed_over: &'a [Attempt],
+}
+
+impl<'a> SentBody<'a> {
+    pub(super) fn new(sent: &'a Sent, live: &'a str, demo: &'a str) -> Self {
+        Self {
+            success: true,
+            message: if sent.demo { demo } else { live },
+            message_id: sent.message_id.as_deref(),
+            id: sent.id.as_deref(),
+            demo: sent.demo,
+            provider: sent.provider,
+            failed_over: &sent.failed_over,
+        }
+    }
+}
+
+/// A notification's answer: each requested channel's own answer; `207` when one channel went and
+/// the other failed, the failure's status when every channel failed.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "NotificationResult")]
+pub(in crate::http) struct NotificationBody<'a> {
+    /// True only when every requested channel succeeded.
+    success: bool,
+    #[schemars(with = "TemplateName")]
+    template: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<ChannelBody<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sms: Option<ChannelBody<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'static str>,
+    /// `partially_sent` or `notification_failed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<ErrorCode>,
+}
+
+/// One channel's part of a notification answer: the send-email/send-sms answer shapes.
+#[derive(Serialize, JsonSchema)]
+#[serde(untagged)]
+#[schemars(rename = "ChannelResult")]
+enum ChannelBody<'a> {
+    Sent(SentBody<'a>),
+    Failed(response::ErrorBody<'a>),
+}
+
+impl<'a> ChannelBody<'a> {
+    fn new(result: Option<&'a Result<Sent, Error>>, live: &'a str, demo: &'a str) -> Option<Self> {
+        result.map(|result| match result {
+            Ok(sent) => Self::Sent(SentBody::new(sent, live, demo)),
+            Err(error) => Self::Failed(response::ErrorBody::from(error)),
+        })
+    }
+}
