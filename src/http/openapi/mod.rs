@@ -305,3 +305,53 @@ fn error_answer(status: u16) -> Value {
         }}},
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::routes::contract::{
+        AUDIT_PARAMETERS, EVENTS_PARAMETERS, LIST_PARAMETERS, STATS_PARAMETERS,
+    };
+    use super::*;
+
+    fn query_parameters(doc: &Value, path: &str) -> Vec<String> {
+        doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["in"] == "query")
+            .map(|p| p["name"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn each_read_route_documents_exactly_the_query_parameters_it_takes() {
+        let doc = document();
+        let without_id: Vec<&str> = LIST_PARAMETERS
+            .iter()
+            .copied()
+            .filter(|p| *p != "id")
+            .collect();
+        for (path, taken) in [
+            ("/api/messages", without_id.as_slice()),
+            ("/api/messages/stats", STATS_PARAMETERS),
+            ("/api/events", EVENTS_PARAMETERS),
+            ("/api/audit", AUDIT_PARAMETERS),
+        ] {
+            let mut documented = query_parameters(&doc, path);
+            let mut taken: Vec<String> = taken.iter().map(|p| p.to_string()).collect();
+            documented.sort();
+            taken.sort();
+            assert_eq!(documented, taken, "{path}");
+        }
+    }
+
+    #[test]
+    fn every_error_status_an_operation_names_lists_its_codes() {
+        let doc = document();
+        for (name, answer) in doc["components"]["responses"].as_object().unwrap() {
+            let description = answer["description"].as_str().unwrap();
+            assert!(description.contains("Codes: "), "{name}: {description}");
+            assert!(!description.ends_with("Codes: ."), "{name} lists no code");
+        }
+    }
+}

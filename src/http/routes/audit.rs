@@ -16,11 +16,13 @@ pub const AUDIT: Endpoint = Endpoint {
     handler: |app, incoming, context| Box::pin(export(app, incoming, context)),
 };
 
-const DEFAULT_LIMIT: u16 = 100;
-const MAX_LIMIT: u16 = 1000;
+pub(in crate::http) const DEFAULT_LIMIT: u16 = 100;
+pub(in crate::http) const MAX_LIMIT: u16 = 1000;
+/// The query parameters it takes (the description lists the same).
+pub(in crate::http) const PARAMETERS: &[&str] = &["since", "until", "cursor", "limit"];
 
 async fn export(app: &App, incoming: Incoming, _: &RequestContext) -> Result<Reply, Error> {
-    let query = Query::parse(&incoming, &["since", "until", "cursor", "limit"])?;
+    let query = Query::parse(&incoming, PARAMETERS)?;
     let mut problems = Vec::new();
     let p = &mut problems;
     let wanted = AuditQuery {

@@ -18,11 +18,13 @@ pub const EVENTS: Endpoint = Endpoint {
     handler: |app, incoming, context| Box::pin(events(app, incoming, context)),
 };
 
-const DEFAULT_LIMIT: u16 = 100;
-const MAX_LIMIT: u16 = 1000;
+pub(in crate::http) const DEFAULT_LIMIT: u16 = 100;
+pub(in crate::http) const MAX_LIMIT: u16 = 1000;
+/// The query parameters it takes (the description lists the same).
+pub(in crate::http) const PARAMETERS: &[&str] = &["after", "limit"];
 
 async fn events(app: &App, incoming: Incoming, context: &RequestContext) -> Result<Reply, Error> {
-    let query = Query::parse(&incoming, &["after", "limit"])?;
+    let query = Query::parse(&incoming, PARAMETERS)?;
     let mut problems = Vec::new();
     let limit = query
         .parsed(

@@ -30,10 +30,12 @@ pub const MESSAGE_STATS: Endpoint = Endpoint {
     handler: |app, incoming, context| Box::pin(stats(app, incoming, context)),
 };
 
-const DEFAULT_LIMIT: u16 = 20;
-const MAX_LIMIT: u16 = 100;
+pub(in crate::http) const DEFAULT_LIMIT: u16 = 20;
+pub(in crate::http) const MAX_LIMIT: u16 = 100;
 
-const LIST_PARAMETERS: &[&str] = &[
+/// The list's query parameters (the description lists the same but `id`, which a rewrite may
+/// pass for `/api/messages/{id}`).
+pub(in crate::http) const LIST_PARAMETERS: &[&str] = &[
     "id",
     "channel",
     "status",
@@ -44,6 +46,9 @@ const LIST_PARAMETERS: &[&str] = &[
     "limit",
     "cursor",
 ];
+
+/// The counts' query parameters.
+pub(in crate::http) const STATS_PARAMETERS: &[&str] = &["since", "until"];
 
 async fn messages(app: &App, incoming: Incoming, context: &RequestContext) -> Result<Reply, Error> {
     let query = Query::parse(&incoming, LIST_PARAMETERS)?;
@@ -187,7 +192,7 @@ fn recipient(text: &str) -> Option<String> {
 }
 
 async fn stats(app: &App, incoming: Incoming, context: &RequestContext) -> Result<Reply, Error> {
-    let query = Query::parse(&incoming, &["since", "until"])?;
+    let query = Query::parse(&incoming, STATS_PARAMETERS)?;
     let mut problems = Vec::new();
     let since = query.parsed(
         "since",

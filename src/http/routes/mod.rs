@@ -1,13 +1,13 @@
 //! One file per group of routes; each route is an [`Endpoint`] constant that its function
 //! binary under `api/` serves. A new route goes here, in [`Route`](super::Route), and in `api/`.
 
-mod audit;
+pub(in crate::http) mod audit;
 mod dispatch;
 mod docs;
-mod events;
+pub(in crate::http) mod events;
 mod health;
 mod message_json;
-mod messages;
+pub(in crate::http) mod messages;
 mod send_answers;
 mod sends;
 mod webhooks;
@@ -21,15 +21,20 @@ pub use messages::{MESSAGE_STATS, MESSAGES};
 pub use sends::{SEND_EMAIL, SEND_NOTIFICATION, SEND_SMS};
 pub use webhooks::{SES_WEBHOOK, TWILIO_WEBHOOK};
 
-/// The answers' types, for the OpenAPI description.
-pub(super) mod answers {
+/// What the OpenAPI description takes from the routes: their answers' types and their query
+/// parameters.
+pub(super) mod contract {
+    pub(in crate::http) use super::audit::PARAMETERS as AUDIT_PARAMETERS;
     pub(in crate::http) use super::dispatch::DispatchAnswer;
     pub(in crate::http) use super::docs::{AllParts, SmsPreview, Templates};
+    pub(in crate::http) use super::events::PARAMETERS as EVENTS_PARAMETERS;
     pub(in crate::http) use super::events::Page as EventPage;
     pub(in crate::http) use super::health::HealthAnswer;
     pub(in crate::http) use super::messages::{Cancelled, One, Page, StatsBody};
+    pub(in crate::http) use super::messages::{LIST_PARAMETERS, STATS_PARAMETERS};
     pub(in crate::http) use super::send_answers::{NotificationBody, ScheduledBody, SentBody};
     pub(in crate::http) use super::webhooks::SnsAnswer;
+    pub(in crate::http) use super::{audit, events, messages};
 }
 
 #[allow(unused_imports)]

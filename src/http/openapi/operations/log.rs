@@ -2,8 +2,8 @@
 
 use serde_json::json;
 
-use super::super::super::routes::answers::{
-    Cancelled, EventPage, One, Page, ScheduledBody, StatsBody,
+use super::super::super::routes::contract::{
+    Cancelled, EventPage, One, Page, ScheduledBody, StatsBody, audit, events, messages,
 };
 use super::*;
 use crate::names::{Channel, MessageStatus};
@@ -34,7 +34,11 @@ pub(super) fn messages(schemas: &mut Schemas) -> Vec<Operation> {
             ),
         ];
         list.extend(since_until("created"));
-        list.push(query("limit", "", limit(20, 100)));
+        list.push(query(
+            "limit",
+            "",
+            limit(messages::DEFAULT_LIMIT, messages::MAX_LIMIT),
+        ));
         list.push(query(
             "cursor",
             "nextCursor of the page before",
@@ -143,7 +147,11 @@ pub(super) fn audit(_: &mut Schemas) -> Vec<Operation> {
             "x-next-cursor of the page before",
             json!({"type": "string", "pattern": "^[0-9]+$"}),
         ));
-        parameters.push(query("limit", "", limit(100, 1000)));
+        parameters.push(query(
+            "limit",
+            "",
+            limit(audit::DEFAULT_LIMIT, audit::MAX_LIMIT),
+        ));
         vec![Operation {
             parameters,
             answers: vec![(
@@ -182,7 +190,7 @@ pub(super) fn events(schemas: &mut Schemas) -> Vec<Operation> {
                 "the id (data.id) of the last event already had; without it, from the oldest kept",
                 json!({"type": "string"}),
             ),
-            query("limit", "", limit(100, 1000)),
+            query("limit", "", limit(events::DEFAULT_LIMIT, events::MAX_LIMIT)),
         ],
         answers: vec![(
             200,

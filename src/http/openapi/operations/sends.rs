@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::super::super::routes::answers::{NotificationBody, ScheduledBody, SentBody};
+use super::super::super::routes::contract::{NotificationBody, ScheduledBody, SentBody};
 use super::*;
 use crate::requests::{SendEmailRequest, SendNotificationRequest, SendSmsRequest};
 

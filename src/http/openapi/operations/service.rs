@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::super::super::routes::answers::{
+use super::super::super::routes::contract::{
     AllParts, DispatchAnswer, HealthAnswer, SmsPreview, SnsAnswer, Templates,
 };
 use super::*;
