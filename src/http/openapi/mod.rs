@@ -308,9 +308,7 @@ fn error_answer(status: u16) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use super::super::routes::contract::{
-        AUDIT_PARAMETERS, EVENTS_PARAMETERS, LIST_PARAMETERS, STATS_PARAMETERS,
-    };
+    use super::super::routes::contract::{audit, events, messages};
     use super::*;
 
     fn query_parameters(doc: &Value, path: &str) -> Vec<String> {
@@ -326,16 +324,16 @@ mod tests {
     #[test]
     fn each_read_route_documents_exactly_the_query_parameters_it_takes() {
         let doc = document();
-        let without_id: Vec<&str> = LIST_PARAMETERS
+        let without_id: Vec<&str> = messages::LIST_PARAMETERS
             .iter()
             .copied()
             .filter(|p| *p != "id")
             .collect();
         for (path, taken) in [
             ("/api/messages", without_id.as_slice()),
-            ("/api/messages/stats", STATS_PARAMETERS),
-            ("/api/events", EVENTS_PARAMETERS),
-            ("/api/audit", AUDIT_PARAMETERS),
+            ("/api/messages/stats", messages::STATS_PARAMETERS),
+            ("/api/events", events::PARAMETERS),
+            ("/api/audit", audit::PARAMETERS),
         ] {
             let mut documented = query_parameters(&doc, path);
             let mut taken: Vec<String> = taken.iter().map(|p| p.to_string()).collect();

@@ -24,14 +24,11 @@ pub use webhooks::{SES_WEBHOOK, TWILIO_WEBHOOK};
 /// What the OpenAPI description takes from the routes: their answers' types and their query
 /// parameters.
 pub(super) mod contract {
-    pub(in crate::http) use super::audit::PARAMETERS as AUDIT_PARAMETERS;
     pub(in crate::http) use super::dispatch::DispatchAnswer;
     pub(in crate::http) use super::docs::{AllParts, SmsPreview, Templates};
-    pub(in crate::http) use super::events::PARAMETERS as EVENTS_PARAMETERS;
     pub(in crate::http) use super::events::Page as EventPage;
     pub(in crate::http) use super::health::HealthAnswer;
     pub(in crate::http) use super::messages::{Cancelled, One, Page, StatsBody};
-    pub(in crate::http) use super::messages::{LIST_PARAMETERS, STATS_PARAMETERS};
     pub(in crate::http) use super::send_answers::{NotificationBody, ScheduledBody, SentBody};
     pub(in crate::http) use super::webhooks::SnsAnswer;
     pub(in crate::http) use super::{audit, events, messages};
