@@ -1,302 +1,35 @@
-//! `GET /api/health`'s report: each channel's provider and mode with the names of missing or
-//! invalid variables (never a value), and which safeguards and delivery events are set up. It
-//! is read off the configuration alone: no sender is built to answer it.
-
-use serde::Serialize;
+//! What health reports beyond the configuration (which the adapter reads itself): which
+//! safeguards are set up, never how, and the store's own check.
 
 use super::App;
-use crate::config::{ChannelConfig, EmailProviderSettings, StoreConfig};
-use crate::error::FieldError;
-use crate::names::{CredentialSource, HealthStatus, Mode, Provider};
 use crate::store::StoreHealth;
 
-impl App {
-    /// The report with the store checked (one bounded round trip on Postgres).
-    pub async fn health_checked(&self) -> Health<'_> {
-        let mut health = self.health();
-        let check = self.store().check().await;
-        if !check.reachable {
-            health.status = HealthStatus::Degraded;
-        }
-        health.store.check = Some(check);
-        health
-    }
-
-    /// The report from the configuration alone.
-    pub fn health(&self) -> Health<'_> {
-        let config = &self.config;
-        let email = self.email_health();
-        let sms = ChannelHealth::new(Provider::Twilio, &config.sms);
-        let quiet_hours = self.quiet_health();
-        let degraded = email.mode == Mode::Misconfigured
-            || sms.mode == Mode::Misconfigured
-            || !config.branding_invalid.is_empty()
-            || !config.security_invalid.is_empty()
-            || !config.dispatch_invalid.is_empty()
-            || !quiet_hours.invalid.is_empty()
-            || matches!(config.store, StoreConfig::Misconfigured(_));
-        Health {
-            status: if degraded {
-                HealthStatus::Degraded
-            } else {
-                HealthStatus::Ok
-            },
-            version: env!("CARGO_PKG_VERSION"),
-            channels: Channels { email, sms },
-            branding: BrandingHealth {
-                practice_name: &config.branding.practice_name,
-                invalid: &config.branding_invalid,
-            },
-            events: EventsHealth {
-                status_callbacks: config.webhooks.public_url.is_some()
-                    && matches!(config.sms, ChannelConfig::Live(_)),
-                ses_configuration_set: config.email.uses_ses_configuration_set(),
-                forwarding: self.events.is_some(),
-            },
-            security: SecurityHealth {
-                api_keys: self.access.has_api_keys(),
-                jwt: self.access.has_jwt(),
-                unauthenticated_sends: self.access.allow_unauthenticated
-                    || !self.has_live_channel(),
-                audit_key: self.auditor.keyed,
-                invalid: &config.security_invalid,
-            },
-            quiet_hours,
-            dispatch: self.dispatch_health(),
-            store: self.store_report(),
-        }
-    }
-
-    /// The email channel: its first provider and mode, and every provider with its place in
-    /// the send order.
-    fn email_health(&self) -> ChannelHealth<'_> {
-        let config = &self.config;
-        let order: Vec<Provider> = match &config.email {
-            ChannelConfig::Live(channel) => channel
-                .providers
-                .iter()
-                .map(EmailProviderSettings::provider)
-                .collect(),
-            _ => Vec::new(),
-        };
-        let mut email = ChannelHealth::new(
-            order.first().copied().unwrap_or(Provider::AwsSes),
-            &config.email,
-        );
-        email.providers = config
-            .email_providers
-            .iter()
-            .map(|(name, state)| {
-                let place = order.iter().position(|p| p == name).map(|i| i + 1);
-                let mut provider = ProviderHealth::new(*name, state, place);
-                if *name == Provider::AwsSes {
-                    provider.credential_source = config.ses_credentials;
-                }
-                provider
-            })
-            .collect();
-        email
-    }
-
-    fn quiet_health(&self) -> QuietHealth<'_> {
-        let config = &self.config;
-        let mut invalid = config.quiet_invalid.clone();
-        let zone_problem = self.practice_zone_problem();
-        let timezone = match zone_problem {
-            Some(_) => crate::config::DEFAULT_TIMEZONE,
-            None => config.quiet.zone_name.as_str(),
-        };
-        invalid.extend(zone_problem);
-        QuietHealth {
-            window: config.quiet.window.map(|w| w.to_string()),
-            timezone,
-            email: config.quiet.email,
-            invalid,
-        }
-    }
-
-    fn dispatch_health(&self) -> DispatchHealth<'_> {
-        let config = &self.config;
-        DispatchHealth {
-            cron_secret: config.dispatch.cron_secret.is_some(),
-            audit_retention_days: config.dispatch.audit_retention.as_secs() / 86_400,
-            message_retention_days: config.dispatch.message_retention.as_secs() / 86_400,
-            invalid: &config.dispatch_invalid,
-            warning: (config.on_vercel
-                && self.events.is_some()
-                && config.dispatch.cron_secret.is_none())
-            .then_some(
-                "Events the practice app does not accept at once are retried only by the dispatcher, which needs CRON_SECRET.",
-            ),
-        }
-    }
-
-    fn store_report(&self) -> StoreReport<'_> {
-        let config = &self.config;
-        let (missing, invalid): (&[String], &[FieldError]) = match &config.store {
-            StoreConfig::Misconfigured(m) => (&m.missing, &m.invalid),
-            _ => (&[], &[]),
-        };
-        StoreReport {
-            kind: config.store.kind(),
-            check: None,
-            missing,
-            invalid,
-            warning: (config.on_vercel
-                && matches!(config.store, StoreConfig::Memory)
-                && self.has_live_channel())
-            .then_some(
-                "Live channels run on the memory store: idempotency keys, the message log and the limits hold per function instance only. Set DATABASE_URL (Neon through the Vercel Marketplace) to share them.",
-            ),
-        }
-    }
-}
-
-fn problems<T>(state: &ChannelConfig<T>) -> (Mode, &[String], &[FieldError]) {
-    match state {
-        ChannelConfig::Live(_) => (Mode::Live, &[], &[]),
-        ChannelConfig::Demo => (Mode::Demo, &[], &[]),
-        ChannelConfig::Misconfigured(m) => (Mode::Misconfigured, &m.missing, &m.invalid),
-    }
-}
-
-/// `GET /api/health`: modes and missing variable names, never a value.
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-pub struct Health<'a> {
-    pub status: HealthStatus,
-    pub version: &'static str,
-    pub channels: Channels<'a>,
-    pub branding: BrandingHealth<'a>,
-    pub events: EventsHealth,
-    pub security: SecurityHealth<'a>,
-    #[serde(rename = "quietHours")]
-    pub quiet_hours: QuietHealth<'a>,
-    pub dispatch: DispatchHealth<'a>,
-    pub store: StoreReport<'a>,
-}
-
-/// Quiet hours as configured: the window (`null` when none), the practice's zone, whether
-/// email is held back too, and invalid variables.
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-pub struct QuietHealth<'a> {
-    pub window: Option<String>,
-    pub timezone: &'a str,
-    pub email: bool,
-    pub invalid: Vec<FieldError>,
-}
-
-/// Whether the dispatcher can be called, and how long it keeps the log and the trail. The
-/// outbox's figures and the last dispatch are the store's (`store.outbox`).
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct DispatchHealth<'a> {
-    pub cron_secret: bool,
-    pub audit_retention_days: u64,
-    pub message_retention_days: u64,
-    pub invalid: &'a [FieldError],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub warning: Option<&'static str>,
-}
-
-/// Which store keeps state, whether it answers and its schema version; what to fix.
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-pub struct StoreReport<'a> {
-    pub kind: crate::names::StoreKind,
-    /// Set when the store was checked (not in the local server's start-up line); `/api/health`
-    /// always checks it.
-    #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "StoreHealth")]
-    pub check: Option<StoreHealth>,
-    pub missing: &'a [String],
-    pub invalid: &'a [FieldError],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub warning: Option<&'static str>,
-}
-
-/// Whether delivery events are wired: SMS ask Twilio for status callbacks (needs
-/// `NOTIFY_PUBLIC_URL`), email carries an SES configuration set (whose event destination is the
-/// SNS topic), and events are forwarded to the practice app.
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct EventsHealth {
-    pub status_callbacks: bool,
-    pub ses_configuration_set: bool,
-    pub forwarding: bool,
-}
-
-/// Whether each safeguard is configured (never how).
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SecurityHealth<'a> {
+/// Whether each safeguard is configured.
+#[derive(Debug, Clone, Copy)]
+pub struct Safeguards {
     pub api_keys: bool,
     pub jwt: bool,
-    /// Whether a send without credentials would be accepted (demo channels, or
+    /// A send without credentials would be accepted (demo channels, or
     /// `NOTIFY_ALLOW_UNAUTHENTICATED=1`).
     pub unauthenticated_sends: bool,
     pub audit_key: bool,
-    pub invalid: &'a [FieldError],
+    /// Delivery events are forwarded to the practice app.
+    pub forwarding: bool,
 }
 
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct BrandingHealth<'a> {
-    pub practice_name: &'a str,
-    pub invalid: &'a [FieldError],
-}
-
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-pub struct Channels<'a> {
-    pub email: ChannelHealth<'a>,
-    pub sms: ChannelHealth<'a>,
-}
-
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-pub struct ChannelHealth<'a> {
-    pub provider: Provider,
-    pub mode: Mode,
-    pub missing: &'a [String],
-    pub invalid: &'a [FieldError],
-    /// Each provider of the channel, configured or not, and its place in the send order.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub providers: Vec<ProviderHealth<'a>>,
-}
-
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-pub struct ProviderHealth<'a> {
-    pub name: Provider,
-    pub mode: Mode,
-    /// 1 for the provider tried first; `null` when it is not used.
-    pub order: Option<usize>,
-    pub missing: &'a [String],
-    pub invalid: &'a [FieldError],
-    /// SES only, when live: where its AWS credentials come from (never a value).
-    #[serde(rename = "credentialSource", skip_serializing_if = "Option::is_none")]
-    pub credential_source: Option<CredentialSource>,
-}
-
-impl<'a> ProviderHealth<'a> {
-    fn new(name: Provider, state: &'a ChannelConfig<()>, order: Option<usize>) -> Self {
-        let (mode, missing, invalid) = problems(state);
-        Self {
-            name,
-            mode,
-            order,
-            missing,
-            invalid,
-            credential_source: None,
+impl App {
+    pub fn safeguards(&self) -> Safeguards {
+        Safeguards {
+            api_keys: self.access.has_api_keys(),
+            jwt: self.access.has_jwt(),
+            unauthenticated_sends: self.access.allow_unauthenticated || !self.has_live_channel(),
+            audit_key: self.auditor.keyed,
+            forwarding: self.events.is_some(),
         }
     }
-}
 
-impl<'a> ChannelHealth<'a> {
-    fn new<T>(provider: Provider, channel: &'a ChannelConfig<T>) -> Self {
-        let (mode, missing, invalid) = problems(channel);
-        Self {
-            provider,
-            mode,
-            missing,
-            invalid,
-            providers: Vec::new(),
-        }
+    /// The store's check: one bounded round trip on Postgres.
+    pub async fn check_store(&self) -> StoreHealth {
+        self.store().check().await
     }
 }

@@ -23,7 +23,7 @@ use std::sync::{Arc, OnceLock};
 pub use admit::IDEMPOTENCY_TTL;
 pub use channel::{EmailSenders, Senders, SmsSenders};
 pub use dispatch::Dispatched;
-pub use health::Health;
+pub use health::Safeguards;
 pub use record::{Sending, Unrecorded};
 pub use schedule::{SchedulePlan, Scheduled, ScheduledIds};
 pub use send::NotificationOutcome;

@@ -20,7 +20,7 @@ impl App {
     }
 
     /// The problem with `NOTIFY_TIMEZONE`, if the database does not know it.
-    pub(super) fn practice_zone_problem(&self) -> Option<FieldError> {
+    pub fn practice_zone_problem(&self) -> Option<FieldError> {
         let name = &self.config.quiet.zone_name;
         TimeZone::get(name).is_err().then(|| {
             FieldError::new(

@@ -2,6 +2,7 @@
 //! answers (the requests' shapes are `crate::requests`), and the two ways to serve them (one Vercel function per
 //! route, or every route on one local port for `cargo run`). Vercel specifics live here only.
 
+mod health;
 mod idempotency;
 pub mod openapi;
 mod pipeline;

@@ -87,7 +87,7 @@ pub async fn serve_all(port: u16) -> std::io::Result<()> {
     init_logging();
     let app = Arc::new(App::from_env());
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    let health = app.health();
+    let health = super::health::report(&app);
     tracing::info!(
         email = %health.channels.email.mode,
         sms = %health.channels.sms.mode,

@@ -4,16 +4,16 @@ use http::StatusCode;
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use super::super::health::{self, Health};
 use super::super::response;
 use super::super::route::{Endpoint, Reply, Route};
-use crate::app::Health;
 
 pub const HEALTH: Endpoint = Endpoint {
     route: Route::Health,
     caller_check: None,
     handler: |app, _, context| {
         Box::pin(async move {
-            let health = app.health_checked().await;
+            let health = health::checked(app).await;
             Ok(Reply::from(response::json(
                 &context.request_id,
                 StatusCode::OK,
