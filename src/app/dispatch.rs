@@ -26,8 +26,9 @@ const BUDGET: Duration = Duration::from_secs(40);
 /// Rows of each kind one sweep removes at most.
 const SWEEP_ROWS: u32 = 1_000;
 
-/// What one dispatch did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+/// What one dispatch did (its JSON is the summary the store stamps the dispatch with; the
+/// answer's is the adapter's).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Dispatched {
     /// Scheduled sends that were due and went.

@@ -9,7 +9,7 @@ use crate::app::App;
 use crate::config::{ChannelConfig, EmailProviderSettings, StoreConfig};
 use crate::error::FieldError;
 use crate::names::{CredentialSource, HealthStatus, Mode, Provider};
-use crate::store::StoreHealth;
+use crate::store::{OutboxHealth, ScheduledHealth, StoreHealth};
 
 /// The report with the store checked (one bounded round trip on Postgres).
 pub async fn checked(app: &App) -> Health<'_> {
@@ -18,7 +18,7 @@ pub async fn checked(app: &App) -> Health<'_> {
     if !check.reachable {
         health.status = HealthStatus::Degraded;
     }
-    health.store.check = Some(check);
+    health.store.check = Some(StoreCheck::from(check));
     health
 }
 
@@ -204,8 +204,8 @@ pub struct StoreReport<'a> {
     /// Set when the store was checked (not in the local server's start-up line); `/api/health`
     /// always checks it.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "StoreHealth")]
-    pub check: Option<StoreHealth>,
+    #[schemars(with = "StoreCheck")]
+    pub check: Option<StoreCheck>,
     pub missing: &'a [String],
     pub invalid: &'a [FieldError],
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -296,6 +296,62 @@ impl<'a> ChannelHealth<'a> {
             missing,
             invalid,
             providers: Vec::new(),
+        }
+    }
+}
+
+/// Whether the store answered, its schema version, and what waits in it (counts and ages,
+/// never an event's or a message's contents).
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StoreCheck {
+    pub reachable: bool,
+    pub schema_version: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+    /// Delivery events waiting to be forwarded, the oldest one's age, those given up on, and
+    /// the last dispatch; when the store answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outbox: Option<OutboxCheck>,
+    /// Scheduled sends waiting, and the next one due; when the store answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheduled: Option<ScheduledCheck>,
+}
+
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboxCheck {
+    pub waiting: u64,
+    pub oldest_waiting_seconds: Option<u64>,
+    pub failed: u64,
+    #[schemars(extend("format" = "date-time"))]
+    pub last_dispatch_at: Option<String>,
+}
+
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduledCheck {
+    pub waiting: u64,
+    #[schemars(extend("format" = "date-time"))]
+    pub next_due_at: Option<String>,
+}
+
+impl From<StoreHealth> for StoreCheck {
+    fn from(check: StoreHealth) -> Self {
+        Self {
+            reachable: check.reachable,
+            schema_version: check.schema_version,
+            problem: check.problem,
+            outbox: check.outbox.map(|o: OutboxHealth| OutboxCheck {
+                waiting: o.waiting,
+                oldest_waiting_seconds: o.oldest_waiting_seconds,
+                failed: o.failed,
+                last_dispatch_at: o.last_dispatch_at,
+            }),
+            scheduled: check.scheduled.map(|s: ScheduledHealth| ScheduledCheck {
+                waiting: s.waiting,
+                next_due_at: s.next_due_at,
+            }),
         }
     }
 }

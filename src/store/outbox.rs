@@ -114,7 +114,7 @@ impl EventPage {
 }
 
 /// The outbox as health reports it: counts and ages, never an event's contents.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OutboxHealth {
     pub waiting: u64,

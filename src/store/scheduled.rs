@@ -77,7 +77,7 @@ pub enum Changed {
 }
 
 /// Scheduled sends as health reports them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ScheduledHealth {
     pub waiting: u64,

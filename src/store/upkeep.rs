@@ -31,7 +31,7 @@ pub struct Sweep {
 }
 
 /// How many of each were removed.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Swept {
     pub idempotency_keys: u64,
@@ -42,16 +42,12 @@ pub struct Swept {
 }
 
 /// The store as health reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreHealth {
     pub reachable: bool,
     pub schema_version: Option<i32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
     /// When the store answered.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub outbox: Option<OutboxHealth>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub scheduled: Option<ScheduledHealth>,
 }
