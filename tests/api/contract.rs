@@ -51,6 +51,21 @@ fn every_error_code_is_in_the_readme_table_under_its_own_status() {
     );
 }
 
+#[test]
+fn the_openapi_description_lists_exactly_the_error_codes() {
+    let doc: Value = serde_json::from_str(include_str!("../../docs/openapi.json")).unwrap();
+    let documented: Vec<&str> = doc["components"]["schemas"]["ErrorCode"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|code| code.as_str().unwrap())
+        .collect();
+    let codes: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+    assert_eq!(documented, codes);
+    let error = &doc["components"]["schemas"]["Error"]["properties"]["code"];
+    assert_eq!(error["$ref"], "#/components/schemas/ErrorCode");
+}
+
 /// The `[[bin]]` targets of Cargo.toml: (name, path).
 fn cargo_binaries() -> Vec<(String, String)> {
     let manifest = include_str!("../../Cargo.toml");
