@@ -11,19 +11,19 @@ use crate::error::FieldError;
 use crate::names::{CredentialSource, HealthStatus, Mode, Provider};
 use crate::store::{OutboxHealth, ScheduledHealth, StoreHealth};
 
-/// The report with the store checked (one bounded round trip on Postgres).
+/// The report, with the store checked (one bounded round trip on Postgres).
 pub async fn checked(app: &App) -> Health<'_> {
-    let mut health = report(app);
     let check = app.check_store().await;
-    if !check.reachable {
-        health.status = HealthStatus::Degraded;
-    }
-    health.store.check = Some(StoreCheck::from(check));
-    health
+    report(app, check)
 }
 
-/// The report without the store's check (the local server's start-up line).
-pub fn report(app: &App) -> Health<'_> {
+/// Each channel's mode, for the local server's start-up line (no store check).
+pub fn modes(app: &App) -> (Mode, Mode) {
+    let config = app.config();
+    (problems(&config.email).0, problems(&config.sms).0)
+}
+
+fn report(app: &App, check: StoreHealth) -> Health<'_> {
     let config = app.config();
     let safeguards = app.safeguards();
     let email = email_health(app);
@@ -35,7 +35,8 @@ pub fn report(app: &App) -> Health<'_> {
         || !config.security_invalid.is_empty()
         || !config.dispatch_invalid.is_empty()
         || !quiet_hours.invalid.is_empty()
-        || matches!(config.store, StoreConfig::Misconfigured(_));
+        || matches!(config.store, StoreConfig::Misconfigured(_))
+        || !check.reachable;
     Health {
         status: if degraded {
             HealthStatus::Degraded
@@ -62,8 +63,8 @@ pub fn report(app: &App) -> Health<'_> {
             invalid: &config.security_invalid,
         },
         quiet_hours,
-        dispatch: dispatch_health(app),
-        store: store_report(app),
+        dispatch: dispatch_health(app, safeguards.forwarding),
+        store: store_report(app, check),
     }
 }
 
@@ -115,40 +116,39 @@ fn quiet_health(app: &App) -> QuietHealth<'_> {
     }
 }
 
-fn dispatch_health(app: &App) -> DispatchHealth<'_> {
+fn dispatch_health(app: &App, forwarding: bool) -> DispatchHealth<'_> {
+    const NEEDS_CRON: &str = "Events the practice app does not accept at once are retried \
+        only by the dispatcher, which needs CRON_SECRET.";
     let config = app.config();
+    let dispatch = &config.dispatch;
     DispatchHealth {
-            cron_secret: config.dispatch.cron_secret.is_some(),
-            audit_retention_days: config.dispatch.audit_retention.as_secs() / 86_400,
-            message_retention_days: config.dispatch.message_retention.as_secs() / 86_400,
-            invalid: &config.dispatch_invalid,
-            warning: (config.on_vercel
-                && app.safeguards().forwarding
-                && config.dispatch.cron_secret.is_none())
-            .then_some(
-                "Events the practice app does not accept at once are retried only by the dispatcher, which needs CRON_SECRET.",
-            ),
-        }
+        cron_secret: dispatch.cron_secret.is_some(),
+        audit_retention_days: dispatch.audit_retention.as_secs() / 86_400,
+        message_retention_days: dispatch.message_retention.as_secs() / 86_400,
+        invalid: &config.dispatch_invalid,
+        warning: (config.on_vercel && forwarding && dispatch.cron_secret.is_none())
+            .then_some(NEEDS_CRON),
+    }
 }
 
-fn store_report(app: &App) -> StoreReport<'_> {
+fn store_report(app: &App, check: StoreHealth) -> StoreReport<'_> {
+    const MEMORY_ON_VERCEL: &str = "Live channels run on the memory store: idempotency keys, \
+        the message log and the limits hold per function instance only. Set DATABASE_URL (Neon \
+        through the Vercel Marketplace) to share them.";
     let config = app.config();
     let (missing, invalid): (&[String], &[FieldError]) = match &config.store {
         StoreConfig::Misconfigured(m) => (&m.missing, &m.invalid),
         _ => (&[], &[]),
     };
+    let on_memory = matches!(config.store, StoreConfig::Memory);
     StoreReport {
-            kind: config.store.kind(),
-            check: None,
-            missing,
-            invalid,
-            warning: (config.on_vercel
-                && matches!(config.store, StoreConfig::Memory)
-                && app.has_live_channel())
-            .then_some(
-                "Live channels run on the memory store: idempotency keys, the message log and the limits hold per function instance only. Set DATABASE_URL (Neon through the Vercel Marketplace) to share them.",
-            ),
-        }
+        kind: config.store.kind(),
+        check: StoreCheck::from(check),
+        missing,
+        invalid,
+        warning: (config.on_vercel && on_memory && app.has_live_channel())
+            .then_some(MEMORY_ON_VERCEL),
+    }
 }
 
 fn problems<T>(state: &ChannelConfig<T>) -> (Mode, &[String], &[FieldError]) {
@@ -201,11 +201,8 @@ pub struct DispatchHealth<'a> {
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct StoreReport<'a> {
     pub kind: crate::names::StoreKind,
-    /// Set when the store was checked (not in the local server's start-up line); `/api/health`
-    /// always checks it.
-    #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "StoreCheck")]
-    pub check: Option<StoreCheck>,
+    #[serde(flatten)]
+    pub check: StoreCheck,
     pub missing: &'a [String],
     pub invalid: &'a [FieldError],
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -353,5 +350,45 @@ impl From<StoreHealth> for StoreCheck {
                 next_due_at: s.next_due_at,
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn app(vars: &[(&str, &str)]) -> App {
+        let vars = vars.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+        App::new(Config::from_vars(&vars.collect()))
+    }
+
+    #[tokio::test]
+    async fn on_vercel_live_channels_on_memory_and_forwarding_without_a_dispatcher_are_warned_of() {
+        let app = app(&[
+            ("VERCEL", "1"),
+            ("TWILIO_ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef"),
+            ("TWILIO_AUTH_TOKEN", "token"),
+            ("TWILIO_PHONE_NUMBER", "+15550001111"),
+            ("NOTIFY_EVENTS_URL", "https://practice.example.com/events"),
+            ("NOTIFY_EVENTS_SECRET", "whsec_MDEyMzQ1Njc4OWFiY2RlZg=="),
+        ]);
+        let health = checked(&app).await;
+        assert!(health.store.warning.unwrap().contains("DATABASE_URL"));
+        assert!(health.dispatch.warning.unwrap().contains("CRON_SECRET"));
+    }
+
+    #[tokio::test]
+    async fn off_vercel_the_same_set_up_is_not_warned_of() {
+        let app = app(&[
+            ("TWILIO_ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef"),
+            ("TWILIO_AUTH_TOKEN", "token"),
+            ("TWILIO_PHONE_NUMBER", "+15550001111"),
+            ("NOTIFY_EVENTS_URL", "https://practice.example.com/events"),
+            ("NOTIFY_EVENTS_SECRET", "whsec_MDEyMzQ1Njc4OWFiY2RlZg=="),
+        ]);
+        let health = checked(&app).await;
+        assert_eq!(health.store.warning, None);
+        assert_eq!(health.dispatch.warning, None);
     }
 }

@@ -87,10 +87,10 @@ pub async fn serve_all(port: u16) -> std::io::Result<()> {
     init_logging();
     let app = Arc::new(App::from_env());
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    let health = super::health::report(&app);
+    let (email, sms) = super::health::modes(&app);
     tracing::info!(
-        email = %health.channels.email.mode,
-        sms = %health.channels.sms.mode,
+        email = %email,
+        sms = %sms,
         "notification API listening on http://127.0.0.1:{port}"
     );
     if let Some(every) = app.config().dispatch.local_interval {

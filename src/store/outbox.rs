@@ -114,7 +114,7 @@ impl EventPage {
 }
 
 /// The outbox as health reports it: counts and ages, never an event's contents.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OutboxHealth {
     pub waiting: u64,

@@ -202,9 +202,9 @@ fn not_null(schema: &mut Map<String, Value>) {
     }
 }
 
-/// An object's properties that may be left out are not `null` when present. (Serde leaves
-/// out only what `skip_serializing_if` says; a flattened `Option` would break this, and the
-/// one answer that has one says it is always there.)
+/// An object's properties that may be left out are not `null` when present: serde leaves out
+/// only what `skip_serializing_if` says (no answer flattens an `Option`, which would break
+/// this).
 fn absent_not_null(schema: &mut Map<String, Value>) {
     let required = schema.get("required").cloned().unwrap_or_default();
     let required = required.as_array().map(Vec::as_slice).unwrap_or_default();

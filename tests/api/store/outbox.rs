@@ -14,34 +14,15 @@ async fn delivery_events_move_a_status_forward_only_and_the_same_report_is_kept_
             )
             .await
             .unwrap();
-        apply(
-            store,
-            &event("evt-1", EventKind::Delivered, "SMe", "he"),
-            "{}",
-            false,
-        )
-        .await;
-        apply(
-            store,
-            &event("evt-2", EventKind::Sent, "SMe", "he"),
-            "{}",
-            false,
-        )
-        .await;
-        apply(
-            store,
-            &event("evt-1", EventKind::Delivered, "SMe", "he"),
-            "{}",
-            false,
-        )
-        .await;
-        apply(
-            store,
-            &event("evt-3", EventKind::Delivered, "SM-unknown", "hx"),
-            "{}",
-            false,
-        )
-        .await;
+        // Delivered, then a late sent, the same report again, and one for no message.
+        for (id, kind, message, hash) in [
+            ("evt-1", EventKind::Delivered, "SMe", "he"),
+            ("evt-2", EventKind::Sent, "SMe", "he"),
+            ("evt-1", EventKind::Delivered, "SMe", "he"),
+            ("evt-3", EventKind::Delivered, "SM-unknown", "hx"),
+        ] {
+            apply(store, &event(id, kind, message, hash), "{}", false).await;
+        }
         let message = store.message("msg_e").await.unwrap().unwrap();
         assert_eq!(
             message.status,

@@ -11,7 +11,6 @@ use crate::requests::RescheduleRequest;
 use crate::templates::TemplateName;
 
 pub(super) fn messages(schemas: &mut Schemas) -> Vec<Operation> {
-    let op = |method, id, summary, access| op(Route::Messages, method, id, summary, access);
     {
         let item = "/api/messages/{id}";
         let id = json!({
@@ -57,6 +56,7 @@ pub(super) fn messages(schemas: &mut Schemas) -> Vec<Operation> {
                 )],
                 errors: READ_ERRORS.to_vec(),
                 ..op(
+                    Route::Messages,
                     "get",
                     "listMessages",
                     "The message log, newest first, filtered, by cursor",
@@ -76,6 +76,7 @@ pub(super) fn messages(schemas: &mut Schemas) -> Vec<Operation> {
                 )],
                 errors: with(READ_ERRORS, &[404]),
                 ..op(
+                    Route::Messages,
                     "get",
                     "getMessage",
                     "One message with its delivery events, by this API's id or the provider's",
@@ -91,6 +92,7 @@ pub(super) fn messages(schemas: &mut Schemas) -> Vec<Operation> {
                 )],
                 errors: with(READ_ERRORS, &[404, 409]),
                 ..op(
+                    Route::Messages,
                     "delete",
                     "cancelMessage",
                     "Cancels a scheduled message: it is never sent, and its content is deleted",
@@ -110,6 +112,7 @@ pub(super) fn messages(schemas: &mut Schemas) -> Vec<Operation> {
                 )],
                 errors: with(READ_ERRORS, &[404, 409, 415]),
                 ..op(
+                    Route::Messages,
                     "patch",
                     "rescheduleMessage",
                     "Moves a scheduled message to a new sendAt",
@@ -121,7 +124,6 @@ pub(super) fn messages(schemas: &mut Schemas) -> Vec<Operation> {
 }
 
 pub(super) fn message_stats(schemas: &mut Schemas) -> Vec<Operation> {
-    let op = |method, id, summary, access| op(Route::MessageStats, method, id, summary, access);
     vec![Operation {
         parameters: since_until("created"),
         answers: vec![(
@@ -130,6 +132,7 @@ pub(super) fn message_stats(schemas: &mut Schemas) -> Vec<Operation> {
         )],
         errors: READ_ERRORS.to_vec(),
         ..op(
+            Route::MessageStats,
             "get",
             "messageStats",
             "Counts by channel and status, and by template",
@@ -139,7 +142,6 @@ pub(super) fn message_stats(schemas: &mut Schemas) -> Vec<Operation> {
 }
 
 pub(super) fn audit(_: &mut Schemas) -> Vec<Operation> {
-    let op = |method, id, summary, access| op(Route::Audit, method, id, summary, access);
     {
         let mut parameters = since_until("written");
         parameters.push(query(
@@ -172,6 +174,7 @@ pub(super) fn audit(_: &mut Schemas) -> Vec<Operation> {
             )],
             errors: READ_ERRORS.to_vec(),
             ..op(
+                Route::Audit,
                 "get",
                 "exportAudit",
                 "The audit trail as JSON lines, for a compliance review (API keys only)",
@@ -182,7 +185,6 @@ pub(super) fn audit(_: &mut Schemas) -> Vec<Operation> {
 }
 
 pub(super) fn events(schemas: &mut Schemas) -> Vec<Operation> {
-    let op = |method, id, summary, access| op(Route::Events, method, id, summary, access);
     vec![Operation {
         parameters: vec![
             query(
@@ -202,6 +204,7 @@ pub(super) fn events(schemas: &mut Schemas) -> Vec<Operation> {
         )],
         errors: READ_ERRORS.to_vec(),
         ..op(
+            Route::Events,
             "get",
             "listEvents",
             "Delivery events in the order they were kept, each as forwarded: to catch up after an outage",

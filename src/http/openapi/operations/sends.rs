@@ -61,7 +61,6 @@ fn one_message(
 }
 
 pub(super) fn send_notification(schemas: &mut Schemas) -> Vec<Operation> {
-    let op = |method, id, summary, access| op(Route::SendNotification, method, id, summary, access);
     {
         let result = schemas.answer::<NotificationBody>();
         let errors = with(SEND_ERRORS, &[404]);
@@ -93,6 +92,7 @@ pub(super) fn send_notification(schemas: &mut Schemas) -> Vec<Operation> {
             ],
             errors,
             ..op(
+                Route::SendNotification,
                 "post",
                 "sendNotification",
                 "Send one of the eight templates by email and/or SMS",

@@ -10,7 +10,6 @@ use super::*;
 use crate::templates::TemplateName;
 
 pub(super) fn templates(schemas: &mut Schemas) -> Vec<Operation> {
-    let op = |method, id, summary, access| op(Route::Templates, method, id, summary, access);
     vec![Operation {
         answers: vec![(
             200,
@@ -18,6 +17,7 @@ pub(super) fn templates(schemas: &mut Schemas) -> Vec<Operation> {
         )],
         errors: vec![403, 405],
         ..op(
+            Route::Templates,
             "get",
             "listTemplates",
             "The eight templates: channels, fields and sample data",
@@ -27,7 +27,6 @@ pub(super) fn templates(schemas: &mut Schemas) -> Vec<Operation> {
 }
 
 pub(super) fn preview(schemas: &mut Schemas) -> Vec<Operation> {
-    let op = |method, id, summary, access| op(Route::Preview, method, id, summary, access);
     {
         let rendered = json!({
             "description": "The rendered template: text/html (format=html), text/plain with \
@@ -58,6 +57,7 @@ pub(super) fn preview(schemas: &mut Schemas) -> Vec<Operation> {
                 answers: vec![(200, rendered.clone())],
                 errors: vec![400, 403, 404, 405],
                 ..op(
+                    Route::Preview,
                     "get",
                     "previewSample",
                     "Render a template with its sample data, without sending",
@@ -74,6 +74,7 @@ pub(super) fn preview(schemas: &mut Schemas) -> Vec<Operation> {
                 answers: vec![(200, rendered)],
                 errors: vec![400, 403, 404, 405, 413, 415],
                 ..op(
+                    Route::Preview,
                     "post",
                     "previewData",
                     "Render a template with the posted data, without sending",
@@ -85,7 +86,6 @@ pub(super) fn preview(schemas: &mut Schemas) -> Vec<Operation> {
 }
 
 pub(super) fn health(schemas: &mut Schemas) -> Vec<Operation> {
-    let op = |method, id, summary, access| op(Route::Health, method, id, summary, access);
     vec![Operation {
         answers: vec![(
             200,
@@ -96,6 +96,7 @@ pub(super) fn health(schemas: &mut Schemas) -> Vec<Operation> {
             ),
         )],
         ..op(
+            Route::Health,
             "get",
             "health",
             "Each channel's provider and mode, the version, and which safeguards are set (never a value)",
@@ -105,7 +106,6 @@ pub(super) fn health(schemas: &mut Schemas) -> Vec<Operation> {
 }
 
 pub(super) fn open_api(_: &mut Schemas) -> Vec<Operation> {
-    let op = |method, id, summary, access| op(Route::OpenApi, method, id, summary, access);
     vec![Operation {
         answers: vec![(
             200,
@@ -114,12 +114,17 @@ pub(super) fn open_api(_: &mut Schemas) -> Vec<Operation> {
                 "content": {"application/json": {"schema": {"type": "object"}}},
             }),
         )],
-        ..op("get", "openapi", "This description", Access::Anyone)
+        ..op(
+            Route::OpenApi,
+            "get",
+            "openapi",
+            "This description",
+            Access::Anyone,
+        )
     }]
 }
 
 pub(super) fn twilio_webhook(_: &mut Schemas) -> Vec<Operation> {
-    let op = |method, id, summary, access| op(Route::TwilioWebhook, method, id, summary, access);
     vec![Operation {
         parameters: vec![json!({
             "name": "X-Twilio-Signature", "in": "header", "required": false,
@@ -146,6 +151,7 @@ pub(super) fn twilio_webhook(_: &mut Schemas) -> Vec<Operation> {
         )],
         errors: vec![400, 403, 405, 413],
         ..op(
+            Route::TwilioWebhook,
             "post",
             "twilioWebhook",
             "Twilio's status callbacks (and inbound STOP), verified by X-Twilio-Signature against NOTIFY_PUBLIC_URL",
@@ -155,7 +161,6 @@ pub(super) fn twilio_webhook(_: &mut Schemas) -> Vec<Operation> {
 }
 
 pub(super) fn ses_webhook(schemas: &mut Schemas) -> Vec<Operation> {
-    let op = |method, id, summary, access| op(Route::SesWebhook, method, id, summary, access);
     vec![Operation {
         body: Some(json!({"required": true, "content": {
             "text/plain": {"schema": {"type": "string", "description": "the SNS message, JSON"}},
@@ -167,6 +172,7 @@ pub(super) fn ses_webhook(schemas: &mut Schemas) -> Vec<Operation> {
         )],
         errors: vec![400, 403, 405, 413, 502],
         ..op(
+            Route::SesWebhook,
             "post",
             "sesWebhook",
             "SES events by way of SNS (signature versions 1 and 2), and SNS subscription confirmations",
@@ -176,7 +182,6 @@ pub(super) fn ses_webhook(schemas: &mut Schemas) -> Vec<Operation> {
 }
 
 pub(super) fn dispatch(schemas: &mut Schemas) -> Vec<Operation> {
-    let op = |method, id, summary, access| op(Route::Dispatch, method, id, summary, access);
     vec![Operation {
         answers: vec![(
             200,
@@ -188,6 +193,7 @@ pub(super) fn dispatch(schemas: &mut Schemas) -> Vec<Operation> {
         )],
         errors: vec![401, 405, 503],
         ..op(
+            Route::Dispatch,
             "get",
             "dispatch",
             "The dispatcher: sends the scheduled sends that are due, forwards the delivery events that are due and removes what has outlived its retention (Vercel Cron calls it every minute)",
