@@ -12,7 +12,10 @@ use serde::Serialize;
 use crate::config::Secret;
 use crate::domain::DeliveryEvent;
 use crate::error::{Attempt, ErrorCode};
-use crate::names::{AuditKind, AuditOutcome, Channel, Mode, Provider};
+use crate::names::{
+    AuditKind, AuditOutcome, Category, Channel, Mode, Provider, SuppressionReason,
+    SuppressionSource,
+};
 use crate::support::now_rfc3339;
 use crate::templates::TemplateName;
 
@@ -126,6 +129,38 @@ impl Auditor {
     }
 }
 
+impl Auditor {
+    /// Writes an addition to or a lift from the suppression list (who by, never the address),
+    /// and returns the line.
+    pub fn record_suppression(&self, change: &SuppressionChange) -> String {
+        self.write(change)
+    }
+}
+
+/// An addition to or a lift from the suppression list, as its audit line says.
+#[derive(Debug, Serialize)]
+pub struct SuppressionChange<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// `suppression_added` or `suppression_lifted`.
+    pub event: AuditKind,
+    pub time: String,
+    pub request_id: &'a str,
+    /// Who asked: the API caller, or the provider or patient for automatic changes.
+    pub caller: &'a str,
+    pub id: &'a str,
+    pub channel: Channel,
+    pub recipient: AuditRecipient,
+    pub scope: Option<Category>,
+    pub reason: SuppressionReason,
+    pub source: SuppressionSource,
+    pub inferred: bool,
+    pub message_id: Option<&'a str>,
+    /// A complaint lifted with `force`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub forced: bool,
+}
+
 /// Only reached when the system random source fails, which ring treats as near impossible.
 fn nanos_as_bytes() -> [u8; 16] {
     let nanos = std::time::SystemTime::now()
@@ -162,6 +197,9 @@ pub struct AuditEvent<'a> {
     pub failed_over: &'a [Attempt],
     /// True when the provider may have accepted the message although the send failed.
     pub acceptance_unknown: bool,
+    /// The suppression list's entries that kept recipients from it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub suppressions: Vec<&'a str>,
 }
 
 #[derive(Debug, Clone, Serialize)]

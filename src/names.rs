@@ -142,6 +142,7 @@ names! {
         Read = "read",
         Complained = "complained",
         OptedOut = "opted_out",
+        Suppressed = "suppressed",
     }
 }
 
@@ -156,7 +157,7 @@ impl MessageStatus {
             Self::Delivered | Self::Bounced | Self::Failed => 3,
             Self::Read => 4,
             Self::Complained | Self::OptedOut => 5,
-            Self::Cancelled => 6,
+            Self::Cancelled | Self::Suppressed => 6,
         }
     }
 }
@@ -197,15 +198,19 @@ names! {
         SendAttempt = "send_attempt",
         WebhookRefused = "webhook_refused",
         DeliveryEvent = "delivery_event",
+        SuppressionAdded = "suppression_added",
+        SuppressionLifted = "suppression_lifted",
     }
 }
 
 names! {
-    /// How a send attempt ended, as its audit line says.
+    /// How a send attempt ended, as its audit line says (`suppressed`: not made, every
+    /// recipient being on the suppression list).
     AuditOutcome {
         Sent = "sent",
         Logged = "logged",
         Failed = "failed",
+        Suppressed = "suppressed",
     }
 }
 
@@ -215,5 +220,47 @@ names! {
         AccessKeys = "access-keys",
         VercelOidc = "vercel-oidc",
         DefaultChain = "default-chain",
+    }
+}
+
+names! {
+    /// What a message is about, as a patient's choices see it. `billing_alerts` is required:
+    /// a patient may choose its channel but not turn it off.
+    Category {
+        BillingAlerts = "billing_alerts",
+        BillingReceipts = "billing_receipts",
+        CareReminders = "care_reminders",
+        Documents = "documents",
+    }
+}
+
+impl Category {
+    /// Whether a patient may not turn the category off.
+    pub const fn required(self) -> bool {
+        matches!(self, Self::BillingAlerts)
+    }
+}
+
+names! {
+    /// Why a recipient is on the suppression list.
+    SuppressionReason {
+        HardBounce = "hard_bounce",
+        Complaint = "complaint",
+        ProviderSuppressed = "provider_suppressed",
+        SmsStop = "sms_stop",
+        Unsubscribed = "unsubscribed",
+        InvalidRecipient = "invalid_recipient",
+        Manual = "manual",
+    }
+}
+
+names! {
+    /// What put a recipient on the suppression list: a provider's event (or its answer to a
+    /// send), a message the patient sent, an API caller, or the unsubscribe link.
+    SuppressionSource {
+        ProviderEvent = "provider_event",
+        InboundMessage = "inbound_message",
+        Api = "api",
+        UnsubscribeLink = "unsubscribe_link",
     }
 }

@@ -1,14 +1,15 @@
 //! Admission of a send request, in one store call: the caller's rate, then its
 //! `Idempotency-Key`, then each live channel's recipient caps (against SMS-pumping fraud and
-//! loops in a calling app). On Postgres the counts hold across every instance and function.
+//! loops in a calling app), and the suppression list for every recipient. On Postgres the
+//! counts hold across every instance and function.
 
 use std::time::Duration;
 
 use super::{App, RequestContext};
 use crate::audit::AuditRecipient;
-use crate::error::{Error, ErrorCode};
-use crate::names::Channel;
-use crate::store::{Admission, Claim, ClaimOutcome, Limit, StoredAnswer};
+use crate::error::{Error, ErrorCode, SuppressedRecipient};
+use crate::names::{Category, Channel};
+use crate::store::{Admission, Claim, ClaimOutcome, Limit, Reach, StoredAnswer, Suppression};
 
 /// How long an idempotency key and its first answer are kept.
 pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
@@ -23,11 +24,13 @@ fn group(channel: Channel) -> u8 {
     }
 }
 
-/// One channel a request sends on: its recipients, and whether its caps apply (live only).
+/// One channel a request sends on: its recipients, whether its caps apply (live only), and
+/// the category its message is of (the suppression list is checked in every mode).
 pub(super) struct Planned<'a> {
     pub channel: Channel,
     pub recipients: &'a [AuditRecipient],
     pub live: bool,
+    pub category: Option<Category>,
 }
 
 /// A request let through: the caps refused per channel, and the key it holds, if any.
@@ -42,6 +45,35 @@ impl Admitted {
         self.store
             .refusal(group(channel))
             .map(|after| recipient_limited(channel, after))
+    }
+
+    /// Each recipient as the answer reports it when the suppression list keeps `channel` from
+    /// it (`None`: not suppressed), in the order given.
+    pub fn stopped(
+        &self,
+        channel: Channel,
+        recipients: &[AuditRecipient],
+    ) -> Vec<Option<SuppressedRecipient>> {
+        recipients
+            .iter()
+            .map(|r| {
+                self.suppression(channel, &r.hash)
+                    .map(|s| SuppressedRecipient {
+                        to: r.masked.clone(),
+                        reason: s.reason,
+                        since: crate::support::timestamp(s.created_at),
+                        suppression_id: s.id.clone(),
+                    })
+            })
+            .collect()
+    }
+
+    /// The suppression that keeps the recipient `hash` from being sent to on `channel`.
+    pub fn suppression(&self, channel: Channel, hash: &str) -> Option<&Suppression> {
+        self.store
+            .suppressed
+            .iter()
+            .find(|s| s.channel == channel && s.recipient_hash == hash)
     }
 }
 
@@ -80,6 +112,16 @@ impl App {
                 ttl: IDEMPOTENCY_TTL,
                 channels: planned.len() as u8,
             }),
+            reach: planned
+                .iter()
+                .flat_map(|plan| {
+                    plan.recipients.iter().map(|r| Reach {
+                        channel: plan.channel,
+                        recipient_hash: r.hash.clone(),
+                        category: plan.category,
+                    })
+                })
+                .collect(),
         };
         for plan in planned.iter().filter(|p| p.live) {
             let max = match plan.channel {

@@ -158,6 +158,7 @@ impl App {
                 time: crate::support::now_rfc3339(),
                 error_code: message.error_code,
                 retryable: None,
+                recipient_masked: message.recipients.first().map(|r| r.masked.clone()),
             });
         }
         if events.is_empty() {

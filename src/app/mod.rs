@@ -13,6 +13,7 @@ mod reads;
 mod record;
 mod schedule;
 mod send;
+mod suppressions;
 mod webhooks;
 
 #[cfg(test)]
@@ -27,6 +28,7 @@ pub use health::Safeguards;
 pub use record::{Sending, Unrecorded};
 pub use schedule::{SchedulePlan, Scheduled, ScheduledIds};
 pub use send::NotificationOutcome;
+pub use suppressions::NewSuppression;
 pub use webhooks::{AfterAnswer, Received, SnsOutcome};
 
 use crate::access::Access;

@@ -76,8 +76,10 @@ impl App {
             .map(|(channel, _, recipients)| Planned {
                 channel: *channel,
                 recipients,
-                // Recipient caps count when it is sent, not now.
+                // Recipient caps count when it is sent, not now; the suppression list is read
+                // then too.
                 live: false,
+                category: None,
             })
             .collect();
         let admitted = match self.admit(context, &planned).await? {

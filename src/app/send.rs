@@ -12,7 +12,7 @@ use crate::audit::{AuditEvent, AuditRecipient};
 use crate::config::Misconfiguration;
 use crate::domain::{EmailMessage, Recipients, Sent, SmsMessage};
 use crate::email::EmailSender;
-use crate::error::{Attempt, Error, ErrorCode};
+use crate::error::{Attempt, Error, ErrorCode, SuppressedRecipient};
 use crate::names::{AuditKind, AuditOutcome, Channel, MessageStatus, Provider};
 use crate::store::MessageRecord;
 use crate::support::{NonEmpty, new_id};
@@ -51,6 +51,7 @@ impl App {
             channel: Channel::Email,
             recipients: &recipients,
             live,
+            category: message.category,
         }];
         let admitted = match self.admit(context, &planned).await? {
             Verdict::Go(admitted) => admitted,
@@ -79,6 +80,7 @@ impl App {
             channel: Channel::Sms,
             recipients: &recipients,
             live,
+            category: message.category,
         }];
         let admitted = match self.admit(context, &planned).await? {
             Verdict::Go(admitted) => admitted,
@@ -117,6 +119,7 @@ impl App {
                 html: Some(rendered.html.clone()),
                 reply_to: Vec::new(),
                 attachments: Vec::new(),
+                category: Some(template.category()),
             };
             (message, vec![self.recipient(to.address(), to.masked())])
         });
@@ -124,6 +127,7 @@ impl App {
             let message = SmsMessage {
                 to: to.clone(),
                 body: rendered.sms.clone(),
+                category: Some(template.category()),
             };
             (message, self.recipient(to.as_str(), to.masked()))
         });
@@ -134,6 +138,7 @@ impl App {
                 channel: Channel::Email,
                 recipients: to,
                 live,
+                category: Some(template.category()),
             });
         }
         if let Some((_, to)) = &sms {
@@ -142,6 +147,7 @@ impl App {
                 channel: Channel::Sms,
                 recipients: std::slice::from_ref(to),
                 live,
+                category: Some(template.category()),
             });
         }
         let admitted = match self.admit(&context, &planned).await? {
@@ -188,7 +194,8 @@ impl App {
         }
     }
 
-    /// One email on the configured channel, unless its recipients are over their caps.
+    /// One email on the configured channel to the recipients not on the suppression list,
+    /// unless they are over their caps.
     async fn email_attempt(
         &self,
         message: &EmailMessage,
@@ -198,19 +205,44 @@ impl App {
     ) -> Attempted {
         let started = Instant::now();
         let senders = self.email();
-        let (provider, result) = match senders {
-            Senders::Live(providers) => match admitted.capped(Channel::Email) {
-                None => self.send_with_failover(providers, message).await,
-                Some(error) => (providers.first.provider(), Err(error)),
-            },
-            Senders::Demo(demo) => (demo.provider(), demo.send(message).await),
-            Senders::Misconfigured(m) => (Provider::AwsSes, Err(misconfigured("Email", m))),
+        let stopped = admitted.stopped(Channel::Email, &recipients);
+        let suppressed: Vec<SuppressedRecipient> = stopped.iter().flatten().cloned().collect();
+        let (provider, result) = if suppressed.len() == recipients.len() {
+            let provider = match senders {
+                Senders::Live(providers) => providers.first.provider(),
+                Senders::Demo(demo) => demo.provider(),
+                Senders::Misconfigured(_) => Provider::AwsSes,
+            };
+            (provider, Err(Error::suppressed(suppressed)))
+        } else {
+            let kept;
+            let message = if suppressed.is_empty() {
+                message
+            } else {
+                let to = message.to.iter().zip(&stopped);
+                kept = EmailMessage {
+                    to: to.filter(|(_, s)| s.is_none()).map(|(to, _)| to.clone()).collect(),
+                    ..message.clone()
+                };
+                &kept
+            };
+            let (provider, result) = match senders {
+                Senders::Live(providers) => match admitted.capped(Channel::Email) {
+                    None => self.send_with_failover(providers, message).await,
+                    Some(error) => (providers.first.provider(), Err(error)),
+                },
+                Senders::Demo(demo) => (demo.provider(), demo.send(message).await),
+                Senders::Misconfigured(m) => (Provider::AwsSes, Err(misconfigured("Email", m))),
+            };
+            (provider, result.map(|sent| Sent { suppressed, ..sent }))
         };
         let attempt = (Channel::Email, provider, result);
-        self.attempted(attempt, senders, recipients, context, started)
+        self.attempted(attempt, senders, recipients, context, started, admitted)
     }
 
-    /// One SMS on the configured channel, unless its recipient is over the cap.
+    /// One SMS on the configured channel, unless its recipient is on the suppression list or
+    /// over the cap. Twilio's answer that the number opted out or cannot take texts puts it on
+    /// the list.
     async fn sms_attempt(
         &self,
         message: &SmsMessage,
@@ -220,7 +252,19 @@ impl App {
     ) -> Attempted {
         let started = Instant::now();
         let senders = self.sms();
+        let suppressed: Vec<SuppressedRecipient> = admitted
+            .stopped(Channel::Sms, std::slice::from_ref(&recipient))
+            .into_iter()
+            .flatten()
+            .collect();
         let (provider, result) = match senders {
+            _ if !suppressed.is_empty() => {
+                let provider = match senders {
+                    Senders::Demo(demo) => demo.provider(),
+                    _ => Provider::Twilio,
+                };
+                (provider, Err(Error::suppressed(suppressed)))
+            }
             Senders::Live(providers) => {
                 let twilio = &providers.first;
                 let provider = twilio.provider();
@@ -244,7 +288,12 @@ impl App {
             Senders::Misconfigured(m) => (Provider::Twilio, Err(misconfigured("SMS", m))),
         };
         let attempt = (Channel::Sms, provider, result);
-        self.attempted(attempt, senders, vec![recipient], context, started)
+        let attempted = self.attempted(attempt, senders, vec![recipient], context, started, admitted);
+        if let (Err(error), Some(recipient)) = (&attempted.result, attempted.record.recipients.first()) {
+            self.suppress_refused_number(error, recipient, &attempted.record.id, context)
+                .await;
+        }
+        attempted
     }
 
     /// Tries each provider in order, moving on only when the failure means the message was not
@@ -303,6 +352,7 @@ impl App {
         recipients: Vec<AuditRecipient>,
         context: &RequestContext,
         started: Instant,
+        admitted: &Admitted,
     ) -> Attempted {
         // A scheduled send's run records under the ids its scheduling gave.
         let id = match context.scheduled.as_ref().and_then(|ids| ids.of(channel)) {
@@ -328,6 +378,13 @@ impl App {
                 None,
                 sent.failed_over.as_slice(),
             ),
+            Err(error) if error.code == ErrorCode::RecipientSuppressed => (
+                AuditOutcome::Suppressed,
+                MessageStatus::Suppressed,
+                None,
+                Some(error),
+                &[][..],
+            ),
             Err(error) => (
                 AuditOutcome::Failed,
                 MessageStatus::Failed,
@@ -336,6 +393,11 @@ impl App {
                 error.attempts.as_slice(),
             ),
         };
+        let suppressions: Vec<&str> = recipients
+            .iter()
+            .filter_map(|r| admitted.suppression(channel, &r.hash))
+            .map(|s| s.id.as_str())
+            .collect();
         let audit = self.auditor.record(&AuditEvent {
             kind: "audit",
             event: AuditKind::SendAttempt,
@@ -355,8 +417,9 @@ impl App {
             recipients: recipients.clone(),
             failed_over,
             acceptance_unknown: error.is_some_and(|e| e.acceptance_unknown),
+            suppressions,
         });
-        let record = MessageRecord {
+        let mut record = MessageRecord {
             provider_message_id: message_id.map(str::to_owned),
             error_code: error.map(|e| e.code),
             ..context.record(
@@ -367,6 +430,12 @@ impl App {
                 crate::support::now_micros(),
             )
         };
+        // A recipient left out of a send that went to the others.
+        for recipient in &mut record.recipients {
+            if admitted.suppression(channel, &recipient.hash).is_some() {
+                recipient.status = MessageStatus::Suppressed;
+            }
+        }
         Attempted {
             result,
             record,

@@ -140,6 +140,7 @@ fn email_to(addresses: &[&str]) -> EmailMessage {
         html: None,
         reply_to: Vec::new(),
         attachments: Vec::new(),
+        category: None,
     }
 }
 
@@ -147,6 +148,7 @@ fn sms_to(number: &str) -> SmsMessage {
     SmsMessage {
         to: PhoneNumber::parse(number).unwrap(),
         body: "A private text".into(),
+        category: None,
     }
 }
 

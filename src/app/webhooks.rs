@@ -1,5 +1,6 @@
 //! Receiving a webhook: verify it, turn it into delivery events, keep each in the audit trail,
-//! the message log and the outbox, and hand back the first forwarding attempt as work to run
+//! the message log and the outbox (and on the suppression list when it calls for it; a
+//! patient's reply that opts out or back in, too), and hand back the first forwarding attempt as work to run
 //! after the answer, so the provider gets its 2xx at once.
 
 use std::future::Future;
@@ -10,11 +11,12 @@ use super::Dispatched;
 use super::dispatch::{attempt_all, forward_due};
 use super::{App, RequestContext, SES_WEBHOOK_PATH, TWILIO_WEBHOOK_PATH};
 use crate::config::ChannelConfig;
-use crate::domain::DeliveryEvent;
+use crate::domain::{DeliveryEvent, PhoneNumber};
 use crate::error::{Error, ErrorCode, FieldError};
 use crate::store::{Applied, NewEvent, Outgoing};
 use crate::webhooks::{
-    event_payload, is_aws_sns_host, ses_events, twilio_event, twilio_signature_is_valid,
+    OptWords, event_payload, is_aws_sns_host, opt_words, ses_events, twilio_event,
+    twilio_signature_is_valid,
 };
 
 /// Work that must outlive the answer (forwarding events to the practice app). The HTTP layer
@@ -93,6 +95,10 @@ impl App {
             return Err(forged(
                 "The X-Twilio-Signature header is missing or does not match.",
             ));
+        }
+        if let Some((from, words)) = inbound_opt_words(params) {
+            self.receive_opt_words(from.as_str(), from.masked(), words, context)
+                .await?;
         }
         let event = twilio_event(
             params,
@@ -201,6 +207,7 @@ impl App {
         events: Vec<DeliveryEvent>,
         context: &RequestContext,
     ) -> Result<Option<AfterAnswer>, Error> {
+        self.suppress_from_events(&events, context).await?;
         let mut claimed = Vec::new();
         for event in events {
             let audit = self.auditor.record_delivery(&event, &context.request_id);
@@ -242,6 +249,22 @@ impl App {
             }
         })))
     }
+}
+
+/// The sender and what their text says, for an inbound message that opts out or back in.
+fn inbound_opt_words(params: &[(String, String)]) -> Option<(PhoneNumber, OptWords)> {
+    let get = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let status = get("SmsStatus").or_else(|| get("MessageStatus"));
+    if !matches!(status, None | Some("received")) {
+        return None;
+    }
+    let from = PhoneNumber::parse(get("From")?).ok()?;
+    Some((from, opt_words(get("Body")?)?))
 }
 
 /// How long the work after a webhook's answer may go on forwarding the events that waited

@@ -22,4 +22,7 @@ pub struct DeliveryEvent {
     pub error_code: Option<String>,
     /// For failures: whether sending again could succeed. `null` for non-failures.
     pub retryable: Option<bool>,
+    /// The recipient, masked, for the suppression list; not forwarded (the hash joins).
+    #[serde(skip)]
+    pub recipient_masked: Option<String>,
 }

@@ -1,6 +1,7 @@
 //! `EmailMessage`: a valid email to send, and the limits that make it one.
 
 use super::{Attachment, EmailAddress};
+use crate::names::Category;
 
 pub const MAX_RECIPIENTS: usize = 50;
 pub const MAX_REPLY_TO: usize = 10;
@@ -16,4 +17,7 @@ pub struct EmailMessage {
     pub html: Option<String>,
     pub reply_to: Vec<EmailAddress>,
     pub attachments: Vec<Attachment>,
+    /// What it is about, for the suppression list and the patient's choices; `None`: only
+    /// suppressions for every category apply.
+    pub category: Option<Category>,
 }

@@ -1,6 +1,6 @@
 //! `Sent`: what a channel answers when a message was accepted.
 
-use crate::error::Attempt;
+use crate::error::{Attempt, SuppressedRecipient};
 use crate::names::Provider;
 
 /// A message accepted by a provider (with its id) or logged by demo mode (without one).
@@ -15,6 +15,8 @@ pub struct Sent {
     pub provider: Option<Provider>,
     /// Providers tried before it, which failed in a way that let the next one be tried.
     pub failed_over: Vec<Attempt>,
+    /// Recipients the suppression list kept it from (it went to the others).
+    pub suppressed: Vec<SuppressedRecipient>,
 }
 
 impl Sent {
@@ -25,6 +27,7 @@ impl Sent {
             demo: false,
             provider: None,
             failed_over: Vec::new(),
+            suppressed: Vec::new(),
         }
     }
 
@@ -35,6 +38,7 @@ impl Sent {
             demo: true,
             provider: None,
             failed_over: Vec::new(),
+            suppressed: Vec::new(),
         }
     }
 }

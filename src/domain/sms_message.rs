@@ -1,6 +1,7 @@
 //! `SmsMessage`: a valid text message to send.
 
 use super::PhoneNumber;
+use crate::names::Category;
 
 /// Twilio's limit for one message body.
 pub const MAX_SMS_CHARS: usize = 1600;
@@ -9,4 +10,6 @@ pub const MAX_SMS_CHARS: usize = 1600;
 pub struct SmsMessage {
     pub to: PhoneNumber,
     pub body: String,
+    /// What it is about, as [`EmailMessage::category`](super::EmailMessage) says.
+    pub category: Option<Category>,
 }

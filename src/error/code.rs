@@ -50,10 +50,15 @@ codes! {
     NotFound = "not_found", 404;
     TemplateNotFound = "template_not_found", 404;
     MessageNotFound = "message_not_found", 404;
+    SuppressionNotFound = "suppression_not_found", 404;
     MethodNotAllowed = "method_not_allowed", 405;
     IdempotencyInProgress = "idempotency_in_progress", 409;
     /// A scheduled message asked to be cancelled or moved after it went.
     MessageAlreadySent = "message_already_sent", 409;
+    /// A patient's STOP is lifted only by the patient (START).
+    LiftRequiresPatient = "lift_requires_patient", 409;
+    /// A complaint is lifted only with `"force": true`.
+    LiftRequiresForce = "lift_requires_force", 409;
     PayloadTooLarge = "payload_too_large", 413;
     AttachmentsTooLarge = "attachments_too_large", 413;
     UnsupportedMediaType = "unsupported_media_type", 415;
@@ -66,6 +71,8 @@ codes! {
     RecipientNotMobile = "recipient_not_mobile", 422;
     MessageTooLong = "message_too_long", 422;
     IdempotencyKeyReused = "idempotency_key_reused", 422;
+    /// Every recipient of the message is on the suppression list: nothing was sent.
+    RecipientSuppressed = "recipient_suppressed", 422;
     ProviderThrottled = "provider_throttled", 429;
     RateLimited = "rate_limited", 429;
     RecipientRateLimited = "recipient_rate_limited", 429;

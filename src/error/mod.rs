@@ -11,13 +11,27 @@ use serde::Serialize;
 
 pub use code::ErrorCode;
 
-use crate::names::Provider;
+use crate::names::{Provider, SuppressionReason};
 
 /// One provider that was tried and failed, before the next one was.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Attempt {
     pub provider: Provider,
     pub code: ErrorCode,
+}
+
+/// A recipient the suppression list kept a message from: who (masked), why, since when, and
+/// the entry (`GET /api/suppressions`, `DELETE /api/suppressions/{id}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SuppressedRecipient {
+    /// The recipient, masked.
+    pub to: String,
+    pub reason: SuppressionReason,
+    /// When the entry was added (RFC 3339).
+    #[schemars(extend("format" = "date-time"))]
+    pub since: String,
+    pub suppression_id: String,
 }
 
 /// One invalid field of a request, or one invalid variable of the deployment.
@@ -59,6 +73,8 @@ pub struct Error {
     /// The provider that failed last, and those that failed before it (failover).
     pub provider: Option<Provider>,
     pub attempts: Vec<Attempt>,
+    /// The recipients the suppression list kept the message from (`recipient_suppressed`).
+    pub suppressed: Vec<SuppressedRecipient>,
     /// The provider's or library's own error, never shown to the caller.
     pub source: Option<Arc<dyn std::error::Error + Send + Sync>>,
 }
@@ -77,7 +93,22 @@ impl Error {
             acceptance_unknown: false,
             provider: None,
             attempts: Vec::new(),
+            suppressed: Vec::new(),
             source: None,
+        }
+    }
+
+    /// A 422 for a message whose every recipient is on the suppression list: nothing was sent.
+    pub fn suppressed(suppressed: Vec<SuppressedRecipient>) -> Self {
+        Self {
+            suppressed,
+            ..Self::new(
+                ErrorCode::RecipientSuppressed,
+                "The recipient is on the suppression list, so nothing was sent.",
+            )
+            .with_hint(
+                "GET /api/suppressions lists the entry and its reason; a patient's STOP is lifted only by the patient (START).",
+            )
         }
     }
 

@@ -5,8 +5,8 @@ use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 use serde::Serialize;
 
 use super::ResponseBody;
-use crate::error::{Attempt, Error, ErrorCode, FieldError};
-use crate::names::Provider;
+use crate::error::{Attempt, Error, ErrorCode, FieldError, SuppressedRecipient};
+use crate::names::{Provider, SuppressionReason};
 use crate::store::StoredAnswer;
 
 /// A JSON answer; every one carries the request's id as `requestId`.
@@ -151,6 +151,19 @@ pub struct ErrorBody<'a> {
     /// Email providers that failed before it.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     failed_over: &'a [Attempt],
+    /// Why the (first) recipient is on the suppression list (`recipient_suppressed`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<SuppressionReason>,
+    /// Since when (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
+    since: Option<&'a str>,
+    /// The entry (`DELETE /api/suppressions/{id}` lifts it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suppression_id: Option<&'a str>,
+    /// Each suppressed recipient (`recipient_suppressed`).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    suppressed: &'a [SuppressedRecipient],
 }
 
 impl<'a> From<&'a Error> for ErrorBody<'a> {
@@ -168,6 +181,10 @@ impl<'a> From<&'a Error> for ErrorBody<'a> {
             acceptance_unknown: error.acceptance_unknown,
             provider: error.provider,
             failed_over: &error.attempts,
+            reason: error.suppressed.first().map(|s| s.reason),
+            since: error.suppressed.first().map(|s| s.since.as_str()),
+            suppression_id: error.suppressed.first().map(|s| s.suppression_id.as_str()),
+            suppressed: &error.suppressed,
         }
     }
 }

@@ -77,6 +77,8 @@ routes! {
     MessageStats: "/api/messages/stats", "api/messages/stats.rs", [GET], MESSAGE_STATS;
     Audit: "/api/audit", "api/audit.rs", [GET], AUDIT;
     Events: "/api/events", "api/events.rs", [GET], EVENTS;
+    /// `/api/suppressions`, and `/api/suppressions/{id}` below it: the suppression list.
+    Suppressions: "/api/suppressions", "api/suppressions.rs", [GET, POST, DELETE], SUPPRESSIONS;
     /// The dispatcher, called by a scheduler.
     Dispatch: "/api/cron/dispatch", "api/cron/dispatch.rs", [GET], DISPATCH;
 }
@@ -96,7 +98,7 @@ impl Route {
     }
 
     /// The route of a request path; a trailing slash is tolerated. `/api/messages/{id}` is
-    /// the messages route's.
+    /// the messages route's, `/api/suppressions/{id}` the suppressions route's.
     pub fn from_path(path: &str) -> Option<Route> {
         let path = path.strip_suffix('/').unwrap_or(path);
         Self::ALL
@@ -104,6 +106,10 @@ impl Route {
             .copied()
             .find(|route| route.path() == path)
             .or_else(|| path.starts_with("/api/messages/").then_some(Self::Messages))
+            .or_else(|| {
+                path.starts_with("/api/suppressions/")
+                    .then_some(Self::Suppressions)
+            })
     }
 }
 

@@ -7,8 +7,10 @@ mod schedule;
 mod send_email;
 mod send_notification;
 mod send_sms;
+mod suppress;
 
 pub use schedule::{RescheduleRequest, SCHEDULE_WINDOW, Timed, Timing, without_send_at};
 pub use send_email::SendEmailRequest;
 pub use send_notification::SendNotificationRequest;
 pub use send_sms::SendSmsRequest;
+pub use suppress::{ManualSuppression, SuppressRequest};

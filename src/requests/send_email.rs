@@ -9,6 +9,7 @@ use crate::domain::{
     EmailAddress, EmailMessage, MAX_ATTACHMENTS, MAX_RECIPIENTS, MAX_REPLY_TO, MAX_SUBJECT_CHARS,
 };
 use crate::error::FieldError;
+use crate::names::Category;
 
 /// The JSON body of `POST /api/send-email`, as sent. Every field is optional here so that
 /// parsing can report all missing and invalid fields at once; unknown fields are refused so
@@ -43,6 +44,10 @@ pub struct SendEmailRequest {
     pub timezone: Option<String>,
     #[schemars(description = URGENT_DOC)]
     pub urgent: Option<bool>,
+    /// What the message is about (`billing_alerts`, `billing_receipts`, `care_reminders`,
+    /// `documents`): suppressions of that category then apply too. Without one, only
+    /// suppressions for every category do.
+    pub category: Option<Category>,
 }
 
 /// One address or a list of addresses.
@@ -87,6 +92,7 @@ impl TryFrom<SendEmailRequest> for EmailMessage {
                 html,
                 reply_to,
                 attachments,
+                category: request.category,
             })
         } else {
             Err(errors)

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use super::schedule::{SEND_AT_DOC, TIMEZONE_DOC, URGENT_DOC};
 use crate::domain::{MAX_SMS_CHARS, PhoneNumber, SmsMessage};
 use crate::error::FieldError;
+use crate::names::Category;
 
 /// The JSON body of `POST /api/send-sms`, as sent.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -25,6 +26,10 @@ pub struct SendSmsRequest {
     pub timezone: Option<String>,
     #[schemars(description = URGENT_DOC)]
     pub urgent: Option<bool>,
+    /// What the message is about (`billing_alerts`, `billing_receipts`, `care_reminders`,
+    /// `documents`): suppressions of that category then apply too. Without one, only
+    /// suppressions for every category do.
+    pub category: Option<Category>,
 }
 
 impl TryFrom<SendSmsRequest> for SmsMessage {
@@ -57,7 +62,11 @@ impl TryFrom<SendSmsRequest> for SmsMessage {
             ));
         }
         match to {
-            Some(to) if errors.is_empty() => Ok(Self { to, body }),
+            Some(to) if errors.is_empty() => Ok(Self {
+                to,
+                body,
+                category: request.category,
+            }),
             _ => Err(errors),
         }
     }
@@ -74,6 +83,7 @@ mod tests {
             send_at: None,
             timezone: None,
             urgent: None,
+            category: None,
         })
     }
 

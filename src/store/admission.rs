@@ -1,11 +1,14 @@
 //! Admission of a send: the caller's rate, the idempotency key and the recipient caps, counted
-//! and claimed in one atomic step, and the answer kept for replays.
+//! and claimed in one atomic step, the suppression list read in the same step, and the answer
+//! kept for replays.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::Suppression;
 use crate::error::Error;
+use crate::names::{Category, Channel};
 use crate::support::BoxFuture;
 
 /// Admission and limits.
@@ -53,11 +56,30 @@ pub struct Claim {
     pub channels: u8,
 }
 
-/// One send request's admission: the caller's rate first, then the key, then recipient caps.
+/// One send request's admission: the caller's rate first, then the key, then recipient caps;
+/// and the suppressions in force for its recipients.
 #[derive(Debug, Clone, Default)]
 pub struct Admission {
     pub limits: Vec<Limit>,
     pub claim: Option<Claim>,
+    pub reach: Vec<Reach>,
+}
+
+/// One recipient a request would reach on one channel, for a message of `category`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reach {
+    pub channel: Channel,
+    pub recipient_hash: String,
+    pub category: Option<Category>,
+}
+
+impl Reach {
+    /// Whether `entry` keeps this send from going.
+    pub fn stopped_by(&self, entry: &Suppression) -> bool {
+        entry.channel == self.channel
+            && entry.recipient_hash == self.recipient_hash
+            && entry.applies_to(self.category)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,6 +110,8 @@ pub enum ClaimOutcome {
 pub struct Admitted {
     pub refused: Vec<Refusal>,
     pub claim: ClaimOutcome,
+    /// The entries in force that stop one of its reaches (read only when it may go on).
+    pub suppressed: Vec<Suppression>,
 }
 
 impl Admitted {

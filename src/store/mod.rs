@@ -1,5 +1,5 @@
 //! The store: what outlives one request (idempotency keys, the message log, the limits every
-//! instance shares, delivery events, scheduled sends, the audit trail), as one small trait per
+//! instance shares, delivery events, scheduled sends, the suppression list, the audit trail), as one small trait per
 //! concern with two implementations: Postgres when `DATABASE_URL` is set, and memory (the
 //! default for `cargo run`, demo mode and tests), which behaves the same within one process.
 //!
@@ -18,13 +18,14 @@ mod memory;
 mod outbox;
 mod postgres;
 mod scheduled;
+mod suppression;
 mod upkeep;
 
 #[cfg(test)]
 mod tests;
 
 pub use admission::{
-    Admission, Admit, Admitted, Claim, ClaimOutcome, Limit, Refusal, StoredAnswer,
+    Admission, Admit, Admitted, Claim, ClaimOutcome, Limit, Reach, Refusal, StoredAnswer,
 };
 pub use audit::{AuditPage, AuditQuery, AuditTrail};
 pub use log::{
@@ -38,6 +39,7 @@ pub use outbox::{
 };
 pub use postgres::{PostgresStore, SCHEMA_VERSION};
 pub use scheduled::{Change, Changed, Schedule, ScheduledHealth, ScheduledSend};
+pub use suppression::{Suppressed, Suppression, SuppressionFilter, SuppressionPage, Suppressions};
 pub use upkeep::{StoreHealth, Sweep, Swept, Upkeep};
 
 use std::time::Duration;
@@ -48,12 +50,30 @@ use crate::error::{Error, ErrorCode};
 /// Every concern at once: what the service holds. Implemented by any type that implements
 /// them all; a new concern is one more bound here.
 pub trait Store:
-    Admit + MessageLog + Outbox + Schedule + AuditTrail + Upkeep + Send + Sync + std::fmt::Debug
+    Admit
+    + MessageLog
+    + Outbox
+    + Schedule
+    + Suppressions
+    + AuditTrail
+    + Upkeep
+    + Send
+    + Sync
+    + std::fmt::Debug
 {
 }
 
 impl<T> Store for T where
-    T: Admit + MessageLog + Outbox + Schedule + AuditTrail + Upkeep + Send + Sync + std::fmt::Debug
+    T: Admit
+        + MessageLog
+        + Outbox
+        + Schedule
+        + Suppressions
+        + AuditTrail
+        + Upkeep
+        + Send
+        + Sync
+        + std::fmt::Debug
 {
 }
 

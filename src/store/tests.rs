@@ -21,6 +21,7 @@ async fn outcome(store: &MemoryStore) -> ClaimOutcome {
     let admission = Admission {
         limits: Vec::new(),
         claim: Some(claim()),
+        reach: Vec::new(),
     };
     store.admit(&admission).await.unwrap().claim
 }
@@ -52,6 +53,7 @@ async fn a_limit_recovers_one_request_per_interval() {
     let admission = Admission {
         limits: vec![Limit::new("caller:a".into(), 2, Duration::from_secs(60), 0)],
         claim: None,
+        reach: Vec::new(),
     };
     for _ in 0..2 {
         assert!(store.admit(&admission).await.unwrap().refused.is_empty());

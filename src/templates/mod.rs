@@ -16,7 +16,7 @@ pub use notifications::{Field, FieldKind};
 
 use crate::config::Branding;
 use crate::error::{Error, ErrorCode};
-use crate::names::Channel;
+use crate::names::{Category, Channel};
 
 /// One notification as rendered for every channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -192,6 +192,20 @@ impl TemplateName {
     pub fn channels(self) -> &'static [Channel] {
         Channel::ALL
     }
+
+    /// What the template is about, as a patient's choices and the suppression list see it.
+    pub const fn category(self) -> Category {
+        match self {
+            Self::PaymentFailed | Self::AutopayFailed | Self::AutopayEnabled => {
+                Category::BillingAlerts
+            }
+            Self::PaymentReceived | Self::RefundProcessed | Self::InvoiceCreated => {
+                Category::BillingReceipts
+            }
+            Self::AppointmentReminder => Category::CareReminders,
+            Self::DocumentAssigned => Category::Documents,
+        }
+    }
 }
 
 impl Serialize for TemplateName {
@@ -230,6 +244,8 @@ pub struct TemplateInfo {
     #[schemars(with = "TemplateName")]
     pub name: &'static str,
     pub description: &'static str,
+    /// `billing_alerts` is required: a patient may choose its channel, not turn it off.
+    pub category: Category,
     pub channels: &'static [Channel],
     pub fields: &'static [Field],
     /// Data that renders a realistic message (what `GET /api/preview` uses).
@@ -242,6 +258,7 @@ impl From<TemplateName> for TemplateInfo {
         Self {
             name: template.as_str(),
             description: template.description(),
+            category: template.category(),
             channels: template.channels(),
             fields: template.fields(),
             sample: template.sample(),

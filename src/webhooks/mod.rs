@@ -2,9 +2,10 @@
 //! way of SNS) are verified before they are believed, normalised into one
 //! [`DeliveryEvent`](crate::domain::DeliveryEvent),
 //! and forwarded to the practice app signed as the Standard Webhooks specification says, on a
-//! retry schedule.
+//! retry schedule; a patient's reply is read for the ways people opt out of texts and back in.
 
 mod forward;
+mod inbound;
 mod ses;
 mod sns;
 mod twilio;
@@ -13,6 +14,7 @@ pub use forward::{
     EventsTarget, Payload as EventPayload, payload as event_payload, retry_after,
     sign_standard_webhook,
 };
+pub use inbound::{OptWords, opt_words};
 pub use ses::ses_events;
 pub use sns::{CertificateSource, HttpsCertificateSource, SnsVerifier, is_aws_sns_host};
 pub use twilio::{twilio_event, twilio_signature_is_valid};

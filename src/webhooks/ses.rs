@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use super::event_id;
-use crate::domain::DeliveryEvent;
+use crate::domain::{DeliveryEvent, EmailAddress};
 use crate::names::{Channel, EventKind, Provider};
 
 /// An SES event as SES publishes it (event publishing's `eventType`, or a notification's
@@ -195,6 +195,7 @@ pub fn ses_events(
             time: time.clone(),
             error_code: outcome.error_code.clone(),
             retryable: outcome.retryable,
+            recipient_masked: EmailAddress::parse(recipient).ok().map(|a| a.masked()),
         })
         .collect())
 }

@@ -5,7 +5,7 @@ use base64::Engine;
 use ring::hmac;
 
 use super::event_id;
-use crate::domain::DeliveryEvent;
+use crate::domain::{DeliveryEvent, PhoneNumber};
 use crate::names::{Channel, EventKind, Provider};
 
 /// Whether `signature` is Twilio's signature of `url` and `params`. Twilio may have signed the
@@ -92,6 +92,7 @@ pub fn twilio_event(
         time: now,
         error_code,
         retryable,
+        recipient_masked: recipient.and_then(|r| PhoneNumber::parse(r).ok()).map(|n| n.masked()),
     })
 }
 

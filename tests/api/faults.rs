@@ -45,6 +45,7 @@ fn sms() -> SmsMessage {
     SmsMessage {
         to: PhoneNumber::parse("+15551234567").unwrap(),
         body: "Your appointment is tomorrow.".into(),
+        category: None,
     }
 }
 
@@ -56,6 +57,7 @@ fn email() -> EmailMessage {
         html: None,
         reply_to: Vec::new(),
         attachments: Vec::new(),
+        category: None,
     }
 }
 

@@ -308,11 +308,15 @@ fn error_answer(status: u16) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use super::super::routes::contract::{audit, events, messages};
+    use super::super::routes::contract::{audit, events, messages, suppressions};
     use super::*;
 
     fn query_parameters(doc: &Value, path: &str) -> Vec<String> {
-        doc["paths"][path]["get"]["parameters"]
+        parameters_of(doc, path, "get")
+    }
+
+    fn parameters_of(doc: &Value, path: &str, method: &str) -> Vec<String> {
+        doc["paths"][path][method]["parameters"]
             .as_array()
             .unwrap()
             .iter()
@@ -341,6 +345,17 @@ mod tests {
             taken.sort();
             assert_eq!(documented, taken, "{path}");
         }
+        // The list's filters, and the lift's `force`.
+        let mut documented = query_parameters(&doc, "/api/suppressions");
+        documented.extend(parameters_of(&doc, "/api/suppressions/{id}", "delete"));
+        documented.sort();
+        let mut taken: Vec<String> = suppressions::PARAMETERS
+            .iter()
+            .filter(|p| **p != "id")
+            .map(|p| p.to_string())
+            .collect();
+        taken.sort();
+        assert_eq!(documented, taken);
     }
 
     #[test]

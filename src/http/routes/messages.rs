@@ -181,7 +181,7 @@ fn filter(app: &App, query: &Query) -> Result<MessageFilter, Error> {
 }
 
 /// A recipient as the log hashes it: the address or number normalised as a send does.
-fn recipient(text: &str) -> Option<String> {
+pub(super) fn recipient(text: &str) -> Option<String> {
     if text.contains('@') {
         EmailAddress::parse(text)
             .ok()

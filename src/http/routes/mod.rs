@@ -10,6 +10,7 @@ mod message_json;
 pub(in crate::http) mod messages;
 mod send_answers;
 mod sends;
+pub(in crate::http) mod suppressions;
 mod webhooks;
 
 pub use audit::AUDIT;
@@ -19,6 +20,7 @@ pub use events::EVENTS;
 pub use health::HEALTH;
 pub use messages::{MESSAGE_STATS, MESSAGES};
 pub use sends::{SEND_EMAIL, SEND_NOTIFICATION, SEND_SMS};
+pub use suppressions::SUPPRESSIONS;
 pub use webhooks::{SES_WEBHOOK, TWILIO_WEBHOOK};
 
 /// What the OpenAPI description takes from the routes: their answers' types and their query
@@ -30,8 +32,9 @@ pub(super) mod contract {
     pub(in crate::http) use super::health::HealthAnswer;
     pub(in crate::http) use super::messages::{Cancelled, One, Page, StatsBody};
     pub(in crate::http) use super::send_answers::{NotificationBody, ScheduledBody, SentBody};
+    pub(in crate::http) use super::suppressions::{One as OneSuppression, Page as SuppressionPage};
     pub(in crate::http) use super::webhooks::SnsAnswer;
-    pub(in crate::http) use super::{audit, events, messages};
+    pub(in crate::http) use super::{audit, events, messages, suppressions};
 }
 
 #[allow(unused_imports)]

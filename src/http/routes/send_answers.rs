@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::super::response;
 use crate::app::{NotificationOutcome, Scheduled};
 use crate::domain::Sent;
-use crate::error::{Attempt, Error, ErrorCode};
+use crate::error::{Attempt, Error, ErrorCode, SuppressedRecipient};
 use crate::names::Provider;
 use crate::templates::TemplateName;
 use time::OffsetDateTime;
@@ -114,6 +114,9 @@ pub(in crate::http) struct SentBody<'a> {
     /// Email providers that failed before it (failover).
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     failed_over: &'a [Attempt],
+    /// Recipients on the suppression list: the email went to the others, not to them.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    suppressed: &'a [SuppressedRecipient],
 }
 
 impl<'a> SentBody<'a> {
@@ -126,6 +129,7 @@ impl<'a> SentBody<'a> {
             demo: sent.demo,
             provider: sent.provider,
             failed_over: &sent.failed_over,
+            suppressed: &sent.suppressed,
         }
     }
 }

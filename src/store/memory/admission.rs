@@ -1,5 +1,6 @@
-//! The memory store's admission of a send: the caller's rate, the idempotency key and the
-//! recipient caps, with the same outcome as Postgres's `notify_admit`.
+//! The memory store's admission of a send: the caller's rate, the idempotency key, the
+//! recipient caps and the suppressions in force, with the same outcome as Postgres's
+//! `notify_admit`.
 
 use time::OffsetDateTime;
 
@@ -40,6 +41,7 @@ impl MemoryStore {
             return Admitted {
                 refused,
                 claim: ClaimOutcome::None,
+                suppressed: Vec::new(),
             };
         }
         count(&mut state, admission, now, |group| group == 0);
@@ -81,6 +83,7 @@ impl MemoryStore {
                     return Admitted {
                         refused: Vec::new(),
                         claim: outcome,
+                        suppressed: Vec::new(),
                     };
                 }
             }
@@ -97,7 +100,17 @@ impl MemoryStore {
                 claim = ClaimOutcome::None;
             }
         }
-        Admitted { refused, claim }
+        let suppressed = state
+            .suppressions
+            .iter()
+            .filter(|entry| admission.reach.iter().any(|r| r.stopped_by(entry)))
+            .cloned()
+            .collect();
+        Admitted {
+            refused,
+            claim,
+            suppressed,
+        }
     }
 }
 

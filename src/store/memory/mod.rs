@@ -14,6 +14,7 @@ mod audit;
 mod log;
 mod outbox;
 mod scheduled;
+mod suppression;
 mod upkeep;
 
 use outbox::EventRow;
@@ -49,6 +50,8 @@ struct State {
     next_audit_id: i64,
     /// Scheduled sends, in the order they were made.
     scheduled: Vec<ScheduledRow>,
+    /// The suppression list, oldest first; lifted entries stay.
+    suppressions: Vec<super::Suppression>,
 }
 
 #[derive(Debug)]

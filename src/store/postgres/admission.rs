@@ -1,5 +1,6 @@
-//! Admission on Postgres: one call of `notify_admit` (migrations/001_initial.sql), the request
-//! as it takes it (JSON text) and its answer.
+//! Admission on Postgres: one call of `notify_admit` (migrations/001_initial.sql, with the
+//! suppression list read by its three-argument form in 005_suppressions.sql), the request as it
+//! takes it (JSON text) and its answer.
 
 use std::time::Duration;
 
@@ -9,17 +10,26 @@ use tokio_postgres::types::Type;
 
 use super::PostgresStore;
 use crate::error::Error;
-use crate::store::{Admission, Admit, Admitted, ClaimOutcome, Refusal, StoredAnswer, unavailable};
+use crate::store::{
+    Admission, Admit, Admitted, ClaimOutcome, Refusal, StoredAnswer, Suppression, unavailable,
+};
 use crate::support::BoxFuture;
 
-const ADMIT: &str = "SELECT notify_admit($1::jsonb, $2::jsonb)";
+const ADMIT: &str = "SELECT notify_admit($1::jsonb, $2::jsonb, $3::jsonb)";
 
 impl Admit for PostgresStore {
     fn admit<'a>(&'a self, admission: &'a Admission) -> BoxFuture<'a, Result<Admitted, Error>> {
         Box::pin(async move {
-            let (limits, claim) = admission_json(admission);
+            let (limits, claim, reach) = admission_json(admission);
             let answer: Option<AdmitAnswer> = self
-                .json(ADMIT, &[(&limits, Type::TEXT), (&claim, Type::TEXT)])
+                .json(
+                    ADMIT,
+                    &[
+                        (&limits, Type::TEXT),
+                        (&claim, Type::TEXT),
+                        (&reach, Type::TEXT),
+                    ],
+                )
                 .await?;
             admitted(answer.ok_or_else(|| unavailable("notify_admit answered nothing"))?)
         })
@@ -35,6 +45,8 @@ struct AdmitAnswer {
     status: Option<u16>,
     body: Option<String>,
     retry_ms: Option<u64>,
+    #[serde(default)]
+    suppressed: Vec<Suppression>,
 }
 
 #[derive(Deserialize)]
@@ -46,7 +58,7 @@ struct RefusedJson {
 
 /// The admission as `notify_admit` takes it, as JSON text (cheaper to send than a `jsonb`
 /// value built first).
-fn admission_json(admission: &Admission) -> (String, Option<String>) {
+fn admission_json(admission: &Admission) -> (String, Option<String>, String) {
     #[derive(Serialize)]
     struct LimitJson<'a> {
         key: &'a str,
@@ -63,6 +75,12 @@ fn admission_json(admission: &Admission) -> (String, Option<String>) {
         lease_ms: u64,
         ttl_ms: u64,
         channels: u8,
+    }
+    #[derive(Serialize)]
+    struct ReachJson<'a> {
+        channel: &'static str,
+        hash: &'a str,
+        category: Option<&'static str>,
     }
     let limits: Vec<LimitJson> = admission
         .limits
@@ -82,9 +100,19 @@ fn admission_json(admission: &Admission) -> (String, Option<String>) {
         ttl_ms: c.ttl.as_millis() as u64,
         channels: c.channels,
     });
+    let reach: Vec<ReachJson> = admission
+        .reach
+        .iter()
+        .map(|r| ReachJson {
+            channel: r.channel.as_str(),
+            hash: &r.recipient_hash,
+            category: r.category.map(|c| c.as_str()),
+        })
+        .collect();
     (
         serde_json::to_string(&limits).unwrap_or_else(|_| "[]".into()),
         claim.and_then(|c| serde_json::to_string(&c).ok()),
+        serde_json::to_string(&reach).unwrap_or_else(|_| "[]".into()),
     )
 }
 
@@ -111,5 +139,9 @@ fn admitted(answer: AdmitAnswer) -> Result<Admitted, Error> {
             retry_after: Duration::from_millis(r.retry_ms),
         })
         .collect();
-    Ok(Admitted { refused, claim })
+    Ok(Admitted {
+        refused,
+        claim,
+        suppressed: answer.suppressed,
+    })
 }

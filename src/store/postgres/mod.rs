@@ -11,6 +11,7 @@ mod migrate;
 pub use migrate::SCHEMA_VERSION;
 mod outbox;
 mod scheduled;
+mod suppression;
 mod upkeep;
 
 use std::sync::Arc;

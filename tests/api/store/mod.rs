@@ -72,7 +72,14 @@ pub fn answer(body: &str) -> StoredAnswer {
 }
 
 pub async fn admit(store: &dyn Store, limits: Vec<Limit>, claim: Option<Claim>) -> Admitted {
-    store.admit(&Admission { limits, claim }).await.unwrap()
+    store
+        .admit(&Admission {
+            limits,
+            claim,
+            reach: Vec::new(),
+        })
+        .await
+        .unwrap()
 }
 
 /// A message of a send, sent `seconds` after a fixed time.
@@ -138,5 +145,6 @@ pub fn event(id: &str, kind: EventKind, provider_id: &str, hash: &str) -> Delive
         time: "2026-12-03T10:00:00Z".into(),
         error_code: None,
         retryable: None,
+        recipient_masked: None,
     }
 }

@@ -4,6 +4,7 @@
 mod log;
 mod sends;
 mod service;
+mod suppressions;
 
 use serde_json::{Value, json};
 
@@ -58,6 +59,7 @@ pub(super) fn of(route: Route, schemas: &mut Schemas) -> Vec<Operation> {
         Route::MessageStats => log::message_stats(schemas),
         Route::Audit => log::audit(schemas),
         Route::Events => log::events(schemas),
+        Route::Suppressions => suppressions::suppressions(schemas),
         Route::Dispatch => service::dispatch(schemas),
     }
 }

@@ -1,0 +1,5 @@
+//! Vercel function `/api/suppressions` and `/api/suppressions/{id}`: the suppression list.
+
+fn main() -> Result<(), vercel_runtime::Error> {
+    notify::http::serve_function(notify::http::routes::SUPPRESSIONS)
+}

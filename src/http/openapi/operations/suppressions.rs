@@ -1,0 +1,124 @@
+//! The suppression list's operations.
+
+use serde_json::json;
+
+use super::super::super::routes::contract::{OneSuppression, SuppressionPage, suppressions};
+use super::*;
+use crate::names::{Channel, SuppressionReason};
+use crate::requests::SuppressRequest;
+
+pub(super) fn suppressions(schemas: &mut Schemas) -> Vec<Operation> {
+    let item = "/api/suppressions/{id}";
+    let id = json!({
+        "name": "id", "in": "path", "required": true,
+        "description": "the entry's id (sup_...)",
+        "schema": {"type": "string", "minLength": 1},
+    });
+    let one = |schemas: &mut Schemas, description: &str| {
+        json_answer(description, schemas.answer::<OneSuppression>(), false)
+    };
+    let list = vec![
+        query("channel", "", schemas.request::<Channel>()),
+        query("reason", "", schemas.request::<SuppressionReason>()),
+        query(
+            "recipient",
+            "a full email address or E.164 number; hashed on the server, never stored",
+            json!({"type": "string"}),
+        ),
+        query(
+            "since",
+            "added at or after (RFC 3339 with an offset)",
+            date_time(),
+        ),
+        query(
+            "active",
+            "true: only the entries in force; false: only the lifted ones",
+            json!({"type": "boolean"}),
+        ),
+        query(
+            "limit",
+            "",
+            limit(suppressions::DEFAULT_LIMIT, suppressions::MAX_LIMIT),
+        ),
+        query(
+            "cursor",
+            "nextCursor of the page before",
+            json!({"type": "string"}),
+        ),
+    ];
+    vec![
+        Operation {
+            parameters: list,
+            answers: vec![(
+                200,
+                json_answer(
+                    "A page of the list, newest first.",
+                    schemas.answer::<SuppressionPage>(),
+                    false,
+                ),
+            )],
+            errors: READ_ERRORS.to_vec(),
+            ..op(
+                Route::Suppressions,
+                "get",
+                "listSuppressions",
+                "The suppression list, newest first, filtered, by cursor",
+                Access::Caller,
+            )
+        },
+        Operation {
+            body: Some(json_body(
+                schemas.request::<SuppressRequest>(),
+                json!({"to": "patient@example.com", "reason": "unsubscribed"}),
+            )),
+            answers: vec![
+                (200, one(schemas, "The recipient was on the list already: the entry in force.")),
+                (201, one(schemas, "Added.")),
+            ],
+            errors: with(READ_ERRORS, &[415]),
+            ..op(
+                Route::Suppressions,
+                "post",
+                "addSuppression",
+                "Puts a recipient on the suppression list by hand (for every category, or one)",
+                Access::Caller,
+            )
+        },
+        Operation {
+            path: item,
+            parameters: vec![id.clone()],
+            answers: vec![(200, one(schemas, "The entry, in force or lifted."))],
+            errors: with(READ_ERRORS, &[404]),
+            ..op(
+                Route::Suppressions,
+                "get",
+                "getSuppression",
+                "One entry of the suppression list",
+                Access::Caller,
+            )
+        },
+        Operation {
+            path: item,
+            parameters: vec![
+                id,
+                query(
+                    "force",
+                    "true to lift a complaint (only with the patient's word)",
+                    json!({"type": "boolean", "default": false}),
+                ),
+            ],
+            answers: vec![(
+                200,
+                one(schemas, "Lifted (kept on record with liftedAt), or lifted already."),
+            )],
+            errors: with(READ_ERRORS, &[404, 409]),
+            ..op(
+                Route::Suppressions,
+                "delete",
+                "liftSuppression",
+                "Lifts an entry: never a patient's STOP (only their START), a complaint only with force",
+                Access::Caller,
+            )
+        },
+    ]
+}
