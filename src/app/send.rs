@@ -221,7 +221,10 @@ impl App {
             } else {
                 let to = message.to.iter().zip(&stopped);
                 kept = EmailMessage {
-                    to: to.filter(|(_, s)| s.is_none()).map(|(to, _)| to.clone()).collect(),
+                    to: to
+                        .filter(|(_, s)| s.is_none())
+                        .map(|(to, _)| to.clone())
+                        .collect(),
                     ..message.clone()
                 };
                 &kept
@@ -288,8 +291,17 @@ impl App {
             Senders::Misconfigured(m) => (Provider::Twilio, Err(misconfigured("SMS", m))),
         };
         let attempt = (Channel::Sms, provider, result);
-        let attempted = self.attempted(attempt, senders, vec![recipient], context, started, admitted);
-        if let (Err(error), Some(recipient)) = (&attempted.result, attempted.record.recipients.first()) {
+        let attempted = self.attempted(
+            attempt,
+            senders,
+            vec![recipient],
+            context,
+            started,
+            admitted,
+        );
+        if let (Err(error), Some(recipient)) =
+            (&attempted.result, attempted.record.recipients.first())
+        {
             self.suppress_refused_number(error, recipient, &attempted.record.id, context)
                 .await;
         }

@@ -7,9 +7,7 @@ use super::{App, RequestContext};
 use crate::audit::{AuditRecipient, SuppressionChange};
 use crate::domain::DeliveryEvent;
 use crate::error::{Error, ErrorCode};
-use crate::names::{
-    AuditKind, Category, Channel, EventKind, SuppressionReason, SuppressionSource,
-};
+use crate::names::{AuditKind, Category, Channel, EventKind, SuppressionReason, SuppressionSource};
 use crate::store::{RecipientView, Suppressed, Suppression, SuppressionFilter, SuppressionPage};
 use crate::support::new_id;
 use crate::webhooks::OptWords;

@@ -101,7 +101,9 @@ mod tests {
     use super::*;
 
     fn parse(json: serde_json::Value) -> Result<ManualSuppression, Error> {
-        serde_json::from_value::<SuppressRequest>(json).unwrap().parse()
+        serde_json::from_value::<SuppressRequest>(json)
+            .unwrap()
+            .parse()
     }
 
     #[test]
@@ -111,7 +113,10 @@ mod tests {
         assert_eq!(email.reason, SuppressionReason::Manual);
         let sms = parse(serde_json::json!({"to": "+1 555 123 4567", "category": "care_reminders"}))
             .unwrap();
-        assert_eq!((sms.channel, sms.address.as_str()), (Channel::Sms, "+15551234567"));
+        assert_eq!(
+            (sms.channel, sms.address.as_str()),
+            (Channel::Sms, "+15551234567")
+        );
         assert_eq!(sms.scope, Some(Category::CareReminders));
     }
 

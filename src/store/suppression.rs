@@ -21,8 +21,7 @@ pub trait Suppressions {
     ) -> BoxFuture<'a, Result<Suppressed, Error>>;
 
     /// An entry by id, in force or lifted.
-    fn suppression<'a>(&'a self, id: &'a str)
-    -> BoxFuture<'a, Result<Option<Suppression>, Error>>;
+    fn suppression<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<Suppression>, Error>>;
 
     /// Lifts the entry `id` with its audit line, if it is in force: the entry as lifted, or
     /// `None` when there is no such entry in force (nothing is written then).

@@ -92,7 +92,9 @@ pub fn twilio_event(
         time: now,
         error_code,
         retryable,
-        recipient_masked: recipient.and_then(|r| PhoneNumber::parse(r).ok()).map(|n| n.masked()),
+        recipient_masked: recipient
+            .and_then(|r| PhoneNumber::parse(r).ok())
+            .map(|n| n.masked()),
     })
 }
 

@@ -40,10 +40,7 @@ impl Suppressions for MemoryStore {
         done(Suppressed { entry, added: true })
     }
 
-    fn suppression<'a>(
-        &'a self,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Suppression>, Error>> {
+    fn suppression<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<Suppression>, Error>> {
         let state = self.state();
         done(state.suppressions.iter().find(|e| e.id == id).cloned())
     }

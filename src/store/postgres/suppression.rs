@@ -62,8 +62,11 @@ impl Suppressions for PostgresStore {
     ) -> BoxFuture<'a, Result<Suppressed, Error>> {
         Box::pin(async move {
             let scope = new.scope.map(|s| s.as_str());
-            let (channel, reason, source) =
-                (new.channel.as_str(), new.reason.as_str(), new.source.as_str());
+            let (channel, reason, source) = (
+                new.channel.as_str(),
+                new.reason.as_str(),
+                new.source.as_str(),
+            );
             // A concurrent add of the same entry is not visible to this statement's snapshot
             // until it commits: the second try then reads it.
             for _ in 0..2 {
@@ -96,10 +99,7 @@ impl Suppressions for PostgresStore {
         })
     }
 
-    fn suppression<'a>(
-        &'a self,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Suppression>, Error>> {
+    fn suppression<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<Suppression>, Error>> {
         Box::pin(async move { self.json(SUPPRESSION, &[(&id, Type::TEXT)]).await })
     }
 

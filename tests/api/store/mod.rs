@@ -8,6 +8,7 @@ mod log;
 mod outbox;
 mod postgres;
 mod scheduled;
+mod suppression;
 mod upkeep;
 
 use std::collections::HashMap;

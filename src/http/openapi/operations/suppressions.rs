@@ -72,7 +72,13 @@ pub(super) fn suppressions(schemas: &mut Schemas) -> Vec<Operation> {
                 json!({"to": "patient@example.com", "reason": "unsubscribed"}),
             )),
             answers: vec![
-                (200, one(schemas, "The recipient was on the list already: the entry in force.")),
+                (
+                    200,
+                    one(
+                        schemas,
+                        "The recipient was on the list already: the entry in force.",
+                    ),
+                ),
                 (201, one(schemas, "Added.")),
             ],
             errors: with(READ_ERRORS, &[415]),
@@ -109,7 +115,10 @@ pub(super) fn suppressions(schemas: &mut Schemas) -> Vec<Operation> {
             ],
             answers: vec![(
                 200,
-                one(schemas, "Lifted (kept on record with liftedAt), or lifted already."),
+                one(
+                    schemas,
+                    "Lifted (kept on record with liftedAt), or lifted already.",
+                ),
             )],
             errors: with(READ_ERRORS, &[404, 409]),
             ..op(
