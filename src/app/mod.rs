@@ -4,6 +4,7 @@
 //! and health.
 
 mod admit;
+mod attempt;
 mod channel;
 mod dispatch;
 mod due;

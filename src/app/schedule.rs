@@ -5,8 +5,8 @@
 use time::OffsetDateTime;
 
 use super::admit::{Planned, Verdict};
+use super::attempt::misconfigured;
 use super::record::{Pending, Sending, Unrecorded};
-use super::send::misconfigured;
 use super::{App, RequestContext};
 use crate::audit::AuditRecipient;
 use crate::config::ChannelConfig;

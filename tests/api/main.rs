@@ -12,6 +12,7 @@ mod live_ses;
 mod live_twilio;
 mod notifications;
 mod outbox;
+mod reach;
 mod scheduled;
 mod security;
 mod store;

@@ -58,7 +58,7 @@ async fn twilio_webhook(receiver: &MockServer) -> Function {
     Function::start("webhooks-twilio", &crate::support::as_pairs(&vars)).await
 }
 
-async fn post_form(
+pub async fn post_form(
     function: &Function,
     query: &str,
     params: &[(&str, &str)],
@@ -273,13 +273,13 @@ async fn a_refusing_receiver_gets_one_attempt_at_once_and_the_event_is_left_for_
 
 /// A 2048-bit RSA key and a self-signed certificate for it, made for these tests (`rsa` makes
 /// the key, `rcgen` the certificate), signing as SNS does: PKCS#1 v1.5 over SHA1 or SHA256.
-struct TestSigner {
+pub struct TestSigner {
     key: rsa::RsaPrivateKey,
     certificate: Vec<u8>,
 }
 
 impl TestSigner {
-    fn new() -> Self {
+    pub fn new() -> Self {
         use rsa::pkcs8::EncodePrivateKey;
         let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
         let pem = key.to_pkcs8_pem(rsa::pkcs8::LineEnding::LF).unwrap();
@@ -309,7 +309,7 @@ impl TestSigner {
 /// Serves the test certificate at any URL and records every GET (certificates and
 /// subscription confirmations).
 #[derive(Clone)]
-struct TestSns {
+pub struct TestSns {
     certificate: Vec<u8>,
     fetched: Arc<Mutex<Vec<String>>>,
 }
@@ -325,9 +325,9 @@ impl CertificateSource for TestSns {
     }
 }
 
-const CERT_URL: &str = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-test.pem";
+pub const CERT_URL: &str = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-test.pem";
 
-fn sns_message(
+pub fn sns_message(
     signer: &TestSigner,
     version: &str,
     kind: &str,
@@ -370,6 +370,11 @@ fn sns_app(signer: &TestSigner, receiver: Option<&MockServer>) -> (App, TestSns)
         vars.insert("NOTIFY_EVENTS_URL".into(), receiver.uri());
         vars.insert("NOTIFY_EVENTS_SECRET".into(), events_secret());
     }
+    sns_app_with(signer, vars)
+}
+
+/// An SES webhook with `vars` (a database, the audit key), trusting `signer`'s certificate.
+pub fn sns_app_with(signer: &TestSigner, vars: HashMap<String, String>) -> (App, TestSns) {
     let sns = TestSns {
         certificate: signer.certificate.clone(),
         fetched: Arc::default(),
@@ -380,7 +385,7 @@ fn sns_app(signer: &TestSigner, receiver: Option<&MockServer>) -> (App, TestSns)
     )
 }
 
-async fn post_sns(app: &App, message: &Value) -> (u16, Value) {
+pub async fn post_sns(app: &App, message: &Value) -> (u16, Value) {
     let request = http::Request::post(Route::SesWebhook.path())
         .header("content-type", "text/plain; charset=UTF-8")
         .body(Full::new(bytes::Bytes::from(message.to_string())))

@@ -122,7 +122,7 @@ pub(super) fn keep(
             view.updated_at = timestamp(record.created_at);
             view.recipients = record.recipients.clone();
             message.rank = record.status.rank();
-            message.recipient_ranks = vec![record.status.rank(); record.recipients.len()];
+            message.recipient_ranks = record.recipients.iter().map(|r| r.status.rank()).collect();
             continue;
         }
         let created_at = record.created_at;
@@ -130,7 +130,7 @@ pub(super) fn keep(
             view: view_of(record, created_at),
             created_at,
             rank: record.status.rank(),
-            recipient_ranks: vec![record.status.rank(); record.recipients.len()],
+            recipient_ranks: record.recipients.iter().map(|r| r.status.rank()).collect(),
         });
     }
     while state.messages.len() > MAX_MESSAGES {

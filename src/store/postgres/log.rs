@@ -23,7 +23,7 @@ WITH input AS (
     SELECT * FROM jsonb_to_recordset($1::jsonb) AS m(
         id text, channel text, template text, provider text, "providerMessageId" text,
         status text, "statusRank" smallint, "errorCode" text, caller text, "requestId" text,
-        "idempotencyKey" text, "createdAt" timestamptz, recipients jsonb)
+        "idempotencyKey" text, "createdAt" timestamptz, recipients jsonb, "recipientRanks" jsonb)
 ), messages AS (
     INSERT INTO notify_messages (id, channel, template, provider, provider_message_id, status,
         status_rank, error_code, caller, request_id, idempotency_key, created_at, updated_at)
@@ -36,10 +36,10 @@ WITH input AS (
         updated_at = excluded.created_at
 ), recipients AS (
     INSERT INTO notify_recipients (message_id, position, masked, hash, status, status_rank)
-    SELECT i.id, r.n - 1, r.masked, r.hash, i.status, i."statusRank"
+    SELECT i.id, r.n - 1, r.masked, r.hash, r.status, (i."recipientRanks"->>(r.n - 1)::int)::smallint
     FROM input i,
-        ROWS FROM (jsonb_to_recordset(i.recipients) AS (masked text, hash text))
-        WITH ORDINALITY AS r(masked, hash, n)
+        ROWS FROM (jsonb_to_recordset(i.recipients) AS (masked text, hash text, status text))
+        WITH ORDINALITY AS r(masked, hash, status, n)
     ON CONFLICT (message_id, position) DO UPDATE SET status = excluded.status,
         status_rank = excluded.status_rank
 ), answer AS (
@@ -137,12 +137,15 @@ impl<'a> Recorded<'a> {
             #[serde(flatten)]
             record: &'r MessageRecord,
             status_rank: u8,
+            /// Each recipient's (one left out of a send has its own status).
+            recipient_ranks: Vec<u8>,
         }
         let ranked: Vec<Ranked> = messages
             .iter()
             .map(|record| Ranked {
                 record,
                 status_rank: record.status.rank(),
+                recipient_ranks: record.recipients.iter().map(|r| r.status.rank()).collect(),
             })
             .collect();
         Ok(Self {

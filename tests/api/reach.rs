@@ -1,0 +1,317 @@
+//! The suppression list end to end: the real function binaries on one database, SES in moto,
+//! Twilio in Prism, signed SNS messages and Twilio webhooks. What one instance learns (a bounce,
+//! a STOP) keeps the next send at another from going; the patient's START and staff's lift let
+//! it go again.
+
+use std::collections::HashMap;
+
+use serde_json::{Value, json};
+
+use crate::instances::emails_from;
+use crate::support::{
+    API_KEY, AUDIT_KEY, Function, POSTGRES, answer, as_pairs, fresh_database, moto_url, prism_url,
+    ses_vars, twilio_vars, unique, verify_domain_in_moto,
+};
+use crate::webhooks::{
+    CERT_URL, PUBLIC_URL, TestSigner, post_form, post_sns, sns_app_with, sns_message,
+    twilio_signature,
+};
+
+async fn send(function: &Function, body: &Value) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(&function.base_url)
+        .bearer_auth(API_KEY)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    answer(response).await
+}
+
+/// `method` on the suppressions function at `path` below `/api/suppressions`.
+async fn suppressions(
+    function: &Function,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .request(
+            method,
+            format!("{}/api/suppressions{path}", function.base_url),
+        )
+        .bearer_auth(API_KEY);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    answer(request.send().await.unwrap()).await
+}
+
+fn stored(database: &str) -> HashMap<&'static str, String> {
+    HashMap::from([
+        ("DATABASE_URL", database.to_owned()),
+        ("NOTIFY_AUDIT_KEY", AUDIT_KEY.to_owned()),
+        ("NOTIFY_API_KEYS", API_KEY.to_owned()),
+    ])
+}
+
+fn bounce(kind: &str, sub: &str, message_id: &str, to: &str) -> String {
+    json!({
+        "eventType": "Bounce",
+        "mail": {"messageId": message_id, "timestamp": "2026-12-06T10:00:00.000Z", "destination": [to]},
+        "bounce": {"bounceType": kind, "bounceSubType": sub, "bouncedRecipients": [{"emailAddress": to}]},
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn a_hard_bounce_received_by_one_instance_stops_the_next_email_at_another_without_calling_ses()
+ {
+    let _shared = POSTGRES.read().await;
+    let database = fresh_database().await;
+    let domain = format!("{}.example.com", unique("reach"));
+    verify_domain_in_moto(&domain).await;
+    let sender = format!("noreply@{domain}");
+    let mut vars = ses_vars(&sender, &moto_url());
+    vars.extend(stored(&database));
+    let (a, b) = (
+        Function::start("send-email", &as_pairs(&vars)).await,
+        Function::start("send-email", &as_pairs(&vars)).await,
+    );
+    let list = Function::start("suppressions", &as_pairs(&stored(&database))).await;
+    let email = json!({"to": "Patient@Example.com", "subject": "Your receipt", "body": "Paid."});
+    let (status, first) = send(&a, &email).await;
+    assert_eq!(status, 200, "{first}");
+
+    // SES reports a transient bounce, then a permanent one, to another instance.
+    let signer = TestSigner::new();
+    let vars: HashMap<String, String> = stored(&database)
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    let (webhook, _) = sns_app_with(&signer, vars);
+    let provider_id = first["messageId"].as_str().unwrap();
+    for (kind, sub) in [("Transient", "MailboxFull"), ("Permanent", "General")] {
+        let report = bounce(kind, sub, provider_id, "patient@example.com");
+        let message = sns_message(&signer, "2", "Notification", &report, CERT_URL);
+        let (status, body) = post_sns(&webhook, &message).await;
+        assert_eq!(status, 200, "{body}");
+        if kind == "Transient" {
+            let (status, body) = send(&b, &email).await;
+            assert_eq!(status, 200, "a transient bounce is no reason: {body}");
+        }
+    }
+    assert_eq!(emails_from(&sender).await, 2);
+
+    let (status, refused) = send(&b, &email).await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["code"], "recipient_suppressed");
+    assert_eq!(refused["reason"], "hard_bounce");
+    assert!(
+        refused["since"].as_str().unwrap().ends_with('Z'),
+        "{refused}"
+    );
+    let id = refused["suppressionId"].as_str().unwrap().to_owned();
+    assert_eq!(emails_from(&sender).await, 2, "SES was not called");
+
+    let (status, page) = suppressions(
+        &list,
+        reqwest::Method::GET,
+        "?recipient=patient@example.com",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    let entry = &page["suppressions"][0];
+    assert_eq!(page["suppressions"].as_array().unwrap().len(), 1, "{page}");
+    assert_eq!(
+        (
+            entry["id"].as_str(),
+            entry["reason"].as_str(),
+            entry["source"].as_str()
+        ),
+        (
+            Some(id.as_str()),
+            Some("hard_bounce"),
+            Some("provider_event")
+        )
+    );
+    assert_eq!(entry["recipient"], "p***@example.com");
+    assert_eq!(
+        entry["messageId"], first["id"],
+        "the entry names the message that bounced"
+    );
+    assert!(!page.to_string().contains("patient@example.com"));
+
+    // Staff lift it; the next send goes.
+    let (status, lifted) =
+        suppressions(&list, reqwest::Method::DELETE, &format!("/{id}"), None).await;
+    assert_eq!(status, 200, "{lifted}");
+    assert!(lifted["suppression"]["liftedAt"].is_string(), "{lifted}");
+    let (status, body) = send(&a, &email).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(emails_from(&sender).await, 3);
+}
+
+const STOP_WORDS: &str = "Please stop texting me";
+
+#[tokio::test]
+async fn a_patients_stop_in_plain_words_stops_texts_until_they_text_start() {
+    let _shared = POSTGRES.read().await;
+    let database = fresh_database().await;
+    let mut vars = twilio_vars(&prism_url());
+    vars.extend(stored(&database));
+    vars.insert("NOTIFY_PUBLIC_URL", PUBLIC_URL.into());
+    let webhook = Function::start("webhooks-twilio", &as_pairs(&vars)).await;
+    let sms = Function::start("send-sms", &as_pairs(&vars)).await;
+    let list = Function::start("suppressions", &as_pairs(&stored(&database))).await;
+    let text = json!({"to": "+15551234567", "message": "Your appointment is tomorrow."});
+    assert_eq!(send(&sms, &text).await.0, 200);
+
+    let inbound = |body: &'static str, sid: &'static str| {
+        [
+            ("MessageSid", sid),
+            ("SmsStatus", "received"),
+            ("From", "+15551234567"),
+            ("To", "+15550001111"),
+            ("Body", body),
+        ]
+    };
+    let url = format!("{PUBLIC_URL}/api/webhooks/twilio");
+    let stop = inbound(STOP_WORDS, "SM00000000000000000000000000000001");
+    let response = post_form(&webhook, "", &stop, Some(&twilio_signature(&url, &stop))).await;
+    assert_eq!(response.status(), 200);
+
+    let (status, refused) = send(&sms, &text).await;
+    assert_eq!(
+        (status, refused["reason"].as_str()),
+        (422, Some("sms_stop")),
+        "{refused}"
+    );
+    let id = refused["suppressionId"].as_str().unwrap().to_owned();
+    let (_, one) = suppressions(&list, reqwest::Method::GET, &format!("/{id}"), None).await;
+    let entry = &one["suppression"];
+    assert_eq!(
+        (
+            entry["source"].as_str(),
+            entry["inferred"].as_bool(),
+            entry["recipient"].as_str()
+        ),
+        (Some("inbound_message"), Some(true), Some("+1******4567")),
+        "{one}"
+    );
+    let (status, kept) =
+        suppressions(&list, reqwest::Method::DELETE, &format!("/{id}"), None).await;
+    assert_eq!(
+        (status, kept["code"].as_str()),
+        (409, Some("lift_requires_patient")),
+        "{kept}"
+    );
+
+    let start = inbound("START", "SM00000000000000000000000000000002");
+    let response = post_form(&webhook, "", &start, Some(&twilio_signature(&url, &start))).await;
+    assert_eq!(response.status(), 200);
+    let (status, body) = send(&sms, &text).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, one) = suppressions(&list, reqwest::Method::GET, &format!("/{id}"), None).await;
+    assert!(one["suppression"]["liftedAt"].is_string(), "{one}");
+}
+
+#[tokio::test]
+async fn an_email_to_several_goes_to_the_others_and_a_notification_goes_on_its_other_channel() {
+    let _shared = POSTGRES.read().await;
+    let database = fresh_database().await;
+    let domain = format!("{}.example.com", unique("several"));
+    verify_domain_in_moto(&domain).await;
+    let sender = format!("noreply@{domain}");
+    let mut vars = ses_vars(&sender, &moto_url());
+    vars.extend(twilio_vars(&prism_url()));
+    vars.extend(stored(&database));
+    let email = Function::start("send-email", &as_pairs(&vars)).await;
+    let notification = Function::start("send-notification", &as_pairs(&vars)).await;
+    let messages = Function::start("messages", &as_pairs(&stored(&database))).await;
+    let list = Function::start("suppressions", &as_pairs(&stored(&database))).await;
+    for to in ["bo@example.com", "+15557654321"] {
+        let (status, added) = suppressions(
+            &list,
+            reqwest::Method::POST,
+            "",
+            Some(json!({"to": to, "reason": "unsubscribed"})),
+        )
+        .await;
+        assert_eq!(status, 201, "{added}");
+        assert_eq!(added["suppression"]["source"], "api");
+    }
+    let (status, again) = suppressions(
+        &list,
+        reqwest::Method::POST,
+        "",
+        Some(json!({"to": "BO@example.com"})),
+    )
+    .await;
+    assert_eq!(status, 200, "already in force: {again}");
+
+    let body = json!({"to": ["ann@example.com", "bo@example.com"], "subject": "Open hours", "body": "We open at 9.", "category": "documents"});
+    let (status, sent) = send(&email, &body).await;
+    assert_eq!(status, 200, "{sent}");
+    assert_eq!(sent["suppressed"][0]["to"], "b***@example.com", "{sent}");
+    assert_eq!(sent["suppressed"][0]["reason"], "unsubscribed");
+    let moto = crate::support::message_in_moto(sent["messageId"].as_str().unwrap()).await;
+    assert_eq!(
+        moto["destinations"]["ToAddresses"],
+        json!(["ann@example.com"]),
+        "{moto}"
+    );
+    let (_, logged) = answer(
+        reqwest::Client::new()
+            .get(format!(
+                "{}/api/messages/{}",
+                messages.base_url,
+                sent["id"].as_str().unwrap()
+            ))
+            .bearer_auth(API_KEY)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let statuses: Vec<&str> = logged["message"]["recipients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["sent", "suppressed"], "{logged}");
+
+    let reminder = json!({
+        "template": "appointmentReminder",
+        "to": {"email": "ann@example.com", "phone": "+15557654321"},
+        "data": notify::templates::TemplateName::AppointmentReminder.sample(),
+    });
+    let (status, outcome) = send(&notification, &reminder).await;
+    assert_eq!(status, 207, "{outcome}");
+    assert_eq!(outcome["email"]["success"], true, "{outcome}");
+    assert_eq!(outcome["sms"]["code"], "recipient_suppressed", "{outcome}");
+    assert_eq!(outcome["sms"]["reason"], "unsubscribed", "{outcome}");
+    let (_, log) = answer(
+        reqwest::Client::new()
+            .get(format!(
+                "{}/api/messages?status=suppressed",
+                messages.base_url
+            ))
+            .bearer_auth(API_KEY)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let logged = log["messages"].as_array().unwrap();
+    assert_eq!(logged.len(), 1, "{log}");
+    assert_eq!(
+        (
+            logged[0]["channel"].as_str(),
+            logged[0]["template"].as_str()
+        ),
+        (Some("sms"), Some("appointmentReminder"))
+    );
+}
