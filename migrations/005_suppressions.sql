@@ -15,6 +15,9 @@ CREATE TABLE notify_suppressions (
     created_at timestamptz NOT NULL,
     lifted_at timestamptz
 );
+-- What each message is about, and why one was not sent (a suppression's reason).
+ALTER TABLE notify_messages ADD COLUMN category text, ADD COLUMN reason text;
+
 CREATE UNIQUE INDEX notify_suppressions_in_force
     ON notify_suppressions (recipient_hash, channel, coalesce(scope, ''))
     WHERE lifted_at IS NULL;

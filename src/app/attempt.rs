@@ -12,7 +12,7 @@ use crate::config::Misconfiguration;
 use crate::domain::{EmailMessage, Sent, SmsMessage};
 use crate::email::EmailSender;
 use crate::error::{Attempt, Error, ErrorCode, SuppressedRecipient};
-use crate::names::{AuditKind, AuditOutcome, Channel, MessageStatus, Provider};
+use crate::names::{AuditKind, AuditOutcome, Category, Channel, MessageStatus, Provider};
 use crate::store::MessageRecord;
 use crate::support::{NonEmpty, new_id};
 
@@ -70,7 +70,7 @@ impl App {
             };
             (provider, result.map(|sent| Sent { suppressed, ..sent }))
         };
-        let attempt = (Channel::Email, provider, result);
+        let attempt = ((Channel::Email, message.category), provider, result);
         self.attempted(attempt, senders, recipients, context, started, admitted)
     }
 
@@ -121,7 +121,7 @@ impl App {
             Senders::Demo(demo) => (demo.provider(), demo.send(message).await),
             Senders::Misconfigured(m) => (Provider::Twilio, Err(misconfigured("SMS", m))),
         };
-        let attempt = (Channel::Sms, provider, result);
+        let attempt = ((Channel::Sms, message.category), provider, result);
         let attempted = self.attempted(
             attempt,
             senders,
@@ -190,7 +190,11 @@ impl App {
     /// Gives the attempt its id, writes its audit event and makes its message record.
     fn attempted<S: ?Sized>(
         &self,
-        (channel, provider, result): (Channel, Provider, Result<Sent, Error>),
+        ((channel, category), provider, result): (
+            (Channel, Option<Category>),
+            Provider,
+            Result<Sent, Error>,
+        ),
         senders: &Senders<S>,
         recipients: Vec<AuditRecipient>,
         context: &RequestContext,
@@ -265,6 +269,10 @@ impl App {
         let mut record = MessageRecord {
             provider_message_id: message_id.map(str::to_owned),
             error_code: error.map(|e| e.code),
+            category,
+            reason: error
+                .and_then(|e| e.suppressed.first())
+                .map(|s| s.reason.as_str()),
             ..context.record(
                 id,
                 (channel, provider),

@@ -129,6 +129,8 @@ impl RequestContext {
             provider_message_id: None,
             status,
             error_code: None,
+            category: None,
+            reason: None,
             caller: self.caller.logged(),
             request_id: self.request_id.clone(),
             idempotency_key: self.idempotency.as_ref().map(|i| i.key.clone()),

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use super::{Claim, StoredAnswer};
 use crate::error::{Error, ErrorCode};
-use crate::names::{Channel, MessageStatus, Provider};
+use crate::names::{Category, Channel, MessageStatus, Provider};
 use crate::support::BoxFuture;
 use crate::templates::TemplateName;
 
@@ -54,6 +54,9 @@ pub struct MessageRecord {
     pub provider_message_id: Option<String>,
     pub status: MessageStatus,
     pub error_code: Option<ErrorCode>,
+    pub category: Option<Category>,
+    /// Why it was not sent: the suppression's reason.
+    pub reason: Option<&'static str>,
     pub caller: String,
     pub request_id: String,
     pub idempotency_key: Option<String>,
@@ -92,6 +95,10 @@ pub struct MessageView {
     pub provider_message_id: Option<String>,
     pub status: MessageStatus,
     pub error_code: Option<String>,
+    #[serde(default)]
+    pub category: Option<Category>,
+    #[serde(default)]
+    pub reason: Option<String>,
     pub caller: String,
     pub request_id: String,
     pub idempotency_key: Option<String>,

@@ -307,11 +307,22 @@ async fn an_email_to_several_goes_to_the_others_and_a_notification_goes_on_its_o
     .await;
     let logged = log["messages"].as_array().unwrap();
     assert_eq!(logged.len(), 1, "{log}");
+    let row = &logged[0];
     assert_eq!(
         (
-            logged[0]["channel"].as_str(),
-            logged[0]["template"].as_str()
+            row["channel"].as_str(),
+            row["template"].as_str(),
+            row["category"].as_str(),
+            row["reason"].as_str(),
+            row["errorCode"].as_str()
         ),
-        (Some("sms"), Some("appointmentReminder"))
+        (
+            Some("sms"),
+            Some("appointmentReminder"),
+            Some("care_reminders"),
+            Some("unsubscribed"),
+            Some("recipient_suppressed")
+        ),
+        "{log}"
     );
 }

@@ -4,7 +4,7 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::names::{Channel, MessageStatus, Provider};
+use crate::names::{Category, Channel, MessageStatus, Provider};
 use crate::store::{EventView, MessageView, RecipientView, Stats};
 use crate::templates::TemplateName;
 
@@ -20,6 +20,10 @@ pub(in crate::http) struct Message<'a> {
     provider_message_id: Option<&'a str>,
     status: MessageStatus,
     error_code: Option<&'a str>,
+    /// What it is about (`null` for a send that named none).
+    category: Option<Category>,
+    /// Why it was not sent (status `suppressed`): the suppression list's reason.
+    reason: Option<&'a str>,
     /// Who asked for it: `key:<name>`, `jwt:<subject>`, `ip:<address>`, `cron` or `local`.
     caller: &'a str,
     request_id: &'a str,
@@ -87,6 +91,8 @@ impl<'a> From<&'a MessageView> for Message<'a> {
             provider_message_id: view.provider_message_id.as_deref(),
             status: view.status,
             error_code: view.error_code.as_deref(),
+            category: view.category,
+            reason: view.reason.as_deref(),
             caller: &view.caller,
             request_id: &view.request_id,
             idempotency_key: view.idempotency_key.as_deref(),

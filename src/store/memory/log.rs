@@ -119,6 +119,8 @@ pub(super) fn keep(
             view.provider_message_id = record.provider_message_id.clone();
             view.status = record.status;
             view.error_code = record.error_code.map(|c| c.as_str().to_owned());
+            view.category = record.category.or(view.category);
+            view.reason = record.reason.map(str::to_owned);
             view.updated_at = timestamp(record.created_at);
             view.recipients = record.recipients.clone();
             message.rank = record.status.rank();
@@ -171,6 +173,8 @@ fn view_of(record: &MessageRecord, created_at: OffsetDateTime) -> MessageView {
         provider_message_id: record.provider_message_id.clone(),
         status: record.status,
         error_code: record.error_code.map(|c| c.as_str().to_owned()),
+        category: record.category,
+        reason: record.reason.map(str::to_owned),
         caller: record.caller.clone(),
         request_id: record.request_id.clone(),
         idempotency_key: record.idempotency_key.clone(),

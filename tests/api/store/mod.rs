@@ -104,6 +104,8 @@ pub fn record(
         provider_message_id: Some(provider_id.into()),
         status: MessageStatus::Sent,
         error_code: None,
+        category: template.map(|t| t.category()),
+        reason: None,
         caller: "key-1".into(),
         request_id: format!("req-{id}"),
         idempotency_key: None,
