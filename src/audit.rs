@@ -13,7 +13,7 @@ use crate::config::Secret;
 use crate::domain::DeliveryEvent;
 use crate::error::{Attempt, ErrorCode};
 use crate::names::{
-    AuditKind, AuditOutcome, Category, Channel, Mode, Provider, SuppressionReason,
+    AuditKind, AuditOutcome, Category, Channel, DeclineRule, Mode, Provider, SuppressionReason,
     SuppressionSource,
 };
 use crate::support::now_rfc3339;
@@ -200,6 +200,13 @@ pub struct AuditEvent<'a> {
     /// The suppression list's entries that kept recipients from it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub suppressions: Vec<&'a str>,
+    /// The rules that declined recipients (a patient's choice, the practice's default, no
+    /// consent to billing texts).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub declined: Vec<DeclineRule>,
+    /// For a billing SMS: whether the patient's consent to texts was on file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consent_on_file: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -143,6 +143,7 @@ names! {
         Complained = "complained",
         OptedOut = "opted_out",
         Suppressed = "suppressed",
+        Declined = "declined",
     }
 }
 
@@ -157,7 +158,7 @@ impl MessageStatus {
             Self::Delivered | Self::Bounced | Self::Failed => 3,
             Self::Read => 4,
             Self::Complained | Self::OptedOut => 5,
-            Self::Cancelled | Self::Suppressed => 6,
+            Self::Cancelled | Self::Suppressed | Self::Declined => 6,
         }
     }
 }
@@ -200,17 +201,19 @@ names! {
         DeliveryEvent = "delivery_event",
         SuppressionAdded = "suppression_added",
         SuppressionLifted = "suppression_lifted",
+        PreferenceUpdated = "preference_updated",
     }
 }
 
 names! {
-    /// How a send attempt ended, as its audit line says (`suppressed`: not made, every
-    /// recipient being on the suppression list).
+    /// How a send attempt ended, as its audit line says (`suppressed`, `declined`: not made,
+    /// every recipient being on the suppression list or having declined its category).
     AuditOutcome {
         Sent = "sent",
         Logged = "logged",
         Failed = "failed",
         Suppressed = "suppressed",
+        Declined = "declined",
     }
 }
 
@@ -261,6 +264,27 @@ names! {
         ProviderEvent = "provider_event",
         InboundMessage = "inbound_message",
         Api = "api",
+        UnsubscribeLink = "unsubscribe_link",
+    }
+}
+
+names! {
+    /// Why a send to a patient was declined: the patient turned its category off on that
+    /// channel, the practice's default has it off, or a billing text has no consent on file
+    /// while `NOTIFY_SMS_CONSENT=required`.
+    DeclineRule {
+        PatientPreference = "patient_preference",
+        PracticeDefault = "practice_default",
+        SmsConsentRequired = "sms_consent_required",
+    }
+}
+
+names! {
+    /// Who set a patient's choice: an API caller (the practice's app or staff), the patient on
+    /// the preference page, or the one-click unsubscribe link.
+    ChoiceSource {
+        Api = "api",
+        PreferencePage = "preference_page",
         UnsubscribeLink = "unsubscribe_link",
     }
 }

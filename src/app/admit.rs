@@ -1,15 +1,16 @@
 //! Admission of a send request, in one store call: the caller's rate, then its
 //! `Idempotency-Key`, then each live channel's recipient caps (against SMS-pumping fraud and
-//! loops in a calling app), and the suppression list for every recipient. On Postgres the
+//! loops in a calling app), and the suppression list and patients' choices for every recipient. On Postgres the
 //! counts hold across every instance and function.
 
 use std::time::Duration;
 
 use super::{App, RequestContext};
 use crate::audit::AuditRecipient;
-use crate::error::{Error, ErrorCode, SuppressedRecipient};
-use crate::names::{Category, Channel};
-use crate::store::{Admission, Claim, ClaimOutcome, Limit, Reach, StoredAnswer, Suppression};
+use super::withheld::declines;
+use crate::error::{Error, ErrorCode};
+use crate::names::{Category, Channel, DeclineRule};
+use crate::store::{Admission, Claim, ClaimOutcome, Limit, Reach, StoredAnswer};
 
 /// How long an idempotency key and its first answer are kept.
 pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
@@ -33,10 +34,13 @@ pub(super) struct Planned<'a> {
     pub category: Option<Category>,
 }
 
-/// A request let through: the caps refused per channel, and the key it holds, if any.
+/// A request let through: the caps refused per channel, the key it holds, if any, and who
+/// its messages are withheld from (`withheld.rs`).
 pub(super) struct Admitted {
-    store: crate::store::Admitted,
+    pub(super) store: crate::store::Admitted,
     pub claim: Option<Claim>,
+    /// Each recipient (channel, hash) a patient's or the practice's choice declines.
+    pub(super) declines: Vec<(Channel, String, DeclineRule)>,
 }
 
 impl Admitted {
@@ -45,35 +49,6 @@ impl Admitted {
         self.store
             .refusal(group(channel))
             .map(|after| recipient_limited(channel, after))
-    }
-
-    /// Each recipient as the answer reports it when the suppression list keeps `channel` from
-    /// it (`None`: not suppressed), in the order given.
-    pub fn stopped(
-        &self,
-        channel: Channel,
-        recipients: &[AuditRecipient],
-    ) -> Vec<Option<SuppressedRecipient>> {
-        recipients
-            .iter()
-            .map(|r| {
-                self.suppression(channel, &r.hash)
-                    .map(|s| SuppressedRecipient {
-                        to: r.masked.clone(),
-                        reason: s.reason,
-                        since: crate::support::timestamp(s.created_at),
-                        suppression_id: s.id.clone(),
-                    })
-            })
-            .collect()
-    }
-
-    /// The suppression that keeps the recipient `hash` from being sent to on `channel`.
-    pub fn suppression(&self, channel: Channel, hash: &str) -> Option<&Suppression> {
-        self.store
-            .suppressed
-            .iter()
-            .find(|s| s.channel == channel && s.recipient_hash == hash)
     }
 }
 
@@ -143,10 +118,12 @@ impl App {
         }
         match admitted.claim.clone() {
             ClaimOutcome::None => Ok(Verdict::Go(Admitted {
+                declines: declines(&self.config.reach, planned, &admitted.chosen),
                 store: admitted,
                 claim: None,
             })),
             ClaimOutcome::Claimed => Ok(Verdict::Go(Admitted {
+                declines: declines(&self.config.reach, planned, &admitted.chosen),
                 store: admitted,
                 claim: admission.claim,
             })),

@@ -1,17 +1,18 @@
-//! One attempt on one channel: the recipients the suppression list keeps out, the providers
+//! One attempt on one channel: the recipients it is withheld from left out (`withheld.rs`), the providers
 //! tried in order (failover) within the send budget, Twilio's refusals added to the list, and
 //! the attempt's audit event and message record.
 
 use std::time::Instant;
 
 use super::admit::Admitted;
+use super::withheld::{Withheld, is_billing};
 use super::channel::Senders;
 use super::{App, RequestContext};
 use crate::audit::{AuditEvent, AuditRecipient};
 use crate::config::Misconfiguration;
 use crate::domain::{EmailMessage, Sent, SmsMessage};
 use crate::email::EmailSender;
-use crate::error::{Attempt, Error, ErrorCode, SuppressedRecipient};
+use crate::error::{Attempt, DeclinedRecipient, Error, ErrorCode, SuppressedRecipient};
 use crate::names::{AuditKind, AuditOutcome, Category, Channel, MessageStatus, Provider};
 use crate::store::MessageRecord;
 use crate::support::{NonEmpty, new_id};
@@ -25,8 +26,8 @@ pub(super) struct Attempted {
 }
 
 impl App {
-    /// One email on the configured channel to the recipients not on the suppression list,
-    /// unless they are over their caps.
+    /// One email on the configured channel to the recipients it is not withheld from, unless
+    /// they are over their caps.
     pub(super) async fn email_attempt(
         &self,
         message: &EmailMessage,
@@ -36,21 +37,21 @@ impl App {
     ) -> Attempted {
         let started = Instant::now();
         let senders = self.email();
-        let stopped = admitted.stopped(Channel::Email, &recipients);
-        let suppressed: Vec<SuppressedRecipient> = stopped.iter().flatten().cloned().collect();
-        let (provider, result) = if suppressed.len() == recipients.len() {
+        let withheld = admitted.withheld(Channel::Email, &recipients);
+        let (suppressed, declined) = split(&withheld);
+        let (provider, result) = if withheld.iter().all(Option::is_some) {
             let provider = match senders {
                 Senders::Live(providers) => providers.first.provider(),
                 Senders::Demo(demo) => demo.provider(),
                 Senders::Misconfigured(_) => Provider::AwsSes,
             };
-            (provider, Err(Error::suppressed(suppressed)))
+            (provider, Err(Error::withheld(suppressed, declined)))
         } else {
             let kept;
-            let message = if suppressed.is_empty() {
+            let message = if withheld.iter().all(Option::is_none) {
                 message
             } else {
-                let to = message.to.iter().zip(&stopped);
+                let to = message.to.iter().zip(&withheld);
                 kept = EmailMessage {
                     to: to
                         .filter(|(_, s)| s.is_none())
@@ -68,14 +69,19 @@ impl App {
                 Senders::Demo(demo) => (demo.provider(), demo.send(message).await),
                 Senders::Misconfigured(m) => (Provider::AwsSes, Err(misconfigured("Email", m))),
             };
-            (provider, result.map(|sent| Sent { suppressed, ..sent }))
+            let sent = |sent| Sent {
+                suppressed,
+                declined,
+                ..sent
+            };
+            (provider, result.map(sent))
         };
         let attempt = ((Channel::Email, message.category), provider, result);
         self.attempted(attempt, senders, recipients, context, started, admitted)
     }
 
-    /// One SMS on the configured channel, unless its recipient is on the suppression list or
-    /// over the cap. Twilio's answer that the number opted out or cannot take texts puts it on
+    /// One SMS on the configured channel, unless it is withheld from its recipient or the
+    /// recipient is over the cap. Twilio's answer that the number opted out or cannot take texts puts it on
     /// the list.
     pub(super) async fn sms_attempt(
         &self,
@@ -86,18 +92,15 @@ impl App {
     ) -> Attempted {
         let started = Instant::now();
         let senders = self.sms();
-        let suppressed: Vec<SuppressedRecipient> = admitted
-            .stopped(Channel::Sms, std::slice::from_ref(&recipient))
-            .into_iter()
-            .flatten()
-            .collect();
+        let withheld = admitted.withheld(Channel::Sms, std::slice::from_ref(&recipient));
         let (provider, result) = match senders {
-            _ if !suppressed.is_empty() => {
+            _ if withheld[0].is_some() => {
                 let provider = match senders {
                     Senders::Demo(demo) => demo.provider(),
                     _ => Provider::Twilio,
                 };
-                (provider, Err(Error::suppressed(suppressed)))
+                let (suppressed, declined) = split(&withheld);
+                (provider, Err(Error::withheld(suppressed, declined)))
             }
             Senders::Live(providers) => {
                 let twilio = &providers.first;
@@ -232,6 +235,13 @@ impl App {
                 Some(error),
                 &[][..],
             ),
+            Err(error) if error.code == ErrorCode::RecipientDeclined => (
+                AuditOutcome::Declined,
+                MessageStatus::Declined,
+                None,
+                Some(error),
+                &[][..],
+            ),
             Err(error) => (
                 AuditOutcome::Failed,
                 MessageStatus::Failed,
@@ -245,6 +255,10 @@ impl App {
             .filter_map(|r| admitted.suppression(channel, &r.hash))
             .map(|s| s.id.as_str())
             .collect();
+        // Billing texts are not covered by the TCPA's healthcare exemption: whether consent
+        // was on file is kept with each.
+        let consent_on_file = (channel == Channel::Sms && category.is_some_and(is_billing))
+            .then(|| recipients.iter().all(|r| admitted.consent_on_file(&r.hash)));
         let audit = self.auditor.record(&AuditEvent {
             kind: "audit",
             event: AuditKind::SendAttempt,
@@ -265,14 +279,21 @@ impl App {
             failed_over,
             acceptance_unknown: error.is_some_and(|e| e.acceptance_unknown),
             suppressions,
+            declined: recipients
+                .iter()
+                .filter_map(|r| admitted.decline(channel, &r.hash))
+                .collect(),
+            consent_on_file,
         });
         let mut record = MessageRecord {
             provider_message_id: message_id.map(str::to_owned),
             error_code: error.map(|e| e.code),
             category,
-            reason: error
-                .and_then(|e| e.suppressed.first())
-                .map(|s| s.reason.as_str()),
+            reason: error.and_then(|e| {
+                let suppressed = e.suppressed.first().map(|s| s.reason.as_str());
+                suppressed.or(e.declined.first().map(|d| d.rule.as_str()))
+            }),
+            consent_on_file,
             ..context.record(
                 id,
                 (channel, provider),
@@ -285,6 +306,8 @@ impl App {
         for recipient in &mut record.recipients {
             if admitted.suppression(channel, &recipient.hash).is_some() {
                 recipient.status = MessageStatus::Suppressed;
+            } else if admitted.decline(channel, &recipient.hash).is_some() {
+                recipient.status = MessageStatus::Declined;
             }
         }
         Attempted {
@@ -293,6 +316,18 @@ impl App {
             audit,
         }
     }
+}
+
+/// The suppressed and the declined of a list of recipients.
+fn split(withheld: &[Option<Withheld>]) -> (Vec<SuppressedRecipient>, Vec<DeclinedRecipient>) {
+    let (mut suppressed, mut declined) = (Vec::new(), Vec::new());
+    for reason in withheld.iter().flatten() {
+        match reason {
+            Withheld::Suppressed(s) => suppressed.push(s.clone()),
+            Withheld::Declined(d) => declined.push(d.clone()),
+        }
+    }
+    (suppressed, declined)
 }
 
 pub(super) fn misconfigured(channel: &str, problem: &Misconfiguration) -> Error {

@@ -16,6 +16,7 @@ mod schedule;
 mod send;
 mod suppressions;
 mod webhooks;
+mod withheld;
 
 #[cfg(test)]
 mod tests;
@@ -131,6 +132,7 @@ impl RequestContext {
             error_code: None,
             category: None,
             reason: None,
+            consent_on_file: None,
             caller: self.caller.logged(),
             request_id: self.request_id.clone(),
             idempotency_key: self.idempotency.as_ref().map(|i| i.key.clone()),

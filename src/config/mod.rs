@@ -8,6 +8,7 @@ mod dispatch;
 mod email;
 mod policy;
 mod quiet;
+mod reach;
 mod secret;
 mod ses;
 mod sms;
@@ -23,6 +24,7 @@ pub use dispatch::DispatchConfig;
 pub use email::{EmailChannelSettings, EmailProviderSettings, SmtpSecurity, SmtpSettings};
 pub use policy::SendPolicy;
 pub use quiet::{DEFAULT_TIMEZONE, QuietConfig};
+pub use reach::{ReachConfig, SmsConsent};
 pub use secret::{Secret, SecretBytes};
 pub use ses::{
     CREDENTIALS_ON_VERCEL, DEFAULT_ROLE_SESSION_NAME, DEFAULT_SES_REGION, RoleSettings,
@@ -40,6 +42,7 @@ use dispatch::read_dispatch;
 use email::{SMTP_REQUIRED, email_channel, read_smtp};
 use policy::read_policy;
 use quiet::read_quiet;
+use reach::read_reach;
 use sms::{TWILIO_REQUIRED, read_twilio};
 use store::{read_store, read_store_key};
 use vars::{Vars, read_secret};
@@ -106,6 +109,10 @@ pub struct Config {
     pub quiet: QuietConfig,
     /// Quiet-hours variables that were set but unusable.
     pub quiet_invalid: Vec<FieldError>,
+    /// The practice's defaults per category and channel, and whether SMS consent is required.
+    pub reach: ReachConfig,
+    /// Reach variables that were set but unusable (their defaults are used instead).
+    pub reach_invalid: Vec<FieldError>,
     /// The dispatcher's secret, retention and local timer.
     pub dispatch: DispatchConfig,
     /// Dispatcher variables that were set but unusable (their defaults are used instead).
@@ -163,6 +170,8 @@ impl Config {
         let store_key = read_store_key(&vars, &mut security_invalid);
         let mut quiet_invalid = Vec::new();
         let quiet = read_quiet(&vars, &mut quiet_invalid);
+        let mut reach_invalid = Vec::new();
+        let reach = read_reach(&vars, &mut reach_invalid);
         let mut dispatch_invalid = Vec::new();
         let dispatch = read_dispatch(&vars, &mut dispatch_invalid);
         Self {
@@ -181,6 +190,8 @@ impl Config {
             store_key,
             quiet,
             quiet_invalid,
+            reach,
+            reach_invalid,
             dispatch,
             dispatch_invalid,
             on_vercel,

@@ -1,6 +1,6 @@
 //! `Sent`: what a channel answers when a message was accepted.
 
-use crate::error::{Attempt, SuppressedRecipient};
+use crate::error::{Attempt, DeclinedRecipient, SuppressedRecipient};
 use crate::names::Provider;
 
 /// A message accepted by a provider (with its id) or logged by demo mode (without one).
@@ -17,6 +17,8 @@ pub struct Sent {
     pub failed_over: Vec<Attempt>,
     /// Recipients the suppression list kept it from (it went to the others).
     pub suppressed: Vec<SuppressedRecipient>,
+    /// Recipients a choice kept it from.
+    pub declined: Vec<DeclinedRecipient>,
 }
 
 impl Sent {
@@ -28,6 +30,7 @@ impl Sent {
             provider: None,
             failed_over: Vec::new(),
             suppressed: Vec::new(),
+            declined: Vec::new(),
         }
     }
 
@@ -39,6 +42,7 @@ impl Sent {
             provider: None,
             failed_over: Vec::new(),
             suppressed: Vec::new(),
+            declined: Vec::new(),
         }
     }
 }

@@ -73,6 +73,9 @@ codes! {
     IdempotencyKeyReused = "idempotency_key_reused", 422;
     /// Every recipient of the message is on the suppression list: nothing was sent.
     RecipientSuppressed = "recipient_suppressed", 422;
+    /// The patient's choice, or the practice's default, has the message's category off on the
+    /// channel (or a billing text has no consent on file while it is required).
+    RecipientDeclined = "recipient_declined", 422;
     ProviderThrottled = "provider_throttled", 429;
     RateLimited = "rate_limited", 429;
     RecipientRateLimited = "recipient_rate_limited", 429;

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 pub use code::ErrorCode;
 
-use crate::names::{Provider, SuppressionReason};
+use crate::names::{DeclineRule, Provider, SuppressionReason};
 
 /// One provider that was tried and failed, before the next one was.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
@@ -32,6 +32,14 @@ pub struct SuppressedRecipient {
     #[schemars(extend("format" = "date-time"))]
     pub since: String,
     pub suppression_id: String,
+}
+
+/// A recipient a choice kept a message from: who (masked) and the rule that declined it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct DeclinedRecipient {
+    /// The recipient, masked.
+    pub to: String,
+    pub rule: DeclineRule,
 }
 
 /// One invalid field of a request, or one invalid variable of the deployment.
@@ -75,6 +83,8 @@ pub struct Error {
     pub attempts: Vec<Attempt>,
     /// The recipients the suppression list kept the message from (`recipient_suppressed`).
     pub suppressed: Vec<SuppressedRecipient>,
+    /// The recipients a choice kept the message from (`recipient_declined`).
+    pub declined: Vec<DeclinedRecipient>,
     /// The provider's or library's own error, never shown to the caller.
     pub source: Option<Arc<dyn std::error::Error + Send + Sync>>,
 }
@@ -94,21 +104,35 @@ impl Error {
             provider: None,
             attempts: Vec::new(),
             suppressed: Vec::new(),
+            declined: Vec::new(),
             source: None,
         }
     }
 
-    /// A 422 for a message whose every recipient is on the suppression list: nothing was sent.
-    pub fn suppressed(suppressed: Vec<SuppressedRecipient>) -> Self {
-        Self {
-            suppressed,
-            ..Self::new(
+    /// A 422 for a message withheld from every recipient: `recipient_suppressed` when one is
+    /// on the suppression list, else `recipient_declined`. Nothing was sent.
+    pub fn withheld(suppressed: Vec<SuppressedRecipient>, declined: Vec<DeclinedRecipient>) -> Self {
+        let error = if suppressed.is_empty() {
+            Self::new(
+                ErrorCode::RecipientDeclined,
+                "The recipient does not take this category on this channel, so nothing was sent.",
+            )
+            .with_hint(
+                "GET /api/preferences shows the patient's choices; `rule` says which one declined it.",
+            )
+        } else {
+            Self::new(
                 ErrorCode::RecipientSuppressed,
                 "The recipient is on the suppression list, so nothing was sent.",
             )
             .with_hint(
                 "GET /api/suppressions lists the entry and its reason; a patient's STOP is lifted only by the patient (START).",
             )
+        };
+        Self {
+            suppressed,
+            declined,
+            ..error
         }
     }
 

@@ -5,8 +5,10 @@ use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 use serde::Serialize;
 
 use super::ResponseBody;
-use crate::error::{Attempt, Error, ErrorCode, FieldError, SuppressedRecipient};
-use crate::names::{Provider, SuppressionReason};
+use crate::error::{
+    Attempt, DeclinedRecipient, Error, ErrorCode, FieldError, SuppressedRecipient,
+};
+use crate::names::{DeclineRule, Provider, SuppressionReason};
 use crate::store::StoredAnswer;
 
 /// A JSON answer; every one carries the request's id as `requestId`.
@@ -164,6 +166,12 @@ pub struct ErrorBody<'a> {
     /// Each suppressed recipient (`recipient_suppressed`).
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     suppressed: &'a [SuppressedRecipient],
+    /// The rule that declined the (first) recipient (`recipient_declined`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule: Option<DeclineRule>,
+    /// Each declined recipient.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    declined: &'a [DeclinedRecipient],
 }
 
 impl<'a> From<&'a Error> for ErrorBody<'a> {
@@ -185,6 +193,8 @@ impl<'a> From<&'a Error> for ErrorBody<'a> {
             since: error.suppressed.first().map(|s| s.since.as_str()),
             suppression_id: error.suppressed.first().map(|s| s.suppression_id.as_str()),
             suppressed: &error.suppressed,
+            rule: error.declined.first().map(|d| d.rule),
+            declined: &error.declined,
         }
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::Suppression;
+use super::{Chosen, Suppression};
 use crate::error::Error;
 use crate::names::{Category, Channel};
 use crate::support::BoxFuture;
@@ -112,6 +112,9 @@ pub struct Admitted {
     pub claim: ClaimOutcome,
     /// The entries in force that stop one of its reaches (read only when it may go on).
     pub suppressed: Vec<Suppression>,
+    /// The choices on record for its reaches' categories, and the consent of its SMS ones
+    /// (read only when it may go on).
+    pub chosen: Chosen,
 }
 
 impl Admitted {

@@ -55,8 +55,10 @@ pub struct MessageRecord {
     pub status: MessageStatus,
     pub error_code: Option<ErrorCode>,
     pub category: Option<Category>,
-    /// Why it was not sent: the suppression's reason.
+    /// Why it was not sent: the suppression's reason, or the rule that declined it.
     pub reason: Option<&'static str>,
+    /// For a billing SMS: whether the patient's consent to texts was on file.
+    pub consent_on_file: Option<bool>,
     pub caller: String,
     pub request_id: String,
     pub idempotency_key: Option<String>,
@@ -99,6 +101,8 @@ pub struct MessageView {
     pub category: Option<Category>,
     #[serde(default)]
     pub reason: Option<String>,
+    #[serde(default)]
+    pub consent_on_file: Option<bool>,
     pub caller: String,
     pub request_id: String,
     pub idempotency_key: Option<String>,

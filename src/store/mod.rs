@@ -1,5 +1,5 @@
 //! The store: what outlives one request (idempotency keys, the message log, the limits every
-//! instance shares, delivery events, scheduled sends, the suppression list, the audit trail), as one small trait per
+//! instance shares, delivery events, scheduled sends, the suppression list, patients' choices, the audit trail), as one small trait per
 //! concern with two implementations: Postgres when `DATABASE_URL` is set, and memory (the
 //! default for `cargo run`, demo mode and tests), which behaves the same within one process.
 //!
@@ -17,6 +17,7 @@ mod log;
 mod memory;
 mod outbox;
 mod postgres;
+mod preferences;
 mod scheduled;
 mod suppression;
 mod upkeep;
@@ -38,6 +39,7 @@ pub use outbox::{
     Settled,
 };
 pub use postgres::{PostgresStore, SCHEMA_VERSION};
+pub use preferences::{Choice, Chosen, Consent, Preferences};
 pub use scheduled::{Change, Changed, Schedule, ScheduledHealth, ScheduledSend};
 pub use suppression::{Suppressed, Suppression, SuppressionFilter, SuppressionPage, Suppressions};
 pub use upkeep::{StoreHealth, Sweep, Swept, Upkeep};
@@ -55,6 +57,7 @@ pub trait Store:
     + Outbox
     + Schedule
     + Suppressions
+    + Preferences
     + AuditTrail
     + Upkeep
     + Send
@@ -69,6 +72,7 @@ impl<T> Store for T where
         + Outbox
         + Schedule
         + Suppressions
+        + Preferences
         + AuditTrail
         + Upkeep
         + Send

@@ -22,8 +22,11 @@ pub(in crate::http) struct Message<'a> {
     error_code: Option<&'a str>,
     /// What it is about (`null` for a send that named none).
     category: Option<Category>,
-    /// Why it was not sent (status `suppressed`): the suppression list's reason.
+    /// Why it was not sent: the suppression list's reason (status `suppressed`), or the rule
+    /// that declined it (status `declined`).
     reason: Option<&'a str>,
+    /// For a billing SMS: whether the patient's consent to texts was on file.
+    consent_on_file: Option<bool>,
     /// Who asked for it: `key:<name>`, `jwt:<subject>`, `ip:<address>`, `cron` or `local`.
     caller: &'a str,
     request_id: &'a str,
@@ -93,6 +96,7 @@ impl<'a> From<&'a MessageView> for Message<'a> {
             error_code: view.error_code.as_deref(),
             category: view.category,
             reason: view.reason.as_deref(),
+            consent_on_file: view.consent_on_file,
             caller: &view.caller,
             request_id: &view.request_id,
             idempotency_key: view.idempotency_key.as_deref(),

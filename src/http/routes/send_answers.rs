@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::super::response;
 use crate::app::{NotificationOutcome, Scheduled};
 use crate::domain::Sent;
-use crate::error::{Attempt, Error, ErrorCode, SuppressedRecipient};
+use crate::error::{Attempt, DeclinedRecipient, Error, ErrorCode, SuppressedRecipient};
 use crate::names::Provider;
 use crate::templates::TemplateName;
 use time::OffsetDateTime;
@@ -117,6 +117,9 @@ pub(in crate::http) struct SentBody<'a> {
     /// Recipients on the suppression list: the email went to the others, not to them.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     suppressed: &'a [SuppressedRecipient],
+    /// Recipients whose choice declined it: the email went to the others.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    declined: &'a [DeclinedRecipient],
 }
 
 impl<'a> SentBody<'a> {
@@ -130,6 +133,7 @@ impl<'a> SentBody<'a> {
             provider: sent.provider,
             failed_over: &sent.failed_over,
             suppressed: &sent.suppressed,
+            declined: &sent.declined,
         }
     }
 }

@@ -7,7 +7,8 @@ use time::OffsetDateTime;
 use super::{ClaimRow, MAX_TRACKED_KEYS, MemoryStore, State, done};
 use crate::error::Error;
 use crate::store::gcra;
-use crate::store::{Admission, Admit, Admitted, ClaimOutcome, Refusal};
+use super::preferences;
+use crate::store::{Admission, Admit, Admitted, ClaimOutcome, Chosen, Refusal};
 use crate::support::BoxFuture;
 
 impl Admit for MemoryStore {
@@ -42,6 +43,7 @@ impl MemoryStore {
                 refused,
                 claim: ClaimOutcome::None,
                 suppressed: Vec::new(),
+                chosen: Chosen::default(),
             };
         }
         count(&mut state, admission, now, |group| group == 0);
@@ -84,6 +86,7 @@ impl MemoryStore {
                         refused: Vec::new(),
                         claim: outcome,
                         suppressed: Vec::new(),
+                        chosen: Chosen::default(),
                     };
                 }
             }
@@ -110,6 +113,7 @@ impl MemoryStore {
             refused,
             claim,
             suppressed,
+            chosen: preferences::chosen_for(&state, &admission.reach),
         }
     }
 }

@@ -121,6 +121,7 @@ pub(super) fn keep(
             view.error_code = record.error_code.map(|c| c.as_str().to_owned());
             view.category = record.category.or(view.category);
             view.reason = record.reason.map(str::to_owned);
+            view.consent_on_file = record.consent_on_file;
             view.updated_at = timestamp(record.created_at);
             view.recipients = record.recipients.clone();
             message.rank = record.status.rank();
@@ -175,6 +176,7 @@ fn view_of(record: &MessageRecord, created_at: OffsetDateTime) -> MessageView {
         error_code: record.error_code.map(|c| c.as_str().to_owned()),
         category: record.category,
         reason: record.reason.map(str::to_owned),
+        consent_on_file: record.consent_on_file,
         caller: record.caller.clone(),
         request_id: record.request_id.clone(),
         idempotency_key: record.idempotency_key.clone(),

@@ -13,6 +13,7 @@ mod admission;
 mod audit;
 mod log;
 mod outbox;
+mod preferences;
 mod scheduled;
 mod suppression;
 mod upkeep;
@@ -52,6 +53,9 @@ struct State {
     scheduled: Vec<ScheduledRow>,
     /// The suppression list, oldest first; lifted entries stay.
     suppressions: Vec<super::Suppression>,
+    /// Patients' choices (one per recipient, channel and category) and SMS consent.
+    choices: Vec<super::Choice>,
+    consent: Vec<super::Consent>,
 }
 
 #[derive(Debug)]

@@ -11,7 +11,8 @@ use tokio_postgres::types::Type;
 use super::PostgresStore;
 use crate::error::Error;
 use crate::store::{
-    Admission, Admit, Admitted, ClaimOutcome, Refusal, StoredAnswer, Suppression, unavailable,
+    Admission, Admit, Admitted, Chosen, ClaimOutcome, Refusal, StoredAnswer, Suppression,
+    unavailable,
 };
 use crate::support::BoxFuture;
 
@@ -47,6 +48,8 @@ struct AdmitAnswer {
     retry_ms: Option<u64>,
     #[serde(default)]
     suppressed: Vec<Suppression>,
+    #[serde(default)]
+    chosen: Chosen,
 }
 
 #[derive(Deserialize)]
@@ -143,5 +146,6 @@ fn admitted(answer: AdmitAnswer) -> Result<Admitted, Error> {
         refused,
         claim,
         suppressed: answer.suppressed,
+        chosen: answer.chosen,
     })
 }

@@ -10,6 +10,7 @@ mod migrate;
 
 pub use migrate::SCHEMA_VERSION;
 mod outbox;
+mod preferences;
 mod scheduled;
 mod suppression;
 mod upkeep;

@@ -106,6 +106,7 @@ pub fn record(
         error_code: None,
         category: template.map(|t| t.category()),
         reason: None,
+        consent_on_file: None,
         caller: "key-1".into(),
         request_id: format!("req-{id}"),
         idempotency_key: None,

@@ -1,0 +1,119 @@
+-- Reaching each patient only the way they can and want to be reached: the suppression list,
+-- patients' choices per category and channel, SMS consent, all read by admission.
+--
+-- The suppression list: recipients (their keyed hash, never the address or number) not to be
+-- sent to on a channel, for every category (scope NULL) or one; lifted entries stay on
+-- record. At most one entry per recipient, channel and scope is in force.
+
+-- A time as the store reads it: RFC 3339 in UTC with microseconds.
+CREATE FUNCTION notify_time_json(t timestamptz) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+$$;
+
+CREATE TABLE notify_suppressions (
+    id text PRIMARY KEY,
+    channel text NOT NULL,
+    recipient_hash text NOT NULL,
+    masked text NOT NULL,
+    scope text,
+    reason text NOT NULL,
+    source text NOT NULL,
+    inferred boolean NOT NULL DEFAULT false,
+    message_id text,
+    created_at timestamptz NOT NULL,
+    lifted_at timestamptz
+);
+-- What each message is about, why one was not sent (a suppression's reason or the rule that
+-- declined it), and for a billing text whether consent was on file.
+ALTER TABLE notify_messages ADD COLUMN category text, ADD COLUMN reason text,
+    ADD COLUMN consent_on_file boolean;
+
+CREATE UNIQUE INDEX notify_suppressions_in_force
+    ON notify_suppressions (recipient_hash, channel, coalesce(scope, ''))
+    WHERE lifted_at IS NULL;
+CREATE INDEX notify_suppressions_newest ON notify_suppressions (created_at DESC, id DESC);
+
+-- An entry as the store reads it (src/store/suppression.rs, `Suppression`).
+CREATE FUNCTION notify_suppression_json(s notify_suppressions) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT jsonb_build_object('id', s.id, 'channel', s.channel,
+        'recipientHash', s.recipient_hash, 'masked', s.masked, 'scope', s.scope,
+        'reason', s.reason, 'source', s.source, 'inferred', s.inferred,
+        'messageId', s.message_id,
+        'createdAt', notify_time_json(s.created_at), 'liftedAt', notify_time_json(s.lifted_at))
+$$;
+
+-- Patients' choices: per recipient (keyed hash), channel and category, on or off.
+CREATE TABLE notify_preferences (
+    recipient_hash text NOT NULL,
+    channel text NOT NULL,
+    category text NOT NULL,
+    enabled boolean NOT NULL,
+    masked text NOT NULL,
+    source text NOT NULL,
+    updated_at timestamptz NOT NULL,
+    PRIMARY KEY (recipient_hash, channel, category)
+);
+
+-- A phone's consent to texts: when, where, and the wording agreed to.
+CREATE TABLE notify_consent (
+    recipient_hash text PRIMARY KEY,
+    masked text NOT NULL,
+    at timestamptz NOT NULL,
+    source text NOT NULL,
+    text_version text NOT NULL,
+    recorded_at timestamptz NOT NULL
+);
+
+-- What the store reads of choices and consent (src/store/preferences.rs, `Chosen`) for
+-- p_recipients: [{channel, hash, category?}] (with a category, only that category's choice).
+CREATE FUNCTION notify_chosen(p_recipients jsonb) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'choices', coalesce((
+            SELECT jsonb_agg(DISTINCT jsonb_build_object('channel', p.channel,
+                'recipientHash', p.recipient_hash, 'masked', p.masked, 'category', p.category,
+                'enabled', p.enabled, 'source', p.source,
+                'updatedAt', notify_time_json(p.updated_at)))
+            FROM notify_preferences p
+            JOIN jsonb_to_recordset(p_recipients) AS r(channel text, hash text, category text)
+              ON p.recipient_hash = r.hash AND p.channel = r.channel
+             AND (r.category IS NULL OR p.category = r.category)), '[]'::jsonb),
+        'consent', coalesce((
+            SELECT jsonb_agg(jsonb_build_object('recipientHash', c.recipient_hash,
+                'masked', c.masked, 'at', notify_time_json(c.at), 'source', c.source,
+                'textVersion', c.text_version, 'recordedAt', notify_time_json(c.recorded_at)))
+            FROM notify_consent c
+            WHERE c.recipient_hash IN (SELECT r.hash
+                FROM jsonb_to_recordset(p_recipients) AS r(channel text, hash text)
+                WHERE r.channel = 'sms')), '[]'::jsonb))
+$$;
+
+-- Admission with the suppression list read in the same statement: what the two-argument
+-- admission answers and, when the request may go on, the entries in force that stop one of
+-- its reaches (p_reach: [{channel, hash, category}]), and the patients' choices for those
+-- categories with the phones' consent (`chosen`). The two-argument form stays for
+-- instances of the previous release during a deploy.
+CREATE FUNCTION notify_admit(p_limits jsonb, p_claim jsonb, p_reach jsonb) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    answer jsonb := notify_admit(p_limits, p_claim);
+BEGIN
+    IF answer->>'claim' IN ('none', 'claimed')
+            AND NOT answer->'refused' @> '[{"group": 0}]'
+            AND jsonb_array_length(p_reach) > 0 THEN
+        answer := answer || jsonb_build_object('suppressed', coalesce((
+            SELECT jsonb_agg(DISTINCT notify_suppression_json(s))
+            FROM notify_suppressions s
+            JOIN jsonb_to_recordset(p_reach) AS r(channel text, hash text, category text)
+              ON s.recipient_hash = r.hash AND s.channel = r.channel
+             AND (s.scope IS NULL OR s.scope = r.category)
+            WHERE s.lifted_at IS NULL), '[]'::jsonb),
+            'chosen', notify_chosen((SELECT coalesce(jsonb_agg(r), '[]'::jsonb)
+                FROM jsonb_array_elements(p_reach) r WHERE r->>'category' IS NOT NULL
+                   OR r->>'channel' = 'sms'))));
+    END IF;
+    RETURN answer;
+END;
+$$;

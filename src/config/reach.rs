@@ -1,0 +1,97 @@
+//! How patients are reached by default: `NOTIFY_PREFERENCE_DEFAULTS` lists the categories and
+//! channels that are off until a patient turns them on (`care_reminders:sms,documents:email`;
+//! everything else is on), and `NOTIFY_SMS_CONSENT` says whether a billing text needs the
+//! patient's consent on file (`required`) or only records whether there was one (`recorded`,
+//! the default).
+
+use super::vars::Vars;
+use crate::error::FieldError;
+use crate::names::{Category, Channel};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReachConfig {
+    /// The (category, channel) pairs off by default.
+    pub off_by_default: Vec<(Category, Channel)>,
+    pub sms_consent: SmsConsent,
+}
+
+/// Whether a billing SMS needs the patient's consent on file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SmsConsent {
+    /// Recorded with every billing SMS, not enforced.
+    #[default]
+    Recorded,
+    /// A billing SMS without consent on file is declined.
+    Required,
+}
+
+impl SmsConsent {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Recorded => "recorded",
+            Self::Required => "required",
+        }
+    }
+}
+
+impl ReachConfig {
+    /// Whether `category` goes on `channel` for a patient who has not chosen.
+    pub fn on_by_default(&self, category: Category, channel: Channel) -> bool {
+        !self.off_by_default.contains(&(category, channel))
+    }
+}
+
+pub(super) fn read_reach(vars: &Vars, invalid: &mut Vec<FieldError>) -> ReachConfig {
+    const DEFAULTS: &str = "NOTIFY_PREFERENCE_DEFAULTS";
+    let mut off_by_default = Vec::new();
+    if let Some(text) = vars.get(DEFAULTS) {
+        let mut bad = Vec::new();
+        for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let parsed = pair.split_once(':').and_then(|(category, channel)| {
+                Some((
+                    Category::parse(category.trim())?,
+                    Channel::parse(channel.trim())?,
+                ))
+            });
+            match parsed {
+                Some(pair) if !off_by_default.contains(&pair) => off_by_default.push(pair),
+                Some(_) => {}
+                None => bad.push(pair),
+            }
+        }
+        let required_off = Category::ALL.iter().copied().find(|category| {
+            category.required() && Channel::ALL.iter().all(|c| off_by_default.contains(&(*category, *c)))
+        });
+        if !bad.is_empty() {
+            invalid.push(FieldError::new(
+                DEFAULTS,
+                format!(
+                    "must list category:channel pairs (such as care_reminders:sms); {} is not one; every category is on",
+                    bad.join(", ")
+                ),
+            ));
+            off_by_default.clear();
+        } else if let Some(category) = required_off {
+            invalid.push(FieldError::new(
+                DEFAULTS,
+                format!("turns every channel of {category} off, which patients must get; every category is on"),
+            ));
+            off_by_default.clear();
+        }
+    }
+    let sms_consent = match vars.get("NOTIFY_SMS_CONSENT") {
+        None | Some("recorded") => SmsConsent::Recorded,
+        Some("required") => SmsConsent::Required,
+        Some(_) => {
+            invalid.push(FieldError::new(
+                "NOTIFY_SMS_CONSENT",
+                "must be recorded or required; consent is recorded, not required",
+            ));
+            SmsConsent::Recorded
+        }
+    };
+    ReachConfig {
+        off_by_default,
+        sms_consent,
+    }
+}
