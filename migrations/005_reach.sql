@@ -110,9 +110,9 @@ BEGIN
               ON s.recipient_hash = r.hash AND s.channel = r.channel
              AND (s.scope IS NULL OR s.scope = r.category)
             WHERE s.lifted_at IS NULL), '[]'::jsonb),
-            'chosen', notify_chosen((SELECT coalesce(jsonb_agg(r), '[]'::jsonb)
-                FROM jsonb_array_elements(p_reach) r WHERE r->>'category' IS NOT NULL
-                   OR r->>'channel' = 'sms'))));
+            'chosen', notify_chosen((SELECT coalesce(jsonb_agg(r.value), '[]'::jsonb)
+                FROM jsonb_array_elements(p_reach) AS r(value)
+                WHERE r.value->>'category' IS NOT NULL OR r.value->>'channel' = 'sms')));
     END IF;
     RETURN answer;
 END;

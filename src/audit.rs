@@ -13,8 +13,8 @@ use crate::config::Secret;
 use crate::domain::DeliveryEvent;
 use crate::error::{Attempt, ErrorCode};
 use crate::names::{
-    AuditKind, AuditOutcome, Category, Channel, DeclineRule, Mode, Provider, SuppressionReason,
-    SuppressionSource,
+    AuditKind, AuditOutcome, Category, Channel, ChoiceSource, DeclineRule, Mode, Provider,
+    SuppressionReason, SuppressionSource,
 };
 use crate::support::now_rfc3339;
 use crate::templates::TemplateName;
@@ -135,6 +135,31 @@ impl Auditor {
     pub fn record_suppression(&self, change: &SuppressionChange) -> String {
         self.write(change)
     }
+}
+
+impl Auditor {
+    /// Writes a change of a patient's choices (who by, never the address), and returns the line.
+    pub fn record_preferences(&self, change: &PreferenceChange) -> String {
+        self.write(change)
+    }
+}
+
+/// A change of a patient's choices, as its audit line says.
+#[derive(Debug, Serialize)]
+pub struct PreferenceChange<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// `preference_updated`.
+    pub event: AuditKind,
+    pub time: String,
+    pub request_id: &'a str,
+    pub caller: &'a str,
+    pub source: ChoiceSource,
+    pub recipients: Vec<AuditRecipient>,
+    /// Each (category, channel, on).
+    pub changes: &'a [(Category, Channel, bool)],
+    /// Whether SMS consent evidence was recorded with it.
+    pub consent_recorded: bool,
 }
 
 /// An addition to or a lift from the suppression list, as its audit line says.

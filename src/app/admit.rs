@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
+use super::withheld::declines;
 use super::{App, RequestContext};
 use crate::audit::AuditRecipient;
-use super::withheld::declines;
 use crate::error::{Error, ErrorCode};
 use crate::names::{Category, Channel, DeclineRule};
 use crate::store::{Admission, Claim, ClaimOutcome, Limit, Reach, StoredAnswer};
@@ -53,6 +53,9 @@ impl Admitted {
 }
 
 /// What admission decided.
+// Made once per send and taken apart at once: boxing the larger variant would only add an
+// allocation to every send.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Verdict {
     Go(Admitted),
     /// The key's first answer, to answer again.

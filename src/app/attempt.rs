@@ -5,8 +5,8 @@
 use std::time::Instant;
 
 use super::admit::Admitted;
-use super::withheld::{Withheld, is_billing};
 use super::channel::Senders;
+use super::withheld::{Withheld, is_billing};
 use super::{App, RequestContext};
 use crate::audit::{AuditEvent, AuditRecipient};
 use crate::config::Misconfiguration;

@@ -105,5 +105,8 @@ pub(super) fn declines(
 /// Billing texts are not covered by the TCPA's healthcare exemption: their consent is recorded
 /// (and required with `NOTIFY_SMS_CONSENT=required`).
 pub(super) fn is_billing(category: Category) -> bool {
-    matches!(category, Category::BillingAlerts | Category::BillingReceipts)
+    matches!(
+        category,
+        Category::BillingAlerts | Category::BillingReceipts
+    )
 }

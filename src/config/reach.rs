@@ -60,7 +60,10 @@ pub(super) fn read_reach(vars: &Vars, invalid: &mut Vec<FieldError>) -> ReachCon
             }
         }
         let required_off = Category::ALL.iter().copied().find(|category| {
-            category.required() && Channel::ALL.iter().all(|c| off_by_default.contains(&(*category, *c)))
+            category.required()
+                && Channel::ALL
+                    .iter()
+                    .all(|c| off_by_default.contains(&(*category, *c)))
         });
         if !bad.is_empty() {
             invalid.push(FieldError::new(

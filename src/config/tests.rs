@@ -356,3 +356,40 @@ fn secrets_never_show_in_debug_output() {
     assert!(!printed.contains("wJalrEXAMPLE"));
     assert!(printed.contains("REDACTED"));
 }
+
+#[test]
+fn preference_defaults_turn_pairs_off_and_a_bad_list_or_an_unreachable_required_category_is_named()
+{
+    use crate::names::{Category, Channel};
+    let reach = config(&[(
+        "NOTIFY_PREFERENCE_DEFAULTS",
+        "care_reminders:sms, documents:email",
+    )]);
+    assert!(
+        !reach
+            .reach
+            .on_by_default(Category::CareReminders, Channel::Sms)
+    );
+    assert!(
+        reach
+            .reach
+            .on_by_default(Category::CareReminders, Channel::Email)
+    );
+    assert!(reach.reach_invalid.is_empty());
+    assert_eq!(reach.reach.sms_consent, SmsConsent::Recorded);
+    for bad in ["care_reminders", "billing_alerts:email,billing_alerts:sms"] {
+        let reach = config(&[("NOTIFY_PREFERENCE_DEFAULTS", bad)]);
+        assert_eq!(
+            reach.reach_invalid[0].field, "NOTIFY_PREFERENCE_DEFAULTS",
+            "{bad}"
+        );
+        assert!(
+            reach.reach.off_by_default.is_empty(),
+            "{bad}: everything stays on"
+        );
+    }
+    let required = config(&[("NOTIFY_SMS_CONSENT", "required")]);
+    assert_eq!(required.reach.sms_consent, SmsConsent::Required);
+    let wrong = config(&[("NOTIFY_SMS_CONSENT", "always")]);
+    assert_eq!(wrong.reach_invalid[0].field, "NOTIFY_SMS_CONSENT");
+}

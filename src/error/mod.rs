@@ -111,7 +111,10 @@ impl Error {
 
     /// A 422 for a message withheld from every recipient: `recipient_suppressed` when one is
     /// on the suppression list, else `recipient_declined`. Nothing was sent.
-    pub fn withheld(suppressed: Vec<SuppressedRecipient>, declined: Vec<DeclinedRecipient>) -> Self {
+    pub fn withheld(
+        suppressed: Vec<SuppressedRecipient>,
+        declined: Vec<DeclinedRecipient>,
+    ) -> Self {
         let error = if suppressed.is_empty() {
             Self::new(
                 ErrorCode::RecipientDeclined,

@@ -5,9 +5,7 @@ use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 use serde::Serialize;
 
 use super::ResponseBody;
-use crate::error::{
-    Attempt, DeclinedRecipient, Error, ErrorCode, FieldError, SuppressedRecipient,
-};
+use crate::error::{Attempt, DeclinedRecipient, Error, ErrorCode, FieldError, SuppressedRecipient};
 use crate::names::{DeclineRule, Provider, SuppressionReason};
 use crate::store::StoredAnswer;
 

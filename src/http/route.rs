@@ -79,6 +79,8 @@ routes! {
     Events: "/api/events", "api/events.rs", [GET], EVENTS;
     /// `/api/suppressions`, and `/api/suppressions/{id}` below it: the suppression list.
     Suppressions: "/api/suppressions", "api/suppressions.rs", [GET, POST, DELETE], SUPPRESSIONS;
+    /// A patient's choices per category and channel, and SMS consent.
+    Preferences: "/api/preferences", "api/preferences.rs", [GET, PATCH], PREFERENCES;
     /// The dispatcher, called by a scheduler.
     Dispatch: "/api/cron/dispatch", "api/cron/dispatch.rs", [GET], DISPATCH;
 }

@@ -3,12 +3,14 @@
 //! scheduled one comes due. Nothing below reads JSON requests.
 
 mod attachments;
+mod preferences;
 mod schedule;
 mod send_email;
 mod send_notification;
 mod send_sms;
 mod suppress;
 
+pub use preferences::{PatientAddresses, PreferencesChange, PreferencesRequest, patient};
 pub use schedule::{RescheduleRequest, SCHEDULE_WINDOW, Timed, Timing, without_send_at};
 pub use send_email::SendEmailRequest;
 pub use send_notification::SendNotificationRequest;

@@ -70,9 +70,9 @@ pub struct Chosen {
 impl Chosen {
     /// The choice for `category` on `channel` of the recipient `hash`, if there is one.
     pub fn choice(&self, channel: Channel, hash: &str, category: Category) -> Option<&Choice> {
-        self.choices.iter().find(|c| {
-            c.channel == channel && c.recipient_hash == hash && c.category == category
-        })
+        self.choices
+            .iter()
+            .find(|c| c.channel == channel && c.recipient_hash == hash && c.category == category)
     }
 
     /// The consent on file for the phone `hash`.

@@ -308,7 +308,7 @@ fn error_answer(status: u16) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use super::super::routes::contract::{audit, events, messages, suppressions};
+    use super::super::routes::contract::{audit, events, messages, preferences, suppressions};
     use super::*;
 
     fn query_parameters(doc: &Value, path: &str) -> Vec<String> {
@@ -338,6 +338,7 @@ mod tests {
             ("/api/messages/stats", messages::STATS_PARAMETERS),
             ("/api/events", events::PARAMETERS),
             ("/api/audit", audit::PARAMETERS),
+            ("/api/preferences", preferences::PARAMETERS),
         ] {
             let mut documented = query_parameters(&doc, path);
             let mut taken: Vec<String> = taken.iter().map(|p| p.to_string()).collect();

@@ -8,6 +8,7 @@ pub(in crate::http) mod events;
 mod health;
 mod message_json;
 pub(in crate::http) mod messages;
+pub(in crate::http) mod preferences;
 mod send_answers;
 mod sends;
 pub(in crate::http) mod suppressions;
@@ -19,6 +20,7 @@ pub use docs::{OPENAPI, PREVIEW, TEMPLATES};
 pub use events::EVENTS;
 pub use health::HEALTH;
 pub use messages::{MESSAGE_STATS, MESSAGES};
+pub use preferences::PREFERENCES;
 pub use sends::{SEND_EMAIL, SEND_NOTIFICATION, SEND_SMS};
 pub use suppressions::SUPPRESSIONS;
 pub use webhooks::{SES_WEBHOOK, TWILIO_WEBHOOK};
@@ -31,6 +33,9 @@ pub(super) mod contract {
     pub(in crate::http) use super::events::Page as EventPage;
     pub(in crate::http) use super::health::HealthAnswer;
     pub(in crate::http) use super::messages::{Cancelled, One, Page, StatsBody};
+    #[cfg(test)]
+    pub(in crate::http) use super::preferences;
+    pub(in crate::http) use super::preferences::Answer as PreferencesAnswer;
     pub(in crate::http) use super::send_answers::{NotificationBody, ScheduledBody, SentBody};
     pub(in crate::http) use super::suppressions::{One as OneSuppression, Page as SuppressionPage};
     pub(in crate::http) use super::webhooks::SnsAnswer;

@@ -4,11 +4,11 @@
 
 use time::OffsetDateTime;
 
+use super::preferences;
 use super::{ClaimRow, MAX_TRACKED_KEYS, MemoryStore, State, done};
 use crate::error::Error;
 use crate::store::gcra;
-use super::preferences;
-use crate::store::{Admission, Admit, Admitted, ClaimOutcome, Chosen, Refusal};
+use crate::store::{Admission, Admit, Admitted, Chosen, ClaimOutcome, Refusal};
 use crate::support::BoxFuture;
 
 impl Admit for MemoryStore {

@@ -15,7 +15,11 @@ impl Preferences for MemoryStore {
         let choices = state
             .choices
             .iter()
-            .filter(|c| recipients.iter().any(|(ch, h)| *ch == c.channel && *h == c.recipient_hash))
+            .filter(|c| {
+                recipients
+                    .iter()
+                    .any(|(ch, h)| *ch == c.channel && *h == c.recipient_hash)
+            })
             .cloned()
             .collect();
         done(Chosen {
@@ -41,7 +45,9 @@ impl Preferences for MemoryStore {
             state.choices.push(choice.clone());
         }
         if let Some(consent) = consent {
-            state.consent.retain(|c| c.recipient_hash != consent.recipient_hash);
+            state
+                .consent
+                .retain(|c| c.recipient_hash != consent.recipient_hash);
             state.consent.push(consent.clone());
         }
         audit::append(&mut state, now, line);
@@ -65,11 +71,17 @@ pub(super) fn chosen_for(state: &State, reach: &[Reach]) -> Chosen {
         .collect();
     Chosen {
         choices,
-        consent: consent_of(state, reach.iter().map(|r| (r.channel, r.recipient_hash.as_str()))),
+        consent: consent_of(
+            state,
+            reach.iter().map(|r| (r.channel, r.recipient_hash.as_str())),
+        ),
     }
 }
 
-fn consent_of<'a>(state: &State, recipients: impl Iterator<Item = (Channel, &'a str)>) -> Vec<Consent> {
+fn consent_of<'a>(
+    state: &State,
+    recipients: impl Iterator<Item = (Channel, &'a str)>,
+) -> Vec<Consent> {
     let phones: Vec<&str> = recipients
         .filter(|(channel, _)| *channel == Channel::Sms)
         .map(|(_, hash)| hash)

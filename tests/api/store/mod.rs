@@ -7,6 +7,7 @@ mod audit;
 mod log;
 mod outbox;
 mod postgres;
+mod preferences;
 mod scheduled;
 mod suppression;
 mod upkeep;

@@ -60,6 +60,7 @@ pub(super) fn of(route: Route, schemas: &mut Schemas) -> Vec<Operation> {
         Route::Audit => log::audit(schemas),
         Route::Events => log::events(schemas),
         Route::Suppressions => suppressions::suppressions(schemas),
+        Route::Preferences => suppressions::preferences(schemas),
         Route::Dispatch => service::dispatch(schemas),
     }
 }

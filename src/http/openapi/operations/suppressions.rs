@@ -1,11 +1,63 @@
-//! The suppression list's operations.
+//! The operations that decide who is reached: the suppression list, patients' choices.
 
 use serde_json::json;
 
-use super::super::super::routes::contract::{OneSuppression, SuppressionPage, suppressions};
+use super::super::super::routes::contract::{
+    OneSuppression, PreferencesAnswer, SuppressionPage, suppressions,
+};
 use super::*;
 use crate::names::{Channel, SuppressionReason};
-use crate::requests::SuppressRequest;
+use crate::requests::{PreferencesRequest, SuppressRequest};
+
+pub(super) fn preferences(schemas: &mut Schemas) -> Vec<Operation> {
+    let answer = |schemas: &mut Schemas| {
+        json_answer(
+            "Every category on each channel given: the patient's choice, or the practice's default.",
+            schemas.answer::<PreferencesAnswer>(),
+            false,
+        )
+    };
+    vec![
+        Operation {
+            parameters: vec![
+                query(
+                    "email",
+                    "the patient's address; hashed on the server, never stored",
+                    json!({"type": "string"}),
+                ),
+                query(
+                    "phone",
+                    "the patient's E.164 number; hashed on the server, never stored",
+                    json!({"type": "string"}),
+                ),
+            ],
+            answers: vec![(200, answer(schemas))],
+            errors: READ_ERRORS.to_vec(),
+            ..op(
+                Route::Preferences,
+                "get",
+                "getPreferences",
+                "A patient's choices per category and channel, and SMS consent (email, phone or both)",
+                Access::Caller,
+            )
+        },
+        Operation {
+            body: Some(json_body(
+                schemas.request::<PreferencesRequest>(),
+                json!({"phone": "+15551234567", "preferences": [{"category": "care_reminders", "channel": "sms", "enabled": false}]}),
+            )),
+            answers: vec![(200, answer(schemas))],
+            errors: with(READ_ERRORS, &[415, 422]),
+            ..op(
+                Route::Preferences,
+                "patch",
+                "changePreferences",
+                "Turns categories on or off per channel (a required one keeps a channel on), records SMS consent",
+                Access::Caller,
+            )
+        },
+    ]
+}
 
 pub(super) fn suppressions(schemas: &mut Schemas) -> Vec<Operation> {
     let item = "/api/suppressions/{id}";

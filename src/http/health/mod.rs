@@ -8,8 +8,13 @@ use serde::Serialize;
 use crate::app::App;
 use crate::config::{ChannelConfig, EmailProviderSettings, StoreConfig};
 use crate::error::FieldError;
-use crate::names::{CredentialSource, HealthStatus, Mode, Provider};
-use crate::store::{OutboxHealth, ScheduledHealth, StoreHealth};
+use crate::names::{Category, Channel, CredentialSource, HealthStatus, Mode, Provider};
+use crate::store::StoreHealth;
+
+mod store;
+
+pub use store::StoreReport;
+use store::store_report;
 
 /// The report, with the store checked (one bounded round trip on Postgres).
 pub async fn checked(app: &App) -> Health<'_> {
@@ -35,6 +40,7 @@ fn report(app: &App, check: StoreHealth) -> Health<'_> {
         || !config.security_invalid.is_empty()
         || !config.dispatch_invalid.is_empty()
         || !quiet_hours.invalid.is_empty()
+        || !config.reach_invalid.is_empty()
         || matches!(config.store, StoreConfig::Misconfigured(_))
         || !check.reachable;
     Health {
@@ -63,6 +69,7 @@ fn report(app: &App, check: StoreHealth) -> Health<'_> {
             invalid: &config.security_invalid,
         },
         quiet_hours,
+        reach: reach_health(app),
         dispatch: dispatch_health(app, safeguards.forwarding),
         store: store_report(app, check),
     }
@@ -116,6 +123,23 @@ fn quiet_health(app: &App) -> QuietHealth<'_> {
     }
 }
 
+fn reach_health(app: &App) -> ReachHealth<'_> {
+    let config = app.config();
+    ReachHealth {
+        defaults: Category::ALL
+            .iter()
+            .map(|category| CategoryDefault {
+                category: *category,
+                required: category.required(),
+                email: config.reach.on_by_default(*category, Channel::Email),
+                sms: config.reach.on_by_default(*category, Channel::Sms),
+            })
+            .collect(),
+        sms_consent: config.reach.sms_consent.as_str(),
+        invalid: &config.reach_invalid,
+    }
+}
+
 fn dispatch_health(app: &App, forwarding: bool) -> DispatchHealth<'_> {
     const NEEDS_CRON: &str = "Events the practice app does not accept at once are retried \
         only by the dispatcher, which needs CRON_SECRET.";
@@ -128,26 +152,6 @@ fn dispatch_health(app: &App, forwarding: bool) -> DispatchHealth<'_> {
         invalid: &config.dispatch_invalid,
         warning: (config.on_vercel && forwarding && dispatch.cron_secret.is_none())
             .then_some(NEEDS_CRON),
-    }
-}
-
-fn store_report(app: &App, check: StoreHealth) -> StoreReport<'_> {
-    const MEMORY_ON_VERCEL: &str = "Live channels run on the memory store: idempotency keys, \
-        the message log and the limits hold per function instance only. Set DATABASE_URL (Neon \
-        through the Vercel Marketplace) to share them.";
-    let config = app.config();
-    let (missing, invalid): (&[String], &[FieldError]) = match &config.store {
-        StoreConfig::Misconfigured(m) => (&m.missing, &m.invalid),
-        _ => (&[], &[]),
-    };
-    let on_memory = matches!(config.store, StoreConfig::Memory);
-    StoreReport {
-        kind: config.store.kind(),
-        check: StoreCheck::from(check),
-        missing,
-        invalid,
-        warning: (config.on_vercel && on_memory && app.has_live_channel())
-            .then_some(MEMORY_ON_VERCEL),
     }
 }
 
@@ -170,6 +174,7 @@ pub struct Health<'a> {
     pub security: SecurityHealth<'a>,
     #[serde(rename = "quietHours")]
     pub quiet_hours: QuietHealth<'a>,
+    pub reach: ReachHealth<'a>,
     pub dispatch: DispatchHealth<'a>,
     pub store: StoreReport<'a>,
 }
@@ -184,6 +189,27 @@ pub struct QuietHealth<'a> {
     pub invalid: Vec<FieldError>,
 }
 
+/// How patients are reached when they have not chosen: each category's default per channel
+/// (`NOTIFY_PREFERENCE_DEFAULTS`), and whether billing texts need consent on file
+/// (`NOTIFY_SMS_CONSENT`: `recorded` or `required`).
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReachHealth<'a> {
+    pub defaults: Vec<CategoryDefault>,
+    #[schemars(extend("enum" = ["recorded", "required"]))]
+    pub sms_consent: &'static str,
+    pub invalid: &'a [FieldError],
+}
+
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct CategoryDefault {
+    pub category: Category,
+    /// A patient cannot turn it off (one channel stays on).
+    pub required: bool,
+    pub email: bool,
+    pub sms: bool,
+}
+
 /// Whether the dispatcher can be called, and how long it keeps the log and the trail. The
 /// outbox's figures and the last dispatch are the store's (`store.outbox`).
 #[derive(Debug, Serialize, schemars::JsonSchema)]
@@ -192,18 +218,6 @@ pub struct DispatchHealth<'a> {
     pub cron_secret: bool,
     pub audit_retention_days: u64,
     pub message_retention_days: u64,
-    pub invalid: &'a [FieldError],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub warning: Option<&'static str>,
-}
-
-/// Which store keeps state, whether it answers and its schema version; what to fix.
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-pub struct StoreReport<'a> {
-    pub kind: crate::names::StoreKind,
-    #[serde(flatten)]
-    pub check: StoreCheck,
-    pub missing: &'a [String],
     pub invalid: &'a [FieldError],
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warning: Option<&'static str>,
@@ -293,62 +307,6 @@ impl<'a> ChannelHealth<'a> {
             missing,
             invalid,
             providers: Vec::new(),
-        }
-    }
-}
-
-/// Whether the store answered, its schema version, and what waits in it (counts and ages,
-/// never an event's or a message's contents).
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct StoreCheck {
-    pub reachable: bool,
-    pub schema_version: Option<i32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub problem: Option<String>,
-    /// Delivery events waiting to be forwarded, the oldest one's age, those given up on, and
-    /// the last dispatch; when the store answered.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub outbox: Option<OutboxCheck>,
-    /// Scheduled sends waiting, and the next one due; when the store answered.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub scheduled: Option<ScheduledCheck>,
-}
-
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct OutboxCheck {
-    pub waiting: u64,
-    pub oldest_waiting_seconds: Option<u64>,
-    pub failed: u64,
-    #[schemars(extend("format" = "date-time"))]
-    pub last_dispatch_at: Option<String>,
-}
-
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ScheduledCheck {
-    pub waiting: u64,
-    #[schemars(extend("format" = "date-time"))]
-    pub next_due_at: Option<String>,
-}
-
-impl From<StoreHealth> for StoreCheck {
-    fn from(check: StoreHealth) -> Self {
-        Self {
-            reachable: check.reachable,
-            schema_version: check.schema_version,
-            problem: check.problem,
-            outbox: check.outbox.map(|o: OutboxHealth| OutboxCheck {
-                waiting: o.waiting,
-                oldest_waiting_seconds: o.oldest_waiting_seconds,
-                failed: o.failed,
-                last_dispatch_at: o.last_dispatch_at,
-            }),
-            scheduled: check.scheduled.map(|s: ScheduledHealth| ScheduledCheck {
-                waiting: s.waiting,
-                next_due_at: s.next_due_at,
-            }),
         }
     }
 }

@@ -1,0 +1,282 @@
+//! Patients' choices end to end: the real function binaries on one database. A choice made
+//! through `PATCH /api/preferences` (or the practice's default) declines the next send of that
+//! category on that channel, and says why; a required category keeps a channel on; billing
+//! texts carry whether consent was on file, and need it when the practice says so.
+
+use std::collections::HashMap;
+
+use serde_json::{Value, json};
+
+use crate::support::{
+    API_KEY, AUDIT_KEY, Function, POSTGRES, answer, as_pairs, fresh_database, prism_url,
+    twilio_vars,
+};
+
+async fn call(
+    function: &Function,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .request(method, format!("{}{path}", function.base_url))
+        .bearer_auth(API_KEY);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    answer(request.send().await.unwrap()).await
+}
+
+async fn texts(database: &str, extra: &[(&'static str, &str)]) -> (Function, Function, Function) {
+    let mut vars = twilio_vars(&prism_url());
+    vars.insert("DATABASE_URL", database.to_owned());
+    vars.insert("NOTIFY_AUDIT_KEY", AUDIT_KEY.to_owned());
+    for (k, v) in extra {
+        vars.insert(k, (*v).to_owned());
+    }
+    let store: HashMap<&'static str, String> = vars
+        .iter()
+        .filter(|(k, _)| !k.starts_with("TWILIO"))
+        .map(|(k, v)| (*k, v.clone()))
+        .collect();
+    (
+        Function::start("send-sms", &as_pairs(&vars)).await,
+        Function::start("preferences", &as_pairs(&store)).await,
+        Function::start("messages", &as_pairs(&store)).await,
+    )
+}
+
+const PHONE: &str = "+15551234567";
+
+fn sms(category: &str) -> Value {
+    json!({"to": PHONE, "message": "A note from the clinic.", "category": category})
+}
+
+#[tokio::test]
+async fn a_patients_choice_declines_that_category_on_that_channel_and_the_log_says_why() {
+    let _shared = POSTGRES.read().await;
+    let database = fresh_database().await;
+    let (send, preferences, messages) = texts(
+        &database,
+        &[("NOTIFY_PREFERENCE_DEFAULTS", "documents:sms")],
+    )
+    .await;
+    let patch = json!({"phone": PHONE, "preferences": [
+        {"category": "care_reminders", "channel": "sms", "enabled": false}
+    ]});
+    let (status, chosen) = call(
+        &preferences,
+        reqwest::Method::PATCH,
+        "/api/preferences",
+        Some(patch),
+    )
+    .await;
+    assert_eq!(status, 200, "{chosen}");
+    assert_eq!(chosen["phone"], "+1******4567");
+    let row = |category: &str| {
+        chosen["preferences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["category"] == category && r["channel"] == "sms")
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(
+        (
+            row("care_reminders")["enabled"].as_bool(),
+            row("care_reminders")["setBy"].as_str()
+        ),
+        (Some(false), Some("api"))
+    );
+    assert_eq!(
+        (
+            row("documents")["enabled"].as_bool(),
+            row("documents")["setBy"].as_str()
+        ),
+        (Some(false), None)
+    );
+    assert_eq!(row("billing_alerts")["required"], true);
+
+    let (status, declined) = call(
+        &send,
+        reqwest::Method::POST,
+        "",
+        Some(sms("care_reminders")),
+    )
+    .await;
+    assert_eq!(
+        (status, declined["code"].as_str(), declined["rule"].as_str()),
+        (422, Some("recipient_declined"), Some("patient_preference")),
+        "{declined}"
+    );
+    let (status, declined) = call(&send, reqwest::Method::POST, "", Some(sms("documents"))).await;
+    assert_eq!(
+        (status, declined["rule"].as_str()),
+        (422, Some("practice_default")),
+        "{declined}"
+    );
+    let (status, sent) = call(
+        &send,
+        reqwest::Method::POST,
+        "",
+        Some(sms("billing_receipts")),
+    )
+    .await;
+    assert_eq!(status, 200, "{sent}");
+    let (status, sent) = call(
+        &send,
+        reqwest::Method::POST,
+        "",
+        Some(json!({"to": PHONE, "message": "No category."})),
+    )
+    .await;
+    assert_eq!(
+        status, 200,
+        "a send without a category meets only the suppression list: {sent}"
+    );
+
+    let (_, log) = call(
+        &messages,
+        reqwest::Method::GET,
+        "/api/messages?status=declined",
+        None,
+    )
+    .await;
+    let reasons: Vec<&str> = log["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons, ["practice_default", "patient_preference"], "{log}");
+
+    // The patient turns documents on: the practice's default no longer decides.
+    let patch = json!({"phone": PHONE, "preferences": [{"category": "documents", "channel": "sms", "enabled": true}]});
+    assert_eq!(
+        call(
+            &preferences,
+            reqwest::Method::PATCH,
+            "/api/preferences",
+            Some(patch)
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        call(&send, reqwest::Method::POST, "", Some(sms("documents")))
+            .await
+            .0,
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_required_category_keeps_a_channel_on() {
+    let _shared = POSTGRES.read().await;
+    let database = fresh_database().await;
+    let (_, preferences, _) = texts(&database, &[]).await;
+    let both_off = json!({"email": "ann@example.com", "phone": PHONE, "preferences": [
+        {"category": "billing_alerts", "channel": "email", "enabled": false},
+        {"category": "billing_alerts", "channel": "sms", "enabled": false},
+    ]});
+    let (status, refused) = call(
+        &preferences,
+        reqwest::Method::PATCH,
+        "/api/preferences",
+        Some(both_off),
+    )
+    .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (422, Some("category_required")),
+        "{refused}"
+    );
+    let one_off = json!({"email": "ann@example.com", "phone": PHONE, "preferences": [
+        {"category": "billing_alerts", "channel": "sms", "enabled": false},
+    ]});
+    let (status, chosen) = call(
+        &preferences,
+        reqwest::Method::PATCH,
+        "/api/preferences",
+        Some(one_off),
+    )
+    .await;
+    assert_eq!(status, 200, "the patient chooses the channel: {chosen}");
+    let (status, read) = call(
+        &preferences,
+        reqwest::Method::GET,
+        "/api/preferences?email=ann@example.com&phone=%2B15551234567",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{read}");
+    assert_eq!(read["preferences"], chosen["preferences"]);
+    let (status, bad) = call(&preferences, reqwest::Method::GET, "/api/preferences", None).await;
+    assert_eq!(
+        (status, bad["code"].as_str()),
+        (400, Some("invalid_request")),
+        "{bad}"
+    );
+}
+
+#[tokio::test]
+async fn billing_texts_record_consent_and_need_it_when_the_practice_requires_it() {
+    let _shared = POSTGRES.read().await;
+    let database = fresh_database().await;
+    let (send, preferences, messages) =
+        texts(&database, &[("NOTIFY_SMS_CONSENT", "required")]).await;
+    let (status, declined) = call(
+        &send,
+        reqwest::Method::POST,
+        "",
+        Some(sms("billing_alerts")),
+    )
+    .await;
+    assert_eq!(
+        (status, declined["rule"].as_str()),
+        (422, Some("sms_consent_required")),
+        "{declined}"
+    );
+    assert_eq!(
+        call(
+            &send,
+            reqwest::Method::POST,
+            "",
+            Some(sms("care_reminders"))
+        )
+        .await
+        .0,
+        200,
+        "only billing texts need it"
+    );
+    let consent = json!({"phone": PHONE, "consent": {"at": "2026-11-02T10:00:00-05:00", "source": "intake-form", "textVersion": "sms-terms-v3"}});
+    let (status, chosen) = call(
+        &preferences,
+        reqwest::Method::PATCH,
+        "/api/preferences",
+        Some(consent),
+    )
+    .await;
+    assert_eq!(status, 200, "{chosen}");
+    assert_eq!(chosen["consent"]["textVersion"], "sms-terms-v3");
+    assert_eq!(chosen["consent"]["at"], "2026-11-02T15:00:00.000000Z");
+    let (status, sent) = call(
+        &send,
+        reqwest::Method::POST,
+        "",
+        Some(sms("billing_alerts")),
+    )
+    .await;
+    assert_eq!(status, 200, "{sent}");
+    let (_, logged) = call(
+        &messages,
+        reqwest::Method::GET,
+        &format!("/api/messages/{}", sent["id"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    assert_eq!(logged["message"]["consentOnFile"], true, "{logged}");
+    assert_eq!(logged["message"]["category"], "billing_alerts");
+}
