@@ -47,19 +47,31 @@ impl App {
             };
             (provider, Err(Error::withheld(suppressed, declined)))
         } else {
-            let kept;
-            let message = if withheld.iter().all(Option::is_none) {
+            let going: Vec<&AuditRecipient> = recipients
+                .iter()
+                .zip(&withheld)
+                .filter(|(_, w)| w.is_none())
+                .map(|(r, _)| r)
+                .collect();
+            // One link names one recipient: only a one-recipient email carries it.
+            let link = match going.as_slice() {
+                [one] => self.unsubscribe_link(Channel::Email, one, message.category),
+                _ => None,
+            };
+            let changed;
+            let message = if withheld.iter().all(Option::is_none) && link.is_none() {
                 message
             } else {
                 let to = message.to.iter().zip(&withheld);
-                kept = EmailMessage {
+                changed = EmailMessage {
                     to: to
                         .filter(|(_, s)| s.is_none())
                         .map(|(to, _)| to.clone())
                         .collect(),
+                    list_unsubscribe: link,
                     ..message.clone()
                 };
-                &kept
+                &changed
             };
             let (provider, result) = match senders {
                 Senders::Live(providers) => match admitted.capped(Channel::Email) {

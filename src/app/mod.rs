@@ -16,6 +16,7 @@ mod record;
 mod schedule;
 mod send;
 mod suppressions;
+mod unsubscribe;
 mod webhooks;
 mod withheld;
 
@@ -33,6 +34,7 @@ pub use record::{Sending, Unrecorded};
 pub use schedule::{SchedulePlan, Scheduled, ScheduledIds};
 pub use send::NotificationOutcome;
 pub use suppressions::NewSuppression;
+pub use unsubscribe::UNSUBSCRIBE_PATH;
 pub use webhooks::{AfterAnswer, Received, SnsOutcome};
 
 use crate::access::Access;

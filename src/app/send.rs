@@ -107,6 +107,7 @@ impl App {
                 reply_to: Vec::new(),
                 attachments: Vec::new(),
                 category: Some(template.category()),
+                list_unsubscribe: None,
             };
             (message, vec![self.recipient(to.address(), to.masked())])
         });

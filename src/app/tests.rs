@@ -141,6 +141,7 @@ fn email_to(addresses: &[&str]) -> EmailMessage {
         reply_to: Vec::new(),
         attachments: Vec::new(),
         category: None,
+        list_unsubscribe: None,
     }
 }
 

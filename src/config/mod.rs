@@ -171,7 +171,7 @@ impl Config {
         let mut quiet_invalid = Vec::new();
         let quiet = read_quiet(&vars, &mut quiet_invalid);
         let mut reach_invalid = Vec::new();
-        let reach = read_reach(&vars, &mut reach_invalid);
+        let reach = read_reach(&vars, webhooks.public_url.as_deref(), &mut reach_invalid);
         let mut dispatch_invalid = Vec::new();
         let dispatch = read_dispatch(&vars, &mut dispatch_invalid);
         Self {

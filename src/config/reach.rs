@@ -2,9 +2,12 @@
 //! channels that are off until a patient turns them on (`care_reminders:sms,documents:email`;
 //! everything else is on), and `NOTIFY_SMS_CONSENT` says whether a billing text needs the
 //! patient's consent on file (`required`) or only records whether there was one (`recorded`,
-//! the default).
+//! the default). Links in messages (one-click unsubscribe) are signed with `NOTIFY_LINK_KEY`
+//! and point at `NOTIFY_PUBLIC_URL`, else Vercel's production URL.
 
-use super::vars::Vars;
+use super::Secret;
+
+use super::vars::{Vars, read_secret, secure_url};
 use crate::error::FieldError;
 use crate::names::{Category, Channel};
 
@@ -13,6 +16,8 @@ pub struct ReachConfig {
     /// The (category, channel) pairs off by default.
     pub off_by_default: Vec<(Category, Channel)>,
     pub sms_consent: SmsConsent,
+    /// Where a patient's links point and the key they are signed with: both, or no links.
+    pub links: Option<(String, Secret)>,
 }
 
 /// Whether a billing SMS needs the patient's consent on file.
@@ -41,7 +46,11 @@ impl ReachConfig {
     }
 }
 
-pub(super) fn read_reach(vars: &Vars, invalid: &mut Vec<FieldError>) -> ReachConfig {
+pub(super) fn read_reach(
+    vars: &Vars,
+    public_url: Option<&str>,
+    invalid: &mut Vec<FieldError>,
+) -> ReachConfig {
     const DEFAULTS: &str = "NOTIFY_PREFERENCE_DEFAULTS";
     let mut off_by_default = Vec::new();
     if let Some(text) = vars.get(DEFAULTS) {
@@ -93,8 +102,18 @@ pub(super) fn read_reach(vars: &Vars, invalid: &mut Vec<FieldError>) -> ReachCon
             SmsConsent::Recorded
         }
     };
+    let key = read_secret(vars, "NOTIFY_LINK_KEY", 32, invalid);
+    let base = public_url.map(str::to_owned).or_else(|| {
+        let host = vars.get("VERCEL_PROJECT_PRODUCTION_URL")?;
+        secure_url(
+            "VERCEL_PROJECT_PRODUCTION_URL",
+            &format!("https://{host}"),
+            invalid,
+        )
+    });
     ReachConfig {
         off_by_default,
         sms_consent,
+        links: base.zip(key),
     }
 }

@@ -20,4 +20,7 @@ pub struct EmailMessage {
     /// What it is about, for the suppression list and the patient's choices; `None`: only
     /// suppressions for every category apply.
     pub category: Option<Category>,
+    /// The one-click unsubscribe URL (RFC 8058) for a one-recipient email of a category the
+    /// patient may turn off; set by the service, never by a caller.
+    pub list_unsubscribe: Option<String>,
 }

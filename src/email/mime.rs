@@ -1,7 +1,8 @@
 //! The MIME form of an email (lettre's builder): text and HTML as alternatives, attachments
-//! beside them. SMTP always sends it; SES sends it raw when there are attachments.
+//! beside them, the one-click unsubscribe headers. SMTP always sends it; SES sends it raw when
+//! there are attachments or unsubscribe headers.
 
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 
 use crate::domain::{EmailAddress, EmailMessage};
@@ -29,6 +30,19 @@ pub fn build(
     };
     for address in reply_to {
         builder = builder.reply_to(mailbox(address)?);
+    }
+    if let Some(url) = &message.list_unsubscribe {
+        // RFC 8058: a mailbox provider POSTs `List-Unsubscribe=One-Click` to the URL.
+        let name = |name: &'static str| HeaderName::new_from_ascii_str(name);
+        builder = builder
+            .raw_header(HeaderValue::new(
+                name("List-Unsubscribe"),
+                format!("<{url}>"),
+            ))
+            .raw_header(HeaderValue::new(
+                name("List-Unsubscribe-Post"),
+                "List-Unsubscribe=One-Click".to_owned(),
+            ));
     }
     let body = match (&message.text, &message.html) {
         (Some(text), Some(html)) => Body::Multi(MultiPart::alternative_plain_html(

@@ -45,6 +45,8 @@ codes! {
     InvalidAuthorization = "invalid_authorization", 401;
     OriginNotAllowed = "origin_not_allowed", 403;
     InvalidSignature = "invalid_signature", 403;
+    /// An unsubscribe or preference link this deployment did not sign, or one that was changed.
+    InvalidLink = "invalid_link", 403;
     /// A webhook this deployment cannot verify is refused like a forged one.
     WebhooksNotConfigured = "webhooks_not_configured", 403;
     NotFound = "not_found", 404;

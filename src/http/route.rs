@@ -81,6 +81,8 @@ routes! {
     Suppressions: "/api/suppressions", "api/suppressions.rs", [GET, POST, DELETE], SUPPRESSIONS;
     /// A patient's choices per category and channel, and SMS consent.
     Preferences: "/api/preferences", "api/preferences.rs", [GET, PATCH], PREFERENCES;
+    /// One-click unsubscribe: the link in an email's `List-Unsubscribe` header.
+    Unsubscribe: crate::app::UNSUBSCRIBE_PATH, "api/unsubscribe.rs", [GET, POST], UNSUBSCRIBE;
     /// The dispatcher, called by a scheduler.
     Dispatch: "/api/cron/dispatch", "api/cron/dispatch.rs", [GET], DISPATCH;
 }

@@ -93,6 +93,7 @@ impl TryFrom<SendEmailRequest> for EmailMessage {
                 reply_to,
                 attachments,
                 category: request.category,
+                list_unsubscribe: None,
             })
         } else {
             Err(errors)

@@ -280,3 +280,160 @@ async fn billing_texts_record_consent_and_need_it_when_the_practice_requires_it(
     assert_eq!(logged["message"]["consentOnFile"], true, "{logged}");
     assert_eq!(logged["message"]["category"], "billing_alerts");
 }
+
+/// The URL of the `List-Unsubscribe` header in raw MIME, unfolded.
+fn list_unsubscribe(raw: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(raw)
+        .replace("\r\n ", "")
+        .replace("\r\n\t", "");
+    let line = text.lines().find(|l| l.starts_with("List-Unsubscribe: "))?;
+    Some(
+        line.trim_start_matches("List-Unsubscribe: <")
+            .trim_end_matches('>')
+            .to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn one_click_unsubscribe_as_a_mailbox_provider_sends_it_turns_that_category_off() {
+    use crate::support::{moto_url, raw_message_in_moto, ses_vars, unique, verify_domain_in_moto};
+    let _shared = POSTGRES.read().await;
+    let database = fresh_database().await;
+    let domain = format!("{}.example.com", unique("unsubscribe"));
+    verify_domain_in_moto(&domain).await;
+    let mut vars = ses_vars(&format!("noreply@{domain}"), &moto_url());
+    let links = [
+        ("DATABASE_URL", database.clone()),
+        ("NOTIFY_AUDIT_KEY", AUDIT_KEY.to_owned()),
+        ("NOTIFY_API_KEYS", API_KEY.to_owned()),
+        ("NOTIFY_PUBLIC_URL", "https://notify.example.com".to_owned()),
+        (
+            "NOTIFY_LINK_KEY",
+            "a-link-key-for-tests-0123456789abcdef".to_owned(),
+        ),
+    ];
+    vars.extend(links.clone());
+    let links: HashMap<&'static str, String> = links.into_iter().collect();
+    let notify = Function::start("send-notification", &as_pairs(&vars)).await;
+    let unsubscribe = Function::start("unsubscribe", &as_pairs(&links)).await;
+    let preferences = Function::start("preferences", &as_pairs(&links)).await;
+    let reminder = |template: notify::templates::TemplateName| json!({"template": template.as_str(), "to": {"email": "pat@example.com"}, "data": template.sample()});
+    use notify::templates::TemplateName::{AppointmentReminder, PaymentFailed};
+
+    let (status, sent) = call(
+        &notify,
+        reqwest::Method::POST,
+        "",
+        Some(reminder(AppointmentReminder)),
+    )
+    .await;
+    assert_eq!(status, 200, "{sent}");
+    let raw = raw_message_in_moto(sent["email"]["messageId"].as_str().unwrap()).await;
+    assert!(
+        String::from_utf8_lossy(&raw).contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
+    );
+    let url = list_unsubscribe(&raw).expect("a List-Unsubscribe header");
+    let path = url
+        .strip_prefix("https://notify.example.com")
+        .expect("on the public URL");
+    assert!(
+        !url.contains("pat@example.com"),
+        "the link never holds the address: {url}"
+    );
+
+    // A billing alert carries no one-click link: it cannot be turned off.
+    let (_, alert) = call(
+        &notify,
+        reqwest::Method::POST,
+        "",
+        Some(reminder(PaymentFailed)),
+    )
+    .await;
+    let raw = crate::support::message_in_moto(alert["email"]["messageId"].as_str().unwrap()).await;
+    assert!(!raw.to_string().contains("List-Unsubscribe"), "{raw}");
+
+    let reminders_by_email = |body: &Value| {
+        body["preferences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["category"] == "care_reminders" && r["channel"] == "email")
+            .map(|r| {
+                (
+                    r["enabled"].as_bool().unwrap(),
+                    r["setBy"].as_str().map(str::to_owned),
+                )
+            })
+            .unwrap()
+    };
+    // A link scanner's GET changes nothing.
+    let page = reqwest::get(format!("{}{path}", unsubscribe.base_url))
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("default-src 'none'") && !csp.contains("script"),
+        "{csp}"
+    );
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("<form method=\"post\">")
+    );
+    let read = "/api/preferences?email=pat@example.com";
+    let (_, before) = call(&preferences, reqwest::Method::GET, read, None).await;
+    assert_eq!(reminders_by_email(&before), (true, None));
+
+    // The mailbox provider's POST: no cookie, no credentials, the RFC 8058 body.
+    let one_click = || {
+        reqwest::Client::new()
+            .post(format!("{}{path}", unsubscribe.base_url))
+            .form(&[("List-Unsubscribe", "One-Click")])
+            .send()
+    };
+    for _ in 0..2 {
+        let response = one_click().await.unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    let (_, after) = call(&preferences, reqwest::Method::GET, read, None).await;
+    assert_eq!(
+        reminders_by_email(&after),
+        (false, Some("unsubscribe_link".to_owned()))
+    );
+    let changes = unsubscribe
+        .audit_events()
+        .into_iter()
+        .filter(|e| e["event"] == "preference_updated")
+        .count();
+    assert_eq!(changes, 1, "repeating it changes nothing");
+
+    let (status, declined) = call(
+        &notify,
+        reqwest::Method::POST,
+        "",
+        Some(reminder(AppointmentReminder)),
+    )
+    .await;
+    assert_eq!(
+        (status, declined["email"]["rule"].as_str()),
+        (422, Some("patient_preference")),
+        "{declined}"
+    );
+
+    // An altered link is refused, by GET and by POST.
+    let forged = path.replacen("token=", "token=x", 1);
+    for method in [reqwest::Method::GET, reqwest::Method::POST] {
+        let response = reqwest::Client::new()
+            .request(method, format!("{}{forged}", unsubscribe.base_url))
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = answer(response).await;
+        assert_eq!((status, body["code"].as_str()), (403, Some("invalid_link")));
+    }
+}

@@ -58,6 +58,7 @@ fn email() -> EmailMessage {
         reply_to: Vec::new(),
         attachments: Vec::new(),
         category: None,
+        list_unsubscribe: None,
     }
 }
 

@@ -147,10 +147,10 @@ impl SesEmailSender {
         }
     }
 
-    /// SES builds the MIME itself for a plain email; with attachments the message goes as the
-    /// same MIME the SMTP provider sends, raw.
+    /// SES builds the MIME itself for a plain email; with attachments or unsubscribe headers
+    /// the message goes as the same MIME the SMTP provider sends, raw.
     fn content(&self, message: &EmailMessage) -> Result<EmailContent, Error> {
-        if !message.attachments.is_empty() {
+        if !message.attachments.is_empty() || message.list_unsubscribe.is_some() {
             let (mime, _) = super::mime::build(message, &self.from, &self.reply_to)?;
             let raw = RawMessage::builder()
                 .data(Blob::new(mime.formatted()))

@@ -136,6 +136,7 @@ fn reach_health(app: &App) -> ReachHealth<'_> {
             })
             .collect(),
         sms_consent: config.reach.sms_consent.as_str(),
+        one_click_unsubscribe: config.reach.links.is_some(),
         invalid: &config.reach_invalid,
     }
 }
@@ -198,6 +199,8 @@ pub struct ReachHealth<'a> {
     pub defaults: Vec<CategoryDefault>,
     #[schemars(extend("enum" = ["recorded", "required"]))]
     pub sms_consent: &'static str,
+    /// Whether emails carry signed unsubscribe links (`NOTIFY_LINK_KEY` and a public URL).
+    pub one_click_unsubscribe: bool,
     pub invalid: &'a [FieldError],
 }
 

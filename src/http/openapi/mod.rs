@@ -308,7 +308,9 @@ fn error_answer(status: u16) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use super::super::routes::contract::{audit, events, messages, preferences, suppressions};
+    use super::super::routes::contract::{
+        audit, events, messages, preferences, suppressions, unsubscribe,
+    };
     use super::*;
 
     fn query_parameters(doc: &Value, path: &str) -> Vec<String> {
@@ -339,6 +341,7 @@ mod tests {
             ("/api/events", events::PARAMETERS),
             ("/api/audit", audit::PARAMETERS),
             ("/api/preferences", preferences::PARAMETERS),
+            ("/api/unsubscribe", unsubscribe::PARAMETERS),
         ] {
             let mut documented = query_parameters(&doc, path);
             let mut taken: Vec<String> = taken.iter().map(|p| p.to_string()).collect();

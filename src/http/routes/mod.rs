@@ -12,6 +12,7 @@ pub(in crate::http) mod preferences;
 mod send_answers;
 mod sends;
 pub(in crate::http) mod suppressions;
+pub(in crate::http) mod unsubscribe;
 mod webhooks;
 
 pub use audit::AUDIT;
@@ -23,6 +24,7 @@ pub use messages::{MESSAGE_STATS, MESSAGES};
 pub use preferences::PREFERENCES;
 pub use sends::{SEND_EMAIL, SEND_NOTIFICATION, SEND_SMS};
 pub use suppressions::SUPPRESSIONS;
+pub use unsubscribe::UNSUBSCRIBE;
 pub use webhooks::{SES_WEBHOOK, TWILIO_WEBHOOK};
 
 /// What the OpenAPI description takes from the routes: their answers' types and their query
@@ -33,13 +35,13 @@ pub(super) mod contract {
     pub(in crate::http) use super::events::Page as EventPage;
     pub(in crate::http) use super::health::HealthAnswer;
     pub(in crate::http) use super::messages::{Cancelled, One, Page, StatsBody};
-    #[cfg(test)]
-    pub(in crate::http) use super::preferences;
     pub(in crate::http) use super::preferences::Answer as PreferencesAnswer;
     pub(in crate::http) use super::send_answers::{NotificationBody, ScheduledBody, SentBody};
     pub(in crate::http) use super::suppressions::{One as OneSuppression, Page as SuppressionPage};
     pub(in crate::http) use super::webhooks::SnsAnswer;
     pub(in crate::http) use super::{audit, events, messages, suppressions};
+    #[cfg(test)]
+    pub(in crate::http) use super::{preferences, unsubscribe};
 }
 
 #[allow(unused_imports)]

@@ -61,6 +61,7 @@ pub(super) fn of(route: Route, schemas: &mut Schemas) -> Vec<Operation> {
         Route::Events => log::events(schemas),
         Route::Suppressions => suppressions::suppressions(schemas),
         Route::Preferences => suppressions::preferences(schemas),
+        Route::Unsubscribe => suppressions::unsubscribe(schemas),
         Route::Dispatch => service::dispatch(schemas),
     }
 }

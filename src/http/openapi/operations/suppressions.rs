@@ -9,6 +9,51 @@ use super::*;
 use crate::names::{Channel, SuppressionReason};
 use crate::requests::{PreferencesRequest, SuppressRequest};
 
+pub(super) fn unsubscribe(_: &mut Schemas) -> Vec<Operation> {
+    let token = query(
+        "token",
+        "the signed token of the email's link",
+        json!({"type": "string", "minLength": 1}),
+    );
+    let page = |description: &str| {
+        json!({
+            "description": description,
+            "headers": request_id(),
+            "content": {"text/html": {"schema": {"type": "string"}}},
+        })
+    };
+    vec![
+        Operation {
+            parameters: vec![token.clone()],
+            answers: vec![(200, page("A page with one button; nothing changes."))],
+            errors: vec![400, 403, 405],
+            ..op(
+                Route::Unsubscribe,
+                "get",
+                "unsubscribePage",
+                "The unsubscribe link as a person (or a link scanner) opens it: a page, no change",
+                Access::Anyone,
+            )
+        },
+        Operation {
+            parameters: vec![token],
+            body: Some(json!({"required": false, "content": {
+                "application/x-www-form-urlencoded": {"schema": {"type": "object",
+                    "properties": {"List-Unsubscribe": {"const": "One-Click"}}}},
+            }})),
+            answers: vec![(200, page("Unsubscribed (again changes nothing)."))],
+            errors: vec![400, 403, 405, 503],
+            ..op(
+                Route::Unsubscribe,
+                "post",
+                "unsubscribeOneClick",
+                "One-click unsubscribe (RFC 8058): the category off on the channel, before it answers",
+                Access::Anyone,
+            )
+        },
+    ]
+}
+
 pub(super) fn preferences(schemas: &mut Schemas) -> Vec<Operation> {
     let answer = |schemas: &mut Schemas| {
         json_answer(
