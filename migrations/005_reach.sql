@@ -5,6 +5,14 @@
 -- sent to on a channel, for every category (scope NULL) or one; lifted entries stay on
 -- record. At most one entry per recipient, channel and scope is in force.
 
+-- The reputation guard as last measured (one row): its state and the counts behind it.
+CREATE TABLE notify_reputation (
+    id boolean PRIMARY KEY DEFAULT true CHECK (id),
+    state text NOT NULL,
+    measured jsonb NOT NULL,
+    changed_at timestamptz NOT NULL
+);
+
 -- A time as the store reads it: RFC 3339 in UTC with microseconds.
 CREATE FUNCTION notify_time_json(t timestamptz) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
@@ -93,26 +101,29 @@ $$;
 -- Admission with the suppression list read in the same statement: what the two-argument
 -- admission answers and, when the request may go on, the entries in force that stop one of
 -- its reaches (p_reach: [{channel, hash, category}]), and the patients' choices for those
--- categories with the phones' consent (`chosen`). The two-argument form stays for
+-- categories with the phones' consent (`chosen`), and whether the reputation guard holds
+-- (`held`). The two-argument form stays for
 -- instances of the previous release during a deploy.
 CREATE FUNCTION notify_admit(p_limits jsonb, p_claim jsonb, p_reach jsonb) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
     answer jsonb := notify_admit(p_limits, p_claim);
 BEGIN
-    IF answer->>'claim' IN ('none', 'claimed')
-            AND NOT answer->'refused' @> '[{"group": 0}]'
-            AND jsonb_array_length(p_reach) > 0 THEN
-        answer := answer || jsonb_build_object('suppressed', coalesce((
-            SELECT jsonb_agg(DISTINCT notify_suppression_json(s))
-            FROM notify_suppressions s
-            JOIN jsonb_to_recordset(p_reach) AS r(channel text, hash text, category text)
-              ON s.recipient_hash = r.hash AND s.channel = r.channel
-             AND (s.scope IS NULL OR s.scope = r.category)
-            WHERE s.lifted_at IS NULL), '[]'::jsonb),
-            'chosen', notify_chosen((SELECT coalesce(jsonb_agg(r.value), '[]'::jsonb)
-                FROM jsonb_array_elements(p_reach) AS r(value)
-                WHERE r.value->>'category' IS NOT NULL OR r.value->>'channel' = 'sms')));
+    IF answer->>'claim' IN ('none', 'claimed') AND NOT answer->'refused' @> '[{"group": 0}]' THEN
+        answer := answer || jsonb_build_object('held',
+            coalesce((SELECT g.state = 'held' FROM notify_reputation g), false));
+        IF jsonb_array_length(p_reach) > 0 THEN
+            answer := answer || jsonb_build_object('suppressed', coalesce((
+                SELECT jsonb_agg(DISTINCT notify_suppression_json(s))
+                FROM notify_suppressions s
+                JOIN jsonb_to_recordset(p_reach) AS r(channel text, hash text, category text)
+                  ON s.recipient_hash = r.hash AND s.channel = r.channel
+                 AND (s.scope IS NULL OR s.scope = r.category)
+                WHERE s.lifted_at IS NULL), '[]'::jsonb),
+                'chosen', notify_chosen((SELECT coalesce(jsonb_agg(r.value), '[]'::jsonb)
+                    FROM jsonb_array_elements(p_reach) AS r(value)
+                    WHERE r.value->>'category' IS NOT NULL OR r.value->>'channel' = 'sms')));
+        END IF;
     END IF;
     RETURN answer;
 END;

@@ -144,6 +144,13 @@ impl Auditor {
     }
 }
 
+impl Auditor {
+    /// Writes a change of the reputation guard's state, and returns the line.
+    pub fn record_reputation(&self, change: &impl Serialize) -> String {
+        self.write(change)
+    }
+}
+
 /// A change of a patient's choices, as its audit line says.
 #[derive(Debug, Serialize)]
 pub struct PreferenceChange<'a> {

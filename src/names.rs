@@ -202,6 +202,7 @@ names! {
         SuppressionAdded = "suppression_added",
         SuppressionLifted = "suppression_lifted",
         PreferenceUpdated = "preference_updated",
+        ReputationChanged = "reputation_changed",
     }
 }
 
@@ -265,6 +266,17 @@ names! {
         InboundMessage = "inbound_message",
         Api = "api",
         UnsubscribeLink = "unsubscribe_link",
+    }
+}
+
+names! {
+    /// The reputation guard: `warning` past the warning thresholds, `held` past the hold
+    /// thresholds (below SES's review lines), when sends of categories a patient may turn off
+    /// wait.
+    GuardState {
+        Ok = "ok",
+        Warning = "warning",
+        Held = "held",
     }
 }
 

@@ -41,14 +41,23 @@ pub(super) struct Admitted {
     pub claim: Option<Claim>,
     /// Each recipient (channel, hash) a patient's or the practice's choice declines.
     pub(super) declines: Vec<(Channel, String, DeclineRule)>,
+    /// The reputation guard's answer, when it holds sends of categories a patient may turn off.
+    pub(super) held: Option<Error>,
 }
 
 impl Admitted {
-    /// The refusal of `channel`'s recipient caps, as the error its send answers with.
-    pub fn capped(&self, channel: Channel) -> Option<Error> {
-        self.store
-            .refusal(group(channel))
-            .map(|after| recipient_limited(channel, after))
+    /// Why a message of `category` on `channel` may not go now: the reputation guard holds
+    /// its category, or its recipients are over their caps.
+    pub fn refusal(&self, channel: Channel, category: Option<Category>) -> Option<Error> {
+        let held = self
+            .held
+            .clone()
+            .filter(|_| category.is_some_and(|c| !c.required()));
+        held.or_else(|| {
+            self.store
+                .refusal(group(channel))
+                .map(|after| recipient_limited(channel, after))
+        })
     }
 }
 
@@ -119,16 +128,26 @@ impl App {
         if let Some(after) = admitted.refusal(CALLER) {
             return Err(rate_limited(after));
         }
+        let optional = planned
+            .iter()
+            .any(|p| p.category.is_some_and(|c| !c.required()));
+        let held = if admitted.held && optional && self.config.reach.guard.enabled {
+            Some(self.held().await)
+        } else {
+            None
+        };
         match admitted.claim.clone() {
             ClaimOutcome::None => Ok(Verdict::Go(Admitted {
                 declines: declines(&self.config.reach, planned, &admitted.chosen),
                 store: admitted,
                 claim: None,
+                held,
             })),
             ClaimOutcome::Claimed => Ok(Verdict::Go(Admitted {
                 declines: declines(&self.config.reach, planned, &admitted.chosen),
                 store: admitted,
                 claim: admission.claim,
+                held,
             })),
             ClaimOutcome::Replay(answer) => Ok(Verdict::Replay(answer)),
             ClaimOutcome::InProgress { retry_after } => Err(Error::new(

@@ -74,10 +74,12 @@ impl App {
                 &changed
             };
             let (provider, result) = match senders {
-                Senders::Live(providers) => match admitted.capped(Channel::Email) {
-                    None => self.send_with_failover(providers, message).await,
-                    Some(error) => (providers.first.provider(), Err(error)),
-                },
+                Senders::Live(providers) => {
+                    match admitted.refusal(Channel::Email, message.category) {
+                        None => self.send_with_failover(providers, message).await,
+                        Some(error) => (providers.first.provider(), Err(error)),
+                    }
+                }
                 Senders::Demo(demo) => (demo.provider(), demo.send(message).await),
                 Senders::Misconfigured(m) => (Provider::AwsSes, Err(misconfigured("Email", m))),
             };
@@ -117,7 +119,7 @@ impl App {
             Senders::Live(providers) => {
                 let twilio = &providers.first;
                 let provider = twilio.provider();
-                let result = match admitted.capped(Channel::Sms) {
+                let result = match admitted.refusal(Channel::Sms, message.category) {
                     None => twilio
                         .send(message)
                         .await

@@ -1,6 +1,6 @@
 //! The dispatcher: each call forwards the delivery events that are due (in order per message,
-//! never one twice however many dispatchers run) and sweeps what has outlived its retention,
-//! within a bounded time. Vercel Cron (or any scheduler) calls it; `cargo run` runs it on a timer.
+//! never one twice however many dispatchers run), sweeps what has outlived its retention and
+//! measures the reputation guard, within a bounded time. Vercel Cron (or any scheduler) calls it; `cargo run` runs it on a timer.
 
 use std::time::{Duration, Instant};
 
@@ -64,6 +64,7 @@ impl App {
         };
         let summary = serde_json::to_string(&report).unwrap_or_else(|_| "{}".into());
         report.swept = self.store().sweep(&sweep, &summary).await?;
+        self.measure_reputation().await?;
         let swept = &report.swept;
         report.more |= [
             swept.idempotency_keys,

@@ -24,7 +24,7 @@ pub use dispatch::DispatchConfig;
 pub use email::{EmailChannelSettings, EmailProviderSettings, SmtpSecurity, SmtpSettings};
 pub use policy::SendPolicy;
 pub use quiet::{DEFAULT_TIMEZONE, QuietConfig};
-pub use reach::{ReachConfig, SmsConsent};
+pub use reach::{GuardConfig, ReachConfig, SmsConsent};
 pub use secret::{Secret, SecretBytes};
 pub use ses::{
     CREDENTIALS_ON_VERCEL, DEFAULT_ROLE_SESSION_NAME, DEFAULT_SES_REGION, RoleSettings,

@@ -18,6 +18,36 @@ pub struct ReachConfig {
     pub sms_consent: SmsConsent,
     /// Where a patient's links point and the key they are signed with: both, or no links.
     pub links: Option<(String, Secret)>,
+    pub guard: GuardConfig,
+}
+
+/// The reputation guard (`NOTIFY_REPUTATION_GUARD=off` turns it off): email bounce and
+/// complaint rates, in percent, past which health warns and past which sends of categories a
+/// patient may turn off are held; counted once a window holds `min_emails`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GuardConfig {
+    pub enabled: bool,
+    pub bounce_warning: f64,
+    pub bounce_hold: f64,
+    pub complaint_warning: f64,
+    pub complaint_hold: f64,
+    pub min_emails: u64,
+}
+
+impl Eq for GuardConfig {}
+
+/// Below SES's review lines (5% bounces, 0.1% complaints), so the guard acts first.
+impl Default for GuardConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            bounce_warning: 2.0,
+            bounce_hold: 4.0,
+            complaint_warning: 0.05,
+            complaint_hold: 0.08,
+            min_emails: 200,
+        }
+    }
 }
 
 /// Whether a billing SMS needs the patient's consent on file.
@@ -44,6 +74,52 @@ impl ReachConfig {
     pub fn on_by_default(&self, category: Category, channel: Channel) -> bool {
         !self.off_by_default.contains(&(category, channel))
     }
+}
+
+fn read_guard(vars: &Vars, invalid: &mut Vec<FieldError>) -> GuardConfig {
+    let defaults = GuardConfig::default();
+    let enabled = match vars.get("NOTIFY_REPUTATION_GUARD") {
+        None | Some("on") => true,
+        Some("off") => false,
+        Some(_) => {
+            invalid.push(FieldError::new(
+                "NOTIFY_REPUTATION_GUARD",
+                "must be on or off; the guard is on",
+            ));
+            true
+        }
+    };
+    let mut percent = |name: &'static str, default: f64| match vars.get(name).map(str::parse::<f64>)
+    {
+        None => default,
+        Some(Ok(p)) if p > 0.0 && p <= 100.0 => p,
+        Some(_) => {
+            invalid.push(FieldError::new(
+                name,
+                format!("must be a percentage above 0, such as {default}; {default} is used"),
+            ));
+            default
+        }
+    };
+    let guard = GuardConfig {
+        enabled,
+        bounce_warning: percent("NOTIFY_BOUNCE_RATE_WARNING", defaults.bounce_warning),
+        bounce_hold: percent("NOTIFY_BOUNCE_RATE_HOLD", defaults.bounce_hold),
+        complaint_warning: percent("NOTIFY_COMPLAINT_RATE_WARNING", defaults.complaint_warning),
+        complaint_hold: percent("NOTIFY_COMPLAINT_RATE_HOLD", defaults.complaint_hold),
+        ..defaults
+    };
+    if guard.bounce_warning > guard.bounce_hold || guard.complaint_warning > guard.complaint_hold {
+        invalid.push(FieldError::new(
+            "NOTIFY_BOUNCE_RATE_WARNING",
+            "each warning rate must be at most its hold rate; the defaults are used",
+        ));
+        return GuardConfig {
+            enabled,
+            ..defaults
+        };
+    }
+    guard
 }
 
 pub(super) fn read_reach(
@@ -115,5 +191,6 @@ pub(super) fn read_reach(
         off_by_default,
         sms_consent,
         links: base.zip(key),
+        guard: read_guard(vars, invalid),
     }
 }

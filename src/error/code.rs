@@ -101,6 +101,9 @@ codes! {
     ProviderAccessDenied = "provider_access_denied", 503;
     ProviderAccountSuspended = "provider_account_suspended", 503;
     SendingPaused = "sending_paused", 503;
+    /// The reputation guard holds sends of categories a patient may turn off: the email bounce
+    /// or complaint rate is past its hold line.
+    SendingHeld = "sending_held", 503;
     ConfigurationSetNotFound = "configuration_set_not_found", 503;
     ProviderAccountInactive = "provider_account_inactive", 503;
     SenderMisconfigured = "sender_misconfigured", 503;

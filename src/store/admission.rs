@@ -115,6 +115,8 @@ pub struct Admitted {
     /// The choices on record for its reaches' categories, and the consent of its SMS ones
     /// (read only when it may go on).
     pub chosen: Chosen,
+    /// Whether the reputation guard holds sends of categories a patient may turn off.
+    pub held: bool,
 }
 
 impl Admitted {

@@ -18,6 +18,7 @@ mod memory;
 mod outbox;
 mod postgres;
 mod preferences;
+mod reputation;
 mod scheduled;
 mod suppression;
 mod upkeep;
@@ -40,6 +41,7 @@ pub use outbox::{
 };
 pub use postgres::{PostgresStore, SCHEMA_VERSION};
 pub use preferences::{Choice, Chosen, Consent, Preferences};
+pub use reputation::{EmailCounts, Guard, Reputation};
 pub use scheduled::{Change, Changed, Schedule, ScheduledHealth, ScheduledSend};
 pub use suppression::{Suppressed, Suppression, SuppressionFilter, SuppressionPage, Suppressions};
 pub use upkeep::{StoreHealth, Sweep, Swept, Upkeep};
@@ -58,6 +60,7 @@ pub trait Store:
     + Schedule
     + Suppressions
     + Preferences
+    + Reputation
     + AuditTrail
     + Upkeep
     + Send
@@ -73,6 +76,7 @@ impl<T> Store for T where
         + Schedule
         + Suppressions
         + Preferences
+        + Reputation
         + AuditTrail
         + Upkeep
         + Send

@@ -326,3 +326,90 @@ async fn an_email_to_several_goes_to_the_others_and_a_notification_goes_on_its_o
         "{log}"
     );
 }
+
+#[tokio::test]
+async fn past_the_bounce_hold_line_optional_emails_wait_and_billing_alerts_still_go() {
+    use notify::names::{Channel, EventKind, Provider};
+    let _shared = POSTGRES.read().await;
+    let database = fresh_database().await;
+    // 250 emails sent a moment ago, 12 of them hard-bounced (4.8%: past the 4% hold line).
+    let store = crate::store::postgres_store(&database);
+    let now = time::OffsetDateTime::now_utc();
+    let sent: Vec<_> = (0..250)
+        .map(|i| notify::store::MessageRecord {
+            created_at: now,
+            ..crate::store::record(
+                &format!("msg_{i}"),
+                Channel::Email,
+                &format!("SES{i}"),
+                None,
+                &format!("h{i}"),
+                0,
+            )
+        })
+        .collect();
+    store.record(&sent, &[], None).await.unwrap();
+    for i in 0..12 {
+        let bounce = notify::domain::DeliveryEvent {
+            channel: Channel::Email,
+            provider: Provider::AwsSes,
+            retryable: Some(false),
+            ..crate::store::event(
+                &format!("evt-{i}"),
+                EventKind::Bounced,
+                &format!("SES{i}"),
+                &format!("h{i}"),
+            )
+        };
+        crate::store::apply(store.as_ref(), &bounce, "{}", false).await;
+    }
+
+    let secret = "a-cron-secret-for-the-guard-test";
+    let mut vars = stored(&database);
+    vars.insert("CRON_SECRET", secret.to_owned());
+    let dispatcher = Function::start("cron-dispatch", &as_pairs(&vars)).await;
+    crate::support::dispatch(&dispatcher, secret).await;
+    let health = Function::start("health", &as_pairs(&stored(&database))).await;
+    let (_, report) = health.get().await;
+    let guard = &report["reach"]["reputation"];
+    assert_eq!(guard["state"], "held", "{report}");
+    assert_eq!(guard["day"]["emails"], 250);
+    assert_eq!(guard["day"]["bounceRate"], 4.8);
+    assert!(
+        dispatcher
+            .audit_events()
+            .iter()
+            .any(|e| e["event"] == "reputation_changed" && e["state"] == "held")
+    );
+
+    let domain = format!("{}.example.com", unique("guard"));
+    verify_domain_in_moto(&domain).await;
+    let sender = format!("noreply@{domain}");
+    let mut vars = ses_vars(&sender, &moto_url());
+    vars.extend(stored(&database));
+    let email = Function::start("send-email", &as_pairs(&vars)).await;
+    let body = |category: Option<&str>| {
+        let mut body =
+            json!({"to": "pat@example.com", "subject": "From the clinic", "body": "Hello."});
+        if let Some(category) = category {
+            body["category"] = category.into();
+        }
+        body
+    };
+    let (status, held) = send(&email, &body(Some("care_reminders"))).await;
+    assert_eq!(
+        (status, held["code"].as_str()),
+        (503, Some("sending_held")),
+        "{held}"
+    );
+    assert!(
+        held["error"].as_str().unwrap().contains("4.80% bounced"),
+        "{held}"
+    );
+    assert_eq!(emails_from(&sender).await, 0);
+    for category in [Some("billing_alerts"), None] {
+        let (status, sent) = send(&email, &body(category)).await;
+        assert_eq!(status, 200, "{category:?}: {sent}");
+    }
+    assert_eq!(emails_from(&sender).await, 2);
+}

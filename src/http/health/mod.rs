@@ -6,10 +6,11 @@
 use serde::Serialize;
 
 use crate::app::App;
+use crate::app::rates;
 use crate::config::{ChannelConfig, EmailProviderSettings, StoreConfig};
 use crate::error::FieldError;
-use crate::names::{Category, Channel, CredentialSource, HealthStatus, Mode, Provider};
-use crate::store::StoreHealth;
+use crate::names::{Category, Channel, CredentialSource, GuardState, HealthStatus, Mode, Provider};
+use crate::store::{EmailCounts, Guard, StoreHealth};
 
 mod store;
 
@@ -19,7 +20,11 @@ use store::store_report;
 /// The report, with the store checked (one bounded round trip on Postgres).
 pub async fn checked(app: &App) -> Health<'_> {
     let check = app.check_store().await;
-    report(app, check)
+    let guard = match check.reachable {
+        true => app.reputation().await.ok().flatten(),
+        false => None,
+    };
+    report(app, check, guard)
 }
 
 /// Each channel's mode, for the local server's start-up line (no store check).
@@ -28,7 +33,7 @@ pub fn modes(app: &App) -> (Mode, Mode) {
     (problems(&config.email).0, problems(&config.sms).0)
 }
 
-fn report(app: &App, check: StoreHealth) -> Health<'_> {
+fn report(app: &App, check: StoreHealth, guard: Option<Guard>) -> Health<'_> {
     let config = app.config();
     let safeguards = app.safeguards();
     let email = email_health(app);
@@ -69,7 +74,7 @@ fn report(app: &App, check: StoreHealth) -> Health<'_> {
             invalid: &config.security_invalid,
         },
         quiet_hours,
-        reach: reach_health(app),
+        reach: reach_health(app, guard),
         dispatch: dispatch_health(app, safeguards.forwarding),
         store: store_report(app, check),
     }
@@ -123,9 +128,33 @@ fn quiet_health(app: &App) -> QuietHealth<'_> {
     }
 }
 
-fn reach_health(app: &App) -> ReachHealth<'_> {
+fn reach_health(app: &App, guard: Option<Guard>) -> ReachHealth<'_> {
     let config = app.config();
+    let window = |counts: &EmailCounts| {
+        let (bounce_rate, complaint_rate) = rates(counts);
+        Window {
+            emails: counts.emails,
+            bounces: counts.bounces,
+            complaints: counts.complaints,
+            bounce_rate,
+            complaint_rate,
+        }
+    };
+    let settings = config.reach.guard;
     ReachHealth {
+        reputation: ReputationHealth {
+            enabled: settings.enabled,
+            state: guard.as_ref().map(|g| g.state),
+            day: guard.as_ref().map(|g| window(&g.day)),
+            week: guard.as_ref().map(|g| window(&g.week)),
+            measured_at: guard
+                .as_ref()
+                .map(|g| crate::support::timestamp(g.measured_at)),
+            bounce_warning: settings.bounce_warning,
+            bounce_hold: settings.bounce_hold,
+            complaint_warning: settings.complaint_warning,
+            complaint_hold: settings.complaint_hold,
+        },
         defaults: Category::ALL
             .iter()
             .map(|category| CategoryDefault {
@@ -201,7 +230,38 @@ pub struct ReachHealth<'a> {
     pub sms_consent: &'static str,
     /// Whether emails carry signed unsubscribe links (`NOTIFY_LINK_KEY` and a public URL).
     pub one_click_unsubscribe: bool,
+    pub reputation: ReputationHealth,
     pub invalid: &'a [FieldError],
+}
+
+/// The reputation guard as the dispatcher last measured it (`state` `null` until then), and
+/// its lines in percent.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReputationHealth {
+    pub enabled: bool,
+    pub state: Option<GuardState>,
+    /// The last 24 hours.
+    pub day: Option<Window>,
+    /// The last 7 days.
+    pub week: Option<Window>,
+    #[schemars(extend("format" = "date-time"))]
+    pub measured_at: Option<String>,
+    pub bounce_warning: f64,
+    pub bounce_hold: f64,
+    pub complaint_warning: f64,
+    pub complaint_hold: f64,
+}
+
+/// Email recipients sent to, hard bounces and complaints, and the rates in percent.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Window {
+    pub emails: u64,
+    pub bounces: u64,
+    pub complaints: u64,
+    pub bounce_rate: f64,
+    pub complaint_rate: f64,
 }
 
 #[derive(Debug, Serialize, schemars::JsonSchema)]

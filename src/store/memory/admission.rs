@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 use super::preferences;
 use super::{ClaimRow, MAX_TRACKED_KEYS, MemoryStore, State, done};
 use crate::error::Error;
+use crate::names::GuardState;
 use crate::store::gcra;
 use crate::store::{Admission, Admit, Admitted, Chosen, ClaimOutcome, Refusal};
 use crate::support::BoxFuture;
@@ -44,6 +45,7 @@ impl MemoryStore {
                 claim: ClaimOutcome::None,
                 suppressed: Vec::new(),
                 chosen: Chosen::default(),
+                held: false,
             };
         }
         count(&mut state, admission, now, |group| group == 0);
@@ -87,6 +89,7 @@ impl MemoryStore {
                         claim: outcome,
                         suppressed: Vec::new(),
                         chosen: Chosen::default(),
+                        held: false,
                     };
                 }
             }
@@ -114,6 +117,10 @@ impl MemoryStore {
             claim,
             suppressed,
             chosen: preferences::chosen_for(&state, &admission.reach),
+            held: state
+                .guard
+                .as_ref()
+                .is_some_and(|g| g.state == GuardState::Held),
         }
     }
 }

@@ -14,6 +14,7 @@ mod audit;
 mod log;
 mod outbox;
 mod preferences;
+mod reputation;
 mod scheduled;
 mod suppression;
 mod upkeep;
@@ -56,6 +57,8 @@ struct State {
     /// Patients' choices (one per recipient, channel and category) and SMS consent.
     choices: Vec<super::Choice>,
     consent: Vec<super::Consent>,
+    /// The reputation guard as last measured.
+    guard: Option<super::Guard>,
 }
 
 #[derive(Debug)]

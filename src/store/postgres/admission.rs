@@ -50,6 +50,8 @@ struct AdmitAnswer {
     suppressed: Vec<Suppression>,
     #[serde(default)]
     chosen: Chosen,
+    #[serde(default)]
+    held: bool,
 }
 
 #[derive(Deserialize)]
@@ -147,5 +149,6 @@ fn admitted(answer: AdmitAnswer) -> Result<Admitted, Error> {
         claim,
         suppressed: answer.suppressed,
         chosen: answer.chosen,
+        held: answer.held,
     })
 }

@@ -11,6 +11,7 @@ mod migrate;
 pub use migrate::SCHEMA_VERSION;
 mod outbox;
 mod preferences;
+mod reputation;
 mod scheduled;
 mod suppression;
 mod upkeep;

@@ -8,6 +8,7 @@ mod log;
 mod outbox;
 mod postgres;
 mod preferences;
+mod reputation;
 mod scheduled;
 mod suppression;
 mod upkeep;
