@@ -13,6 +13,28 @@ CREATE TABLE notify_reputation (
     changed_at timestamptz NOT NULL
 );
 
+-- Keeps a practice event (a suppression added or lifted, a preference changed, the reputation
+-- guard's new state) in the events' one order and outbox, as `notify_apply_event` keeps a
+-- delivery event (the same lock, so sequence numbers follow commit order): no message, its own
+-- stream. 'copy' for an id kept already, 'kept' otherwise.
+CREATE FUNCTION notify_keep_event(p_id text, p_type text, p_payload jsonb, p_forward boolean)
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    now_ timestamptz;
+BEGIN
+    PERFORM pg_advisory_xact_lock(7310016);
+    IF EXISTS (SELECT 1 FROM notify_events WHERE id = p_id) THEN
+        RETURN 'copy';
+    END IF;
+    now_ := clock_timestamp();
+    INSERT INTO notify_events (id, message_id, provider, provider_message_id, type, time, payload,
+        forward, next_attempt_at)
+    VALUES (p_id, NULL, 'notify', p_id, p_type, p_payload->>'timestamp', p_payload,
+        CASE WHEN p_forward THEN 'pending' END, CASE WHEN p_forward THEN now_ END);
+    RETURN 'kept';
+END;
+$$;
+
 -- A time as the store reads it: RFC 3339 in UTC with microseconds.
 CREATE FUNCTION notify_time_json(t timestamptz) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$

@@ -9,6 +9,7 @@ mod channel;
 mod dispatch;
 mod due;
 mod health;
+mod practice_events;
 mod preferences;
 mod quiet;
 mod reads;

@@ -2,6 +2,7 @@
 //! practice's defaults filled in, merged on change (a required category keeps one channel on),
 //! with SMS consent evidence; every change an audit line written with it.
 
+use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::{App, RequestContext};
@@ -141,6 +142,51 @@ impl App {
         });
         self.store()
             .choose(&choices, consent.as_ref(), &line)
+            .await?;
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Changed<'a> {
+            source: ChoiceSource,
+            recipients: Vec<Recipient<'a>>,
+            changes: Vec<Change>,
+            consent_recorded: bool,
+        }
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Recipient<'a> {
+            channel: Channel,
+            recipient: &'a str,
+            recipient_hash: &'a str,
+        }
+        #[derive(Serialize)]
+        struct Change {
+            category: Category,
+            channel: Channel,
+            enabled: bool,
+        }
+        let fields = Changed {
+            source,
+            recipients: patient
+                .channels()
+                .map(|(channel, r)| Recipient {
+                    channel,
+                    recipient: &r.masked,
+                    recipient_hash: &r.hash,
+                })
+                .collect(),
+            changes: change
+                .set
+                .iter()
+                .map(|(category, channel, enabled)| Change {
+                    category: *category,
+                    channel: *channel,
+                    enabled: *enabled,
+                })
+                .collect(),
+            consent_recorded: consent.is_some(),
+        };
+        let id = format!("evt_{}", crate::support::new_id());
+        self.tell_practice("preference.updated", &id, &fields)
             .await?;
         self.patient_choices(patient).await
     }

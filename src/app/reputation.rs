@@ -49,8 +49,25 @@ impl App {
             week: &week,
         });
         let before = self.store().keep_guard(&guard, &line).await?;
-        if before.unwrap_or(GuardState::Ok) != state {
-            tracing::warn!(state = %state, before = ?before, "the reputation guard changed");
+        let previous = before.unwrap_or(GuardState::Ok);
+        if previous != state {
+            tracing::warn!(state = %state, before = %previous, "the reputation guard changed");
+            #[derive(Serialize)]
+            struct Fields<'a> {
+                state: GuardState,
+                previous: GuardState,
+                day: &'a EmailCounts,
+                week: &'a EmailCounts,
+            }
+            let id = format!("evt_{}", crate::support::new_id());
+            let fields = Fields {
+                state,
+                previous,
+                day: &day,
+                week: &week,
+            };
+            self.tell_practice("reputation.changed", &id, &fields)
+                .await?;
         }
         Ok(guard)
     }

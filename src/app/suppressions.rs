@@ -65,6 +65,9 @@ impl App {
         if suppressed.added {
             tracing::info!(id = %suppressed.entry.id, channel = %entry.channel, reason = %entry.reason, "added a recipient to the suppression list");
         }
+        // Told even when it was there already: the first telling may have failed.
+        self.tell_suppression("suppression.added", &suppressed.entry)
+            .await?;
         Ok(suppressed)
     }
 
@@ -84,6 +87,7 @@ impl App {
             ));
         };
         if entry.lifted_at.is_some() {
+            self.tell_suppression("suppression.lifted", &entry).await?;
             return Ok(entry);
         }
         match entry.reason {
@@ -112,14 +116,16 @@ impl App {
         context: &RequestContext,
     ) -> Result<Suppression, Error> {
         let line = self.audit_change(AuditKind::SuppressionLifted, &entry, forced, context);
-        match self.store().lift(&entry.id, &line).await? {
+        let lifted = match self.store().lift(&entry.id, &line).await? {
             Some(lifted) => {
                 tracing::info!(id = %lifted.id, "lifted an entry of the suppression list");
-                Ok(lifted)
+                lifted
             }
             // Lifted meanwhile by another request: read it as it is now.
-            None => Ok(self.store().suppression(&entry.id).await?.unwrap_or(entry)),
-        }
+            None => self.store().suppression(&entry.id).await?.unwrap_or(entry),
+        };
+        self.tell_suppression("suppression.lifted", &lifted).await?;
+        Ok(lifted)
     }
 
     /// Adds the entries a verified provider report calls for: a hard bounce (or SES's own

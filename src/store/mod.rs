@@ -37,7 +37,7 @@ pub use log::{
 pub use memory::MemoryStore;
 pub use outbox::{
     Applied, EventPage, FIRST_ATTEMPT_LEASE, Forwarding, NewEvent, Outbox, OutboxHealth, Outgoing,
-    Settled,
+    PracticeEvent, Settled,
 };
 pub use postgres::{PostgresStore, SCHEMA_VERSION};
 pub use preferences::{Choice, Chosen, Consent, Preferences};

@@ -28,6 +28,14 @@ pub trait Outbox {
     /// Records how attempts ended.
     fn settle<'a>(&'a self, settled: &'a [Settled]) -> BoxFuture<'a, Result<(), Error>>;
 
+    /// Keeps a practice event (not about one message: a suppression, a preference, the
+    /// reputation guard) in the same order and outbox as delivery events; the same id is kept
+    /// once. The dispatcher forwards it.
+    fn keep_event<'a>(
+        &'a self,
+        event: &'a PracticeEvent<'a>,
+    ) -> BoxFuture<'a, Result<Applied, Error>>;
+
     /// Up to `limit` events in order after the event `after` (from the first without it);
     /// `None` when there is no event `after`.
     fn events<'a>(
@@ -48,6 +56,18 @@ pub struct NewEvent<'a> {
     /// The JSON it is forwarded as and served as by the pull API.
     pub payload: &'a str,
     pub audit: &'a str,
+    /// Whether it is to be forwarded (`NOTIFY_EVENTS_URL` is set).
+    pub forward: bool,
+}
+
+/// A practice event as the store is given it.
+#[derive(Debug, Clone, Copy)]
+pub struct PracticeEvent<'a> {
+    pub id: &'a str,
+    /// `suppression.added`, `suppression.lifted`, `preference.updated`, `reputation.changed`.
+    pub kind: &'a str,
+    /// The JSON it is forwarded and served as.
+    pub payload: &'a str,
     /// Whether it is to be forwarded (`NOTIFY_EVENTS_URL` is set).
     pub forward: bool,
 }

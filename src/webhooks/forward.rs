@@ -1,4 +1,5 @@
-//! Forwarding delivery events to the practice app (`NOTIFY_EVENTS_URL`), signed as the
+//! Forwarding delivery events (and practice events: suppressions, preferences, the reputation
+//! guard) to the practice app (`NOTIFY_EVENTS_URL`), signed as the
 //! Standard Webhooks specification says: one attempt at a time, and the schedule of the
 //! attempts that follow a refusal (the outbox keeps each event until one is accepted).
 
@@ -77,6 +78,38 @@ pub fn payload(event: &DeliveryEvent) -> String {
         kind: format!("message.{}", event.kind),
         timestamp: &event.time,
         data: event,
+    })
+    .unwrap_or_default()
+}
+
+/// A practice event (`suppression.added`, `suppression.lifted`, `preference.updated`,
+/// `reputation.changed`) as forwarded and served: its `data` holds the event's `id` (the
+/// `webhook-id`) and the event's own fields (README, "Practice events").
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(rename = "PracticeEvent")]
+pub struct PracticePayload<'a, T> {
+    #[serde(rename = "type")]
+    #[schemars(extend("enum" = ["suppression.added", "suppression.lifted", "preference.updated", "reputation.changed"]))]
+    kind: &'a str,
+    #[schemars(extend("format" = "date-time"))]
+    timestamp: String,
+    data: PracticeData<'a, T>,
+}
+
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(rename = "PracticeEventData")]
+struct PracticeData<'a, T> {
+    id: &'a str,
+    #[serde(flatten)]
+    fields: &'a T,
+}
+
+/// The JSON a practice event is forwarded as (and served as by `GET /api/events`).
+pub fn practice_payload<T: Serialize>(kind: &str, id: &str, fields: &T) -> String {
+    serde_json::to_string(&PracticePayload {
+        kind,
+        timestamp: crate::support::now_rfc3339(),
+        data: PracticeData { id, fields },
     })
     .unwrap_or_default()
 }

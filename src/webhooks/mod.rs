@@ -11,8 +11,8 @@ mod sns;
 mod twilio;
 
 pub use forward::{
-    EventsTarget, Payload as EventPayload, payload as event_payload, retry_after,
-    sign_standard_webhook,
+    EventsTarget, Payload as EventPayload, PracticePayload, payload as event_payload,
+    practice_payload, retry_after, sign_standard_webhook,
 };
 pub use inbound::{OptWords, opt_words};
 pub use ses::ses_events;

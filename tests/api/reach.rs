@@ -215,6 +215,39 @@ async fn a_patients_stop_in_plain_words_stops_texts_until_they_text_start() {
     assert_eq!(status, 200, "{body}");
     let (_, one) = suppressions(&list, reqwest::Method::GET, &format!("/{id}"), None).await;
     assert!(one["suppression"]["liftedAt"].is_string(), "{one}");
+
+    // The practice app is told both, in order, by the events API (and its webhook).
+    let events = Function::start("events", &as_pairs(&stored(&database))).await;
+    let (status, page) = answer(
+        reqwest::Client::new()
+            .get(&events.base_url)
+            .bearer_auth(API_KEY)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    let told: Vec<(&str, &str)> = page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"].as_str().unwrap().starts_with("suppression."))
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap(),
+                e["data"]["suppressionId"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        told,
+        [
+            ("suppression.added", id.as_str()),
+            ("suppression.lifted", id.as_str())
+        ],
+        "{page}"
+    );
 }
 
 #[tokio::test]

@@ -31,11 +31,18 @@ pub fn binary(name: &str) -> PathBuf {
     path
 }
 
+/// A port that is free now, below the kernel's ephemeral range (32768 and up on Linux): a port
+/// the kernel hands out may be taken by an outgoing connection of another test before the
+/// function binds it. Each call moves on, so two functions never get the same one.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port on 127.0.0.1")
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let base = 10_000 + (std::process::id() % 200) * 100;
+    loop {
+        let port = (base + NEXT.fetch_add(1, Ordering::Relaxed) % 20_000) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 impl Function {
@@ -56,6 +63,21 @@ impl Function {
         ready_path: &str,
         vars: &[(&str, &str)],
     ) -> Function {
+        // A port taken between the check and the bind is tried again with the next one.
+        for _ in 0..3 {
+            if let Some(function) = Self::try_spawn(name, port_var, ready_path, vars).await {
+                return function;
+            }
+        }
+        panic!("{name} found no free port in three tries");
+    }
+
+    async fn try_spawn(
+        name: &str,
+        port_var: &str,
+        ready_path: &str,
+        vars: &[(&str, &str)],
+    ) -> Option<Function> {
         static STARTED: AtomicU32 = AtomicU32::new(0);
         let port = free_port();
         let log_path = std::env::temp_dir().join(format!(
@@ -84,15 +106,21 @@ impl Function {
             log_path,
             api_key,
         };
-        function.wait_until_ready(name, ready_path).await;
         function
+            .wait_until_ready(name, ready_path)
+            .await
+            .then_some(function)
     }
 
-    async fn wait_until_ready(&mut self, name: &str, ready_path: &str) {
+    /// Whether it answers; `false` when it could not bind its port.
+    async fn wait_until_ready(&mut self, name: &str, ready_path: &str) -> bool {
         let deadline = Instant::now() + Duration::from_secs(20);
         let client = reqwest::Client::new();
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
+                if self.output().contains("AddrInUse") {
+                    return false;
+                }
                 panic!(
                     "{name} exited with {status} before answering:\n{}",
                     self.output()
@@ -103,7 +131,7 @@ impl Function {
                 .send()
                 .await;
             if ping.is_ok_and(|r| r.status() == 200) {
-                return;
+                return true;
             }
             assert!(
                 Instant::now() < deadline,

@@ -459,10 +459,13 @@ async fn sns_messages_of_both_signature_versions_are_verified_and_their_ses_even
         );
     }
     let requests = received(&receiver, cases.len()).await;
+    // The hard bounce and the complaint also put the patient on the suppression list, which
+    // the practice app is told of too (practice events, forwarded with the follow-up).
     let mut kinds: Vec<(String, Option<bool>)> = requests
         .iter()
-        .map(|r| {
-            let payload = verified_payload(r);
+        .map(verified_payload)
+        .filter(|payload| payload["type"].as_str().unwrap().starts_with("message."))
+        .map(|payload| {
             (
                 payload["data"]["type"].as_str().unwrap().to_owned(),
                 payload["data"]["retryable"].as_bool(),

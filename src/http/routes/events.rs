@@ -56,13 +56,22 @@ async fn events(app: &App, incoming: Incoming, context: &RequestContext) -> Resu
     )))
 }
 
-/// Delivery events in the order they were kept, each as it is forwarded.
+/// A delivery event, or a practice event (a suppression, a preference, the reputation guard).
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum AnyEvent {
+    Delivery(crate::webhooks::EventPayload<'static>),
+    Practice(crate::webhooks::PracticePayload<'static, serde_json::Map<String, serde_json::Value>>),
+}
+
+/// Delivery and practice events in the order they were kept, each as it is forwarded.
 #[derive(Serialize, JsonSchema)]
 #[schemars(rename = "EventPage")]
 pub(in crate::http) struct Page<'a> {
     #[schemars(extend("const" = true))]
     success: bool,
-    #[schemars(with = "Vec<crate::webhooks::EventPayload<'static>>")]
+    #[schemars(with = "Vec<AnyEvent>")]
     events: &'a [serde_json::Value],
     /// Whether more events follow: ask again with the last one's `data.id` as `after`.
     more: bool,

@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::names::Provider;
 use crate::store::{
     Applied, EventPage, EventView, FIRST_ATTEMPT_LEASE, Forwarding, NewEvent, Outbox, OutboxHealth,
-    Outgoing, Settled,
+    Outgoing, PracticeEvent, Settled,
 };
 use crate::support::{BoxFuture, timestamp};
 
@@ -22,7 +22,8 @@ pub(super) struct EventRow {
     pub(super) id: String,
     /// The message it belongs to (our id), `None` for an orphan.
     pub(super) message_id: Option<String>,
-    pub(super) provider: Provider,
+    /// The provider of its message; `None` for a practice event (its own stream).
+    pub(super) provider: Option<Provider>,
     pub(super) provider_message_id: String,
     pub(super) payload: String,
     pub(super) received_at: OffsetDateTime,
@@ -38,7 +39,7 @@ impl EventRow {
     }
 
     fn same_message(&self, provider: Provider, provider_message_id: &str) -> bool {
-        self.provider == provider && self.provider_message_id == provider_message_id
+        self.provider == Some(provider) && self.provider_message_id == provider_message_id
     }
 }
 
@@ -58,6 +59,13 @@ impl Outbox for MemoryStore {
     fn settle<'a>(&'a self, settled: &'a [Settled]) -> BoxFuture<'a, Result<(), Error>> {
         self.settle_now(settled);
         done(())
+    }
+
+    fn keep_event<'a>(
+        &'a self,
+        event: &'a PracticeEvent<'a>,
+    ) -> BoxFuture<'a, Result<Applied, Error>> {
+        done(self.keep_now(event))
     }
 
     fn events<'a>(
@@ -86,7 +94,7 @@ impl MemoryStore {
         state.events.push_back(EventRow {
             id: event.id.clone(),
             message_id,
-            provider: event.provider,
+            provider: Some(event.provider),
             provider_message_id: event.provider_message_id.clone(),
             payload: new.payload.to_owned(),
             received_at: now,
@@ -105,10 +113,34 @@ impl MemoryStore {
         }
     }
 
+    fn keep_now(&self, event: &PracticeEvent<'_>) -> Applied {
+        let now = self.now();
+        let mut state = self.state();
+        if state.events.iter().any(|row| row.id == event.id) {
+            return Applied::Copy;
+        }
+        state.events.push_back(EventRow {
+            id: event.id.to_owned(),
+            message_id: None,
+            provider: None,
+            provider_message_id: event.id.to_owned(),
+            payload: event.payload.to_owned(),
+            received_at: now,
+            forward: event.forward.then_some(Forwarding::Pending),
+            attempts: 0,
+            next_at: now,
+            lease_until: None,
+        });
+        if state.events.len() > MAX_EVENTS {
+            state.events.pop_front();
+        }
+        Applied::Kept
+    }
+
     fn due_now(&self, limit: u16, lease: Duration) -> Vec<Outgoing> {
         let now = self.now();
         let mut state = self.state();
-        let mut heads: HashSet<(Provider, String)> = HashSet::new();
+        let mut heads: HashSet<(Option<Provider>, String)> = HashSet::new();
         let mut due = Vec::new();
         for row in state.events.iter_mut().filter(|row| row.is_waiting()) {
             // Only the first waiting event of a message may go: the rest wait behind it.

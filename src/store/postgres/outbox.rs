@@ -8,12 +8,16 @@ use tokio_postgres::types::{Json, Type};
 use super::PostgresStore;
 use crate::error::Error;
 use crate::store::{
-    Applied, EventPage, FIRST_ATTEMPT_LEASE, NewEvent, Outbox, Outgoing, Settled, unavailable,
+    Applied, EventPage, FIRST_ATTEMPT_LEASE, NewEvent, Outbox, Outgoing, PracticeEvent, Settled,
+    unavailable,
 };
 use crate::support::BoxFuture;
 
 /// A delivery event, kept once (see `notify_apply_event` in migrations/003_outbox.sql).
 const APPLY_EVENT: &str = "SELECT notify_apply_event($1::jsonb, $2, $3, $4::jsonb, $5, $6)";
+
+/// A practice event, kept once (see `notify_keep_event` in migrations/005_reach.sql).
+const KEEP_EVENT: &str = "SELECT notify_keep_event($1, $2, $3::jsonb, $4)";
 
 /// Leases at most $1 events due for an attempt, for $2 ms: only the first waiting event of
 /// each message (so a message's events go out in order), skipping what another dispatcher holds.
@@ -54,6 +58,22 @@ WHERE payload IS NOT NULL
 ORDER BY seq
 LIMIT $2"#;
 
+/// What became of an event, as the store's function answered.
+fn fate(rows: &[tokio_postgres::Row]) -> Result<Applied, Error> {
+    let fate: String = rows
+        .first()
+        .and_then(|row| row.try_get(0).ok())
+        .unwrap_or_default();
+    match fate.as_str() {
+        "copy" => Ok(Applied::Copy),
+        "kept" => Ok(Applied::Kept),
+        "claimed" => Ok(Applied::Claimed),
+        other => Err(unavailable(format!(
+            "the store answered {other:?} for an event"
+        ))),
+    }
+}
+
 impl Outbox for PostgresStore {
     fn apply_event<'a>(&'a self, new: NewEvent<'a>) -> BoxFuture<'a, Result<Applied, Error>> {
         Box::pin(async move {
@@ -74,18 +94,27 @@ impl Outbox for PostgresStore {
                     ],
                 )
                 .await?;
-            let fate: String = rows
-                .first()
-                .and_then(|row| row.try_get(0).ok())
-                .unwrap_or_default();
-            match fate.as_str() {
-                "copy" => Ok(Applied::Copy),
-                "kept" => Ok(Applied::Kept),
-                "claimed" => Ok(Applied::Claimed),
-                other => Err(unavailable(format!(
-                    "notify_apply_event answered {other:?}"
-                ))),
-            }
+            fate(&rows)
+        })
+    }
+
+    fn keep_event<'a>(
+        &'a self,
+        event: &'a PracticeEvent<'a>,
+    ) -> BoxFuture<'a, Result<Applied, Error>> {
+        Box::pin(async move {
+            let rows = self
+                .query(
+                    KEEP_EVENT,
+                    &[
+                        (&event.id, Type::TEXT),
+                        (&event.kind, Type::TEXT),
+                        (&event.payload, Type::TEXT),
+                        (&event.forward, Type::BOOL),
+                    ],
+                )
+                .await?;
+            fate(&rows)
         })
     }
 

@@ -210,3 +210,53 @@ async fn an_event_whose_lease_lapsed_is_taken_over_by_the_next_dispatcher() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_practice_event_is_kept_once_in_the_events_order_and_forwarded_on_its_own() {
+    on_both(|name, store| async move {
+        let store = store.as_ref();
+        apply(
+            store,
+            &event("evt-d", EventKind::Delivered, "SMd", "hd"),
+            "{}",
+            true,
+        )
+        .await;
+        let payload = notify::webhooks::practice_payload(
+            "suppression.added",
+            "evt-s",
+            &serde_json::json!({"reason": "sms_stop"}),
+        );
+        let practice = notify::store::PracticeEvent {
+            id: "evt-s",
+            kind: "suppression.added",
+            payload: &payload,
+            forward: true,
+        };
+        assert_eq!(
+            store.keep_event(&practice).await.unwrap(),
+            Applied::Kept,
+            "{name}"
+        );
+        assert_eq!(
+            store.keep_event(&practice).await.unwrap(),
+            Applied::Copy,
+            "{name}"
+        );
+        let page = store.events(None, 10).await.unwrap().unwrap();
+        let ids: Vec<&str> = page
+            .events
+            .iter()
+            .map(|e| e["data"]["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, ["evt-d", "evt-s"], "{name}");
+        assert_eq!(page.events[1]["type"], "suppression.added", "{name}");
+        assert_eq!(page.events[1]["data"]["reason"], "sms_stop", "{name}");
+        // The delivery event is leased for its first attempt by its receiver; the practice
+        // event waits for the dispatcher, behind no message.
+        let due = store.due_events(10, Duration::from_secs(60)).await.unwrap();
+        let due: Vec<&str> = due.iter().map(|o| o.id.as_str()).collect();
+        assert_eq!(due, ["evt-s"], "{name}");
+    })
+    .await;
+}
