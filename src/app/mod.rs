@@ -167,7 +167,7 @@ impl App {
     /// are built by the first send that needs them, so a cold start does no more than this
     /// before it answers, and a function that never sends never links a provider.
     pub fn new(config: Config) -> Self {
-        let http = HttpClient::default();
+        let http = HttpClient::new(config.tls_roots.as_deref());
         let events = config
             .webhooks
             .events

@@ -119,6 +119,8 @@ pub struct Config {
     pub dispatch_invalid: Vec<FieldError>,
     /// Whether this runs on Vercel (`VERCEL` is set there), where instances come and go.
     pub on_vercel: bool,
+    /// `SSL_CERT_FILE`: PEM certificates outgoing HTTPS trusts besides the built-in roots.
+    pub tls_roots: Option<String>,
 }
 
 impl Config {
@@ -167,6 +169,13 @@ impl Config {
         let audit_key = read_secret(&vars, "NOTIFY_AUDIT_KEY", 32, &mut security_invalid);
         let webhooks = read_webhooks(&vars, &mut security_invalid);
         let store = read_store(&vars, audit_key.is_some());
+        let tls_roots = vars.get("SSL_CERT_FILE").map(str::to_owned);
+        if tls_roots.as_ref().is_some_and(|path| std::fs::metadata(path).is_err()) {
+            security_invalid.push(FieldError::new(
+                "SSL_CERT_FILE",
+                "names no readable file; outgoing HTTPS cannot start until it does",
+            ));
+        }
         let store_key = read_store_key(&vars, &mut security_invalid);
         let mut quiet_invalid = Vec::new();
         let quiet = read_quiet(&vars, &mut quiet_invalid);
@@ -196,6 +205,7 @@ impl Config {
             dispatch_invalid,
             on_vercel,
             ses_credentials,
+            tls_roots,
         }
     }
 }

@@ -18,4 +18,5 @@ mod scheduled;
 mod security;
 mod store;
 mod support;
+mod tls;
 mod webhooks;
