@@ -96,6 +96,9 @@ CREATE TABLE notify_consent (
     recorded_at timestamptz NOT NULL
 );
 
+-- Each recipient is looked up by its key (LATERAL, with OFFSET 0 so that the planner keeps it a
+-- nested loop of index lookups rather than a hash join over the whole table): admission stays
+-- as fast with ten thousand suppressions and choices as with none.
 -- What the store reads of choices and consent (src/store/preferences.rs, `Chosen`) for
 -- p_recipients: [{channel, hash, category?}] (with a category, only that category's choice).
 CREATE FUNCTION notify_chosen(p_recipients jsonb) RETURNS jsonb
@@ -106,18 +109,17 @@ LANGUAGE sql STABLE AS $$
                 'recipientHash', p.recipient_hash, 'masked', p.masked, 'category', p.category,
                 'enabled', p.enabled, 'source', p.source,
                 'updatedAt', notify_time_json(p.updated_at)))
-            FROM notify_preferences p
-            JOIN jsonb_to_recordset(p_recipients) AS r(channel text, hash text, category text)
-              ON p.recipient_hash = r.hash AND p.channel = r.channel
-             AND (r.category IS NULL OR p.category = r.category)), '[]'::jsonb),
+            FROM jsonb_to_recordset(p_recipients) AS r(channel text, hash text, category text)
+            CROSS JOIN LATERAL (SELECT * FROM notify_preferences p
+                WHERE p.recipient_hash = r.hash AND p.channel = r.channel
+                  AND (r.category IS NULL OR p.category = r.category) OFFSET 0) p), '[]'::jsonb),
         'consent', coalesce((
             SELECT jsonb_agg(jsonb_build_object('recipientHash', c.recipient_hash,
                 'masked', c.masked, 'at', notify_time_json(c.at), 'source', c.source,
                 'textVersion', c.text_version, 'recordedAt', notify_time_json(c.recorded_at)))
-            FROM notify_consent c
-            WHERE c.recipient_hash IN (SELECT r.hash
-                FROM jsonb_to_recordset(p_recipients) AS r(channel text, hash text)
-                WHERE r.channel = 'sms')), '[]'::jsonb))
+            FROM jsonb_to_recordset(p_recipients) AS r(channel text, hash text)
+            CROSS JOIN LATERAL (SELECT * FROM notify_consent c
+                WHERE c.recipient_hash = r.hash AND r.channel = 'sms' OFFSET 0) c), '[]'::jsonb))
 $$;
 
 -- Admission with the suppression list read in the same statement: what the two-argument
@@ -137,11 +139,12 @@ BEGIN
         IF jsonb_array_length(p_reach) > 0 THEN
             answer := answer || jsonb_build_object('suppressed', coalesce((
                 SELECT jsonb_agg(DISTINCT notify_suppression_json(s))
-                FROM notify_suppressions s
-                JOIN jsonb_to_recordset(p_reach) AS r(channel text, hash text, category text)
-                  ON s.recipient_hash = r.hash AND s.channel = r.channel
-                 AND (s.scope IS NULL OR s.scope = r.category)
-                WHERE s.lifted_at IS NULL), '[]'::jsonb),
+                FROM jsonb_to_recordset(p_reach) AS r(channel text, hash text, category text)
+                CROSS JOIN LATERAL (SELECT * FROM notify_suppressions s
+                    WHERE s.recipient_hash = r.hash AND s.channel = r.channel
+                      AND (s.scope IS NULL OR s.scope = r.category) AND s.lifted_at IS NULL
+                    OFFSET 0) s),
+                '[]'::jsonb),
                 'chosen', notify_chosen((SELECT coalesce(jsonb_agg(r.value), '[]'::jsonb)
                     FROM jsonb_array_elements(p_reach) AS r(value)
                     WHERE r.value->>'category' IS NOT NULL OR r.value->>'channel' = 'sms')));
