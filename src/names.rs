@@ -292,6 +292,16 @@ names! {
 }
 
 names! {
+    /// What lifting an email suppression did to SES's own account-level list: the address was
+    /// removed, was not on it, or was not checked (no address given, no SES, or SES failed).
+    ProviderListing {
+        Removed = "removed",
+        NotListed = "not_listed",
+        NotChecked = "not_checked",
+    }
+}
+
+names! {
     /// Who set a patient's choice: an API caller (the practice's app or staff), the patient on
     /// the preference page, or the one-click unsubscribe link.
     ChoiceSource {

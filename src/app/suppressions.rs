@@ -3,11 +3,15 @@
 //! own reply; lifted by hand (a complaint only with `force`) or, for a STOP, only by the
 //! patient's START. Every change is an audit line, written with it.
 
+use super::channel::Senders;
 use super::{App, RequestContext};
 use crate::audit::{AuditRecipient, SuppressionChange};
 use crate::domain::DeliveryEvent;
-use crate::error::{Error, ErrorCode};
-use crate::names::{AuditKind, Category, Channel, EventKind, SuppressionReason, SuppressionSource};
+use crate::domain::EmailAddress;
+use crate::error::{Error, ErrorCode, FieldError};
+use crate::names::{
+    AuditKind, Category, Channel, EventKind, ProviderListing, SuppressionReason, SuppressionSource,
+};
 use crate::store::{RecipientView, Suppressed, Suppression, SuppressionFilter, SuppressionPage};
 use crate::support::new_id;
 use crate::webhooks::OptWords;
@@ -74,21 +78,40 @@ impl App {
     /// Lifts the entry `id` for an API caller: a patient's STOP is never lifted this way (only
     /// their START lifts it), and a complaint only with `force`. An entry lifted already is
     /// answered as it is.
+    ///
+    /// With the entry's address (an email entry's), the address is also removed from SES's
+    /// account-level list, which would otherwise go on dropping mail to it without a word.
     pub async fn lift_suppression(
         &self,
         id: &str,
         force: bool,
+        address: Option<&EmailAddress>,
         context: &RequestContext,
-    ) -> Result<Suppression, Error> {
+    ) -> Result<(Suppression, Option<ProviderListing>), Error> {
         let Some(entry) = self.store().suppression(id).await? else {
             return Err(Error::new(
                 ErrorCode::SuppressionNotFound,
                 "No entry of the suppression list has this id.",
             ));
         };
+        let address = match (entry.channel, address) {
+            (_, None) => None,
+            (Channel::Email, Some(a))
+                if self.recipient_hash(a.address()) == entry.recipient_hash =>
+            {
+                Some(a)
+            }
+            _ => {
+                return Err(Error::invalid_fields(vec![FieldError::new(
+                    "email",
+                    "is not the address this entry suppresses",
+                )]));
+            }
+        };
         if entry.lifted_at.is_some() {
             self.tell_suppression("suppression.lifted", &entry).await?;
-            return Ok(entry);
+            let listing = self.forget_at_provider(entry.channel, address).await;
+            return Ok((entry, listing));
         }
         match entry.reason {
             SuppressionReason::SmsStop => {
@@ -106,7 +129,38 @@ impl App {
             }
             _ => {}
         }
-        self.lift(entry, force, context).await
+        let lifted = self.lift(entry, force, context).await?;
+        let listing = self.forget_at_provider(lifted.channel, address).await;
+        Ok((lifted, listing))
+    }
+
+    /// Removes `address` from the email providers' own suppression lists (SES keeps one).
+    async fn forget_at_provider(
+        &self,
+        channel: Channel,
+        address: Option<&EmailAddress>,
+    ) -> Option<ProviderListing> {
+        if channel != Channel::Email {
+            return None;
+        }
+        let (Some(address), Senders::Live(providers)) = (address, self.email()) else {
+            return Some(ProviderListing::NotChecked);
+        };
+        let mut listing = ProviderListing::NotChecked;
+        for provider in providers.iter() {
+            match provider.forget_suppressed(address).await {
+                Ok(Some(true)) => listing = ProviderListing::Removed,
+                Ok(Some(false)) if listing == ProviderListing::NotChecked => {
+                    listing = ProviderListing::NotListed
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(code = %error.code, "a provider's suppression list was not changed");
+                    return Some(ProviderListing::NotChecked);
+                }
+            }
+        }
+        Some(listing)
     }
 
     async fn lift(

@@ -170,7 +170,10 @@ impl Config {
         let webhooks = read_webhooks(&vars, &mut security_invalid);
         let store = read_store(&vars, audit_key.is_some());
         let tls_roots = vars.get("SSL_CERT_FILE").map(str::to_owned);
-        if tls_roots.as_ref().is_some_and(|path| std::fs::metadata(path).is_err()) {
+        if tls_roots
+            .as_ref()
+            .is_some_and(|path| std::fs::metadata(path).is_err())
+        {
             security_invalid.push(FieldError::new(
                 "SSL_CERT_FILE",
                 "names no readable file; outgoing HTTPS cannot start until it does",

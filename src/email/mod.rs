@@ -10,7 +10,7 @@ pub use demo::DemoEmailSender;
 pub use ses::{REFRESH_BEFORE_EXPIRY, SesEmailSender, WebIdentityToken, classify_ses_error};
 pub use smtp::{SmtpEmailSender, classify_smtp_reply};
 
-use crate::domain::{EmailMessage, Sent};
+use crate::domain::{EmailAddress, EmailMessage, Sent};
 use crate::error::Error;
 use crate::names::Provider;
 use crate::support::BoxFuture;
@@ -23,4 +23,13 @@ pub trait EmailSender: Send + Sync + std::fmt::Debug {
     fn provider(&self) -> Provider;
 
     fn send<'a>(&'a self, message: &'a EmailMessage) -> BoxFuture<'a, Result<Sent, Error>>;
+
+    /// Removes `address` from the provider's own suppression list, if it keeps one (SES's
+    /// account-level list drops mail to a listed address without a word): whether it was on it.
+    fn forget_suppressed<'a>(
+        &'a self,
+        _address: &'a EmailAddress,
+    ) -> BoxFuture<'a, Result<Option<bool>, Error>> {
+        Box::pin(std::future::ready(Ok(None)))
+    }
 }

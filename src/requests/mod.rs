@@ -15,4 +15,4 @@ pub use schedule::{RescheduleRequest, SCHEDULE_WINDOW, Timed, Timing, without_se
 pub use send_email::SendEmailRequest;
 pub use send_notification::SendNotificationRequest;
 pub use send_sms::SendSmsRequest;
-pub use suppress::{ManualSuppression, SuppressRequest};
+pub use suppress::{LiftRequest, ManualSuppression, SuppressRequest};

@@ -24,6 +24,27 @@ pub struct SuppressRequest {
     pub reason: Option<SuppressionReason>,
 }
 
+/// The optional JSON body of `DELETE /api/suppressions/{id}`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LiftRequest {
+    /// The suppressed address, to remove it from SES's account-level suppression list too
+    /// (the list here keeps only its hash). Checked against the entry; never stored.
+    pub email: Option<String>,
+}
+
+impl LiftRequest {
+    pub fn parse(self) -> Result<Option<EmailAddress>, Error> {
+        self.email
+            .map(|e| {
+                EmailAddress::parse(&e).map_err(|message| {
+                    Error::invalid_fields(vec![FieldError::new("email", message)])
+                })
+            })
+            .transpose()
+    }
+}
+
 /// The reasons an API caller may give.
 #[derive(JsonSchema)]
 #[serde(rename_all = "snake_case")]

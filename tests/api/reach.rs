@@ -446,3 +446,79 @@ async fn past_the_bounce_hold_line_optional_emails_wait_and_billing_alerts_still
     }
     assert_eq!(emails_from(&sender).await, 2);
 }
+
+#[tokio::test]
+async fn lifting_an_email_entry_with_its_address_removes_it_from_ses_own_list_too() {
+    use wiremock::matchers::{method, path_regex};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let _shared = POSTGRES.read().await;
+    let database = fresh_database().await;
+    // moto serves no account-level suppression list: an in-process stand-in for that call.
+    let ses = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .and(path_regex("^/v2/email/suppression/addresses/listed"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("{}"))
+        .mount(&ses)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path_regex("^/v2/email/suppression/addresses/"))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .insert_header("x-amzn-ErrorType", "NotFoundException")
+                .set_body_string(r#"{"message":"Email address not on the list"}"#),
+        )
+        .mount(&ses)
+        .await;
+    let mut vars = ses_vars("noreply@clinic.example.com", &ses.uri());
+    vars.extend(stored(&database));
+    let list = Function::start("suppressions", &as_pairs(&vars)).await;
+    let mut ids = Vec::new();
+    for to in ["listed@example.com", "unlisted@example.com"] {
+        let (status, added) =
+            suppressions(&list, reqwest::Method::POST, "", Some(json!({"to": to}))).await;
+        assert_eq!(status, 201, "{added}");
+        ids.push(added["suppression"]["id"].as_str().unwrap().to_owned());
+    }
+    let lift = |id: String, email: &'static str| {
+        let list = &list;
+        async move {
+            let path = format!("/{id}");
+            suppressions(
+                list,
+                reqwest::Method::DELETE,
+                &path,
+                Some(json!({"email": email})),
+            )
+            .await
+        }
+    };
+    let (status, wrong) = lift(ids[0].clone(), "someone@example.com").await;
+    assert_eq!(
+        (status, wrong["details"][0]["field"].as_str()),
+        (400, Some("email")),
+        "{wrong}"
+    );
+    let (status, removed) = lift(ids[0].clone(), "listed@example.com").await;
+    assert_eq!(
+        (status, removed["providerList"].as_str()),
+        (200, Some("removed")),
+        "{removed}"
+    );
+    let (status, unlisted) = lift(ids[1].clone(), "unlisted@example.com").await;
+    assert_eq!(
+        (status, unlisted["providerList"].as_str()),
+        (200, Some("not_listed")),
+        "{unlisted}"
+    );
+    let calls = ses.received_requests().await.unwrap();
+    assert_eq!(
+        calls.len(),
+        2,
+        "one call per lift, none for the wrong address"
+    );
+    assert!(
+        calls[0].url.path().contains("listed%40example.com"),
+        "{}",
+        calls[0].url
+    );
+}

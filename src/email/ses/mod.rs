@@ -193,6 +193,33 @@ impl EmailSender for SesEmailSender {
     fn send<'a>(&'a self, message: &'a EmailMessage) -> BoxFuture<'a, Result<Sent, Error>> {
         Box::pin(self.send_email(message))
     }
+
+    fn forget_suppressed<'a>(
+        &'a self,
+        address: &'a EmailAddress,
+    ) -> BoxFuture<'a, Result<Option<bool>, Error>> {
+        Box::pin(async move {
+            let removed = self
+                .client()
+                .await?
+                .delete_suppressed_destination()
+                .email_address(address.address())
+                .send()
+                .await;
+            match removed {
+                Ok(_) => Ok(Some(true)),
+                Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found_exception()) => {
+                    Ok(Some(false))
+                }
+                Err(error) => Err(Error::new(
+                    ErrorCode::ProviderError,
+                    "SES did not remove the address from the account's suppression list.",
+                )
+                .with_hint("Allow ses:DeleteSuppressedDestination to the SES credentials, or remove it in the SES Console (Suppression list).")
+                .with_source(error)),
+            }
+        })
+    }
 }
 
 impl SesEmailSender {

@@ -12,8 +12,8 @@ use super::super::{pipeline, request, response};
 use super::messages::recipient;
 use crate::app::{App, NewSuppression, RequestContext};
 use crate::error::{Error, ErrorCode};
-use crate::names::{Category, Channel, SuppressionReason, SuppressionSource};
-use crate::requests::SuppressRequest;
+use crate::names::{Category, Channel, ProviderListing, SuppressionReason, SuppressionSource};
+use crate::requests::{LiftRequest, SuppressRequest};
 use crate::store::{Cursor, Suppression, SuppressionFilter};
 
 pub const SUPPRESSIONS: Endpoint = Endpoint {
@@ -55,6 +55,7 @@ async fn suppressions(
         .map(|id| id.trim_end_matches('/'))
         .filter(|id| !id.is_empty());
     let id = path_id.or(query.get("id"));
+    let mut provider_list = None;
     let (status, entry) = match (&incoming.parts.method, id) {
         (&Method::GET, None) => return list(app, &query, context).await,
         (&Method::POST, None) => add(app, &incoming, context).await?,
@@ -68,9 +69,16 @@ async fn suppressions(
             if !problems.is_empty() {
                 return Err(Error::invalid_fields(problems));
             }
-            let lifted = app
-                .lift_suppression(id, force.unwrap_or(false), context)
+            let request: LiftRequest = if incoming.body.is_empty() {
+                LiftRequest::default()
+            } else {
+                request::json(&incoming)?
+            };
+            let address = request.parse()?;
+            let (lifted, listing) = app
+                .lift_suppression(id, force.unwrap_or(false), address.as_ref(), context)
                 .await?;
+            provider_list = listing;
             (StatusCode::OK, lifted)
         }
         (method, _) => {
@@ -85,6 +93,7 @@ async fn suppressions(
     let body = One {
         success: true,
         suppression: Entry::from(&entry),
+        provider_list,
     };
     Ok(Reply::from(response::json(
         &context.request_id,
@@ -246,9 +255,14 @@ pub(in crate::http) struct Page<'a> {
 
 /// One entry: added, read or lifted.
 #[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
 #[schemars(rename = "OneSuppression")]
 pub(in crate::http) struct One<'a> {
     #[schemars(extend("const" = true))]
     success: bool,
     suppression: Entry<'a>,
+    /// On lifting an email entry: what became of SES's own list (`removed` needs the address
+    /// in the body).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provider_list: Option<ProviderListing>,
 }

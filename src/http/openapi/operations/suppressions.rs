@@ -7,7 +7,7 @@ use super::super::super::routes::contract::{
 };
 use super::*;
 use crate::names::{Channel, SuppressionReason};
-use crate::requests::{PreferencesRequest, SuppressRequest};
+use crate::requests::{LiftRequest, PreferencesRequest, SuppressRequest};
 
 pub(super) fn unsubscribe(_: &mut Schemas) -> Vec<Operation> {
     let token = query(
@@ -202,6 +202,10 @@ pub(super) fn suppressions(schemas: &mut Schemas) -> Vec<Operation> {
         },
         Operation {
             path: item,
+            body: Some(json!({"required": false, "content": {"application/json": {
+                "schema": schemas.request::<LiftRequest>(),
+                "example": {"email": "patient@example.com"},
+            }}})),
             parameters: vec![
                 id,
                 query(
@@ -217,7 +221,7 @@ pub(super) fn suppressions(schemas: &mut Schemas) -> Vec<Operation> {
                     "Lifted (kept on record with liftedAt), or lifted already.",
                 ),
             )],
-            errors: with(READ_ERRORS, &[404, 409]),
+            errors: with(READ_ERRORS, &[404, 409, 415]),
             ..op(
                 Route::Suppressions,
                 "delete",
