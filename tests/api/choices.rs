@@ -8,24 +8,9 @@ use std::collections::HashMap;
 use serde_json::{Value, json};
 
 use crate::support::{
-    API_KEY, AUDIT_KEY, Function, POSTGRES, answer, as_pairs, fresh_database, prism_url,
+    API_KEY, AUDIT_KEY, Function, POSTGRES, answer, as_pairs, call, fresh_database, prism_url,
     twilio_vars,
 };
-
-async fn call(
-    function: &Function,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = reqwest::Client::new()
-        .request(method, format!("{}{path}", function.base_url))
-        .bearer_auth(API_KEY);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    answer(request.send().await.unwrap()).await
-}
 
 async fn texts(database: &str, extra: &[(&'static str, &str)]) -> (Function, Function, Function) {
     let mut vars = twilio_vars(&prism_url());

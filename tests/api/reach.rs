@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 
 use crate::instances::emails_from;
 use crate::support::{
-    API_KEY, AUDIT_KEY, Function, POSTGRES, answer, as_pairs, fresh_database, moto_url, prism_url,
-    ses_vars, twilio_vars, unique, verify_domain_in_moto,
+    API_KEY, AUDIT_KEY, Function, POSTGRES, answer, as_pairs, call, fresh_database, moto_url,
+    prism_url, ses_vars, twilio_vars, unique, verify_domain_in_moto,
 };
 use crate::webhooks::{
     CERT_URL, PUBLIC_URL, TestSigner, post_form, post_sns, sns_app_with, sns_message,
@@ -18,14 +18,7 @@ use crate::webhooks::{
 };
 
 async fn send(function: &Function, body: &Value) -> (u16, Value) {
-    let response = reqwest::Client::new()
-        .post(&function.base_url)
-        .bearer_auth(API_KEY)
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    answer(response).await
+    call(function, reqwest::Method::POST, "", Some(body.clone())).await
 }
 
 /// `method` on the suppressions function at `path` below `/api/suppressions`.
@@ -35,16 +28,7 @@ async fn suppressions(
     path: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut request = reqwest::Client::new()
-        .request(
-            method,
-            format!("{}/api/suppressions{path}", function.base_url),
-        )
-        .bearer_auth(API_KEY);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    answer(request.send().await.unwrap()).await
+    call(function, method, &format!("/api/suppressions{path}"), body).await
 }
 
 fn stored(database: &str) -> HashMap<&'static str, String> {

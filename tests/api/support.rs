@@ -358,6 +358,23 @@ pub async fn raw_message_in_moto(message_id: &str) -> Vec<u8> {
         .unwrap_or_else(|| panic!("moto has no raw message {message_id}"))
 }
 
+/// `method` on `function` at `path`, with the test API key and, if given, a JSON body: its
+/// status and JSON answer.
+pub async fn call(
+    function: &Function,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let mut request = reqwest::Client::new()
+        .request(method, format!("{}{path}", function.base_url))
+        .bearer_auth(API_KEY);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    answer(request.send().await.unwrap()).await
+}
+
 /// Takes the message log's `id` out of a send answer (it differs every time), checking its form.
 pub fn take_id(answer: &mut serde_json::Value) -> String {
     let id = answer

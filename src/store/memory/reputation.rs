@@ -90,7 +90,7 @@ impl Reputation for MemoryStore {
 
 /// Whether a measure changed the guard's state (a first measure that finds all well is no
 /// change).
-pub(crate) fn changed(before: Option<GuardState>, now: GuardState) -> bool {
+fn changed(before: Option<GuardState>, now: GuardState) -> bool {
     match before {
         None => now != GuardState::Ok,
         Some(before) => before != now,
