@@ -72,6 +72,8 @@ for route in routes:
 # filesystem, so /api/messages/stats stays its own function.
 rewrite = next((i for i, r in enumerate(routes) if r.get("dest", "").startswith("/api/messages?id=")), None)
 check(rewrite is not None and rewrite > 0, f"no rewrite of /api/messages/{{id}} after the filesystem: {routes}")
+rewrite = next((i for i, r in enumerate(routes) if r.get("dest", "").startswith("/api/suppressions?id=")), None)
+check(rewrite is not None and rewrite > 0, f"no rewrite of /api/suppressions/{{id}} after the filesystem: {routes}")
 
 
 def free_port():
@@ -96,14 +98,18 @@ requests = {
     "audit": ("GET", None),
     "events": ("GET", None),
     "cron/dispatch": ("GET", None),
+    "suppressions": ("GET", None),
+    "preferences": ("GET", "?email=john@example.com"),
+    "unsubscribe": ("GET", "?token=not-a-signed-token"),
     "send-notification": (
         "POST",
         {"template": "documentAssigned", "data": {"client_name": "John Doe"}, "to": {"email": "john@example.com"}},
     ),
 }
-# The webhooks refuse unsigned requests, and the dispatcher without CRON_SECRET is never open:
-# their answer to one proves the function runs.
-expected_status = {"webhooks/twilio": 403, "webhooks/ses": 403, "cron/dispatch": 503}
+# The webhooks refuse unsigned requests, the dispatcher without CRON_SECRET is never open, and
+# an unsubscribe link this deployment did not sign is refused: their answer to one proves the
+# function runs.
+expected_status = {"webhooks/twilio": 403, "webhooks/ses": 403, "cron/dispatch": 503, "unsubscribe": 403}
 requests["webhooks/twilio"] = ("POST", {"MessageSid": "SM1"})
 requests["webhooks/ses"] = ("POST", {"Type": "Notification"})
 check(sorted(requests) == built, f"no request written for {sorted(set(built) - set(requests))}")
