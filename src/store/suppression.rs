@@ -85,6 +85,9 @@ pub struct SuppressionFilter {
     pub since: Option<OffsetDateTime>,
     /// Only the entries in force (`Some(true)`) or only the lifted ones (`Some(false)`).
     pub active: Option<bool>,
+    /// Only the entries read from a patient's plain words (`Some(true)`), for staff to review,
+    /// or only the others.
+    pub inferred: Option<bool>,
     pub limit: u16,
     pub cursor: Option<Cursor>,
 }
@@ -100,6 +103,7 @@ impl SuppressionFilter {
                 .is_none_or(|h| &entry.recipient_hash == h)
             && self.since.is_none_or(|t| entry.created_at >= t)
             && self.active.is_none_or(|a| entry.lifted_at.is_none() == a)
+            && self.inferred.is_none_or(|i| entry.inferred == i)
     }
 }
 

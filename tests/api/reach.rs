@@ -184,6 +184,14 @@ async fn a_patients_stop_in_plain_words_stops_texts_until_they_text_start() {
         (Some("inbound_message"), Some(true), Some("+1******4567")),
         "{one}"
     );
+    let (_, review) = suppressions(&list, reqwest::Method::GET, "?inferred=true", None).await;
+    assert_eq!(review["suppressions"][0]["id"], id.as_str(), "{review}");
+    let (_, keywords) = suppressions(&list, reqwest::Method::GET, "?inferred=false", None).await;
+    assert_eq!(
+        keywords["suppressions"].as_array().unwrap().len(),
+        0,
+        "{keywords}"
+    );
     let (status, kept) =
         suppressions(&list, reqwest::Method::DELETE, &format!("/{id}"), None).await;
     assert_eq!(

@@ -34,6 +34,7 @@ pub(in crate::http) const PARAMETERS: &[&str] = &[
     "recipient",
     "since",
     "active",
+    "inferred",
     "force",
     "limit",
     "cursor",
@@ -121,6 +122,7 @@ async fn list(app: &App, query: &Query, context: &RequestContext) -> Result<Repl
         ),
         since: query.parsed("since", time, "an RFC 3339 time with an offset", p),
         active: query.parsed("active", boolean, "true or false", p),
+        inferred: query.parsed("inferred", boolean, "true or false", p),
         limit: query
             .parsed(
                 "limit",

@@ -51,6 +51,7 @@ WHERE ($1::text IS NULL OR s.channel = $1)
   AND ($4::text IS NULL OR s.created_at >= $4::timestamptz)
   AND ($5::bool IS NULL OR (s.lifted_at IS NULL) = $5)
   AND ($6::text IS NULL OR (s.created_at, s.id) < ($6::timestamptz, $7))
+  AND ($9::bool IS NULL OR s.inferred = $9)
 ORDER BY s.created_at DESC, s.id DESC
 LIMIT $8"#;
 
@@ -137,6 +138,7 @@ impl Suppressions for PostgresStore {
                         (&after, Type::TEXT),
                         (&after_id, Type::TEXT),
                         (&limit, Type::INT8),
+                        (&filter.inferred, Type::BOOL),
                     ],
                 )
                 .await?;

@@ -265,10 +265,29 @@ async fn the_list_is_filtered_and_paged_newest_first() {
         assert!(
             only(SuppressionFilter {
                 reason: Some(SuppressionReason::Complaint),
-                ..base
+                ..base.clone()
             })
             .await
             .is_empty(),
+            "{name}"
+        );
+        assert!(
+            only(SuppressionFilter {
+                inferred: Some(true),
+                ..base.clone()
+            })
+            .await
+            .is_empty(),
+            "{name}: none was read from plain words"
+        );
+        assert_eq!(
+            only(SuppressionFilter {
+                inferred: Some(false),
+                ..base
+            })
+            .await
+            .len(),
+            5,
             "{name}"
         );
     })

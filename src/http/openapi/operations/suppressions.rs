@@ -133,6 +133,11 @@ pub(super) fn suppressions(schemas: &mut Schemas) -> Vec<Operation> {
             json!({"type": "boolean"}),
         ),
         query(
+            "inferred",
+            "true: only the opt-outs read from a patient's plain words, for staff to review",
+            json!({"type": "boolean"}),
+        ),
+        query(
             "limit",
             "",
             limit(suppressions::DEFAULT_LIMIT, suppressions::MAX_LIMIT),
