@@ -130,23 +130,9 @@ impl Auditor {
 }
 
 impl Auditor {
-    /// Writes an addition to or a lift from the suppression list (who by, never the address),
-    /// and returns the line.
-    pub fn record_suppression(&self, change: &SuppressionChange) -> String {
-        self.write(change)
-    }
-}
-
-impl Auditor {
-    /// Writes a change of a patient's choices (who by, never the address), and returns the line.
-    pub fn record_preferences(&self, change: &PreferenceChange) -> String {
-        self.write(change)
-    }
-}
-
-impl Auditor {
-    /// Writes a change of the reputation guard's state, and returns the line.
-    pub fn record_reputation(&self, change: &impl Serialize) -> String {
+    /// Writes a change of who is reached (a suppression added or lifted, a patient's choices,
+    /// the reputation guard's state: who by, never the address), and returns the line.
+    pub fn record_change(&self, change: &impl Serialize) -> String {
         self.write(change)
     }
 }

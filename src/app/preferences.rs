@@ -76,7 +76,10 @@ impl App {
         change: ChoiceChange,
         context: &RequestContext,
     ) -> Result<PatientChoices, Error> {
+        let now = crate::support::now_micros();
+        let source = change.source.unwrap_or(ChoiceSource::Api);
         let current = self.store().choices(&keys(patient)).await?;
+        // The choices as they will stand once written: checked now, and answered as they are.
         let mut after = self.standing(patient, &current);
         for (category, channel, enabled) in &change.set {
             if let Some(s) = after
@@ -85,6 +88,8 @@ impl App {
                 .find(|s| s.category == *category && s.channel == *channel)
             {
                 s.enabled = *enabled;
+                s.set_by = Some(source);
+                s.updated_at = Some(now);
             }
         }
         for category in Category::ALL.iter().filter(|c| c.required()) {
@@ -100,8 +105,6 @@ impl App {
                 .with_hint("Billing alerts (a failed payment, autopay) must reach the patient; choose the channel instead."));
             }
         }
-        let now = crate::support::now_micros();
-        let source = change.source.unwrap_or(ChoiceSource::Api);
         let choices: Vec<Choice> = change
             .set
             .iter()
@@ -129,7 +132,7 @@ impl App {
             }),
             _ => None,
         };
-        let line = self.auditor.record_preferences(&PreferenceChange {
+        let line = self.auditor.record_change(&PreferenceChange {
             kind: "audit",
             event: AuditKind::PreferenceUpdated,
             time: crate::support::now_rfc3339(),
@@ -188,7 +191,10 @@ impl App {
         let id = format!("evt_{}", crate::support::new_id());
         self.tell_practice("preference.updated", &id, &fields)
             .await?;
-        self.patient_choices(patient).await
+        if consent.is_some() {
+            after.consent = consent;
+        }
+        Ok(after)
     }
 
     fn standing(&self, patient: &Patient, chosen: &Chosen) -> PatientChoices {

@@ -40,7 +40,7 @@ impl App {
             week,
             measured_at: now,
         };
-        let line = self.auditor.record_reputation(&Changed {
+        let line = self.auditor.record_change(&Changed {
             kind: "audit",
             event: AuditKind::ReputationChanged,
             time: crate::support::now_rfc3339(),

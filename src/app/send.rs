@@ -175,7 +175,9 @@ impl App {
         Ok(sent(outcome, admitted, records, audit))
     }
 
-    pub(super) fn recipient(&self, address: &str, masked: String) -> AuditRecipient {
+    /// A recipient (a normalised address or number) as the log, the lists and the audit trail
+    /// name it: its keyed hash and its masked form.
+    pub fn recipient(&self, address: &str, masked: String) -> AuditRecipient {
         AuditRecipient {
             hash: self.auditor.recipient_hash(address),
             masked,

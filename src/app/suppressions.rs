@@ -39,11 +39,6 @@ impl App {
         self.store().suppression(id).await
     }
 
-    /// A recipient (a normalised address or number) as the list and the audit trail name it.
-    pub fn audit_recipient(&self, address: &str, masked: String) -> AuditRecipient {
-        self.recipient(address, masked)
-    }
-
     /// Adds an entry (unless one is in force for the recipient, channel and scope), with its
     /// audit line.
     pub async fn suppress(
@@ -296,7 +291,7 @@ impl App {
         forced: bool,
         context: &RequestContext,
     ) -> String {
-        self.auditor.record_suppression(&SuppressionChange {
+        self.auditor.record_change(&SuppressionChange {
             kind: "audit",
             event,
             time: crate::support::now_rfc3339(),

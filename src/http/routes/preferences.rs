@@ -72,11 +72,11 @@ fn hashed(app: &App, addresses: &PatientAddresses) -> Patient {
         email: addresses
             .email
             .as_ref()
-            .map(|a| app.audit_recipient(a.address(), a.masked())),
+            .map(|a| app.recipient(a.address(), a.masked())),
         phone: addresses
             .phone
             .as_ref()
-            .map(|n| app.audit_recipient(n.as_str(), n.masked())),
+            .map(|n| app.recipient(n.as_str(), n.masked())),
     }
 }
 

@@ -170,7 +170,7 @@ async fn add(
     let manual = request.parse()?;
     let new = NewSuppression {
         channel: manual.channel,
-        recipient: app.audit_recipient(&manual.address, manual.masked),
+        recipient: app.recipient(&manual.address, manual.masked),
         scope: manual.scope,
         reason: manual.reason,
         source: SuppressionSource::Api,
