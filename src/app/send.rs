@@ -5,6 +5,7 @@
 use super::admit::{Planned, Verdict};
 use super::attempt::Attempted;
 use super::channel::Senders;
+use super::preferences::Patient;
 use super::record::{Sending, sent};
 use super::{App, RequestContext};
 use crate::audit::AuditRecipient;
@@ -93,32 +94,57 @@ impl App {
         recipients: &Recipients,
         context: &RequestContext,
     ) -> Result<Sending<NotificationOutcome>, Error> {
-        let rendered = template.render(data, &self.config.branding)?;
+        // Both of the patient's addresses, hashed once: the preference page link names them
+        // and the attempts are made to them.
+        let patient = Patient {
+            email: recipients
+                .email
+                .as_ref()
+                .map(|to| self.recipient(to.address(), to.masked())),
+            phone: recipients
+                .phone
+                .as_ref()
+                .map(|to| self.recipient(to.as_str(), to.masked())),
+        };
+        let link = patient
+            .email
+            .is_some()
+            .then(|| self.preference_page_link(&patient))
+            .flatten();
+        let rendered = template.render(data, &self.config.branding, link.as_deref())?;
         let context = RequestContext {
             template: Some(template),
             ..context.clone()
         };
-        let email = recipients.email.as_ref().map(|to| {
-            let message = EmailMessage {
-                to: vec![to.clone()],
-                subject: rendered.subject.clone(),
-                text: Some(rendered.text.clone()),
-                html: Some(rendered.html.clone()),
-                reply_to: Vec::new(),
-                attachments: Vec::new(),
-                category: Some(template.category()),
-                list_unsubscribe: None,
-            };
-            (message, vec![self.recipient(to.address(), to.masked())])
-        });
-        let sms = recipients.phone.as_ref().map(|to| {
-            let message = SmsMessage {
-                to: to.clone(),
-                body: rendered.sms.clone(),
-                category: Some(template.category()),
-            };
-            (message, self.recipient(to.as_str(), to.masked()))
-        });
+        let email = recipients
+            .email
+            .as_ref()
+            .zip(patient.email)
+            .map(|(to, hashed)| {
+                let message = EmailMessage {
+                    to: vec![to.clone()],
+                    subject: rendered.subject.clone(),
+                    text: Some(rendered.text.clone()),
+                    html: Some(rendered.html.clone()),
+                    reply_to: Vec::new(),
+                    attachments: Vec::new(),
+                    category: Some(template.category()),
+                    list_unsubscribe: None,
+                };
+                (message, vec![hashed])
+            });
+        let sms = recipients
+            .phone
+            .as_ref()
+            .zip(patient.phone)
+            .map(|(to, hashed)| {
+                let message = SmsMessage {
+                    to: to.clone(),
+                    body: rendered.sms.clone(),
+                    category: Some(template.category()),
+                };
+                (message, hashed)
+            });
         let mut planned = Vec::new();
         if let Some((_, to)) = &email {
             let live = matches!(self.email(), Senders::Live(_));

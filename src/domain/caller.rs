@@ -11,6 +11,8 @@ pub enum Caller {
     Jwt(String),
     /// A request without credentials where none are required: its client address.
     Ip(String),
+    /// A patient following a signed preference page link.
+    Patient,
     /// The dispatcher's scheduler (`CRON_SECRET`).
     Cron,
     /// A route that checks no caller (health, templates, webhooks).
@@ -28,6 +30,7 @@ impl Caller {
             Self::Ip(address.to_owned())
         } else {
             match text {
+                "patient" => Self::Patient,
                 "cron" => Self::Cron,
                 "public" => Self::Public,
                 "local" => Self::Local,
@@ -46,7 +49,7 @@ impl Caller {
     }
 }
 
-/// The key limits count it under: `key:…`, `jwt:<subject>`, `ip:<address>`, `cron`,
+/// The key limits count it under: `key:…`, `jwt:<subject>`, `ip:<address>`, `patient`, `cron`,
 /// `public` or `local`.
 impl fmt::Display for Caller {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -54,6 +57,7 @@ impl fmt::Display for Caller {
             Self::ApiKey(id) => f.write_str(id),
             Self::Jwt(subject) => write!(f, "jwt:{subject}"),
             Self::Ip(address) => write!(f, "ip:{address}"),
+            Self::Patient => f.write_str("patient"),
             Self::Cron => f.write_str("cron"),
             Self::Public => f.write_str("public"),
             Self::Local => f.write_str("local"),
@@ -71,6 +75,7 @@ mod tests {
             Caller::ApiKey("key:0a1b2c3d".into()),
             Caller::Jwt("user-7".into()),
             Caller::Ip("203.0.113.9".into()),
+            Caller::Patient,
             Caller::Cron,
             Caller::Public,
             Caller::Local,

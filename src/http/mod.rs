@@ -5,6 +5,7 @@
 mod health;
 mod idempotency;
 pub mod openapi;
+pub mod pages;
 mod pipeline;
 mod query;
 mod request;

@@ -5,7 +5,7 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use http::{HeaderValue, Request, Response, header};
+use http::{HeaderValue, Request, Response};
 
 use super::pipeline::{answer, request_id};
 use super::route::{Endpoint, Route};
@@ -121,8 +121,7 @@ pub async fn serve_all(port: u16) -> std::io::Result<()> {
                                 }
                                 response
                             }
-                            None if path == "/" => index_page(),
-                            None => not_found(&path),
+                            None => super::pages::page(&path).unwrap_or_else(|| not_found(&path)),
                         };
                         Ok::<_, Infallible>(response)
                     }
@@ -163,15 +162,5 @@ fn not_found(path: &str) -> Response<ResponseBody> {
         ),
     );
     response::set_request_id(&mut response, &id);
-    response
-}
-
-/// The page Vercel serves from `public/` at `/`, served the same way locally.
-fn index_page() -> Response<ResponseBody> {
-    let mut response = Response::new(ResponseBody::from(include_str!("../../public/index.html")));
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
     response
 }

@@ -94,32 +94,8 @@ impl PreferencesRequest {
     pub fn parse(self) -> Result<PreferencesChange, Error> {
         let mut problems = Vec::new();
         let patient = patient(self.email.as_deref(), self.phone.as_deref(), &mut problems);
-        for (i, p) in self.preferences.iter().enumerate() {
-            let given = match p.channel {
-                Channel::Email => self.email.is_some(),
-                Channel::Sms => self.phone.is_some(),
-            };
-            if !given {
-                let needed = if p.channel == Channel::Email {
-                    "email"
-                } else {
-                    "phone"
-                };
-                problems.push(FieldError::new(
-                    format!("preferences[{i}].channel"),
-                    format!("is {}, so the request needs {needed}", p.channel),
-                ));
-            }
-            if self.preferences[..i]
-                .iter()
-                .any(|q| q.category == p.category && q.channel == p.channel)
-            {
-                problems.push(FieldError::new(
-                    format!("preferences[{i}]"),
-                    "names a category and channel given before",
-                ));
-            }
-        }
+        let (email, phone) = (self.email.is_some(), self.phone.is_some());
+        self.check_choices(email, phone, "the request needs", &mut problems);
         let consent = self.consent.and_then(|c| {
             if self.phone.is_none() {
                 problems.push(FieldError::new("consent", "is a phone's: give phone"));
@@ -157,6 +133,74 @@ impl PreferencesRequest {
                 .collect(),
             consent,
         })
+    }
+
+    /// The choices of a change made from the preference page, whose link names the patient
+    /// (`email` and `phone`: which of the two it names). The body names nobody and records no
+    /// consent: consent evidence is the practice's to record.
+    pub fn parse_linked(
+        self,
+        email: bool,
+        phone: bool,
+    ) -> Result<Vec<(Category, Channel, bool)>, Error> {
+        let mut problems = Vec::new();
+        for (field, given) in [
+            ("email", self.email.is_some()),
+            ("phone", self.phone.is_some()),
+        ] {
+            if given {
+                problems.push(FieldError::new(
+                    field,
+                    "is not taken here: the link names the patient",
+                ));
+            }
+        }
+        if self.consent.is_some() {
+            problems.push(FieldError::new(
+                "consent",
+                "is recorded by the practice, not from the preference page",
+            ));
+        }
+        self.check_choices(email, phone, "the link names no", &mut problems);
+        if !problems.is_empty() {
+            return Err(Error::invalid_fields(problems));
+        }
+        Ok(self
+            .preferences
+            .iter()
+            .map(|p| (p.category, p.channel, p.enabled))
+            .collect())
+    }
+
+    /// Each choice names a channel whose address is known, and no category and channel twice.
+    fn check_choices(
+        &self,
+        email: bool,
+        phone: bool,
+        missing: &str,
+        problems: &mut Vec<FieldError>,
+    ) {
+        for (i, p) in self.preferences.iter().enumerate() {
+            let (given, needed) = match p.channel {
+                Channel::Email => (email, "email"),
+                Channel::Sms => (phone, "phone"),
+            };
+            if !given {
+                problems.push(FieldError::new(
+                    format!("preferences[{i}].channel"),
+                    format!("is {}, so {missing} {needed}", p.channel),
+                ));
+            }
+            if self.preferences[..i]
+                .iter()
+                .any(|q| q.category == p.category && q.channel == p.channel)
+            {
+                problems.push(FieldError::new(
+                    format!("preferences[{i}]"),
+                    "names a category and channel given before",
+                ));
+            }
+        }
     }
 }
 

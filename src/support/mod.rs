@@ -9,7 +9,7 @@ mod signed_link;
 pub use http_client::HttpClient;
 pub use ids::new_id;
 pub use seal::Sealer;
-pub use signed_link::{LinkClaims, LinkSigner};
+pub use signed_link::{LinkClaims, LinkRecipient, LinkSigner, PageClaims, PageMarker};
 
 /// Now, as RFC 3339 in UTC: the time format of the audit trail and of delivery events.
 pub fn now_rfc3339() -> String {

@@ -5,6 +5,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ring::hmac;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::names::{Category, Channel};
@@ -21,6 +22,33 @@ pub struct LinkClaims {
     pub masked: String,
     #[serde(rename = "k", default, skip_serializing_if = "Option::is_none")]
     pub category: Option<Category>,
+}
+
+/// What a preference page link stands for: the patient's address, number or both (each by its
+/// keyed hash and masked form), as the message that carried it knew them. Its `p` marker keeps
+/// an unsubscribe token from passing as a page token and the other way round.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageClaims {
+    #[serde(rename = "p")]
+    pub page: PageMarker,
+    #[serde(rename = "e", default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<LinkRecipient>,
+    #[serde(rename = "s", default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<LinkRecipient>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PageMarker {
+    #[serde(rename = "preferences")]
+    Preferences,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkRecipient {
+    #[serde(rename = "h")]
+    pub hash: String,
+    #[serde(rename = "m")]
+    pub masked: String,
 }
 
 pub struct LinkSigner {
@@ -41,7 +69,7 @@ impl LinkSigner {
     }
 
     /// `<claims>.<tag>`, both base64url.
-    pub fn sign(&self, claims: &LinkClaims) -> String {
+    pub fn sign(&self, claims: &impl Serialize) -> String {
         let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap_or_default());
         let tag = hmac::sign(&self.key, body.as_bytes());
         format!("{body}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))
@@ -49,7 +77,7 @@ impl LinkSigner {
 
     /// The claims of a token this key signed; `None` for anything else (checked in constant
     /// time before the claims are read).
-    pub fn verify(&self, token: &str) -> Option<LinkClaims> {
+    pub fn verify<C: DeserializeOwned>(&self, token: &str) -> Option<C> {
         let (body, tag) = token.split_once('.')?;
         let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
         hmac::verify(&self.key, body.as_bytes(), &tag).ok()?;
@@ -79,10 +107,31 @@ mod tests {
         let mut other = claims();
         other.category = Some(Category::Documents);
         let forged_body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&other).unwrap());
-        assert_eq!(signer.verify(&format!("{forged_body}.{tag}")), None);
-        assert_eq!(signer.verify(body), None);
-        assert_eq!(signer.verify("not a token"), None);
+        assert_eq!(
+            signer.verify::<LinkClaims>(&format!("{forged_body}.{tag}")),
+            None
+        );
+        assert_eq!(signer.verify::<LinkClaims>(body), None);
+        assert_eq!(signer.verify::<LinkClaims>("not a token"), None);
         let foreign = LinkSigner::new(b"another-key-of-at-least-32-bytes!");
-        assert_eq!(foreign.verify(&token), None);
+        assert_eq!(foreign.verify::<LinkClaims>(&token), None);
+    }
+
+    #[test]
+    fn an_unsubscribe_token_is_no_page_token_and_a_page_token_no_unsubscribe_token() {
+        let signer = LinkSigner::new(b"a-link-key-of-at-least-32-bytes!!");
+        let unsubscribe = signer.sign(&claims());
+        assert_eq!(signer.verify::<PageClaims>(&unsubscribe), None);
+        let page = PageClaims {
+            page: PageMarker::Preferences,
+            email: Some(LinkRecipient {
+                hash: "ab".repeat(32),
+                masked: "p***@example.com".into(),
+            }),
+            phone: None,
+        };
+        let token = signer.sign(&page);
+        assert_eq!(signer.verify::<LinkClaims>(&token), None);
+        assert_eq!(signer.verify::<PageClaims>(&token), Some(page));
     }
 }

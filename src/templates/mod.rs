@@ -64,17 +64,18 @@ macro_rules! templates {
                 }
             }
 
-            /// Reads `data` as this template's typed data and renders every part.
-            pub fn render(self, data: serde_json::Value, practice: &Branding) -> Result<Rendered, Error> {
+            /// Reads `data` as this template's typed data and renders every part; an email's
+            /// footer links to the patient's `preferences` page when there is one.
+            pub fn render(self, data: serde_json::Value, practice: &Branding, preferences: Option<&str>) -> Result<Rendered, Error> {
                 match self {
                     $(Self::$variant => {
                         let d: $variant = parse_data(data)?;
                         let portal = d.portal_link.as_ref().map(|l| l.as_str()).or(practice.portal_url.as_deref());
                         render_parts(
-                            $module::Subject { d: &d, practice, portal },
-                            $module::Html { d: &d, practice, portal },
-                            $module::Text { d: &d, practice, portal },
-                            $module::Sms { d: &d, practice, portal },
+                            $module::Subject { d: &d, practice, portal, preferences },
+                            $module::Html { d: &d, practice, portal, preferences },
+                            $module::Text { d: &d, practice, portal, preferences },
+                            $module::Sms { d: &d, practice, portal, preferences },
                         )
                     })*
                 }
@@ -83,7 +84,8 @@ macro_rules! templates {
 
         $(
             /// What the template files see: the notification's data `d`, the `practice`, and
-            /// the `portal` link (the data's own `portal_link`, else the practice's portal).
+            /// the `portal` link (the data's own `portal_link`, else the practice's portal) and
+            /// the patient's `preferences` page.
             // Every part sees the same context; a subject has no use for the portal link.
             #[allow(dead_code)]
             mod $module {
@@ -95,6 +97,7 @@ macro_rules! templates {
                     pub d: &'a $variant,
                     pub practice: &'a Branding,
                     pub portal: Option<&'a str>,
+                    pub preferences: Option<&'a str>,
                 }
 
                 #[derive(Template)]
@@ -103,6 +106,7 @@ macro_rules! templates {
                     pub d: &'a $variant,
                     pub practice: &'a Branding,
                     pub portal: Option<&'a str>,
+                    pub preferences: Option<&'a str>,
                 }
 
                 #[derive(Template)]
@@ -111,6 +115,7 @@ macro_rules! templates {
                     pub d: &'a $variant,
                     pub practice: &'a Branding,
                     pub portal: Option<&'a str>,
+                    pub preferences: Option<&'a str>,
                 }
 
                 #[derive(Template)]
@@ -119,6 +124,7 @@ macro_rules! templates {
                     pub d: &'a $variant,
                     pub practice: &'a Branding,
                     pub portal: Option<&'a str>,
+                    pub preferences: Option<&'a str>,
                 }
             }
         )*
@@ -334,7 +340,9 @@ mod tests {
     #[test]
     fn every_template_renders_its_sample_on_every_channel() {
         for template in TemplateName::ALL {
-            let rendered = template.render(template.sample(), &branding()).unwrap();
+            let rendered = template
+                .render(template.sample(), &branding(), None)
+                .unwrap();
             assert!(
                 !rendered.subject.is_empty() && !rendered.subject.contains('\n'),
                 "{template:?}"
@@ -355,7 +363,9 @@ mod tests {
     #[test]
     fn every_sample_sms_fits_one_gsm7_segment() {
         for template in TemplateName::ALL {
-            let rendered = template.render(template.sample(), &branding()).unwrap();
+            let rendered = template
+                .render(template.sample(), &branding(), None)
+                .unwrap();
             let sms = sms_segments::count(&rendered.sms);
             assert_eq!(
                 (sms.encoding, sms.segments),
@@ -370,7 +380,7 @@ mod tests {
     #[test]
     fn money_and_dates_are_shown_as_people_read_them() {
         let rendered = TemplateName::PaymentFailed
-            .render(TemplateName::PaymentFailed.sample(), &branding())
+            .render(TemplateName::PaymentFailed.sample(), &branding(), None)
             .unwrap();
         assert!(rendered.text.contains("$1,234.50"), "{}", rendered.text);
         assert!(
@@ -379,7 +389,11 @@ mod tests {
             rendered.text
         );
         let reminder = TemplateName::AppointmentReminder
-            .render(TemplateName::AppointmentReminder.sample(), &branding())
+            .render(
+                TemplateName::AppointmentReminder.sample(),
+                &branding(),
+                None,
+            )
             .unwrap();
         assert_eq!(
             reminder.subject,
@@ -392,7 +406,7 @@ mod tests {
         let mut data = TemplateName::PaymentReceived.sample();
         data["client_name"] = json!("<script>alert('x')</script> \"Bobby\"");
         let rendered = TemplateName::PaymentReceived
-            .render(data, &branding())
+            .render(data, &branding(), None)
             .unwrap();
         assert!(!rendered.html.contains("<script>"), "{}", rendered.html);
         assert!(
@@ -416,7 +430,7 @@ mod tests {
         let mut data = TemplateName::InvoiceCreated.sample();
         data.as_object_mut().unwrap().remove("due_date");
         let error = TemplateName::InvoiceCreated
-            .render(data, &branding())
+            .render(data, &branding(), None)
             .unwrap_err();
         assert_eq!(
             (error.status(), error.details[0].field.as_str()),
@@ -426,14 +440,14 @@ mod tests {
         let mut data = TemplateName::InvoiceCreated.sample();
         data["total_amount"] = json!("lots");
         let error = TemplateName::InvoiceCreated
-            .render(data, &branding())
+            .render(data, &branding(), None)
             .unwrap_err();
         assert_eq!(error.details[0].field, "data.total_amount");
 
         let mut data = TemplateName::InvoiceCreated.sample();
         data["diagnosis"] = json!("anything");
         let error = TemplateName::InvoiceCreated
-            .render(data, &branding())
+            .render(data, &branding(), None)
             .unwrap_err();
         assert_eq!(error.details[0].field, "data.diagnosis");
     }
@@ -463,7 +477,7 @@ mod tests {
             for field in template.fields().iter().filter(|f| f.required) {
                 let mut data = sample.clone();
                 data.as_object_mut().unwrap().remove(field.name);
-                let error = template.render(data, &branding()).unwrap_err();
+                let error = template.render(data, &branding(), None).unwrap_err();
                 assert_eq!(error.details[0].field, format!("data.{}", field.name));
             }
         }
@@ -472,10 +486,42 @@ mod tests {
     #[test]
     fn without_a_portal_url_the_messages_point_to_the_portal_in_words() {
         let rendered = TemplateName::InvoiceCreated
-            .render(TemplateName::InvoiceCreated.sample(), &Branding::default())
+            .render(
+                TemplateName::InvoiceCreated.sample(),
+                &Branding::default(),
+                None,
+            )
             .unwrap();
         assert!(rendered.text.contains("Sign in to your patient portal"));
         assert!(!rendered.html.contains("href=\"https://portal"));
         assert!(rendered.sms.starts_with("Your care team: "));
+    }
+
+    #[test]
+    fn every_email_footer_links_the_preference_page_when_there_is_one_and_texts_never_do() {
+        let link = "https://notify.example.com/preferences.html#abc.def";
+        for template in TemplateName::ALL {
+            let rendered = template
+                .render(template.sample(), &branding(), Some(link))
+                .unwrap();
+            assert!(
+                rendered
+                    .text
+                    .contains(&format!("Choose which messages you get: {link}")),
+                "{template:?}"
+            );
+            assert!(
+                rendered.html.contains(&format!("href=\"{link}\"")),
+                "{template:?}"
+            );
+            assert!(!rendered.sms.contains(link), "{template:?}");
+            let without = template
+                .render(template.sample(), &branding(), None)
+                .unwrap();
+            assert!(
+                !without.text.contains("Choose which messages"),
+                "{template:?}"
+            );
+        }
     }
 }

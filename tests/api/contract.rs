@@ -187,3 +187,37 @@ fn the_openapi_description_is_what_the_code_generates() {
          NOTIFY_WRITE_OPENAPI=1 cargo test --test api the_openapi_description"
     );
 }
+
+#[test]
+fn every_file_vercel_serves_from_public_is_served_locally_under_the_same_headers() {
+    use notify::http::pages::{PAGE_POLICY, PAGES};
+    let public = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("public");
+    for entry in std::fs::read_dir(&public).unwrap().flatten() {
+        let path = format!("/{}", entry.file_name().to_string_lossy());
+        let (_, served, _) = PAGES
+            .iter()
+            .find(|(p, _, _)| *p == path)
+            .unwrap_or_else(|| panic!("{path} is in public/ but `cargo run` does not serve it"));
+        assert_eq!(*served, std::fs::read_to_string(entry.path()).unwrap());
+    }
+    let vercel: Value = serde_json::from_str(include_str!("../../vercel.json")).unwrap();
+    let pages = vercel["headers"]
+        .as_array()
+        .and_then(|rules| rules.iter().find(|r| r["source"] == "/((?!api/).*)"))
+        .expect("vercel.json sets the pages' headers on every path outside /api/");
+    let header = |name: &str| {
+        pages["headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["key"] == name)
+            .and_then(|h| h["value"].as_str())
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        header("Content-Security-Policy").as_deref(),
+        Some(PAGE_POLICY)
+    );
+    assert_eq!(header("Referrer-Policy").as_deref(), Some("no-referrer"));
+    assert_eq!(header("X-Content-Type-Options").as_deref(), Some("nosniff"));
+}

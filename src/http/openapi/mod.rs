@@ -92,6 +92,14 @@ pub fn document() -> Value {
                     "description": "A short-lived HS256 JWT (exp required) signed by the \
                         practice app with NOTIFY_JWT_SECRET, for browsers.",
                 },
+                "patientLink": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Patient-Link",
+                    "description": "The token of a preference page link (NOTIFY_LINK_KEY), which \
+                        the page reads from its URL fragment: it names the patient, and lets \
+                        them read and change their own choices only (not consent).",
+                },
                 "cronSecret": {
                     "type": "http",
                     "scheme": "bearer",

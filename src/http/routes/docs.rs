@@ -117,7 +117,7 @@ async fn preview(app: &App, incoming: Incoming, context: &RequestContext) -> Res
     } else {
         template.sample()
     };
-    let rendered = template.render(data, &app.config().branding)?;
+    let rendered = template.render(data, &app.config().branding, None)?;
     let segments = sms_segments::count(&rendered.sms);
     let sms = SmsPreview {
         text: &rendered.sms,

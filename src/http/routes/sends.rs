@@ -233,7 +233,7 @@ async fn send_notification(
     let kinds: Vec<Channel> = channels.iter().map(|(channel, _)| *channel).collect();
     if let Some(when) = when(app, &timing, &kinds, context) {
         // The data is checked against the template now, as for an immediate send.
-        template.render(data, &app.config().branding)?;
+        template.render(data, &app.config().branding, None)?;
         let template = Some(template);
         let plan = plan(
             ScheduledRoute::Notification,

@@ -3,13 +3,14 @@
 //! button) takes effect before it answers; a `GET` (a person, or a link scanner) changes
 //! nothing and shows a page with one button. The token is the only credential.
 
-use http::{Method, header};
+use askama::Template;
+use http::Method;
 
 use super::super::query::Query;
 use super::super::route::{Endpoint, Incoming, Reply, Route};
-use super::super::{ResponseBody, response};
-use crate::app::{App, RequestContext};
-use crate::error::{Error, FieldError};
+use super::super::{pages, response};
+use crate::app::{App, RequestContext, claims_patient};
+use crate::error::{Error, ErrorCode, FieldError};
 use crate::names::{Category, Channel};
 
 pub const UNSUBSCRIBE: Endpoint = Endpoint {
@@ -32,33 +33,45 @@ async fn unsubscribe(
             "is required: follow the link in the email",
         )]));
     };
-    let page = match incoming.parts.method {
+    let (done, claims, category) = match incoming.parts.method {
         Method::POST => {
             let (claims, category, _) = app.unsubscribe(token, context).await?;
-            let what = describe(category, claims.channel);
-            page(
-                "Unsubscribed",
-                &format!(
-                    "<p>{} will no longer get {what}.</p>",
-                    escape(&claims.masked)
-                ),
-            )
+            (true, claims, category)
         }
         _ => {
             let (claims, category) = app.unsubscribe_claims(token)?;
-            let what = describe(category, claims.channel);
-            page(
-                "Unsubscribe",
-                &format!(
-                    "<p>Stop sending {what} to {}?</p>\
-                     <form method=\"post\"><input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\
-                     <button type=\"submit\">Unsubscribe</button></form>",
-                    escape(&claims.masked)
-                ),
-            )
+            (false, claims, category)
         }
     };
-    Ok(Reply::from(page))
+    let page = Page {
+        done,
+        practice: &app.config().branding.practice_name,
+        recipient: &claims.masked,
+        what: describe(category, claims.channel),
+        // Every other choice is one more link away.
+        preferences: app.preference_page_link(&claims_patient(&claims)),
+    };
+    let html = page.render().map_err(|e| {
+        tracing::error!(error = %e, "the unsubscribe page did not render");
+        Error::new(ErrorCode::InternalError, "The page could not be shown.")
+    })?;
+    let mut answer = response::with_type(html, "text/html; charset=utf-8");
+    let headers = answer.headers_mut();
+    pages::protect(headers);
+    response::private(headers);
+    Ok(Reply::from(answer))
+}
+
+/// The page a `GET` shows (one button, no script) and a `POST` answers with, styled by the
+/// pages' shared stylesheet under the pages' policy.
+#[derive(Template)]
+#[template(path = "pages/unsubscribe.html")]
+struct Page<'a> {
+    done: bool,
+    practice: &'a str,
+    recipient: &'a str,
+    what: String,
+    preferences: Option<String>,
 }
 
 fn describe(category: Category, channel: Channel) -> String {
@@ -73,38 +86,4 @@ fn describe(category: Category, channel: Channel) -> String {
         Channel::Sms => "by text",
     };
     format!("{what} {by}")
-}
-
-/// A small page: no script at all, its style inline (the policy allows inline style, never
-/// script), nothing loaded from anywhere, readable on a phone.
-fn page(title: &str, body: &str) -> http::Response<ResponseBody> {
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title}</title><style>body{{font:1.1rem/1.5 system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#1a1a1a}}\
-         button{{font:inherit;padding:.6rem 1.2rem;border:0;border-radius:.4rem;background:#1f4e79;color:#fff;cursor:pointer}}\
-         button:focus-visible{{outline:3px solid #f2b700;outline-offset:2px}}</style></head>\
-         <body><main><h1>{title}</h1>{body}</main></body></html>"
-    );
-    let mut answer = response::with_type(html, "text/html; charset=utf-8");
-    let headers = answer.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        header::HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-        ),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        header::HeaderValue::from_static("no-referrer"),
-    );
-    response::private(headers);
-    answer
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }

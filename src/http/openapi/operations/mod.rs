@@ -31,6 +31,8 @@ enum Access {
     /// The send routes and the message log: an API key or a browser JWT, or nothing where
     /// the deployment allows it (demo mode).
     Caller,
+    /// A patient's choices: as `Caller`, or the preference page's signed link.
+    CallerOrPatient,
     /// The audit export: API keys only.
     ApiKey,
     Cron,
@@ -98,6 +100,9 @@ impl Operation {
         }
         let security = match self.access {
             Access::Caller => json!([{"apiKey": []}, {"browserToken": []}, {}]),
+            Access::CallerOrPatient => {
+                json!([{"apiKey": []}, {"browserToken": []}, {"patientLink": []}, {}])
+            }
             Access::ApiKey => json!([{"apiKey": []}, {}]),
             Access::Cron => json!([{"cronSecret": []}]),
             Access::Anyone => Value::Null,

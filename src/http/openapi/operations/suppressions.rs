@@ -82,8 +82,8 @@ pub(super) fn preferences(schemas: &mut Schemas) -> Vec<Operation> {
                 Route::Preferences,
                 "get",
                 "getPreferences",
-                "A patient's choices per category and channel, and SMS consent (email, phone or both)",
-                Access::Caller,
+                "A patient's choices per category and channel, and SMS consent (email, phone or both; or the patient a Patient-Link names)",
+                Access::CallerOrPatient,
             )
         },
         Operation {
@@ -98,7 +98,7 @@ pub(super) fn preferences(schemas: &mut Schemas) -> Vec<Operation> {
                 "patch",
                 "changePreferences",
                 "Turns categories on or off per channel (a required one keeps a channel on), records SMS consent",
-                Access::Caller,
+                Access::CallerOrPatient,
             )
         },
     ]
