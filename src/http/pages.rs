@@ -26,6 +26,11 @@ pub const PAGES: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
     ),
     (
+        "/favicon.svg",
+        include_str!("../../public/favicon.svg"),
+        "image/svg+xml",
+    ),
+    (
         "/pages.css",
         include_str!("../../public/pages.css"),
         "text/css; charset=utf-8",

@@ -65,9 +65,11 @@ where
         scheduled: None,
     };
     // Health stays public: a foreign origin just gets no CORS headers (its browser then
-    // cannot read the answer); every other route refuses foreign origins outright.
+    // cannot read the answer). So does unsubscribe: its token is its only credential, and its
+    // page (under `no-referrer`) posts with `Origin: null`. Every other route refuses foreign
+    // origins outright.
     let cross_origin = match app.access.check_origin(request.headers()) {
-        Err(_) if route == Route::Health => Ok(CrossOrigin::No),
+        Err(_) if matches!(route, Route::Health | Route::Unsubscribe) => Ok(CrossOrigin::No),
         other => other,
     };
     let reply = match &cross_origin {

@@ -2,6 +2,7 @@
 function binary once: the deployable artifact is what gets tested, not the source tree."""
 
 import json
+import re
 import os
 import pathlib
 import socket
@@ -63,6 +64,13 @@ config = json.loads((output / "config.json").read_text())
 routes = config.get("routes", [])
 check(config.get("version") == 3, "config.json is not Build Output API v3")
 check(routes and routes[0] == {"handle": "filesystem"}, f"the first route is not the filesystem: {routes[:1]}")
+# The pages (public/) go out under their Content-Security-Policy; the functions' answers are
+# not matched by that rule.
+page_rules = [r for r in routes if "Content-Security-Policy" in r.get("headers", {})]
+check(
+    any(re.match(r["src"], "/preferences.html") and not re.match(r["src"], "/api/preferences") for r in page_rules),
+    f"no route gives /preferences.html (and not /api/) the pages' policy: {page_rules}",
+)
 for route in routes:
     dest = route.get("dest", "")
     check(not any(dest == f"/api/{n}" and route.get("src") != "^/api/(.+)(?:\\.(?:rs))$" for n in built), f"route {route} redirects a function")
