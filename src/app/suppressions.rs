@@ -332,3 +332,83 @@ fn event_reason(event: &DeliveryEvent) -> Option<SuppressionReason> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::names::Provider;
+
+    fn event(
+        channel: Channel,
+        kind: EventKind,
+        code: Option<&str>,
+        retryable: Option<bool>,
+    ) -> DeliveryEvent {
+        DeliveryEvent {
+            id: "evt".into(),
+            kind,
+            channel,
+            provider: match channel {
+                Channel::Email => Provider::AwsSes,
+                Channel::Sms => Provider::Twilio,
+            },
+            provider_message_id: "p-1".into(),
+            recipient_hash: Some("ab".repeat(32)),
+            time: "2026-12-06T10:00:00Z".into(),
+            error_code: code.map(str::to_owned),
+            retryable,
+            recipient_masked: Some("p***@example.com".into()),
+        }
+    }
+
+    #[test]
+    fn what_a_provider_report_puts_on_the_list_and_what_it_does_not() {
+        use Channel::{Email, Sms};
+        use EventKind::{Bounced, Complained, Delivered, Failed, OptedOut};
+        use SuppressionReason as R;
+        let cases = [
+            (
+                event(Email, Bounced, Some("Permanent:General"), Some(false)),
+                Some(R::HardBounce),
+            ),
+            (
+                event(
+                    Email,
+                    Bounced,
+                    Some("Permanent:OnAccountSuppressionList"),
+                    Some(false),
+                ),
+                Some(R::ProviderSuppressed),
+            ),
+            (
+                event(Email, Bounced, Some("Transient:MailboxFull"), Some(true)),
+                None,
+            ),
+            (event(Email, Complained, None, None), Some(R::Complaint)),
+            (event(Email, Delivered, None, None), None),
+            (
+                event(Sms, OptedOut, Some("21610"), Some(false)),
+                Some(R::SmsStop),
+            ),
+            (
+                event(Sms, Failed, Some("21614"), Some(false)),
+                Some(R::InvalidRecipient),
+            ),
+            (
+                event(Sms, Failed, Some("30006"), Some(false)),
+                Some(R::InvalidRecipient),
+            ),
+            (event(Sms, Failed, Some("30003"), Some(true)), None),
+            (event(Sms, Delivered, None, None), None),
+        ];
+        for (event, reason) in cases {
+            assert_eq!(
+                event_reason(&event),
+                reason,
+                "{:?} {:?}",
+                event.kind,
+                event.error_code
+            );
+        }
+    }
+}

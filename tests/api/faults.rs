@@ -259,3 +259,60 @@ async fn an_unreachable_provider_is_a_502_not_a_hang() {
     let result = sms_sent(app(vars)).await;
     assert_eq!(code(&result), (502, "provider_unreachable"));
 }
+
+#[tokio::test]
+async fn a_number_twilio_refuses_as_opted_out_or_unable_to_text_is_suppressed_and_never_tried_again()
+ {
+    use notify::names::SuppressionReason;
+    use notify::store::SuppressionFilter;
+    for (code, answer, reason) in [
+        (21610, "recipient_opted_out", SuppressionReason::SmsStop),
+        (
+            21614,
+            "recipient_not_mobile",
+            SuppressionReason::InvalidRecipient,
+        ),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(twilio_error(400, code))
+            .mount(&server)
+            .await;
+        let app = twilio_app(&server);
+        let send = async || match app.send_sms(&sms(), &RequestContext::new()).await? {
+            Sending::Done(result, unrecorded) => {
+                app.record(unrecorded, None).await?;
+                result
+            }
+            Sending::Replay(answer) => panic!("replayed {answer:?} without a key"),
+        };
+        let first = within_test_guard(send()).await;
+        assert_eq!(code_of(&first), answer, "{code}");
+        let second = within_test_guard(send()).await;
+        assert_eq!(code_of(&second), "recipient_suppressed", "{code}");
+        assert_eq!(
+            requests(&server).await,
+            1,
+            "{code}: Twilio is not asked again"
+        );
+        let listed = app
+            .suppressions(&SuppressionFilter {
+                limit: 10,
+                ..SuppressionFilter::default()
+            })
+            .await
+            .unwrap()
+            .entries;
+        assert_eq!(listed.len(), 1, "{code}");
+        assert_eq!(listed[0].reason, reason, "{code}");
+        assert_eq!(listed[0].masked, "+1******4567", "{code}");
+    }
+}
+
+fn code_of(result: &Result<Sent, Error>) -> &'static str {
+    result
+        .as_ref()
+        .expect_err("the send should fail")
+        .code
+        .as_str()
+}

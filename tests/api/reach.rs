@@ -137,6 +137,153 @@ async fn a_hard_bounce_received_by_one_instance_stops_the_next_email_at_another_
     assert_eq!(emails_from(&sender).await, 3);
 }
 
+#[tokio::test]
+async fn a_complaint_and_ses_own_suppression_list_each_put_the_address_on_the_list_with_its_reason()
+{
+    let _shared = POSTGRES.read().await;
+    let database = fresh_database().await;
+    let domain = format!("{}.example.com", unique("complaint"));
+    verify_domain_in_moto(&domain).await;
+    let sender = format!("noreply@{domain}");
+    let mut vars = ses_vars(&sender, &moto_url());
+    vars.extend(stored(&database));
+    let function = Function::start("send-email", &as_pairs(&vars)).await;
+    let list = Function::start("suppressions", &as_pairs(&stored(&database))).await;
+    let signer = TestSigner::new();
+    let webhook_vars: HashMap<String, String> = stored(&database)
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    let (webhook, _) = sns_app_with(&signer, webhook_vars);
+    let email = |to: &str| json!({"to": to, "subject": "Your receipt", "body": "Paid."});
+    let complained = "complains@example.com";
+    let listed_at_ses = "listed@example.com";
+
+    let (_, first) = send(&function, &email(complained)).await;
+    let complaint = json!({
+        "eventType": "Complaint",
+        "mail": {"messageId": first["messageId"], "timestamp": "2026-12-06T10:00:00.000Z", "destination": [complained]},
+        "complaint": {"complainedRecipients": [{"emailAddress": complained}], "timestamp": "2026-12-06T10:05:00.000Z", "complaintFeedbackType": "abuse"},
+    });
+    let (_, second) = send(&function, &email(listed_at_ses)).await;
+    let dropped = bounce(
+        "Permanent",
+        "OnAccountSuppressionList",
+        second["messageId"].as_str().unwrap(),
+        listed_at_ses,
+    );
+    for report in [complaint.to_string(), dropped] {
+        let message = sns_message(&signer, "2", "Notification", &report, CERT_URL);
+        let (status, body) = post_sns(&webhook, &message).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    assert_eq!(emails_from(&sender).await, 2);
+
+    for (to, reason) in [
+        (complained, "complaint"),
+        (listed_at_ses, "provider_suppressed"),
+    ] {
+        let (status, refused) = send(&function, &email(to)).await;
+        assert_eq!(
+            (status, refused["reason"].as_str()),
+            (422, Some(reason)),
+            "{refused}"
+        );
+        let (_, page) = suppressions(
+            &list,
+            reqwest::Method::GET,
+            &format!("?recipient={to}"),
+            None,
+        )
+        .await;
+        assert_eq!(page["suppressions"][0]["reason"], reason, "{page}");
+        assert_eq!(
+            page["suppressions"][0]["source"], "provider_event",
+            "{page}"
+        );
+    }
+    assert_eq!(emails_from(&sender).await, 2, "SES was not called again");
+
+    // A complaint is lifted only with force: the patient said the mail was unwanted.
+    let (_, refused) = send(&function, &email(complained)).await;
+    let id = refused["suppressionId"].as_str().unwrap();
+    let (status, body) =
+        suppressions(&list, reqwest::Method::DELETE, &format!("/{id}"), None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("lift_requires_force")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn twilios_status_callbacks_for_an_opted_out_a_landline_and_a_non_mobile_number_suppress_each()
+ {
+    let _shared = POSTGRES.read().await;
+    let database = fresh_database().await;
+    let mut vars = twilio_vars(&prism_url());
+    vars.extend(stored(&database));
+    vars.insert("NOTIFY_PUBLIC_URL", PUBLIC_URL.into());
+    let webhook = Function::start("webhooks-twilio", &as_pairs(&vars)).await;
+    let sms = Function::start("send-sms", &as_pairs(&vars)).await;
+    let list = Function::start("suppressions", &as_pairs(&stored(&database))).await;
+    let url = format!("{PUBLIC_URL}/api/webhooks/twilio");
+    let cases = [
+        ("+15551230001", "21610", "sms_stop"),
+        ("+15551230002", "30006", "invalid_recipient"),
+        ("+15551230003", "21614", "invalid_recipient"),
+        ("+15551230004", "30003", ""),
+    ];
+    for (n, (to, code, _)) in cases.iter().enumerate() {
+        let text = json!({"to": to, "message": "Your appointment is tomorrow."});
+        assert_eq!(send(&sms, &text).await.0, 200);
+        let sid = format!("SM{n:032}");
+        let callback = [
+            ("MessageSid", sid.as_str()),
+            ("MessageStatus", "undelivered"),
+            ("ErrorCode", code),
+            ("To", to),
+            ("From", "+15550001111"),
+        ];
+        let response = post_form(
+            &webhook,
+            "",
+            &callback,
+            Some(&twilio_signature(&url, &callback)),
+        )
+        .await;
+        assert_eq!(response.status(), 200, "{code}");
+    }
+    for (to, code, reason) in cases {
+        let text = json!({"to": to, "message": "Your appointment is tomorrow."});
+        let (status, answer) = send(&sms, &text).await;
+        if reason.is_empty() {
+            assert_eq!(
+                status, 200,
+                "{code} (unreachable handset) is no reason: {answer}"
+            );
+            continue;
+        }
+        assert_eq!(
+            (status, answer["reason"].as_str()),
+            (422, Some(reason)),
+            "{code}: {answer}"
+        );
+        let encoded = to.replace('+', "%2B");
+        let (_, page) = suppressions(
+            &list,
+            reqwest::Method::GET,
+            &format!("?recipient={encoded}"),
+            None,
+        )
+        .await;
+        assert_eq!(
+            page["suppressions"][0]["source"], "provider_event",
+            "{page}"
+        );
+    }
+}
+
 const STOP_WORDS: &str = "Please stop texting me";
 
 #[tokio::test]
