@@ -290,6 +290,11 @@ impl TestSigner {
         Self { key, certificate }
     }
 
+    /// The signing certificate, PEM, as SNS's host serves it.
+    pub fn certificate_pem(&self) -> Vec<u8> {
+        self.certificate.clone()
+    }
+
     fn sign(&self, version: &str, text: &str) -> String {
         use rsa::pkcs1v15::SigningKey;
         use rsa::signature::{SignatureEncoding, Signer};
