@@ -92,6 +92,15 @@ names! {
 }
 
 names! {
+    /// How a notification uses its channels: `all` sends on every one given; `fallback` tries
+    /// them in order and uses the next only when one cannot reach the patient.
+    Strategy {
+        All = "all",
+        Fallback = "fallback",
+    }
+}
+
+names! {
     /// What a channel does with a send: hands it to the provider, only logs it (no credentials
     /// at all), or refuses it until its configuration is fixed.
     Mode {

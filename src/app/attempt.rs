@@ -223,10 +223,15 @@ impl App {
             Some(id) => id.to_owned(),
             None => format!("msg_{}", new_id()),
         };
-        let result = result.map(|sent| Sent {
-            id: Some(id.clone()),
-            ..sent
-        });
+        let result = result
+            .map(|sent| Sent {
+                id: Some(id.clone()),
+                ..sent
+            })
+            .map_err(|error| Error {
+                id: Some(id.clone()),
+                ..error
+            });
         let (outcome, status, message_id, error, failed_over) = match &result {
             Ok(sent) if sent.demo => (
                 AuditOutcome::Logged,

@@ -104,9 +104,9 @@ impl App {
             ScheduledRoute::Notification => {
                 let request: SendNotificationRequest =
                     serde_json::from_slice(body).map_err(unreadable)?;
-                let (template, data, recipients) = request.parse()?;
+                let notification = request.parse()?;
                 let sending = self
-                    .send_template_notification(template, data, &recipients, context)
+                    .send_template_notification(notification, context)
                     .await?;
                 self.recorded(sending, |outcome| {
                     [outcome.email, outcome.sms]

@@ -10,6 +10,7 @@ mod dispatch;
 mod due;
 mod health;
 mod links;
+mod notification;
 mod practice_events;
 mod preferences;
 mod quiet;
@@ -32,11 +33,11 @@ pub use channel::{EmailSenders, Senders, SmsSenders};
 pub use dispatch::Dispatched;
 pub use health::Safeguards;
 pub use links::{PREFERENCE_PAGE_PATH, UNSUBSCRIBE_PATH, claims_patient};
+pub use notification::NotificationOutcome;
 pub use preferences::{ChoiceChange, Patient, PatientChoices, Standing};
 pub use record::{Sending, Unrecorded};
 pub use reputation::rates;
 pub use schedule::{SchedulePlan, Scheduled, ScheduledIds};
-pub use send::NotificationOutcome;
 pub use suppressions::NewSuppression;
 pub use webhooks::{AfterAnswer, Received, SnsOutcome};
 
@@ -140,6 +141,7 @@ impl RequestContext {
             category: None,
             reason: None,
             consent_on_file: None,
+            fallback_of: None,
             caller: self.caller.logged(),
             request_id: self.request_id.clone(),
             idempotency_key: self.idempotency.as_ref().map(|i| i.key.clone()),

@@ -3,7 +3,9 @@
 //! everything else is on), and `NOTIFY_SMS_CONSENT` says whether a billing text needs the
 //! patient's consent on file (`required`) or only records whether there was one (`recorded`,
 //! the default). Links in messages (one-click unsubscribe) are signed with `NOTIFY_LINK_KEY`
-//! and point at `NOTIFY_PUBLIC_URL`, else Vercel's production URL.
+//! and point at `NOTIFY_PUBLIC_URL`, else Vercel's production URL. `NOTIFY_FALLBACK_CATEGORIES`
+//! lists the categories whose notifications use one channel, falling back to the next, unless
+//! the request says otherwise.
 
 use super::Secret;
 
@@ -19,6 +21,8 @@ pub struct ReachConfig {
     /// Where a patient's links point and the key they are signed with: both, or no links.
     pub links: Option<(String, Secret)>,
     pub guard: GuardConfig,
+    /// The categories whose notifications use the fallback strategy by default.
+    pub fallback_categories: Vec<Category>,
 }
 
 /// The reputation guard (`NOTIFY_REPUTATION_GUARD=off` turns it off): email bounce and
@@ -192,5 +196,28 @@ pub(super) fn read_reach(
         sms_consent,
         links: base.zip(key),
         guard: read_guard(vars, invalid),
+        fallback_categories: read_fallback_categories(vars, invalid),
     }
+}
+
+fn read_fallback_categories(vars: &Vars, invalid: &mut Vec<FieldError>) -> Vec<Category> {
+    const NAME: &str = "NOTIFY_FALLBACK_CATEGORIES";
+    let Some(text) = vars.get(NAME) else {
+        return Vec::new();
+    };
+    let mut categories = Vec::new();
+    for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        match Category::parse(name) {
+            Some(category) if !categories.contains(&category) => categories.push(category),
+            Some(_) => {}
+            None => {
+                invalid.push(FieldError::new(
+                    NAME,
+                    format!("must list categories (such as care_reminders); {name} is not one; no category falls back by default"),
+                ));
+                return Vec::new();
+            }
+        }
+    }
+    categories
 }

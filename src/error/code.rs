@@ -78,6 +78,8 @@ codes! {
     /// The patient's choice, or the practice's default, has the message's category off on the
     /// channel (or a billing text has no consent on file while it is required).
     RecipientDeclined = "recipient_declined", 422;
+    /// A fallback notification's channel for which the patient has no address: passed over.
+    NoAddress = "no_address", 422;
     /// A change that would turn every channel of a required category off.
     CategoryRequired = "category_required", 422;
     ProviderThrottled = "provider_throttled", 429;

@@ -85,6 +85,8 @@ pub struct Error {
     pub suppressed: Vec<SuppressedRecipient>,
     /// The recipients a choice kept the message from (`recipient_declined`).
     pub declined: Vec<DeclinedRecipient>,
+    /// The message's id in the log, when the failed attempt was recorded.
+    pub id: Option<String>,
     /// The provider's or library's own error, never shown to the caller.
     pub source: Option<Arc<dyn std::error::Error + Send + Sync>>,
 }
@@ -105,6 +107,7 @@ impl Error {
             attempts: Vec::new(),
             suppressed: Vec::new(),
             declined: Vec::new(),
+            id: None,
             source: None,
         }
     }

@@ -170,6 +170,10 @@ pub struct ErrorBody<'a> {
     /// Each declined recipient.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     declined: &'a [DeclinedRecipient],
+    /// The failed message's id in the log (`GET /api/messages/{id}`), when it was recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = "^msg_"))]
+    id: Option<&'a str>,
 }
 
 impl<'a> From<&'a Error> for ErrorBody<'a> {
@@ -193,6 +197,7 @@ impl<'a> From<&'a Error> for ErrorBody<'a> {
             suppressed: &error.suppressed,
             rule: error.declined.first().map(|d| d.rule),
             declined: &error.declined,
+            id: error.id.as_deref(),
         }
     }
 }

@@ -9,7 +9,15 @@ use serde_json::json;
 use super::schedule::{SEND_AT_DOC, TIMEZONE_DOC, URGENT_DOC};
 use crate::domain::{EmailAddress, PhoneNumber, Recipients};
 use crate::error::{Error, FieldError};
+use crate::names::{Channel, Strategy};
 use crate::templates::TemplateName;
+
+const CHANNELS_DOC: &str = "The channels to use, in order (each once). With strategy all: only \
+    these, each needing its address in to. With fallback: tried in this order (default sms, then \
+    email), the next only when one cannot reach the patient.";
+const STRATEGY_DOC: &str = "all (every channel given) or fallback (the first channel that can \
+    reach the patient). Default: the practice's for the template's category \
+    (NOTIFY_FALLBACK_CATEGORIES), else all.";
 
 /// `{"template": "paymentReceived", "data": {...}, "to": {"email": "...", "phone": "+1..."}}`.
 #[derive(Debug, Deserialize)]
@@ -27,6 +35,25 @@ pub struct SendNotificationRequest {
     pub send_at: Option<String>,
     pub timezone: Option<String>,
     pub urgent: Option<bool>,
+    pub channels: Option<Vec<Channel>>,
+    pub strategy: Option<Strategy>,
+}
+
+/// How a notification asked to use its channels (the practice's default fills in the rest).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Delivery {
+    /// In order, each once; `None`: every channel with an address.
+    pub channels: Option<Vec<Channel>>,
+    pub strategy: Option<Strategy>,
+}
+
+/// A `send-notification` request, parsed.
+#[derive(Debug)]
+pub struct ParsedNotification {
+    pub template: TemplateName,
+    pub data: serde_json::Value,
+    pub recipients: Recipients,
+    pub delivery: Delivery,
 }
 
 /// The patient: an email address, a phone number, or both.
@@ -50,6 +77,8 @@ impl JsonSchema for SendNotificationRequest {
 
     fn json_schema(generator: &mut SchemaGenerator) -> Schema {
         let to = generator.subschema_for::<RecipientsRequest>();
+        generator.subschema_for::<Channel>();
+        generator.subschema_for::<Strategy>();
         let prefix = format!("#{}/", generator.settings().definitions_path);
         let mut branches = Vec::new();
         let mut mapping = serde_json::Map::new();
@@ -69,6 +98,9 @@ impl JsonSchema for SendNotificationRequest {
                     "sendAt": {"type": "string", "format": "date-time", "description": SEND_AT_DOC},
                     "timezone": {"type": "string", "description": TIMEZONE_DOC},
                     "urgent": {"type": "boolean", "description": URGENT_DOC},
+                    "channels": {"type": "array", "items": {"$ref": format!("{prefix}Channel")},
+                        "minItems": 1, "maxItems": 2, "uniqueItems": true, "description": CHANNELS_DOC},
+                    "strategy": {"$ref": format!("{prefix}Strategy"), "description": STRATEGY_DOC},
                 },
             });
             let definitions = generator.definitions_mut();
@@ -87,8 +119,8 @@ impl JsonSchema for SendNotificationRequest {
 
 impl SendNotificationRequest {
     /// The template (an unknown one is a 404 listing the known ones), its still unchecked data
-    /// (the template reads it), and the recipients (at least one).
-    pub fn parse(self) -> Result<(TemplateName, serde_json::Value, Recipients), Error> {
+    /// (the template reads it), the recipients (at least one) and how to use their channels.
+    pub fn parse(self) -> Result<ParsedNotification, Error> {
         let mut errors = Vec::new();
         let template = match self.template.as_deref() {
             None => {
@@ -128,8 +160,30 @@ impl SendNotificationRequest {
                 }
             }
         }
+        if let Some(channels) = &self.channels {
+            if channels.is_empty() {
+                errors.push(FieldError::new("channels", "needs at least one channel"));
+            }
+            for (i, channel) in channels.iter().enumerate() {
+                if channels[..i].contains(channel) {
+                    errors.push(FieldError::new(
+                        format!("channels[{i}]"),
+                        format!("names {channel} again"),
+                    ));
+                }
+            }
+        }
+        let delivery = Delivery {
+            channels: self.channels,
+            strategy: self.strategy,
+        };
         match (template, self.data) {
-            (Some(template), Some(data)) if errors.is_empty() => Ok((template, data, recipients)),
+            (Some(template), Some(data)) if errors.is_empty() => Ok(ParsedNotification {
+                template,
+                data,
+                recipients,
+                delivery,
+            }),
             _ => Err(Error::invalid_fields(errors)),
         }
     }
@@ -140,9 +194,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn parse(
-        value: serde_json::Value,
-    ) -> Result<(TemplateName, serde_json::Value, Recipients), Error> {
+    fn parse(value: serde_json::Value) -> Result<ParsedNotification, Error> {
         serde_json::from_value::<SendNotificationRequest>(value)
             .unwrap()
             .parse()
@@ -150,16 +202,46 @@ mod tests {
 
     #[test]
     fn either_recipient_alone_is_enough() {
-        let (_, _, to) = parse(
+        let to = parse(
             json!({"template": "paymentReceived", "data": {}, "to": {"phone": "+15551234567"}}),
         )
-        .unwrap();
+        .unwrap()
+        .recipients;
         assert!(to.email.is_none() && to.phone.is_some());
-        let (_, _, to) = parse(
+        let to = parse(
             json!({"template": "paymentReceived", "data": {}, "to": {"email": "a@example.com"}}),
         )
-        .unwrap();
+        .unwrap()
+        .recipients;
         assert!(to.email.is_some() && to.phone.is_none());
+    }
+
+    #[test]
+    fn channels_are_an_order_each_named_once_and_the_strategy_is_read() {
+        let parsed = parse(
+            json!({"template": "paymentReceived", "data": {}, "to": {"email": "a@example.com"},
+            "channels": ["sms", "email"], "strategy": "fallback"}),
+        )
+        .unwrap();
+        assert_eq!(
+            parsed.delivery,
+            Delivery {
+                channels: Some(vec![Channel::Sms, Channel::Email]),
+                strategy: Some(Strategy::Fallback)
+            }
+        );
+        let error = parse(
+            json!({"template": "paymentReceived", "data": {}, "to": {"email": "a@example.com"},
+            "channels": ["sms", "sms"]}),
+        )
+        .unwrap_err();
+        assert_eq!(error.details[0].field, "channels[1]");
+        let error = parse(
+            json!({"template": "paymentReceived", "data": {}, "to": {"email": "a@example.com"},
+            "channels": []}),
+        )
+        .unwrap_err();
+        assert_eq!(error.details[0].field, "channels");
     }
 
     #[test]

@@ -59,6 +59,9 @@ pub struct MessageRecord {
     pub reason: Option<&'static str>,
     /// For a billing SMS: whether the patient's consent to texts was on file.
     pub consent_on_file: Option<bool>,
+    /// The message of the notification's earlier channel that could not reach the patient,
+    /// when this one was sent instead (fallback).
+    pub fallback_of: Option<String>,
     pub caller: String,
     pub request_id: String,
     pub idempotency_key: Option<String>,
@@ -103,6 +106,12 @@ pub struct MessageView {
     pub reason: Option<String>,
     #[serde(default)]
     pub consent_on_file: Option<bool>,
+    /// The message this one was sent instead of (fallback).
+    #[serde(default)]
+    pub fallback_of: Option<String>,
+    /// The message sent instead of this one, when it could not reach the patient.
+    #[serde(default)]
+    pub fallback: Option<String>,
     pub caller: String,
     pub request_id: String,
     pub idempotency_key: Option<String>,

@@ -316,3 +316,50 @@ fn code_of(result: &Result<Sent, Error>) -> &'static str {
         .code
         .as_str()
 }
+
+#[tokio::test]
+async fn a_text_twilio_refuses_for_its_number_falls_back_to_email_in_the_same_request() {
+    use notify::requests::SendNotificationRequest;
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(twilio_error(400, 21614))
+        .mount(&server)
+        .await;
+    let mut vars = crate::support::twilio_vars(&server.uri());
+    vars.extend(crate::support::smtp_vars("clinic@example.com"));
+    let app = app(vars);
+    let template = notify::templates::TemplateName::PaymentReceived;
+    let request: SendNotificationRequest = serde_json::from_value(serde_json::json!({
+        "template": template.as_str(), "data": template.sample(),
+        "to": {"email": "pat@example.com", "phone": "+15551234567"},
+        "channels": ["sms", "email"], "strategy": "fallback",
+    }))
+    .unwrap();
+    let sending = app
+        .send_template_notification(request.parse().unwrap(), &RequestContext::new())
+        .await
+        .unwrap();
+    let Sending::Done(outcome, unrecorded) = sending else {
+        panic!("no key, no replay")
+    };
+    app.record(unrecorded, None).await.unwrap();
+    let refused = outcome.sms.unwrap().unwrap_err();
+    assert_eq!(refused.code.as_str(), "recipient_not_mobile");
+    let sent = outcome.email.unwrap().unwrap();
+    assert_eq!(requests(&server).await, 1, "Twilio is asked once");
+    let email = app
+        .message(sent.id.as_deref().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        email.fallback_of, refused.id,
+        "the email names the text it replaced"
+    );
+    let text = app
+        .message(refused.id.as_deref().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(text.fallback, sent.id);
+}

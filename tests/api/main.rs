@@ -7,6 +7,7 @@ mod contract;
 mod credentials;
 mod demo_functions;
 mod failover;
+mod fallback;
 mod faults;
 mod instances;
 mod live_ses;

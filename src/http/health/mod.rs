@@ -166,6 +166,7 @@ fn reach_health(app: &App, guard: Option<Guard>) -> ReachHealth<'_> {
             .collect(),
         sms_consent: config.reach.sms_consent.as_str(),
         one_click_unsubscribe: config.reach.links.is_some(),
+        fallback_categories: &config.reach.fallback_categories,
         invalid: &config.reach_invalid,
     }
 }
@@ -230,6 +231,9 @@ pub struct ReachHealth<'a> {
     pub sms_consent: &'static str,
     /// Whether emails carry signed unsubscribe links (`NOTIFY_LINK_KEY` and a public URL).
     pub one_click_unsubscribe: bool,
+    /// The categories whose notifications fall back from one channel to the next unless the
+    /// request says otherwise (`NOTIFY_FALLBACK_CATEGORIES`).
+    pub fallback_categories: &'a [Category],
     pub reputation: ReputationHealth,
     pub invalid: &'a [FieldError],
 }

@@ -27,6 +27,13 @@ pub(in crate::http) struct Message<'a> {
     reason: Option<&'a str>,
     /// For a billing SMS: whether the patient's consent to texts was on file.
     consent_on_file: Option<bool>,
+    /// The message of the notification's earlier channel, which could not reach the patient,
+    /// that this one was sent instead of (strategy `fallback`).
+    #[schemars(regex(pattern = "^msg_"))]
+    fallback_of: Option<&'a str>,
+    /// The message sent instead of this one, when this one could not reach the patient.
+    #[schemars(regex(pattern = "^msg_"))]
+    fallback: Option<&'a str>,
     /// Who asked for it: `key:<name>`, `jwt:<subject>`, `ip:<address>`, `cron` or `local`.
     caller: &'a str,
     request_id: &'a str,
@@ -97,6 +104,8 @@ impl<'a> From<&'a MessageView> for Message<'a> {
             category: view.category,
             reason: view.reason.as_deref(),
             consent_on_file: view.consent_on_file,
+            fallback_of: view.fallback_of.as_deref(),
+            fallback: view.fallback.as_deref(),
             caller: &view.caller,
             request_id: &view.request_id,
             idempotency_key: view.idempotency_key.as_deref(),

@@ -8,7 +8,7 @@ use super::super::response;
 use crate::app::{NotificationOutcome, Scheduled};
 use crate::domain::Sent;
 use crate::error::{Attempt, DeclinedRecipient, Error, ErrorCode, SuppressedRecipient};
-use crate::names::Provider;
+use crate::names::{Channel, Provider, Strategy};
 use crate::templates::TemplateName;
 use time::OffsetDateTime;
 
@@ -57,29 +57,49 @@ pub(super) fn notification_body<'a>(
     template: &'static str,
     outcome: &'a NotificationOutcome,
 ) -> (StatusCode, NotificationBody<'a>) {
-    let results = [outcome.email.as_ref(), outcome.sms.as_ref()];
+    let results = [
+        (Channel::Email, outcome.email.as_ref()),
+        (Channel::Sms, outcome.sms.as_ref()),
+    ];
     let failures: Vec<&Error> = results
         .iter()
-        .flatten()
-        .filter_map(|r| r.as_ref().err())
+        .filter_map(|(_, r)| r.and_then(|r| r.as_ref().err()))
         .collect();
-    let attempted = results.iter().flatten().count();
-    let (status, error, code) = match failures.first() {
+    let reached = results
+        .iter()
+        .find(|(_, r)| r.is_some_and(Result::is_ok))
+        .map(|(channel, _)| *channel);
+    let attempted = results.iter().filter(|(_, r)| r.is_some()).count();
+    let fallback = outcome.strategy == Strategy::Fallback;
+    // A fallback's passed-over channels are not failures once another reached the patient;
+    // when none did, the answer is the failure of a channel that had an address.
+    let first = failures
+        .iter()
+        .find(|e| e.code != ErrorCode::NoAddress)
+        .or(failures.first());
+    let (status, error, code) = match first {
         None => (StatusCode::OK, None, None),
-        Some(_) if failures.len() < attempted => (
+        Some(_) if fallback && reached.is_some() => (StatusCode::OK, None, None),
+        Some(_) if !fallback && failures.len() < attempted => (
             StatusCode::MULTI_STATUS,
             Some("The notification was sent on one channel and failed on the other."),
             Some(ErrorCode::PartiallySent),
         ),
         Some(first) => (
             StatusCode::from_u16(first.status()).unwrap_or(StatusCode::BAD_GATEWAY),
-            Some("The notification could not be sent on any channel."),
+            Some(if fallback {
+                "The notification could not reach the patient on any channel."
+            } else {
+                "The notification could not be sent on any channel."
+            }),
             Some(ErrorCode::NotificationFailed),
         ),
     };
     let body = NotificationBody {
-        success: failures.is_empty(),
+        success: status == StatusCode::OK,
         template,
+        strategy: fallback.then_some(Strategy::Fallback),
+        reached_by: reached.filter(|_| fallback),
         email: ChannelBody::new(outcome.email.as_ref(), EMAIL_SENT, EMAIL_LOGGED),
         sms: ChannelBody::new(outcome.sms.as_ref(), SMS_SENT, SMS_LOGGED),
         error,
@@ -143,10 +163,18 @@ impl<'a> SentBody<'a> {
 #[derive(Serialize, JsonSchema)]
 #[schemars(rename = "NotificationResult")]
 pub(in crate::http) struct NotificationBody<'a> {
-    /// True only when every requested channel succeeded.
+    /// True when every requested channel succeeded; with strategy `fallback`, when one reached
+    /// the patient.
     success: bool,
     #[schemars(with = "TemplateName")]
     template: &'static str,
+    /// `fallback` when the channels were tried in order (absent: every channel, `all`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    strategy: Option<Strategy>,
+    /// With `fallback`: the channel that reached the patient. The channels before it say why
+    /// they could not; the ones after it were not needed (absent).
+    #[serde(rename = "reachedBy", skip_serializing_if = "Option::is_none")]
+    reached_by: Option<Channel>,
     #[serde(skip_serializing_if = "Option::is_none")]
     email: Option<ChannelBody<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -12,7 +12,7 @@ use super::send_answers::{
 use crate::app::{App, NotificationOutcome, RequestContext, SchedulePlan, Scheduled, Sending};
 use crate::domain::{EmailMessage, MAX_ATTACHMENT_BYTES, Sent, SmsMessage, total_too_large};
 use crate::error::{Error, ErrorCode};
-use crate::names::{Channel, ScheduledRoute};
+use crate::names::{Channel, ScheduledRoute, Strategy};
 use crate::requests::{
     self, SendEmailRequest, SendNotificationRequest, SendSmsRequest, Timed, Timing,
 };
@@ -222,18 +222,30 @@ async fn send_notification(
     let (context, request, timing) =
         opened::<SendNotificationRequest>(Route::SendNotification, &incoming, context)?;
     let context = &context;
-    let (template, data, recipients) = request.parse()?;
-    let mut channels = Vec::new();
-    if let Some(to) = &recipients.email {
-        channels.push((Channel::Email, vec![(to.address().to_owned(), to.masked())]));
-    }
-    if let Some(to) = &recipients.phone {
-        channels.push((Channel::Sms, vec![(to.as_str().to_owned(), to.masked())]));
-    }
+    let notification = request.parse()?;
+    let template = notification.template;
+    let (strategy, order) = app.delivery_plan(
+        template.category(),
+        &notification.delivery,
+        &notification.recipients,
+    )?;
+    let recipients = &notification.recipients;
+    let address = |channel: Channel| match channel {
+        Channel::Email => (recipients.email.as_ref())
+            .map(|to| (Channel::Email, vec![(to.address().to_owned(), to.masked())])),
+        Channel::Sms => (recipients.phone.as_ref())
+            .map(|to| (Channel::Sms, vec![(to.as_str().to_owned(), to.masked())])),
+    };
+    // A fallback is kept for later under the channel it is expected to use (its first with an
+    // address); a fallback to the next, when it runs, is a new message in the log.
+    let channels: Vec<_> = match strategy {
+        Strategy::All => order.iter().filter_map(|c| address(*c)).collect(),
+        Strategy::Fallback => order.iter().find_map(|c| address(*c)).into_iter().collect(),
+    };
     let kinds: Vec<Channel> = channels.iter().map(|(channel, _)| *channel).collect();
     if let Some(when) = when(app, &timing, &kinds, context) {
         // The data is checked against the template now, as for an immediate send.
-        template.render(data, &app.config().branding, None)?;
+        template.render(notification.data, &app.config().branding, None)?;
         let template = Some(template);
         let plan = plan(
             ScheduledRoute::Notification,
@@ -245,7 +257,7 @@ async fn send_notification(
         return schedule(app, plan, context).await;
     }
     let sending = app
-        .send_template_notification(template, data, &recipients, context)
+        .send_template_notification(notification, context)
         .await?;
     let answer = |outcome: &NotificationOutcome| {
         let (status, body) = notification_body(template.as_str(), outcome);

@@ -122,6 +122,7 @@ pub(super) fn keep(
             view.category = record.category.or(view.category);
             view.reason = record.reason.map(str::to_owned);
             view.consent_on_file = record.consent_on_file;
+            view.fallback_of = record.fallback_of.clone().or(view.fallback_of.take());
             view.updated_at = timestamp(record.created_at);
             view.recipients = record.recipients.clone();
             message.rank = record.status.rank();
@@ -129,6 +130,12 @@ pub(super) fn keep(
             continue;
         }
         let created_at = record.created_at;
+        if let Some(original) = &record.fallback_of {
+            let original = state.messages.iter_mut().find(|m| &m.view.id == original);
+            if let Some(original) = original {
+                original.view.fallback = Some(record.id.clone());
+            }
+        }
         state.messages.push_back(Stored {
             view: view_of(record, created_at),
             created_at,
@@ -177,6 +184,8 @@ fn view_of(record: &MessageRecord, created_at: OffsetDateTime) -> MessageView {
         category: record.category,
         reason: record.reason.map(str::to_owned),
         consent_on_file: record.consent_on_file,
+        fallback_of: record.fallback_of.clone(),
+        fallback: None,
         caller: record.caller.clone(),
         request_id: record.request_id.clone(),
         idempotency_key: record.idempotency_key.clone(),

@@ -23,22 +23,22 @@ WITH input AS (
     SELECT * FROM jsonb_to_recordset($1::jsonb) AS m(
         id text, channel text, template text, provider text, "providerMessageId" text,
         status text, "statusRank" smallint, "errorCode" text, category text, reason text, "consentOnFile" boolean,
-        caller text, "requestId" text,
+        "fallbackOf" text, caller text, "requestId" text,
         "idempotencyKey" text, "createdAt" timestamptz, recipients jsonb, "recipientRanks" jsonb)
 ), messages AS (
     INSERT INTO notify_messages (id, channel, template, provider, provider_message_id, status,
-        status_rank, error_code, category, reason, consent_on_file, caller, request_id,
-        idempotency_key,
-        created_at, updated_at)
+        status_rank, error_code, category, reason, consent_on_file, fallback_of, caller,
+        request_id, idempotency_key, created_at, updated_at)
     SELECT id, channel, template, provider, "providerMessageId", status, "statusRank",
-        "errorCode", category, reason, "consentOnFile", caller, "requestId", "idempotencyKey", "createdAt",
-        "createdAt"
+        "errorCode", category, reason, "consentOnFile", "fallbackOf", caller, "requestId",
+        "idempotencyKey", "createdAt", "createdAt"
     FROM input
     ON CONFLICT (id) DO UPDATE SET provider = excluded.provider,
         provider_message_id = excluded.provider_message_id, status = excluded.status,
         status_rank = excluded.status_rank, error_code = excluded.error_code,
         category = coalesce(excluded.category, notify_messages.category),
         reason = excluded.reason, consent_on_file = excluded.consent_on_file,
+        fallback_of = coalesce(excluded.fallback_of, notify_messages.fallback_of),
         updated_at = excluded.created_at
 ), recipients AS (
     INSERT INTO notify_recipients (message_id, position, masked, hash, status, status_rank)
@@ -68,6 +68,8 @@ macro_rules! view {
     'id', m.id, 'channel', m.channel, 'template', m.template, 'provider', m.provider,
     'providerMessageId', m.provider_message_id, 'status', m.status, 'errorCode', m.error_code,
     'category', m.category, 'reason', m.reason, 'consentOnFile', m.consent_on_file,
+    'fallbackOf', m.fallback_of,
+    'fallback', (SELECT f.id FROM notify_messages f WHERE f.fallback_of = m.id LIMIT 1),
     'caller', m.caller, 'requestId', m.request_id, 'idempotencyKey', m.idempotency_key,
     'createdAt', to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
     'updatedAt', to_char(m.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),

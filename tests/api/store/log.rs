@@ -133,3 +133,51 @@ async fn messages_are_found_by_either_id_filtered_counted_and_paged_newest_first
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_fallback_names_its_original_and_the_original_its_fallback() {
+    on_both(|name, store| async move {
+        let store = store.as_ref();
+        let template = Some(TemplateName::AppointmentReminder);
+        let mut original = record("msg_sms", Channel::Sms, "SM9", template, "hp", 1);
+        original.status = MessageStatus::Suppressed;
+        let mut fallback = record("msg_email", Channel::Email, "ses-9", template, "he", 1);
+        fallback.fallback_of = Some("msg_sms".into());
+        store
+            .record(&[original, fallback], &[], None)
+            .await
+            .unwrap();
+        let original = store.message("msg_sms").await.unwrap().unwrap();
+        assert_eq!(
+            (
+                original.fallback.as_deref(),
+                original.fallback_of.as_deref()
+            ),
+            (Some("msg_email"), None),
+            "{name}"
+        );
+        let fallback = store.message("msg_email").await.unwrap().unwrap();
+        assert_eq!(
+            (
+                fallback.fallback.as_deref(),
+                fallback.fallback_of.as_deref()
+            ),
+            (None, Some("msg_sms")),
+            "{name}"
+        );
+        let listed = store
+            .messages(&MessageFilter {
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let listed_original = listed.messages.iter().find(|m| m.id == "msg_sms").unwrap();
+        assert_eq!(
+            listed_original.fallback.as_deref(),
+            Some("msg_email"),
+            "{name}"
+        );
+    })
+    .await;
+}

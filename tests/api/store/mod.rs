@@ -109,6 +109,7 @@ pub fn record(
         category: template.map(|t| t.category()),
         reason: None,
         consent_on_file: None,
+        fallback_of: None,
         caller: "key-1".into(),
         request_id: format!("req-{id}"),
         idempotency_key: None,
