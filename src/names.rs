@@ -111,11 +111,13 @@ names! {
 }
 
 names! {
-    /// The send route a scheduled send runs through when it is due.
+    /// The send route a scheduled send runs through when it is due (`fallback`: the next
+    /// channel of a fallback notification, waiting for the first one's fate).
     ScheduledRoute {
         Email = "send-email",
         Sms = "send-sms",
         Notification = "send-notification",
+        Fallback = "fallback",
     }
 }
 

@@ -116,12 +116,16 @@ impl App {
                 })
                 .await?
             }
+            ScheduledRoute::Fallback => {
+                let prepared = serde_json::from_slice(body).map_err(unreadable)?;
+                self.run_fallback(prepared, context).await?
+            }
         };
         failure.map_or(Ok(()), Err)
     }
 
     /// A run's record written (no answer is kept: no caller waits), and its failure, if any.
-    async fn recorded<T>(
+    pub(super) async fn recorded<T>(
         &self,
         sending: Sending<T>,
         failure: impl FnOnce(T) -> Option<Error>,

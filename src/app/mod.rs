@@ -8,6 +8,7 @@ mod attempt;
 mod channel;
 mod dispatch;
 mod due;
+mod fallback;
 mod health;
 mod links;
 mod notification;

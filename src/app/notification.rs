@@ -5,10 +5,12 @@
 //! practice is told (`message.fallback`).
 
 use serde::Serialize;
+use serde_json::json;
 
 use super::admit::{Planned, Verdict};
 use super::attempt::Attempted;
 use super::channel::Senders;
+use super::fallback::NextChannel;
 use super::preferences::Patient;
 use super::record::{Sending, sent};
 use super::{App, RequestContext};
@@ -61,6 +63,12 @@ impl App {
             (None, Strategy::Fallback) => vec![Channel::Sms, Channel::Email],
             (None, Strategy::All) => vec![Channel::Email, Channel::Sms],
         };
+        if strategy == Strategy::All && delivery.fallback_after.is_some() {
+            return Err(Error::invalid_fields(vec![FieldError::new(
+                "fallbackAfter",
+                "needs strategy fallback (this template's category is sent on every channel)",
+            )]));
+        }
         if strategy == Strategy::All {
             let missing: Vec<FieldError> = order
                 .iter()
@@ -116,6 +124,8 @@ impl App {
             .is_some()
             .then(|| self.preference_page_link(&patient))
             .flatten();
+        // A fallback's later channel may be sent later, from the same data.
+        let kept_data = (strategy == Strategy::Fallback && order.len() > 1).then(|| data.clone());
         let rendered = template.render(data, &self.config.branding, link.as_deref())?;
         let context = RequestContext {
             template: Some(template),
@@ -207,7 +217,9 @@ impl App {
             Strategy::Fallback => {
                 // The last message tried, and why it could not reach the patient.
                 let mut original: Option<(Channel, String, ErrorCode)> = None;
-                for channel in order {
+                // The channel that reached the patient, its message, and where it is in order.
+                let mut reached: Option<(Channel, String, usize)> = None;
+                for (position, &channel) in order.iter().enumerate() {
                     let Some(Attempted {
                         result,
                         mut record,
@@ -219,18 +231,49 @@ impl App {
                     };
                     if let Some((from, id, why)) = &original {
                         record.fallback_of = Some(id.clone());
-                        self.tell_fallback(*from, id, channel, &record.id, *why)
+                        self.tell_fallback(*from, id, channel, &record.id, why.as_str())
                             .await?;
                     }
                     let passed_over = result.as_ref().err().filter(|e| cannot_reach(e));
                     original = passed_over.map(|e| (channel, record.id.clone(), e.code));
                     let done = original.is_none();
+                    if result.is_ok() {
+                        reached = Some((channel, record.id.clone(), position));
+                    }
                     records.push(record);
                     audit.push(line);
                     *outcome.slot(channel) = Some(result);
                     if done {
                         break;
                     }
+                }
+                // The next channel with an address waits for the first one's fate.
+                let next = reached.and_then(|(channel, id, position)| {
+                    let next = order[position + 1..].iter().find_map(|c| match c {
+                        Channel::Email => email.as_ref().map(|(_, to)| {
+                            let address = recipients.email.as_ref().map(|a| a.address());
+                            (Channel::Email, json!({"email": address}), to[0].clone())
+                        }),
+                        Channel::Sms => sms.as_ref().map(|(_, to)| {
+                            let number = recipients.phone.as_ref().map(|n| n.as_str());
+                            (Channel::Sms, json!({"phone": number}), to.clone())
+                        }),
+                    })?;
+                    Some(((channel, id), next))
+                });
+                if let (Some((original, (channel, to, recipient))), Some(data)) = (next, kept_data)
+                {
+                    let notification = json!({"template": template.as_str(), "data": data,
+                        "to": to, "channels": [channel], "strategy": "all"});
+                    let next = NextChannel {
+                        notification,
+                        channel,
+                        recipient,
+                        template,
+                    };
+                    let original = (original.0, original.1.as_str());
+                    self.prepare_fallback(next, original, delivery.fallback_after, &context)
+                        .await?;
                 }
             }
         }
@@ -239,20 +282,20 @@ impl App {
 
     /// `message.fallback` for the practice's webhook: which message could not reach the
     /// patient, why, and which one was sent instead.
-    async fn tell_fallback(
+    pub(super) async fn tell_fallback(
         &self,
         from: Channel,
         original: &str,
         channel: Channel,
         fallback: &str,
-        why: ErrorCode,
+        why: &str,
     ) -> Result<(), Error> {
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
         struct FellBack<'a> {
             original: &'a str,
             original_channel: Channel,
-            reason: ErrorCode,
+            reason: &'a str,
             fallback: &'a str,
             channel: Channel,
         }

@@ -191,7 +191,7 @@ impl App {
     /// The provider a channel would send with now, read off the configuration (building a
     /// channel's senders here would link the other channel's provider into every send
     /// function); a misconfigured channel is refused now.
-    fn provider_of(&self, channel: Channel) -> Result<Provider, Error> {
+    pub(super) fn provider_of(&self, channel: Channel) -> Result<Provider, Error> {
         match channel {
             Channel::Email => match &self.config.email {
                 ChannelConfig::Live(email) => Ok(email.providers.first.provider()),

@@ -208,6 +208,9 @@ impl App {
         context: &RequestContext,
     ) -> Result<Option<AfterAnswer>, Error> {
         self.suppress_from_events(&events, context).await?;
+        // Settled once the events are kept: a fallback moved to now is decided by the
+        // status they give its original.
+        let settling = events.clone();
         let mut claimed = Vec::new();
         for event in events {
             let audit = self.auditor.record_delivery(&event, &context.request_id);
@@ -226,6 +229,7 @@ impl App {
                 });
             }
         }
+        self.settle_fallbacks(&settling).await?;
         let (Some(target), false) = (self.events.clone(), claimed.is_empty()) else {
             return Ok(None);
         };

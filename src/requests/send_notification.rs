@@ -15,6 +15,10 @@ use crate::templates::TemplateName;
 const CHANNELS_DOC: &str = "The channels to use, in order (each once). With strategy all: only \
     these, each needing its address in to. With fallback: tried in this order (default sms, then \
     email), the next only when one cannot reach the patient.";
+const FALLBACK_AFTER_DOC: &str = "With strategy fallback: an ISO 8601 duration (PT15M, 1 \
+    minute to 72 hours). A channel used without a delivery receipt in that time is taken as not \
+    reaching the patient: the next channel is sent then (checked by the dispatcher). Without it, \
+    the next channel is sent only on a failure report (an undelivered text, a bounced email).";
 const STRATEGY_DOC: &str = "all (every channel given) or fallback (the first channel that can \
     reach the patient). Default: the practice's for the template's category \
     (NOTIFY_FALLBACK_CATEGORIES), else all.";
@@ -37,6 +41,8 @@ pub struct SendNotificationRequest {
     pub urgent: Option<bool>,
     pub channels: Option<Vec<Channel>>,
     pub strategy: Option<Strategy>,
+    #[serde(rename = "fallbackAfter")]
+    pub fallback_after: Option<String>,
 }
 
 /// How a notification asked to use its channels (the practice's default fills in the rest).
@@ -45,7 +51,16 @@ pub struct Delivery {
     /// In order, each once; `None`: every channel with an address.
     pub channels: Option<Vec<Channel>>,
     pub strategy: Option<Strategy>,
+    /// With `fallback`: how long the channel used may go without a delivery receipt before
+    /// the next one is sent anyway.
+    pub fallback_after: Option<std::time::Duration>,
 }
+
+/// The shortest and longest `fallbackAfter`.
+pub const FALLBACK_AFTER: (std::time::Duration, std::time::Duration) = (
+    std::time::Duration::from_secs(60),
+    std::time::Duration::from_secs(72 * 60 * 60),
+);
 
 /// A `send-notification` request, parsed.
 #[derive(Debug)]
@@ -101,6 +116,7 @@ impl JsonSchema for SendNotificationRequest {
                     "channels": {"type": "array", "items": {"$ref": format!("{prefix}Channel")},
                         "minItems": 1, "maxItems": 2, "uniqueItems": true, "description": CHANNELS_DOC},
                     "strategy": {"$ref": format!("{prefix}Strategy"), "description": STRATEGY_DOC},
+                    "fallbackAfter": {"type": "string", "pattern": "^P", "description": FALLBACK_AFTER_DOC},
                 },
             });
             let definitions = generator.definitions_mut();
@@ -173,9 +189,27 @@ impl SendNotificationRequest {
                 }
             }
         }
+        let fallback_after = self.fallback_after.as_deref().and_then(|text| {
+            // ISO 8601 only (jiff would also read "15 minutes"): the contract says PT15M.
+            let parsed = Some(text)
+                .filter(|t| t.starts_with('P'))
+                .and_then(|t| t.parse::<jiff::SignedDuration>().ok())
+                .and_then(|d| std::time::Duration::try_from(d).ok())
+                .filter(|d| (FALLBACK_AFTER.0..=FALLBACK_AFTER.1).contains(d));
+            if parsed.is_none() {
+                errors.push(FieldError::new(
+                    "fallbackAfter",
+                    "must be an ISO 8601 duration from PT1M to PT72H",
+                ));
+            } else if self.strategy == Some(Strategy::All) {
+                errors.push(FieldError::new("fallbackAfter", "needs strategy fallback"));
+            }
+            parsed
+        });
         let delivery = Delivery {
             channels: self.channels,
             strategy: self.strategy,
+            fallback_after,
         };
         match (template, self.data) {
             (Some(template), Some(data)) if errors.is_empty() => Ok(ParsedNotification {
@@ -227,9 +261,27 @@ mod tests {
             parsed.delivery,
             Delivery {
                 channels: Some(vec![Channel::Sms, Channel::Email]),
-                strategy: Some(Strategy::Fallback)
+                strategy: Some(Strategy::Fallback),
+                fallback_after: None,
             }
         );
+        let after = parse(
+            json!({"template": "paymentReceived", "data": {}, "to": {"email": "a@example.com"},
+            "strategy": "fallback", "fallbackAfter": "PT15M"}),
+        )
+        .unwrap();
+        assert_eq!(
+            after.delivery.fallback_after,
+            Some(std::time::Duration::from_secs(900))
+        );
+        for bad in ["15 minutes", "PT10S", "P4D"] {
+            let error = parse(
+                json!({"template": "paymentReceived", "data": {}, "to": {"email": "a@example.com"},
+                "fallbackAfter": bad}),
+            )
+            .unwrap_err();
+            assert_eq!(error.details[0].field, "fallbackAfter", "{bad}");
+        }
         let error = parse(
             json!({"template": "paymentReceived", "data": {}, "to": {"email": "a@example.com"},
             "channels": ["sms", "sms"]}),

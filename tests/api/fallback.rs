@@ -164,3 +164,125 @@ async fn a_fallback_notification_passes_over_a_suppressed_or_absent_number_and_t
         "{page}"
     );
 }
+
+const CRON_SECRET: &str = "a-cron-secret-for-fallback-tests";
+const STORE_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
+#[tokio::test]
+async fn an_undelivered_text_reported_twice_to_two_instances_sends_exactly_one_email_and_a_delivered_one_none()
+ {
+    use crate::support::{dispatch, smtp_sink_messages_containing};
+    use crate::webhooks::{PUBLIC_URL, post_form, twilio_signature};
+    let _shared = POSTGRES.read().await;
+    let database = fresh_database().await;
+    let mut vars = twilio_vars(&prism_url());
+    vars.extend(smtp_vars("clinic@example.com"));
+    vars.extend(stored(&database));
+    vars.insert("NOTIFY_STORE_KEY", STORE_KEY.into());
+    vars.insert("CRON_SECRET", CRON_SECRET.into());
+    vars.insert("NOTIFY_PUBLIC_URL", PUBLIC_URL.into());
+    let pairs = as_pairs(&vars);
+    let notify = Function::start("send-notification", &pairs).await;
+    let webhooks = [
+        Function::start("webhooks-twilio", &pairs).await,
+        Function::start("webhooks-twilio", &pairs).await,
+    ];
+    let dispatchers = [
+        Function::start("cron-dispatch", &pairs).await,
+        Function::start("cron-dispatch", &pairs).await,
+    ];
+    let messages = Function::start("messages", &pairs).await;
+    let url = format!("{PUBLIC_URL}/api/webhooks/twilio");
+    let fallback = json!({"channels": ["sms", "email"], "strategy": "fallback"});
+
+    for (status_reported, emails_wanted) in [("undelivered", 1), ("delivered", 0)] {
+        let email = format!("{}@example.com", unique("after-report"));
+        let (status, sent) = call(
+            &notify,
+            reqwest::Method::POST,
+            "",
+            Some(reminder(
+                json!({"email": email, "phone": "+15551230077"}),
+                fallback.clone(),
+            )),
+        )
+        .await;
+        assert_eq!(status, 200, "{sent}");
+        assert_eq!(sent["reachedBy"], "sms", "{sent}");
+        let sms_id = sent["sms"]["id"].as_str().unwrap().to_owned();
+        let prepared = message(&messages, &sms_id).await["fallback"]
+            .as_str()
+            .expect("the email is prepared")
+            .to_owned();
+        let waiting = message(&messages, &prepared).await;
+        assert_eq!(
+            (waiting["status"].as_str(), waiting["fallbackOf"].as_str()),
+            (Some("scheduled"), Some(sms_id.as_str())),
+            "{waiting}"
+        );
+
+        // Twilio reports the text twice, to each of two instances.
+        let sid = sent["sms"]["messageId"].as_str().unwrap();
+        let callback = [
+            ("MessageSid", sid),
+            ("MessageStatus", status_reported),
+            (
+                "ErrorCode",
+                if status_reported == "undelivered" {
+                    "30003"
+                } else {
+                    ""
+                },
+            ),
+            ("To", "+15551230077"),
+            ("From", "+15550001111"),
+        ];
+        let callback: Vec<(&str, &str)> = callback
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        for webhook in [&webhooks[0], &webhooks[1], &webhooks[0], &webhooks[1]] {
+            let signature = twilio_signature(&url, &callback);
+            let response = post_form(webhook, "", &callback, Some(&signature)).await;
+            assert_eq!(response.status(), 200);
+        }
+        // Two dispatchers at once.
+        tokio::join!(
+            dispatch(&dispatchers[0], CRON_SECRET),
+            dispatch(&dispatchers[1], CRON_SECRET)
+        );
+        dispatch(&dispatchers[0], CRON_SECRET).await;
+        assert_eq!(
+            smtp_sink_messages_containing(&email).len(),
+            emails_wanted,
+            "{status_reported}: emails to {email}"
+        );
+        let settled = message(&messages, &prepared).await;
+        let wanted = if emails_wanted == 1 {
+            "sent"
+        } else {
+            "cancelled"
+        };
+        assert_eq!(settled["status"], wanted, "{settled}");
+        assert_eq!(settled["fallbackOf"], sms_id.as_str(), "{settled}");
+    }
+
+    let events = Function::start("events", &as_pairs(&stored(&database))).await;
+    let (_, page) = answer(
+        reqwest::Client::new()
+            .get(&events.base_url)
+            .bearer_auth(API_KEY)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let told: Vec<&Value> = page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "message.fallback")
+        .collect();
+    assert_eq!(told.len(), 1, "{page}");
+    assert_eq!(told[0]["data"]["reason"], "undelivered", "{page}");
+}
