@@ -34,7 +34,8 @@ pub(in crate::http) struct Message<'a> {
     /// The message sent instead of this one, when this one could not reach the patient.
     #[schemars(regex(pattern = "^msg_"))]
     fallback: Option<&'a str>,
-    /// Who asked for it: `key:<name>`, `jwt:<subject>`, `ip:<address>`, `cron` or `local`.
+    /// Who asked for it: `key:<name>`, `jwt:<subject>`, `anonymous`, `patient` (a preference
+    /// page link), `cron` or `local`.
     caller: &'a str,
     request_id: &'a str,
     idempotency_key: Option<&'a str>,
