@@ -45,20 +45,33 @@ pub(super) struct NextChannel {
 }
 
 impl App {
-    /// Keeps the next channel's notification for later. Without a sealer (no
-    /// `NOTIFY_STORE_KEY` with a database) nothing is prepared: the first channel's fate then
-    /// decides nothing, as health's scheduling check already says.
+    /// Keeps the next channel's notification for later. The first channel's message has gone
+    /// by then, so a failure here is logged, never answered (the send's record comes first);
+    /// without a sealer (no `NOTIFY_STORE_KEY` with a database) nothing is prepared, as
+    /// health's scheduling check already says.
     pub(super) async fn prepare_fallback(
         &self,
         next: NextChannel,
         original: (Channel, &str),
         after: Option<Duration>,
         context: &RequestContext,
+    ) {
+        if let Err(failed) = self
+            .try_prepare_fallback(next, original, after, context)
+            .await
+        {
+            tracing::error!(code = %failed.code.as_str(), "a fallback could not be prepared; the first channel's fate will not be followed");
+        }
+    }
+
+    async fn try_prepare_fallback(
+        &self,
+        next: NextChannel,
+        original: (Channel, &str),
+        after: Option<Duration>,
+        context: &RequestContext,
     ) -> Result<(), Error> {
-        let Ok(sealer) = self.sealer() else {
-            tracing::warn!("a fallback could not be prepared: scheduling is not available");
-            return Ok(());
-        };
+        let sealer = self.sealer()?;
         let id = format!("msg_{}", new_id());
         let prepared = PreparedFallback {
             notification: next.notification,
@@ -178,7 +191,7 @@ impl App {
                 &id,
                 reason,
             )
-            .await?;
+            .await;
         }
         Ok(failure)
     }

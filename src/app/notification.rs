@@ -232,7 +232,7 @@ impl App {
                     if let Some((from, id, why)) = &original {
                         record.fallback_of = Some(id.clone());
                         self.tell_fallback(*from, id, channel, &record.id, why.as_str())
-                            .await?;
+                            .await;
                     }
                     let passed_over = result.as_ref().err().filter(|e| cannot_reach(e));
                     original = passed_over.map(|e| (channel, record.id.clone(), e.code));
@@ -273,7 +273,7 @@ impl App {
                     };
                     let original = (original.0, original.1.as_str());
                     self.prepare_fallback(next, original, delivery.fallback_after, &context)
-                        .await?;
+                        .await;
                 }
             }
         }
@@ -281,7 +281,8 @@ impl App {
     }
 
     /// `message.fallback` for the practice's webhook: which message could not reach the
-    /// patient, why, and which one was sent instead.
+    /// patient, why, and which one was sent instead. A message has gone by then, so a store
+    /// that cannot keep the event is logged, never answered: the send's record comes first.
     pub(super) async fn tell_fallback(
         &self,
         from: Channel,
@@ -289,7 +290,7 @@ impl App {
         channel: Channel,
         fallback: &str,
         why: &str,
-    ) -> Result<(), Error> {
+    ) {
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
         struct FellBack<'a> {
@@ -307,7 +308,9 @@ impl App {
             channel,
         };
         let id = format!("evt_{}", crate::support::new_id());
-        self.tell_practice("message.fallback", &id, &fields).await
+        if let Err(failed) = self.tell_practice("message.fallback", &id, &fields).await {
+            tracing::error!(code = %failed.code.as_str(), "message.fallback could not be kept for the practice");
+        }
     }
 }
 
