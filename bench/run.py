@@ -766,7 +766,11 @@ suppressions; it now looks each recipient up by key.)
 
 | send | function CPU µs (empty → 10k) | database CPU µs | total µs | c1 p50 ms |
 |---|---|---|---|---|
-""" + "\n".join(rows) + "\n"
+""" + "\n".join(rows) + """
+The function does the same work on both databases (the rows are other patients'), so the change
+in its own CPU is this machine's run-to-run noise for one warm run; a difference in the database's
+CPU of that order is within it. The rows are what this run measured, not tuned.
+"""
 
 
 def write_markdown(report):
