@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use serde_json::{Value, json};
 
 use crate::support::{
-    API_KEY, AUDIT_KEY, Function, POSTGRES, answer, as_pairs, call, fresh_database, prism_url,
-    smtp_vars, twilio_vars, unique,
+    API_KEY, AUDIT_KEY, Function, POSTGRES, as_pairs, call, fresh_database, practice_events,
+    prism_url, smtp_vars, twilio_vars, unique,
 };
 
 fn stored(database: &str) -> HashMap<&'static str, String> {
@@ -138,22 +138,8 @@ async fn a_fallback_notification_passes_over_a_suppressed_or_absent_number_and_t
 
     // The practice app is told of the fallback.
     let events = Function::start("events", &as_pairs(&stored(&database))).await;
-    let (_, page) = answer(
-        reqwest::Client::new()
-            .get(&events.base_url)
-            .bearer_auth(API_KEY)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let told: Vec<&Value> = page["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["type"] == "message.fallback")
-        .collect();
-    assert_eq!(told.len(), 1, "{page}");
+    let told = practice_events(&events, "message.fallback").await;
+    assert_eq!(told.len(), 1, "{told:?}");
     assert_eq!(
         (
             told[0]["data"]["original"].as_str(),
@@ -161,7 +147,7 @@ async fn a_fallback_notification_passes_over_a_suppressed_or_absent_number_and_t
             told[0]["data"]["reason"].as_str()
         ),
         (Some(sms_id), Some(email_id), Some("recipient_suppressed")),
-        "{page}"
+        "{told:?}"
     );
 }
 
@@ -268,21 +254,7 @@ async fn an_undelivered_text_reported_twice_to_two_instances_sends_exactly_one_e
     }
 
     let events = Function::start("events", &as_pairs(&stored(&database))).await;
-    let (_, page) = answer(
-        reqwest::Client::new()
-            .get(&events.base_url)
-            .bearer_auth(API_KEY)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let told: Vec<&Value> = page["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["type"] == "message.fallback")
-        .collect();
-    assert_eq!(told.len(), 1, "{page}");
-    assert_eq!(told[0]["data"]["reason"], "undelivered", "{page}");
+    let told = practice_events(&events, "message.fallback").await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0]["data"]["reason"], "undelivered", "{told:?}");
 }

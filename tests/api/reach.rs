@@ -357,21 +357,9 @@ async fn a_patients_stop_in_plain_words_stops_texts_until_they_text_start() {
 
     // The practice app is told both, in order, by the events API (and its webhook).
     let events = Function::start("events", &as_pairs(&stored(&database))).await;
-    let (status, page) = answer(
-        reqwest::Client::new()
-            .get(&events.base_url)
-            .bearer_auth(API_KEY)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 200, "{page}");
-    let told: Vec<(&str, &str)> = page["events"]
-        .as_array()
-        .unwrap()
+    let page = crate::support::practice_events(&events, "suppression.").await;
+    let told: Vec<(&str, &str)> = page
         .iter()
-        .filter(|e| e["type"].as_str().unwrap().starts_with("suppression."))
         .map(|e| {
             (
                 e["type"].as_str().unwrap(),
@@ -385,7 +373,7 @@ async fn a_patients_stop_in_plain_words_stops_texts_until_they_text_start() {
             ("suppression.added", id.as_str()),
             ("suppression.lifted", id.as_str())
         ],
-        "{page}"
+        "{page:?}"
     );
 }
 

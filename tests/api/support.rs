@@ -436,3 +436,23 @@ pub async fn dispatch(function: &Function, secret: &str) -> serde_json::Value {
 
 /// The audit key every store test and instance uses: hashes must match across instances.
 pub const AUDIT_KEY: &str = "an-audit-key-shared-by-every-test-instance";
+
+/// The events the practice app reads from the `events` function (as an API key), those whose
+/// type starts with `kind`, oldest first.
+pub async fn practice_events(events: &Function, kind: &str) -> Vec<serde_json::Value> {
+    let response = reqwest::Client::new()
+        .get(&events.base_url)
+        .bearer_auth(API_KEY)
+        .send()
+        .await
+        .unwrap();
+    let (status, page) = answer(response).await;
+    assert_eq!(status, 200, "{page}");
+    page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"].as_str().unwrap_or("").starts_with(kind))
+        .cloned()
+        .collect()
+}
