@@ -258,3 +258,64 @@ async fn an_undelivered_text_reported_twice_to_two_instances_sends_exactly_one_e
     assert_eq!(told.len(), 1, "{told:?}");
     assert_eq!(told[0]["data"]["reason"], "undelivered", "{told:?}");
 }
+
+#[tokio::test]
+async fn with_fallback_after_a_text_without_a_receipt_is_followed_by_the_email_and_without_it_the_wait_ends_in_nothing()
+ {
+    use crate::support::{dispatch, smtp_sink_messages_containing, sql};
+    let _shared = POSTGRES.read().await;
+    let database = fresh_database().await;
+    let mut vars = twilio_vars(&prism_url());
+    vars.extend(smtp_vars("clinic@example.com"));
+    vars.extend(stored(&database));
+    vars.insert("NOTIFY_STORE_KEY", STORE_KEY.into());
+    vars.insert("CRON_SECRET", CRON_SECRET.into());
+    let pairs = as_pairs(&vars);
+    let notify = Function::start("send-notification", &pairs).await;
+    let dispatcher = Function::start("cron-dispatch", &pairs).await;
+    let messages = Function::start("messages", &pairs).await;
+
+    for (after, emails_wanted, status_wanted) in
+        [(Some("PT15M"), 1, "sent"), (None, 0, "cancelled")]
+    {
+        let email = format!("{}@example.com", unique("no-receipt"));
+        let mut how = json!({"channels": ["sms", "email"], "strategy": "fallback"});
+        if let Some(after) = after {
+            how["fallbackAfter"] = json!(after);
+        }
+        let (status, sent) = call(
+            &notify,
+            reqwest::Method::POST,
+            "",
+            Some(reminder(
+                json!({"email": email, "phone": "+15551230088"}),
+                how,
+            )),
+        )
+        .await;
+        assert_eq!(status, 200, "{sent}");
+        let sms_id = sent["sms"]["id"].as_str().unwrap().to_owned();
+        let prepared = message(&messages, &sms_id).await["fallback"]
+            .as_str()
+            .expect("the email is prepared")
+            .to_owned();
+        // No report comes; the wait (fallbackAfter, else 72 hours) ends.
+        sql(
+            &database,
+            &format!("UPDATE notify_scheduled SET send_at = now() WHERE id = '{prepared}'"),
+        )
+        .await;
+        dispatch(&dispatcher, CRON_SECRET).await;
+        assert_eq!(
+            smtp_sink_messages_containing(&email).len(),
+            emails_wanted,
+            "{after:?}"
+        );
+        let settled = message(&messages, &prepared).await;
+        assert_eq!(settled["status"], status_wanted, "{after:?}: {settled}");
+    }
+    let events = Function::start("events", &as_pairs(&stored(&database))).await;
+    let told = practice_events(&events, "message.fallback").await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0]["data"]["reason"], "no_receipt", "{told:?}");
+}
