@@ -23,7 +23,7 @@ impl App {
         let lease = self.config.policy.send_timeout + Duration::from_secs(30);
         let mut count = 0;
         loop {
-            let due = self.store().due_sends(SEND_BATCH, lease).await?;
+            let due = self.store().due_sends(SEND_BATCH, lease, None).await?;
             if due.is_empty() {
                 return Ok((count, false));
             }

@@ -114,6 +114,7 @@ impl App {
             request_id: context.request_id.clone(),
             email_id,
             sms_id,
+            batch_id: None,
         };
         self.store().schedule(&send, &[record], None).await
     }

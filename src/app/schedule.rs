@@ -129,6 +129,7 @@ impl App {
             request_id: context.request_id.clone(),
             email_id: ids.email,
             sms_id: ids.sms,
+            batch_id: None,
         };
         let scheduled = Scheduled {
             id,

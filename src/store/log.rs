@@ -62,6 +62,8 @@ pub struct MessageRecord {
     /// The message of the notification's earlier channel that could not reach the patient,
     /// when this one was sent instead (fallback).
     pub fallback_of: Option<String>,
+    /// The batch it was sent in (`POST /api/batch`).
+    pub batch_id: Option<String>,
     pub caller: String,
     pub request_id: String,
     pub idempotency_key: Option<String>,
@@ -112,6 +114,9 @@ pub struct MessageView {
     /// The message sent instead of this one, when it could not reach the patient.
     #[serde(default)]
     pub fallback: Option<String>,
+    /// The batch it was sent in.
+    #[serde(default)]
+    pub batch_id: Option<String>,
     pub caller: String,
     pub request_id: String,
     pub idempotency_key: Option<String>,
@@ -160,6 +165,8 @@ pub struct MessageFilter {
     pub template: Option<TemplateName>,
     /// The keyed hash of a full address or number: the log never holds the address itself.
     pub recipient_hash: Option<String>,
+    /// The messages of one batch.
+    pub batch: Option<String>,
     pub since: Option<OffsetDateTime>,
     pub until: Option<OffsetDateTime>,
     pub limit: u16,

@@ -1,5 +1,5 @@
 //! The store: what outlives one request (idempotency keys, the message log, the limits every
-//! instance shares, delivery events, scheduled sends, the suppression list, patients' choices, the audit trail), as one small trait per
+//! instance shares, delivery events, scheduled sends and batches, the pacer, the suppression list, patients' choices, the audit trail), as one small trait per
 //! concern with two implementations: Postgres when `DATABASE_URL` is set, and memory (the
 //! default for `cargo run`, demo mode and tests), which behaves the same within one process.
 //!
@@ -12,10 +12,12 @@
 
 mod admission;
 mod audit;
+mod batch;
 mod gcra;
 mod log;
 mod memory;
 mod outbox;
+mod pace;
 mod postgres;
 mod preferences;
 mod reputation;
@@ -30,6 +32,7 @@ pub use admission::{
     Admission, Admit, Admitted, Claim, ClaimOutcome, Limit, Reach, Refusal, StoredAnswer,
 };
 pub use audit::{AuditPage, AuditQuery, AuditTrail};
+pub use batch::{BatchRecord, BatchView, Batches};
 pub use log::{
     Cursor, EventView, MessageFilter, MessageLog, MessagePage, MessageRecord, MessageView,
     RecipientView, Stats,
@@ -39,6 +42,7 @@ pub use outbox::{
     Applied, EventPage, FIRST_ATTEMPT_LEASE, Forwarding, NewEvent, Outbox, OutboxHealth, Outgoing,
     PracticeEvent, Settled,
 };
+pub use pace::{Paced, Pacer};
 pub use postgres::{PostgresStore, SCHEMA_VERSION};
 pub use preferences::{Choice, Chosen, Consent, Preferences};
 pub use reputation::{EmailCounts, Guard, Reputation};
@@ -58,6 +62,8 @@ pub trait Store:
     + MessageLog
     + Outbox
     + Schedule
+    + Batches
+    + Pacer
     + Suppressions
     + Preferences
     + Reputation
@@ -74,6 +80,8 @@ impl<T> Store for T where
         + MessageLog
         + Outbox
         + Schedule
+        + Batches
+        + Pacer
         + Suppressions
         + Preferences
         + Reputation

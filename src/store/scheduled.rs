@@ -23,14 +23,20 @@ pub trait Schedule {
         answer: Option<(&'a Claim, &'a StoredAnswer)>,
     ) -> BoxFuture<'a, Result<(), Error>>;
 
-    /// Leases up to `limit` scheduled sends that are due, for `lease`, to one dispatcher. A
-    /// send whose dispatcher stopped before it was done is not sent again: it is marked
-    /// unknown, and its messages failed, as for a key whose request never finished.
-    fn due_sends(
-        &self,
+    /// Leases up to `limit` scheduled sends that are due (only `batch`'s, when given), for
+    /// `lease`, to one dispatcher. A send whose dispatcher stopped before it was done is not
+    /// sent again: it is marked unknown, and its messages failed, as for a key whose request
+    /// never finished.
+    fn due_sends<'a>(
+        &'a self,
         limit: u16,
         lease: Duration,
-    ) -> BoxFuture<'_, Result<Vec<ScheduledSend>, Error>>;
+        batch: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Vec<ScheduledSend>, Error>>;
+
+    /// Puts a leased send back to wait until `at`, its content kept: the pacer had no slot
+    /// for it within this run, or the provider asked to slow down.
+    fn put_back<'a>(&'a self, id: &'a str, at: OffsetDateTime) -> BoxFuture<'a, Result<(), Error>>;
 
     /// Marks a leased send as sent and deletes its content.
     fn sent<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), Error>>;
@@ -53,6 +59,8 @@ pub struct ScheduledSend {
     /// The log's message of each channel it sends on.
     pub email_id: Option<String>,
     pub sms_id: Option<String>,
+    /// The batch it is an item of: paced to the providers' rates when it goes.
+    pub batch_id: Option<String>,
 }
 
 /// A change to a scheduled send.

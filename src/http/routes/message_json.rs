@@ -34,6 +34,9 @@ pub(in crate::http) struct Message<'a> {
     /// The message sent instead of this one, when this one could not reach the patient.
     #[schemars(regex(pattern = "^msg_"))]
     fallback: Option<&'a str>,
+    /// The batch it was sent in (`POST /api/batch`).
+    #[schemars(regex(pattern = "^bat_"))]
+    batch_id: Option<&'a str>,
     /// Who asked for it: `key:<name>`, `jwt:<subject>`, `anonymous`, `patient` (a preference
     /// page link), `cron` or `local`.
     caller: &'a str,
@@ -107,6 +110,7 @@ impl<'a> From<&'a MessageView> for Message<'a> {
             consent_on_file: view.consent_on_file,
             fallback_of: view.fallback_of.as_deref(),
             fallback: view.fallback.as_deref(),
+            batch_id: view.batch_id.as_deref(),
             caller: &view.caller,
             request_id: &view.request_id,
             idempotency_key: view.idempotency_key.as_deref(),

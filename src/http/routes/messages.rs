@@ -156,6 +156,7 @@ fn filter(app: &App, query: &Query) -> Result<MessageFilter, Error> {
             "a full email address or an E.164 phone number",
             p,
         ),
+        batch: query.parsed("batch", batch_id, "a batchId (bat_...)", p),
         since: query.parsed("since", time, "an RFC 3339 time with an offset", p),
         until: query.parsed("until", time, "an RFC 3339 time with an offset", p),
         limit: query
@@ -181,6 +182,11 @@ fn filter(app: &App, query: &Query) -> Result<MessageFilter, Error> {
 }
 
 /// A recipient as the log hashes it: the address or number normalised as a send does.
+/// A batch's id as `POST /api/batch` gave it.
+pub(super) fn batch_id(text: &str) -> Option<String> {
+    text.starts_with("bat_").then(|| text.to_owned())
+}
+
 pub(super) fn recipient(text: &str) -> Option<String> {
     if text.contains('@') {
         EmailAddress::parse(text)

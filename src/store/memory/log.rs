@@ -123,6 +123,7 @@ pub(super) fn keep(
             view.reason = record.reason.map(str::to_owned);
             view.consent_on_file = record.consent_on_file;
             view.fallback_of = record.fallback_of.clone().or(view.fallback_of.take());
+            view.batch_id = record.batch_id.clone().or(view.batch_id.take());
             view.updated_at = timestamp(record.created_at);
             view.recipients = record.recipients.clone();
             message.rank = record.status.rank();
@@ -164,6 +165,10 @@ fn matches(message: &Stored, filter: &MessageFilter) -> bool {
             .recipient_hash
             .as_deref()
             .is_none_or(|h| view.recipients.iter().any(|r| r.hash == h))
+        && filter
+            .batch
+            .as_deref()
+            .is_none_or(|b| view.batch_id.as_deref() == Some(b))
         && filter.since.is_none_or(|t| message.created_at >= t)
         && filter.until.is_none_or(|t| message.created_at < t)
         && filter
@@ -186,6 +191,7 @@ fn view_of(record: &MessageRecord, created_at: OffsetDateTime) -> MessageView {
         consent_on_file: record.consent_on_file,
         fallback_of: record.fallback_of.clone(),
         fallback: None,
+        batch_id: record.batch_id.clone(),
         caller: record.caller.clone(),
         request_id: record.request_id.clone(),
         idempotency_key: record.idempotency_key.clone(),

@@ -11,8 +11,10 @@ use time::OffsetDateTime;
 
 mod admission;
 mod audit;
+mod batch;
 mod log;
 mod outbox;
+mod pace;
 mod preferences;
 mod reputation;
 mod scheduled;
@@ -52,6 +54,9 @@ struct State {
     next_audit_id: i64,
     /// Scheduled sends, in the order they were made.
     scheduled: Vec<ScheduledRow>,
+    batches: Vec<super::BatchRecord>,
+    /// When each pace's next slot starts.
+    pace: HashMap<String, OffsetDateTime>,
     /// The suppression list, oldest first; lifted entries stay.
     suppressions: Vec<super::Suppression>,
     /// Patients' choices (one per recipient, channel and category) and SMS consent.

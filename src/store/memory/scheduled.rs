@@ -42,12 +42,26 @@ impl Schedule for MemoryStore {
         done(())
     }
 
-    fn due_sends(
-        &self,
+    fn due_sends<'a>(
+        &'a self,
         limit: u16,
         lease: Duration,
-    ) -> BoxFuture<'_, Result<Vec<ScheduledSend>, Error>> {
-        done(self.due_sends_now(limit, lease))
+        batch: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Vec<ScheduledSend>, Error>> {
+        done(self.due_sends_now(limit, lease, batch))
+    }
+
+    fn put_back<'a>(&'a self, id: &'a str, at: OffsetDateTime) -> BoxFuture<'a, Result<(), Error>> {
+        let now = self.now();
+        let mut state = self.state();
+        let row = state.scheduled.iter_mut().find(|row| row.send.id == id);
+        if let Some(row) = row.filter(|row| row.state == SendState::Sending) {
+            row.state = SendState::Scheduled;
+            row.send.send_at = at;
+            row.lease_until = None;
+            row.updated_at = now;
+        }
+        done(())
     }
 
     fn sent<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
@@ -78,7 +92,12 @@ impl MemoryStore {
         });
     }
 
-    fn due_sends_now(&self, limit: u16, lease: Duration) -> Vec<ScheduledSend> {
+    fn due_sends_now(
+        &self,
+        limit: u16,
+        lease: Duration,
+        batch: Option<&str>,
+    ) -> Vec<ScheduledSend> {
         let now = self.now();
         let mut state = self.state();
         let state = &mut *state;
@@ -98,6 +117,7 @@ impl MemoryStore {
             .scheduled
             .iter_mut()
             .filter(|row| row.state == SendState::Scheduled && row.send.send_at <= now)
+            .filter(|row| batch.is_none_or(|b| row.send.batch_id.as_deref() == Some(b)))
             .collect();
         due.sort_by_key(|row| row.send.send_at);
         due.into_iter()
@@ -179,7 +199,7 @@ impl MemoryStore {
 
 /// Sets the status of the messages `ids` (not their rank-guarded way: a scheduled send's
 /// messages are cancelled or failed outright).
-fn set_status(
+pub(super) fn set_status(
     state: &mut State,
     ids: [&Option<String>; 2],
     status: MessageStatus,

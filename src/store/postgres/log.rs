@@ -23,14 +23,14 @@ WITH input AS (
     SELECT * FROM jsonb_to_recordset($1::jsonb) AS m(
         id text, channel text, template text, provider text, "providerMessageId" text,
         status text, "statusRank" smallint, "errorCode" text, category text, reason text, "consentOnFile" boolean,
-        "fallbackOf" text, caller text, "requestId" text,
+        "fallbackOf" text, "batchId" text, caller text, "requestId" text,
         "idempotencyKey" text, "createdAt" timestamptz, recipients jsonb, "recipientRanks" jsonb)
 ), messages AS (
     INSERT INTO notify_messages (id, channel, template, provider, provider_message_id, status,
-        status_rank, error_code, category, reason, consent_on_file, fallback_of, caller,
+        status_rank, error_code, category, reason, consent_on_file, fallback_of, batch_id, caller,
         request_id, idempotency_key, created_at, updated_at)
     SELECT id, channel, template, provider, "providerMessageId", status, "statusRank",
-        "errorCode", category, reason, "consentOnFile", "fallbackOf", caller, "requestId",
+        "errorCode", category, reason, "consentOnFile", "fallbackOf", "batchId", caller, "requestId",
         "idempotencyKey", "createdAt", "createdAt"
     FROM input
     ON CONFLICT (id) DO UPDATE SET provider = excluded.provider,
@@ -39,6 +39,7 @@ WITH input AS (
         category = coalesce(excluded.category, notify_messages.category),
         reason = excluded.reason, consent_on_file = excluded.consent_on_file,
         fallback_of = coalesce(excluded.fallback_of, notify_messages.fallback_of),
+        batch_id = coalesce(excluded.batch_id, notify_messages.batch_id),
         updated_at = excluded.created_at
 ), recipients AS (
     INSERT INTO notify_recipients (message_id, position, masked, hash, status, status_rank)
@@ -70,6 +71,7 @@ macro_rules! view {
     'category', m.category, 'reason', m.reason, 'consentOnFile', m.consent_on_file,
     'fallbackOf', m.fallback_of,
     'fallback', (SELECT f.id FROM notify_messages f WHERE f.fallback_of = m.id LIMIT 1),
+    'batchId', m.batch_id,
     'caller', m.caller, 'requestId', m.request_id, 'idempotencyKey', m.idempotency_key,
     'createdAt', to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
     'updatedAt', to_char(m.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
@@ -89,7 +91,7 @@ FROM notify_messages m WHERE m.id = $1 OR m.provider_message_id = $1
 ORDER BY m.id = $1 DESC, m.created_at DESC LIMIT 1"#
 );
 
-/// Newest first, after the cursor ($7, $8), at most $9 rows.
+/// Newest first, after the cursor ($7, $8), at most $9 rows; of the batch $10.
 const MESSAGES: &str = concat!(
     "SELECT ",
     view!(),
@@ -103,6 +105,7 @@ WHERE ($1::text IS NULL OR m.channel = $1)
   AND ($5::text IS NULL OR m.created_at >= $5::timestamptz)
   AND ($6::text IS NULL OR m.created_at < $6::timestamptz)
   AND ($7::text IS NULL OR (m.created_at, m.id) < ($7::timestamptz, $8))
+  AND ($10::text IS NULL OR m.batch_id = $10)
 ORDER BY m.created_at DESC, m.id DESC
 LIMIT $9"#
 );
@@ -222,6 +225,7 @@ impl MessageLog for PostgresStore {
                         (&after, Type::TEXT),
                         (&after_id, Type::TEXT),
                         (&limit, Type::INT8),
+                        (&filter.batch, Type::TEXT),
                     ],
                 )
                 .await?;

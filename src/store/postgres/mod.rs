@@ -5,11 +5,13 @@
 
 mod admission;
 mod audit;
+mod batch;
 mod log;
 mod migrate;
 
 pub use migrate::SCHEMA_VERSION;
 mod outbox;
+mod pace;
 mod preferences;
 mod reputation;
 mod scheduled;

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use tokio_postgres::types::{ToSql, Type};
 
 use super::log::{Recorded, record};
-use super::{PostgresStore, rfc3339};
+use super::{Param, PostgresStore, rfc3339};
 use crate::domain::Caller;
 use crate::error::{Error, ErrorCode};
 use crate::names::{MessageStatus, ScheduledRoute};
@@ -28,7 +28,7 @@ const SCHEDULE: &str = concat!(
 SELECT 1"#
 );
 
-/// Leases up to $1 due sends for $2 ms; first, sends whose dispatcher stopped mid-way are
+/// Leases up to $1 due sends (of the batch $6, when given) for $2 ms; first, sends whose dispatcher stopped mid-way are
 /// marked unknown (never sent twice), their messages failed ($3, ranked $4) as of unknown
 /// outcome ($5).
 const DUE_SENDS: &str = r#"
@@ -48,6 +48,7 @@ WITH lapsed AS (
 ), due AS (
     SELECT id FROM notify_scheduled
     WHERE state = 'scheduled' AND send_at <= clock_timestamp()
+      AND ($6::text IS NULL OR batch_id = $6)
     ORDER BY send_at
     LIMIT $1
     FOR UPDATE SKIP LOCKED
@@ -56,7 +57,13 @@ UPDATE notify_scheduled s SET state = 'sending', updated_at = clock_timestamp(),
     lease_until = clock_timestamp() + make_interval(secs => $2 / 1e3)
 FROM due WHERE s.id = due.id
 RETURNING s.id, s.route, (extract(epoch FROM s.send_at) * 1000000)::int8, s.content, s.caller,
-    s.request_id, s.email_id, s.sms_id"#;
+    s.request_id, s.email_id, s.sms_id, s.batch_id"#;
+
+/// A leased send back to wait until $2.
+const PUT_BACK: &str = r#"
+UPDATE notify_scheduled SET state = 'scheduled', send_at = $2::timestamptz, lease_until = NULL,
+    updated_at = clock_timestamp()
+WHERE id = $1 AND state = 'sending'"#;
 
 const SENT: &str = r#"
 UPDATE notify_scheduled SET state = 'sent', content = NULL, lease_until = NULL,
@@ -123,11 +130,12 @@ impl Schedule for PostgresStore {
         })
     }
 
-    fn due_sends(
-        &self,
+    fn due_sends<'a>(
+        &'a self,
         limit: u16,
         lease: Duration,
-    ) -> BoxFuture<'_, Result<Vec<ScheduledSend>, Error>> {
+        batch: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Vec<ScheduledSend>, Error>> {
         Box::pin(async move {
             let limit = i64::from(limit);
             let lease = lease.as_millis() as i64;
@@ -140,6 +148,7 @@ impl Schedule for PostgresStore {
                         (&FAILED.as_str(), Type::TEXT),
                         (&i16::from(FAILED.rank()), Type::INT2),
                         (&ErrorCode::ProviderTimeout.as_str(), Type::TEXT),
+                        (&batch, Type::TEXT),
                     ],
                 )
                 .await?;
@@ -159,9 +168,18 @@ impl Schedule for PostgresStore {
                     request_id: row.try_get(5).map_err(unavailable)?,
                     email_id: row.try_get(6).map_err(unavailable)?,
                     sms_id: row.try_get(7).map_err(unavailable)?,
+                    batch_id: row.try_get(8).map_err(unavailable)?,
                 });
             }
             Ok(due)
+        })
+    }
+
+    fn put_back<'a>(&'a self, id: &'a str, at: OffsetDateTime) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let at = rfc3339(Some(at));
+            let params: [Param; 2] = [(&id, Type::TEXT), (&at, Type::TEXT)];
+            self.query(PUT_BACK, &params).await.map(drop)
         })
     }
 

@@ -10,8 +10,8 @@ use crate::store::{OutboxHealth, ScheduledHealth, StoreHealth, Sweep, Swept, Upk
 use crate::support::BoxFuture;
 
 /// Retention, bounded to $1 rows a table: expired idempotency keys, limit rows idle a day
-/// (their limits have long recovered), messages (with their recipients and events) and orphan
-/// events older than $2, audit lines older than $3; and the dispatch stamped with its summary.
+/// (their limits have long recovered), messages (with their recipients and events), batches and
+/// orphan events older than $2, audit lines older than $3; and the dispatch stamped with its summary.
 const SWEEP: &str = r#"
 WITH keys AS (
     DELETE FROM notify_idempotency WHERE ctid IN (
@@ -37,6 +37,9 @@ WITH keys AS (
         SELECT id FROM notify_scheduled
         WHERE state IN ('sent', 'cancelled', 'unknown') AND updated_at < $2::timestamptz
         LIMIT $1)
+), batches AS (
+    DELETE FROM notify_batches WHERE id IN (
+        SELECT id FROM notify_batches WHERE created_at < $2::timestamptz LIMIT $1)
 ), audit AS (
     SELECT notify_expire_audit($3::timestamptz, $1::int) AS n
 ), stamp AS (

@@ -31,6 +31,11 @@ pub(super) fn messages(schemas: &mut Schemas) -> Vec<Operation> {
                 "a full email address or E.164 number; hashed on the server, never stored",
                 json!({"type": "string"}),
             ),
+            query(
+                "batch",
+                "the messages of one batch (POST /api/batch)",
+                json!({"type": "string", "pattern": "^bat_"}),
+            ),
         ];
         list.extend(since_until("created"));
         list.push(query(
