@@ -101,6 +101,28 @@ names! {
 }
 
 names! {
+    /// What became of one item of a batch when it was admitted.
+    BatchItemStatus {
+        Queued = "queued",
+        Scheduled = "scheduled",
+        Suppressed = "suppressed",
+        Declined = "declined",
+    }
+}
+
+names! {
+    /// Where the pace of batch emails comes from: `NOTIFY_SES_MAX_SEND_RATE`, SES's own
+    /// answer (`GetAccount`), SES's sandbox rate when neither answers, or none in demo mode
+    /// (nothing reaches a provider).
+    RateSource {
+        Variable = "variable",
+        Ses = "ses",
+        SandboxDefault = "sandbox_default",
+        Demo = "demo",
+    }
+}
+
+names! {
     /// What a channel does with a send: hands it to the provider, only logs it (no credentials
     /// at all), or refuses it until its configuration is fixed.
     Mode {

@@ -205,7 +205,7 @@ impl App {
     }
 
     /// Gives the attempt its id, writes its audit event and makes its message record.
-    fn attempted<S: ?Sized>(
+    pub(super) fn attempted<S: ?Sized>(
         &self,
         ((channel, category), provider, result): (
             (Channel, Option<Category>),
@@ -338,7 +338,7 @@ impl App {
 }
 
 /// The suppressed and the declined of a list of recipients.
-fn split(withheld: &[Option<Withheld>]) -> (Vec<SuppressedRecipient>, Vec<DeclinedRecipient>) {
+pub(super) fn split(withheld: &[Option<Withheld>]) -> (Vec<SuppressedRecipient>, Vec<DeclinedRecipient>) {
     let (mut suppressed, mut declined) = (Vec::new(), Vec::new());
     for reason in withheld.iter().flatten() {
         match reason {

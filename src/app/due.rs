@@ -1,10 +1,12 @@
-//! Scheduled sends when they are due: leased from the store in batches, opened, and run as
-//! the service runs an immediate send of their route; a failure becomes a delivery event.
+//! Scheduled sends when they are due: leased from the store in groups, opened, and run as
+//! the service runs an immediate send of their route; a failure becomes a delivery event. A
+//! batch's item first waits for its slot at the provider's pace, and one the provider
+//! throttles goes back to wait (its attempt kept in the audit trail only).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::record::Sending;
-use super::{App, RequestContext, ScheduledIds};
+use super::{App, NotificationOutcome, RequestContext, ScheduledIds};
 use crate::domain::{DeliveryEvent, EmailMessage, SmsMessage};
 use crate::error::{Error, ErrorCode};
 use crate::names::{EventKind, MessageStatus, ScheduledRoute};
@@ -13,22 +15,35 @@ use crate::store::ScheduledSend;
 
 /// Scheduled sends run this many at a time.
 const SEND_BATCH: u16 = 20;
+/// How long a batch's item waits when the store could not pace it.
+const STORE_RETRY: Duration = Duration::from_secs(5);
+/// How long a throttled batch item waits when the provider named no delay.
+const THROTTLED_RETRY: Duration = Duration::from_secs(2);
+
+/// How a due send's run ended.
+enum Ran {
+    Done,
+    /// The provider throttled it: it goes again after this wait.
+    Throttled(Duration),
+}
 
 impl App {
     /// Runs the scheduled sends that are due, `limit` at a time, until none is left or
     /// `budget` is spent; how many were run.
     pub(super) async fn send_due(&self, budget: Duration) -> Result<(u64, bool), Error> {
-        let started = std::time::Instant::now();
-        // Longer than a send may take, so only a dispatcher that stopped leaves one behind.
-        let lease = self.config.policy.send_timeout + Duration::from_secs(30);
+        let started = Instant::now();
         let mut count = 0;
         loop {
-            let due = self.store().due_sends(SEND_BATCH, lease, None).await?;
+            let left = budget.saturating_sub(started.elapsed());
+            let due = self
+                .store()
+                .due_sends(SEND_BATCH, self.lease(left), None)
+                .await?;
             if due.is_empty() {
                 return Ok((count, false));
             }
             count += due.len() as u64;
-            let runs = due.into_iter().map(|send| self.run_due(send));
+            let runs = due.into_iter().map(|send| self.run_due(send, left));
             futures_util::future::join_all(runs).await;
             if started.elapsed() >= budget {
                 return Ok((count, true));
@@ -36,13 +51,29 @@ impl App {
         }
     }
 
-    async fn run_due(&self, send: ScheduledSend) {
+    /// How long a worker holds the sends it leased: the longest a batch's item may wait for
+    /// its slot, then longer than a send may take, so only a worker that stopped leaves one
+    /// behind.
+    pub(super) fn lease(&self, wait: Duration) -> Duration {
+        wait + self.config.policy.send_timeout + Duration::from_secs(30)
+    }
+
+    /// Runs one leased send; a batch's item waits at most `max_wait` for its slot, else goes
+    /// back to wait in the store.
+    pub(super) async fn run_due(&self, send: ScheduledSend, max_wait: Duration) {
         let opened = self
             .sealer()
             .ok()
             .and_then(|s| s.open(&send.id, &send.content));
         match opened {
             Some(body) => {
+                if send.batch_id.is_some() {
+                    match self.paced(&send, &body, max_wait).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(wait)) => return self.put_back(&send, wait).await,
+                        Err(_) => return self.put_back(&send, STORE_RETRY).await,
+                    }
+                }
                 let context = RequestContext {
                     request_id: send.request_id.clone(),
                     template: None,
@@ -53,8 +84,10 @@ impl App {
                         sms: send.sms_id.clone(),
                     }),
                 };
-                match self.run_request(send.route, &body, &context).await {
-                    Ok(()) => {
+                let retry = send.batch_id.is_some();
+                match self.run_request(send.route, &body, &context, retry).await {
+                    Ok(Ran::Throttled(after)) => return self.put_back(&send, after).await,
+                    Ok(Ran::Done) => {
                         tracing::info!(route = %send.route, request_id = %context.request_id, "ran a scheduled send")
                     }
                     Err(error) => {
@@ -73,15 +106,26 @@ impl App {
         }
     }
 
+    /// A leased send back to wait `after` from now.
+    async fn put_back(&self, send: &ScheduledSend, after: Duration) {
+        let at = time::OffsetDateTime::now_utc() + after;
+        if let Err(failed) = self.store().put_back(&send.id, at).await {
+            tracing::error!(id = %send.id, code = %failed.code.as_str(), "a batch send could not be put back; its lease ends it as of unknown outcome");
+        }
+    }
+
     /// A due send's request, run as an immediate one of its route (it was checked when it was
     /// scheduled), its messages recorded under the ids its scheduling gave. Its outcome goes
-    /// to the log, the audit trail and the events: no caller is waiting for an answer.
+    /// to the log, the audit trail and the events: no caller is waiting for an answer. With
+    /// `retry` (a batch's item), a provider's throttling of every channel tried is not its
+    /// outcome: it goes again later.
     async fn run_request(
         &self,
         route: ScheduledRoute,
         body: &[u8],
         context: &RequestContext,
-    ) -> Result<(), Error> {
+        retry: bool,
+    ) -> Result<Ran, Error> {
         let unreadable = |e: serde_json::Error| {
             Error::new(
                 ErrorCode::InternalError,
@@ -93,13 +137,13 @@ impl App {
                 let request: SendEmailRequest = serde_json::from_slice(body).map_err(unreadable)?;
                 let message = EmailMessage::try_from(request).map_err(Error::invalid_fields)?;
                 let sending = self.send_email(&message, context).await?;
-                self.recorded(sending, Result::err).await?
+                return self.ran(sending, Result::err, retry).await;
             }
             ScheduledRoute::Sms => {
                 let request: SendSmsRequest = serde_json::from_slice(body).map_err(unreadable)?;
                 let message = SmsMessage::try_from(request).map_err(Error::invalid_fields)?;
                 let sending = self.send_sms(&message, context).await?;
-                self.recorded(sending, Result::err).await?
+                return self.ran(sending, Result::err, retry).await;
             }
             ScheduledRoute::Notification => {
                 let request: SendNotificationRequest =
@@ -108,20 +152,45 @@ impl App {
                 let sending = self
                     .send_template_notification(notification, context)
                     .await?;
-                self.recorded(sending, |outcome| {
-                    [outcome.email, outcome.sms]
-                        .into_iter()
-                        .flatten()
-                        .find_map(Result::err)
-                })
-                .await?
+                // A failure when no channel went (a channel that went is not sent again).
+                let failure = |outcome: NotificationOutcome| {
+                    let results: Vec<_> = [outcome.email, outcome.sms].into_iter().flatten().collect();
+                    let none_went = results.iter().all(Result::is_err);
+                    results.into_iter().find_map(Result::err).filter(|_| none_went)
+                };
+                return self.ran(sending, failure, retry).await;
             }
             ScheduledRoute::Fallback => {
                 let prepared = serde_json::from_slice(body).map_err(unreadable)?;
                 self.run_fallback(prepared, context).await?
             }
         };
-        failure.map_or(Ok(()), Err)
+        failure.map_or(Ok(Ran::Done), Err)
+    }
+
+    /// A run's record written and its failure answered, unless (with `retry`) the provider
+    /// throttled it: then only its audit line is kept, and it goes again later.
+    async fn ran<T>(
+        &self,
+        sending: Sending<T>,
+        failure: impl FnOnce(T) -> Option<Error>,
+        retry: bool,
+    ) -> Result<Ran, Error> {
+        let Sending::Done(outcome, unrecorded) = sending else {
+            return Ok(Ran::Done);
+        };
+        match failure(outcome) {
+            Some(error) if retry && error.code == ErrorCode::ProviderThrottled => {
+                self.store()
+                    .record(&[], &unrecorded.audit_only(), None)
+                    .await?;
+                Ok(Ran::Throttled(error.retry_after.unwrap_or(THROTTLED_RETRY)))
+            }
+            failure => {
+                self.record(unrecorded, None).await?;
+                failure.map_or(Ok(Ran::Done), Err)
+            }
+        }
     }
 
     /// A run's record written (no answer is kept: no caller waits), and its failure, if any.

@@ -5,6 +5,7 @@
 
 mod admit;
 mod attempt;
+mod batch;
 mod channel;
 mod dispatch;
 mod due;
@@ -12,6 +13,7 @@ mod fallback;
 mod health;
 mod links;
 mod notification;
+mod pace;
 mod practice_events;
 mod preferences;
 mod quiet;
@@ -35,6 +37,7 @@ pub use dispatch::Dispatched;
 pub use health::Safeguards;
 pub use links::{PREFERENCE_PAGE_PATH, UNSUBSCRIBE_PATH, claims_patient};
 pub use notification::NotificationOutcome;
+pub use pace::Rates;
 pub use preferences::{ChoiceChange, Patient, PatientChoices, Standing};
 pub use record::{Sending, Unrecorded};
 pub use reputation::rates;
@@ -80,6 +83,8 @@ pub struct App {
     /// The sealer of scheduled content under `NOTIFY_STORE_KEY` (with the memory store and no
     /// key, one of this process's own), built on first use.
     sealer: OnceLock<Option<crate::support::Sealer>>,
+    /// SES's maximum send rate, as `GetAccount` told this instance (asked once).
+    ses_rate: tokio::sync::OnceCell<Option<f64>>,
     /// Built on the first SNS message: only the SES webhook needs it (and its HTTPS fetches).
     sns: OnceLock<SnsVerifier>,
     /// `{NOTIFY_PUBLIC_URL}/api/webhooks/twilio`, when SMS delivery events are wired.
@@ -192,6 +197,7 @@ impl App {
             store: OnceLock::new(),
             sns: OnceLock::new(),
             sealer: OnceLock::new(),
+            ses_rate: tokio::sync::OnceCell::new(),
             quiet_zone: OnceLock::new(),
             events,
             http,

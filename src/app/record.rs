@@ -6,7 +6,7 @@
 use super::App;
 use super::admit::Admitted;
 use crate::error::Error;
-use crate::store::{Claim, MessageRecord, ScheduledSend, StoredAnswer};
+use crate::store::{BatchRecord, Claim, MessageRecord, ScheduledSend, StoredAnswer};
 
 /// What a send request comes to: this request's own outcome with its record still to write
 /// ([`App::record`], with the answer its caller gives it), or the first answer given to its
@@ -39,12 +39,21 @@ pub(super) enum Pending {
         send: ScheduledSend,
         records: Vec<MessageRecord>,
     },
+    Batch {
+        claim: Option<Claim>,
+        batch: BatchRecord,
+        sends: Vec<ScheduledSend>,
+        records: Vec<MessageRecord>,
+        audit: Vec<String>,
+    },
 }
 
 impl Unrecorded {
     /// Whether the request has a key, so its answer is kept for replays (render it only then).
     pub fn keeps_answer(&self) -> bool {
-        let (Pending::Sent { claim, .. } | Pending::Scheduled { claim, .. }) = &self.0;
+        let (Pending::Sent { claim, .. }
+        | Pending::Scheduled { claim, .. }
+        | Pending::Batch { claim, .. }) = &self.0;
         claim.is_some()
     }
 }
@@ -88,6 +97,30 @@ impl App {
                 tracing::info!(id = %send.id, route = %send.route, "scheduled a send");
                 Ok(())
             }
+            Pending::Batch {
+                claim,
+                batch,
+                sends,
+                records,
+                audit,
+            } => {
+                let answer = claim.as_ref().zip(answer.as_ref());
+                self.store()
+                    .keep_batch(&batch, &sends, &records, &audit, answer)
+                    .await?;
+                tracing::info!(batch = %batch.id, items = batch.items, queued = sends.len(), "kept a batch");
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Unrecorded {
+    /// The audit lines alone, for an attempt that is tried again later under the same ids.
+    pub(super) fn audit_only(self) -> Vec<String> {
+        match self.0 {
+            Pending::Sent { audit, .. } | Pending::Batch { audit, .. } => audit,
+            Pending::Scheduled { .. } => Vec::new(),
         }
     }
 }

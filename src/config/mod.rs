@@ -20,7 +20,7 @@ use std::collections::HashMap;
 
 pub use access::{AccessConfig, Limits};
 pub use branding::{Branding, DEFAULT_PRACTICE_NAME};
-pub use dispatch::DispatchConfig;
+pub use dispatch::{DispatchConfig, PaceConfig};
 pub use email::{EmailChannelSettings, EmailProviderSettings, SmtpSecurity, SmtpSettings};
 pub use policy::SendPolicy;
 pub use quiet::{DEFAULT_TIMEZONE, QuietConfig};

@@ -32,4 +32,9 @@ pub trait EmailSender: Send + Sync + std::fmt::Debug {
     ) -> BoxFuture<'a, Result<Option<bool>, Error>> {
         Box::pin(std::future::ready(Ok(None)))
     }
+
+    /// The account's maximum send rate (recipients per second), if the provider tells it.
+    fn max_send_rate(&self) -> BoxFuture<'_, Option<f64>> {
+        Box::pin(std::future::ready(None))
+    }
 }

@@ -53,6 +53,7 @@ codes! {
     TemplateNotFound = "template_not_found", 404;
     MessageNotFound = "message_not_found", 404;
     SuppressionNotFound = "suppression_not_found", 404;
+    BatchNotFound = "batch_not_found", 404;
     MethodNotAllowed = "method_not_allowed", 405;
     IdempotencyInProgress = "idempotency_in_progress", 409;
     /// A scheduled message asked to be cancelled or moved after it went.

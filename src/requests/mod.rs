@@ -12,7 +12,7 @@ mod suppress;
 
 pub use preferences::{PatientAddresses, PreferencesChange, PreferencesRequest, patient};
 pub use schedule::{RescheduleRequest, SCHEDULE_WINDOW, Timed, Timing, without_send_at};
-pub use send_email::SendEmailRequest;
+pub use send_email::{OneOrMany, SendEmailRequest};
 pub use send_notification::{Delivery, ParsedNotification, SendNotificationRequest};
 pub use send_sms::SendSmsRequest;
 pub use suppress::{LiftRequest, ManualSuppression, SuppressRequest};

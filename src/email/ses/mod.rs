@@ -190,6 +190,21 @@ impl EmailSender for SesEmailSender {
         Provider::AwsSes
     }
 
+    fn max_send_rate(&self) -> BoxFuture<'_, Option<f64>> {
+        Box::pin(async move {
+            let client = self.client().await.ok()?;
+            let asked = client.get_account().send();
+            match tokio::time::timeout(std::time::Duration::from_secs(5), asked).await {
+                Ok(Ok(account)) => account.send_quota().map(|q| q.max_send_rate()),
+                Ok(Err(error)) => {
+                    tracing::warn!(error = %aws_sdk_sesv2::error::DisplayErrorContext(&error), "SES did not tell the account's maximum send rate (GetAccount)");
+                    None
+                }
+                Err(_) => None,
+            }
+        })
+    }
+
     fn send<'a>(&'a self, message: &'a EmailMessage) -> BoxFuture<'a, Result<Sent, Error>> {
         Box::pin(self.send_email(message))
     }
