@@ -18,9 +18,6 @@ use crate::store::{BatchRecord, BatchView, MessageRecord, ScheduledSend};
 use crate::support::{new_id, now_micros};
 use crate::templates::TemplateName;
 
-/// The most items one batch may hold.
-pub const MAX_BATCH_ITEMS: usize = 1_000;
-
 /// Items leased at a time by one worker of a batch.
 const LEASED: u16 = 25;
 

@@ -32,6 +32,7 @@ mod tests;
 use std::sync::{Arc, OnceLock};
 
 pub use admit::IDEMPOTENCY_TTL;
+pub use batch::{BatchItem, BatchOutcome, ItemOutcome};
 pub use channel::{EmailSenders, Senders, SmsSenders};
 pub use dispatch::Dispatched;
 pub use health::Safeguards;

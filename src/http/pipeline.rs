@@ -2,6 +2,8 @@
 //! the method, credentials and the caller's rate on sending routes, the body read once, the
 //! handler, and the answer's common headers.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 use subtle::ConstantTimeEq;
@@ -17,7 +19,7 @@ use crate::support::new_id;
 
 /// Answers one request for `route`, running any work left for after the answer on the tokio
 /// runtime. Never fails: every error becomes a JSON answer.
-pub async fn handle<B>(app: &App, route: Route, request: Request<B>) -> Response<ResponseBody>
+pub async fn handle<B>(app: &Arc<App>, route: Route, request: Request<B>) -> Response<ResponseBody>
 where
     B: hyper::body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -42,7 +44,7 @@ pub(super) fn request_id(headers: &HeaderMap) -> String {
 
 /// The answer to one request, and the work it leaves for after the answer.
 pub(super) async fn answer<B>(
-    app: &App,
+    app: &Arc<App>,
     endpoint: Endpoint,
     request: Request<B>,
     request_id: String,
@@ -98,7 +100,7 @@ where
 /// The method, then credentials and the caller's rate (sending routes), then the body, then
 /// the route's own handler.
 async fn checked<B>(
-    app: &App,
+    app: &Arc<App>,
     endpoint: Endpoint,
     request: Request<B>,
     context: &RequestContext,

@@ -1,6 +1,8 @@
 //! The API's routes: each is one Vercel function under `api/`, with its path, methods and
 //! handler.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http::{Method, Response, request::Parts};
 
@@ -65,6 +67,10 @@ routes! {
     SendEmail: "/api/send-email", "api/send-email.rs", [POST], SEND_EMAIL;
     SendSms: "/api/send-sms", "api/send-sms.rs", [POST], SEND_SMS;
     SendNotification: "/api/send-notification", "api/send-notification.rs", [POST], SEND_NOTIFICATION;
+    /// Up to 1,000 sends in one call, paced to the providers' rates.
+    Batch: "/api/batch", "api/batch.rs", [POST], BATCH;
+    /// `/api/batches/{id}` below it: a batch's counts and messages (GET), cancelled (DELETE).
+    Batches: "/api/batches", "api/batches.rs", [GET, DELETE], BATCHES;
     Templates: "/api/templates", "api/templates.rs", [GET], TEMPLATES;
     Preview: "/api/preview", "api/preview.rs", [GET, POST], PREVIEW;
     Health: "/api/health", "api/health.rs", [GET], HEALTH;
@@ -102,7 +108,8 @@ impl Route {
     }
 
     /// The route of a request path; a trailing slash is tolerated. `/api/messages/{id}` is
-    /// the messages route's, `/api/suppressions/{id}` the suppressions route's.
+    /// the messages route's, `/api/suppressions/{id}` the suppressions route's,
+    /// `/api/batches/{id}` the batches route's.
     pub fn from_path(path: &str) -> Option<Route> {
         let path = path.strip_suffix('/').unwrap_or(path);
         Self::ALL
@@ -114,6 +121,7 @@ impl Route {
                 path.starts_with("/api/suppressions/")
                     .then_some(Self::Suppressions)
             })
+            .or_else(|| path.starts_with("/api/batches/").then_some(Self::Batches))
     }
 }
 
@@ -140,8 +148,13 @@ impl From<Response<ResponseBody>> for Reply {
     }
 }
 
-pub type Handler =
-    for<'a> fn(&'a App, Incoming, &'a RequestContext) -> BoxFuture<'a, Result<Reply, Error>>;
+/// A route's handler. It gets the process's `App` shared, so that work left for after the
+/// answer (a batch's sends) can hold it.
+pub type Handler = for<'a> fn(
+    &'a Arc<App>,
+    Incoming,
+    &'a RequestContext,
+) -> BoxFuture<'a, Result<Reply, Error>>;
 
 /// Checks who is calling before the body is read (credentials where a send could reach a
 /// patient, or where the message log may hold real messages), and names the caller as limits

@@ -7,8 +7,8 @@ use bytes::Bytes;
 use http::{Request, header};
 use http_body_util::{BodyExt, Full};
 
-fn demo_app() -> App {
-    App::new(Config::from_vars(&Default::default()))
+fn demo_app() -> std::sync::Arc<App> {
+    std::sync::Arc::new(App::new(Config::from_vars(&Default::default())))
 }
 
 fn post(route: Route, body: &str) -> Request<Full<Bytes>> {
@@ -19,7 +19,7 @@ fn post(route: Route, body: &str) -> Request<Full<Bytes>> {
 }
 
 async fn answer(
-    app: &App,
+    app: &std::sync::Arc<App>,
     route: Route,
     request: Request<Full<Bytes>>,
 ) -> (u16, serde_json::Value) {

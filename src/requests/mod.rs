@@ -3,6 +3,7 @@
 //! scheduled one comes due. Nothing below reads JSON requests.
 
 mod attachments;
+mod batch;
 mod preferences;
 mod schedule;
 mod send_email;
@@ -10,6 +11,7 @@ mod send_notification;
 mod send_sms;
 mod suppress;
 
+pub use batch::{BatchRequest, MAX_BATCH_ITEMS};
 pub use preferences::{PatientAddresses, PreferencesChange, PreferencesRequest, patient};
 pub use schedule::{RescheduleRequest, SCHEDULE_WINDOW, Timed, Timing, without_send_at};
 pub use send_email::{OneOrMany, SendEmailRequest};

@@ -369,7 +369,7 @@ pub fn sns_message(
     Value::Object(object)
 }
 
-fn sns_app(signer: &TestSigner, receiver: Option<&MockServer>) -> (App, TestSns) {
+fn sns_app(signer: &TestSigner, receiver: Option<&MockServer>) -> (Arc<App>, TestSns) {
     let mut vars: HashMap<String, String> = HashMap::new();
     if let Some(receiver) = receiver {
         vars.insert("NOTIFY_EVENTS_URL".into(), receiver.uri());
@@ -379,18 +379,18 @@ fn sns_app(signer: &TestSigner, receiver: Option<&MockServer>) -> (App, TestSns)
 }
 
 /// An SES webhook with `vars` (a database, the audit key), trusting `signer`'s certificate.
-pub fn sns_app_with(signer: &TestSigner, vars: HashMap<String, String>) -> (App, TestSns) {
+pub fn sns_app_with(signer: &TestSigner, vars: HashMap<String, String>) -> (Arc<App>, TestSns) {
     let sns = TestSns {
         certificate: signer.certificate.clone(),
         fetched: Arc::default(),
     };
     (
-        App::new(Config::from_vars(&vars)).with_certificate_source(Box::new(sns.clone())),
+        Arc::new(App::new(Config::from_vars(&vars)).with_certificate_source(Box::new(sns.clone()))),
         sns,
     )
 }
 
-pub async fn post_sns(app: &App, message: &Value) -> (u16, Value) {
+pub async fn post_sns(app: &Arc<App>, message: &Value) -> (u16, Value) {
     let request = http::Request::post(Route::SesWebhook.path())
         .header("content-type", "text/plain; charset=UTF-8")
         .body(Full::new(bytes::Bytes::from(message.to_string())))

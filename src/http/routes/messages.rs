@@ -41,6 +41,7 @@ pub(in crate::http) const LIST_PARAMETERS: &[&str] = &[
     "status",
     "template",
     "recipient",
+    "batch",
     "since",
     "until",
     "limit",
@@ -181,12 +182,12 @@ fn filter(app: &App, query: &Query) -> Result<MessageFilter, Error> {
     }
 }
 
-/// A recipient as the log hashes it: the address or number normalised as a send does.
 /// A batch's id as `POST /api/batch` gave it.
 pub(super) fn batch_id(text: &str) -> Option<String> {
     text.starts_with("bat_").then(|| text.to_owned())
 }
 
+/// A recipient as the log hashes it: the address or number normalised as a send does.
 pub(super) fn recipient(text: &str) -> Option<String> {
     if text.contains('@') {
         EmailAddress::parse(text)

@@ -2,6 +2,7 @@
 //! binary under `api/` serves. A new route goes here, in [`Route`](super::Route), and in `api/`.
 
 pub(in crate::http) mod audit;
+pub(in crate::http) mod batch;
 mod dispatch;
 mod docs;
 pub(in crate::http) mod events;
@@ -16,6 +17,7 @@ pub(in crate::http) mod unsubscribe;
 mod webhooks;
 
 pub use audit::AUDIT;
+pub use batch::{BATCH, BATCHES};
 pub use dispatch::DISPATCH;
 pub use docs::{OPENAPI, PREVIEW, TEMPLATES};
 pub use events::EVENTS;
@@ -30,6 +32,7 @@ pub use webhooks::{SES_WEBHOOK, TWILIO_WEBHOOK};
 /// What the OpenAPI description takes from the routes: their answers' types and their query
 /// parameters.
 pub(super) mod contract {
+    pub(in crate::http) use super::batch::{BatchBody, BatchPage, CancelledBody as BatchCancelled};
     pub(in crate::http) use super::dispatch::DispatchAnswer;
     pub(in crate::http) use super::docs::{AllParts, SmsPreview, Templates};
     pub(in crate::http) use super::events::Page as EventPage;

@@ -103,7 +103,7 @@ fn opened<T: serde::de::DeserializeOwned + Timed>(
 
 /// When this request goes, if not now: its `sendAt`, or the end of the quiet hours it falls
 /// in (then also its `deferredUntil`).
-fn when(
+pub(super) fn when(
     app: &App,
     timing: &Timing,
     channels: &[Channel],
@@ -135,7 +135,23 @@ fn plan(
 }
 
 /// A channel's recipients as a plan lists them: (full address or number, masked).
-type Recipients = Vec<(String, String)>;
+pub(super) type Recipients = Vec<(String, String)>;
+
+/// Each channel of `order` the notification has an address for, in order, with it.
+pub(super) fn addressed(
+    recipients: &crate::domain::Recipients,
+    order: &[Channel],
+) -> Vec<(Channel, Recipients)> {
+    order
+        .iter()
+        .filter_map(|channel| match channel {
+            Channel::Email => (recipients.email.as_ref())
+                .map(|to| (Channel::Email, vec![(to.address().to_owned(), to.masked())])),
+            Channel::Sms => (recipients.phone.as_ref())
+                .map(|to| (Channel::Sms, vec![(to.as_str().to_owned(), to.masked())])),
+        })
+        .collect()
+}
 
 async fn schedule(app: &App, plan: SchedulePlan, context: &RequestContext) -> Result<Reply, Error> {
     let sending = app.schedule(plan, context).await?;
@@ -158,7 +174,7 @@ async fn schedule(app: &App, plan: SchedulePlan, context: &RequestContext) -> Re
 
 /// This request's outcome once its record is written (with the answer `stored` renders, kept
 /// for its key's replays), or, as `Err`, the first answer given to its key, answered again.
-async fn recorded<T>(
+pub(super) async fn recorded<T>(
     app: &App,
     sending: Sending<T>,
     stored: impl FnOnce(&T) -> StoredAnswer,
@@ -229,19 +245,12 @@ async fn send_notification(
         &notification.delivery,
         &notification.recipients,
     )?;
-    let recipients = &notification.recipients;
-    let address = |channel: Channel| match channel {
-        Channel::Email => (recipients.email.as_ref())
-            .map(|to| (Channel::Email, vec![(to.address().to_owned(), to.masked())])),
-        Channel::Sms => (recipients.phone.as_ref())
-            .map(|to| (Channel::Sms, vec![(to.as_str().to_owned(), to.masked())])),
-    };
+    let mut channels = addressed(&notification.recipients, &order);
     // A fallback is kept for later under the channel it is expected to use (its first with an
     // address); a fallback to the next, when it runs, is a new message in the log.
-    let channels: Vec<_> = match strategy {
-        Strategy::All => order.iter().filter_map(|c| address(*c)).collect(),
-        Strategy::Fallback => order.iter().find_map(|c| address(*c)).into_iter().collect(),
-    };
+    if strategy == Strategy::Fallback {
+        channels.truncate(1);
+    }
     let kinds: Vec<Channel> = channels.iter().map(|(channel, _)| *channel).collect();
     if let Some(when) = when(app, &timing, &kinds, context) {
         // The data is checked against the template now, as for an immediate send.

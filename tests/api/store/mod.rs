@@ -110,6 +110,7 @@ pub fn record(
         reason: None,
         consent_on_file: None,
         fallback_of: None,
+        batch_id: None,
         caller: "key-1".into(),
         request_id: format!("req-{id}"),
         idempotency_key: None,

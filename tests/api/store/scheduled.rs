@@ -12,6 +12,7 @@ fn scheduled_send(id: &str, email: &str, sms: &str, in_seconds: i64) -> Schedule
         request_id: format!("req-{id}"),
         email_id: Some(email.into()),
         sms_id: Some(sms.into()),
+        batch_id: None,
     }
 }
 
@@ -52,7 +53,7 @@ async fn a_scheduled_send_waits_is_leased_once_when_due_and_its_record_is_replac
         assert!(health.next_due_at.is_some(), "{name}");
         let lease = Duration::from_secs(60);
         assert!(
-            store.due_sends(10, lease).await.unwrap().is_empty(),
+            store.due_sends(10, lease, None).await.unwrap().is_empty(),
             "{name}: sent early"
         );
 
@@ -63,12 +64,12 @@ async fn a_scheduled_send_waits_is_leased_once_when_due_and_its_record_is_replac
             matches!(moved, Changed::Done { ref id, .. } if id == "msg_s"),
             "{name}: {moved:?}"
         );
-        let due = store.due_sends(10, lease).await.unwrap();
+        let due = store.due_sends(10, lease, None).await.unwrap();
         assert_eq!(due.len(), 1, "{name}");
         assert_eq!(due[0].content, b"sealed bytes", "{name}");
         assert_eq!(due[0].sms_id.as_deref(), Some("msg_s2"), "{name}");
         assert!(
-            store.due_sends(10, lease).await.unwrap().is_empty(),
+            store.due_sends(10, lease, None).await.unwrap().is_empty(),
             "{name}: leased twice"
         );
         assert_eq!(
@@ -160,7 +161,7 @@ async fn a_cancelled_send_is_never_due_and_its_messages_are_cancelled() {
         );
         assert!(
             store
-                .due_sends(10, Duration::from_secs(60))
+                .due_sends(10, Duration::from_secs(60), None)
                 .await
                 .unwrap()
                 .is_empty(),
@@ -181,10 +182,10 @@ async fn a_send_whose_dispatcher_stopped_is_never_sent_again_and_its_messages_fa
         ];
         store.schedule(&send, &records, None).await.unwrap();
         let short = Duration::from_millis(200);
-        assert_eq!(store.due_sends(10, short).await.unwrap().len(), 1, "{name}");
+        assert_eq!(store.due_sends(10, short, None).await.unwrap().len(), 1, "{name}");
         tokio::time::sleep(Duration::from_millis(400)).await;
         assert!(
-            store.due_sends(10, short).await.unwrap().is_empty(),
+            store.due_sends(10, short, None).await.unwrap().is_empty(),
             "{name}: sent a second time"
         );
         let message = store.message("msg_l2").await.unwrap().unwrap();

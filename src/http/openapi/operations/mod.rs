@@ -51,6 +51,8 @@ pub(super) fn of(route: Route, schemas: &mut Schemas) -> Vec<Operation> {
         Route::SendEmail => sends::send_email(schemas),
         Route::SendSms => sends::send_sms(schemas),
         Route::SendNotification => sends::send_notification(schemas),
+        Route::Batch => sends::batch(schemas),
+        Route::Batches => sends::batches(schemas),
         Route::Templates => service::templates(schemas),
         Route::Preview => service::preview(schemas),
         Route::Health => service::health(schemas),

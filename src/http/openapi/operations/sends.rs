@@ -2,9 +2,12 @@
 
 use serde_json::{Value, json};
 
-use super::super::super::routes::contract::{NotificationBody, ScheduledBody, SentBody};
+use super::super::super::routes::contract::{
+    BatchBody, BatchCancelled, BatchPage, NotificationBody, ScheduledBody, SentBody,
+};
+use super::super::super::routes::messages::{DEFAULT_LIMIT, MAX_LIMIT};
 use super::*;
-use crate::requests::{SendEmailRequest, SendNotificationRequest, SendSmsRequest};
+use crate::requests::{BatchRequest, SendEmailRequest, SendNotificationRequest, SendSmsRequest};
 
 pub(super) fn send_email(schemas: &mut Schemas) -> Vec<Operation> {
     let request = schemas.request::<SendEmailRequest>();
@@ -100,4 +103,98 @@ pub(super) fn send_notification(schemas: &mut Schemas) -> Vec<Operation> {
             )
         }]
     }
+}
+
+pub(super) fn batch(schemas: &mut Schemas) -> Vec<Operation> {
+    let validation = json!({
+        "name": "Batch-Validation", "in": "header", "required": false,
+        "description": "strict (the default): any invalid item is a 400 listing every one, and nothing is queued; permissive: the valid items are queued and the answer's errors list the others",
+        "schema": {"type": "string", "enum": ["strict", "permissive"], "default": "strict"},
+    });
+    let example = json!({"items": [
+        {"template": "appointmentReminder",
+         "data": {"client_name": "Jane Doe", "appointment_date": "2030-03-14", "appointment_time": "09:30"},
+         "to": {"email": "jane@example.com", "phone": "+15551234567"},
+         "channels": ["sms", "email"], "strategy": "fallback"},
+        {"type": "sms", "to": "+15557654321", "message": "Your statement is ready in the portal.", "category": "documents"}
+    ]});
+    vec![Operation {
+        parameters: vec![idempotency_key(), validation],
+        body: Some(json_body(schemas.request::<BatchRequest>(), example)),
+        answers: vec![(
+            202,
+            json_answer(
+                "Admitted: each item queued (sending starts at once, paced to the providers' rates), scheduled (sendAt or quiet hours), or withheld from the patient (suppressed, declined).",
+                schemas.answer::<BatchBody>(),
+                true,
+            ),
+        )],
+        errors: SEND_ERRORS.to_vec(),
+        ..op(
+            Route::Batch,
+            "post",
+            "sendBatch",
+            "Send up to 1,000 messages in one call, paced to the providers' rates",
+            Access::Caller,
+        )
+    }]
+}
+
+pub(super) fn batches(schemas: &mut Schemas) -> Vec<Operation> {
+    let path = "/api/batches/{id}";
+    let id = json!({
+        "name": "id", "in": "path", "required": true,
+        "description": "the batchId POST /api/batch answered",
+        "schema": {"type": "string", "minLength": 1},
+    });
+    vec![
+        Operation {
+            path,
+            parameters: vec![
+                id.clone(),
+                query("limit", "", limit(DEFAULT_LIMIT, MAX_LIMIT)),
+                query(
+                    "cursor",
+                    "nextCursor of the page before",
+                    json!({"type": "string"}),
+                ),
+            ],
+            answers: vec![(
+                200,
+                json_answer(
+                    "The batch, its messages counted by status, and a page of them.",
+                    schemas.answer::<BatchPage>(),
+                    false,
+                ),
+            )],
+            errors: with(READ_ERRORS, &[404]),
+            ..op(
+                Route::Batches,
+                "get",
+                "getBatch",
+                "A batch: its counts by status and its messages",
+                Access::Caller,
+            )
+        },
+        Operation {
+            path,
+            parameters: vec![id],
+            answers: vec![(
+                200,
+                json_answer(
+                    "Cancelled what had not gone.",
+                    schemas.answer::<BatchCancelled>(),
+                    false,
+                ),
+            )],
+            errors: with(READ_ERRORS, &[404]),
+            ..op(
+                Route::Batches,
+                "delete",
+                "cancelBatch",
+                "Cancels every send of a batch that has not gone",
+                Access::Caller,
+            )
+        },
+    ]
 }
