@@ -338,7 +338,9 @@ impl App {
 }
 
 /// The suppressed and the declined of a list of recipients.
-pub(super) fn split(withheld: &[Option<Withheld>]) -> (Vec<SuppressedRecipient>, Vec<DeclinedRecipient>) {
+pub(super) fn split(
+    withheld: &[Option<Withheld>],
+) -> (Vec<SuppressedRecipient>, Vec<DeclinedRecipient>) {
     let (mut suppressed, mut declined) = (Vec::new(), Vec::new());
     for reason in withheld.iter().flatten() {
         match reason {

@@ -179,9 +179,12 @@ impl App {
                 });
             }
             let send_id = send_id.unwrap_or_else(|| format!("msg_{}", new_id()));
-            let content = sealer
-                .seal(&send_id, &item.body)
-                .ok_or_else(|| Error::new(ErrorCode::InternalError, "A batch item could not be sealed."))?;
+            let content = sealer.seal(&send_id, &item.body).ok_or_else(|| {
+                Error::new(
+                    ErrorCode::InternalError,
+                    "A batch item could not be sealed.",
+                )
+            })?;
             sends.push(ScheduledSend {
                 id: send_id,
                 route: item.route,
@@ -227,7 +230,11 @@ impl App {
         let mut sent = 0;
         while started.elapsed() < budget {
             let left = budget.saturating_sub(started.elapsed());
-            let due = match self.store().due_sends(LEASED, self.lease(left), Some(id)).await {
+            let due = match self
+                .store()
+                .due_sends(LEASED, self.lease(left), Some(id))
+                .await
+            {
                 Ok(due) if due.is_empty() => break,
                 Ok(due) => due,
                 Err(failed) => {

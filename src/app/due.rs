@@ -154,9 +154,13 @@ impl App {
                     .await?;
                 // A failure when no channel went (a channel that went is not sent again).
                 let failure = |outcome: NotificationOutcome| {
-                    let results: Vec<_> = [outcome.email, outcome.sms].into_iter().flatten().collect();
+                    let results: Vec<_> =
+                        [outcome.email, outcome.sms].into_iter().flatten().collect();
                     let none_went = results.iter().all(Result::is_err);
-                    results.into_iter().find_map(Result::err).filter(|_| none_went)
+                    results
+                        .into_iter()
+                        .find_map(Result::err)
+                        .filter(|_| none_went)
                 };
                 return self.ran(sending, failure, retry).await;
             }

@@ -54,12 +54,16 @@ impl App {
                     .await;
                 match told {
                     Some(rate) if *rate > 0.0 => (Some(rate * SES_HEADROOM), RateSource::Ses),
-                    _ => (Some(SANDBOX_RATE * SES_HEADROOM), RateSource::SandboxDefault),
+                    _ => (
+                        Some(SANDBOX_RATE * SES_HEADROOM),
+                        RateSource::SandboxDefault,
+                    ),
                 }
             }
-            (None, Senders::Misconfigured(_)) => {
-                (Some(SANDBOX_RATE * SES_HEADROOM), RateSource::SandboxDefault)
-            }
+            (None, Senders::Misconfigured(_)) => (
+                Some(SANDBOX_RATE * SES_HEADROOM),
+                RateSource::SandboxDefault,
+            ),
         };
         let sms = match self.sms() {
             Senders::Demo(_) => None,

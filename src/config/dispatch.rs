@@ -61,8 +61,13 @@ pub(super) fn read_dispatch(vars: &Vars, invalid: &mut Vec<FieldError>) -> Dispa
                 read_number(vars, "NOTIFY_SES_MAX_SEND_RATE", 1, 1..=100_000, invalid) as u32
             }),
             twilio_mps: read_number(vars, "NOTIFY_TWILIO_MPS", 1, 1..=10_000, invalid) as u32,
-            batch_share_percent: read_number(vars, "NOTIFY_BATCH_SHARE_PERCENT", 80, 1..=100, invalid)
-                as u32,
+            batch_share_percent: read_number(
+                vars,
+                "NOTIFY_BATCH_SHARE_PERCENT",
+                80,
+                1..=100,
+                invalid,
+            ) as u32,
         },
     }
 }

@@ -150,11 +150,8 @@ impl From<Response<ResponseBody>> for Reply {
 
 /// A route's handler. It gets the process's `App` shared, so that work left for after the
 /// answer (a batch's sends) can hold it.
-pub type Handler = for<'a> fn(
-    &'a Arc<App>,
-    Incoming,
-    &'a RequestContext,
-) -> BoxFuture<'a, Result<Reply, Error>>;
+pub type Handler =
+    for<'a> fn(&'a Arc<App>, Incoming, &'a RequestContext) -> BoxFuture<'a, Result<Reply, Error>>;
 
 /// Checks who is calling before the body is read (credentials where a send could reach a
 /// patient, or where the message log may hold real messages), and names the caller as limits

@@ -6,14 +6,17 @@
 use serde::Serialize;
 
 use crate::app::App;
-use crate::app::rates;
+use crate::app::{Rates, rates};
 use crate::config::{ChannelConfig, EmailProviderSettings, StoreConfig};
 use crate::error::FieldError;
 use crate::names::{Category, Channel, CredentialSource, GuardState, HealthStatus, Mode, Provider};
 use crate::store::{EmailCounts, Guard, StoreHealth};
 
+mod dispatch;
 mod store;
 
+pub use dispatch::DispatchHealth;
+use dispatch::dispatch_health;
 pub use store::StoreReport;
 use store::store_report;
 
@@ -24,7 +27,8 @@ pub async fn checked(app: &App) -> Health<'_> {
         true => app.reputation().await.ok().flatten(),
         false => None,
     };
-    report(app, check, guard)
+    let rates = app.rates().await;
+    report(app, check, guard, rates)
 }
 
 /// Each channel's mode, for the local server's start-up line (no store check).
@@ -33,7 +37,7 @@ pub fn modes(app: &App) -> (Mode, Mode) {
     (problems(&config.email).0, problems(&config.sms).0)
 }
 
-fn report(app: &App, check: StoreHealth, guard: Option<Guard>) -> Health<'_> {
+fn report(app: &App, check: StoreHealth, guard: Option<Guard>, rates: Rates) -> Health<'_> {
     let config = app.config();
     let safeguards = app.safeguards();
     let email = email_health(app);
@@ -75,7 +79,7 @@ fn report(app: &App, check: StoreHealth, guard: Option<Guard>) -> Health<'_> {
         },
         quiet_hours,
         reach: reach_health(app, guard),
-        dispatch: dispatch_health(app, safeguards.forwarding),
+        dispatch: dispatch_health(app, safeguards.forwarding, rates),
         store: store_report(app, check),
     }
 }
@@ -171,21 +175,6 @@ fn reach_health(app: &App, guard: Option<Guard>) -> ReachHealth<'_> {
     }
 }
 
-fn dispatch_health(app: &App, forwarding: bool) -> DispatchHealth<'_> {
-    const NEEDS_CRON: &str = "Events the practice app does not accept at once are retried \
-        only by the dispatcher, which needs CRON_SECRET.";
-    let config = app.config();
-    let dispatch = &config.dispatch;
-    DispatchHealth {
-        cron_secret: dispatch.cron_secret.is_some(),
-        audit_retention_days: dispatch.audit_retention.as_secs() / 86_400,
-        message_retention_days: dispatch.message_retention.as_secs() / 86_400,
-        invalid: &config.dispatch_invalid,
-        warning: (config.on_vercel && forwarding && dispatch.cron_secret.is_none())
-            .then_some(NEEDS_CRON),
-    }
-}
-
 fn problems<T>(state: &ChannelConfig<T>) -> (Mode, &[String], &[FieldError]) {
     match state {
         ChannelConfig::Live(_) => (Mode::Live, &[], &[]),
@@ -275,19 +264,6 @@ pub struct CategoryDefault {
     pub required: bool,
     pub email: bool,
     pub sms: bool,
-}
-
-/// Whether the dispatcher can be called, and how long it keeps the log and the trail. The
-/// outbox's figures and the last dispatch are the store's (`store.outbox`).
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct DispatchHealth<'a> {
-    pub cron_secret: bool,
-    pub audit_retention_days: u64,
-    pub message_retention_days: u64,
-    pub invalid: &'a [FieldError],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub warning: Option<&'static str>,
 }
 
 /// Whether delivery events are wired: SMS ask Twilio for status callbacks (needs

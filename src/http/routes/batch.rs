@@ -1,31 +1,25 @@
-//! `POST /api/batch` (up to 1,000 sends: each item read and planned as its own route reads
-//! it, the valid ones admitted and kept at once, sending started after the answer) and
-//! `GET`/`DELETE /api/batches/{id}` (its counts and messages; cancelling what has not gone).
+//! `POST /api/batch`: up to 1,000 sends, each item read and planned as its own route reads
+//! it, the valid ones admitted and kept at once, sending started after the answer (the
+//! answers' shapes are in `batch_answers.rs`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{HeaderMap, Method, StatusCode};
-use schemars::JsonSchema;
-use serde::Serialize;
+use http::{HeaderMap, StatusCode};
 use serde_json::{Map, Value};
 
 use super::super::idempotency::with_key;
-use super::super::query::Query;
 use super::super::route::{Endpoint, Incoming, Reply, Route};
 use super::super::{pipeline, request, response};
-use super::message_json::Message;
-use super::messages::{DEFAULT_LIMIT, MAX_LIMIT};
+use super::batch_answers::{ItemError, body};
 use super::sends::{Recipients, addressed, recorded, when};
-use crate::app::{App, BatchItem, BatchOutcome, ItemOutcome, RequestContext};
+use crate::app::{App, BatchItem, BatchOutcome, RequestContext};
 use crate::domain::{EmailMessage, SmsMessage};
-use crate::error::{Error, ErrorCode, FieldError};
+use crate::error::{Error, FieldError};
 use crate::names::{BatchItemStatus, Channel, ScheduledRoute, Strategy};
 use crate::requests::{
-    BatchRequest, MAX_BATCH_ITEMS, SendEmailRequest, SendNotificationRequest, SendSmsRequest,
-    Timed,
+    BatchRequest, MAX_BATCH_ITEMS, SendEmailRequest, SendNotificationRequest, SendSmsRequest, Timed,
 };
-use crate::store::{Cursor, MessageFilter};
 
 pub const BATCH: Endpoint = Endpoint {
     route: Route::Batch,
@@ -33,18 +27,9 @@ pub const BATCH: Endpoint = Endpoint {
     handler: |app, incoming, context| Box::pin(batch(app, incoming, context)),
 };
 
-pub const BATCHES: Endpoint = Endpoint {
-    route: Route::Batches,
-    caller_check: Some(pipeline::check_reader),
-    handler: |app, incoming, context| Box::pin(batches(app, incoming, context)),
-};
-
 /// How long the function that answered a batch goes on sending it (inside its `maxDuration`
 /// of 60 s in `vercel.json`); the dispatcher carries on with what is left.
 const WORK_AFTER_ANSWER: Duration = Duration::from_secs(45);
-
-/// The query parameters of `GET /api/batches/{id}` (`id` when a rewrite passes it).
-pub(in crate::http) const PARAMETERS: &[&str] = &["id", "limit", "cursor"];
 
 /// `Batch-Validation`: what an invalid item does to the batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,107 +38,6 @@ enum Validation {
     Strict,
     /// The valid items are queued; the answer lists the others.
     Permissive,
-}
-
-/// A batch admitted: `202`.
-#[derive(Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-#[schemars(rename = "BatchResult")]
-pub(in crate::http) struct BatchBody<'a> {
-    #[schemars(extend("const" = true))]
-    success: bool,
-    /// What became of the items, in words.
-    message: String,
-    /// `GET`/`DELETE /api/batches/{id}`, and `GET /api/messages?batch=`.
-    #[schemars(regex(pattern = "^bat_"))]
-    batch_id: &'a str,
-    /// Each valid item, in the request's order.
-    items: Vec<ItemBody<'a>>,
-    /// Each invalid item (`Batch-Validation: permissive`), in the request's order.
-    errors: Vec<ItemError>,
-}
-
-#[derive(Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-#[schemars(rename = "BatchItemResult")]
-struct ItemBody<'a> {
-    /// Its place in `items`, from 0.
-    index: usize,
-    /// Its message in the log on each channel it is kept under.
-    ids: Ids<'a>,
-    status: BatchItemStatus,
-    /// When it goes, for a `scheduled` item (its `sendAt`, or the end of quiet hours).
-    #[serde(
-        with = "time::serde::rfc3339::option",
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[schemars(with = "Option<String>", extend("format" = "date-time"))]
-    send_at: Option<time::OffsetDateTime>,
-}
-
-#[derive(Serialize, JsonSchema)]
-#[schemars(rename = "BatchItemIds")]
-struct Ids<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = "^msg_"))]
-    email: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = "^msg_"))]
-    sms: Option<&'a str>,
-}
-
-/// An item left out of a permissive batch.
-#[derive(Serialize, JsonSchema)]
-#[schemars(rename = "BatchItemError")]
-struct ItemError {
-    index: usize,
-    code: ErrorCode,
-    error: String,
-    /// Each field at fault, its path from the item (`items[3].to`).
-    details: Vec<FieldError>,
-}
-
-/// `GET /api/batches/{id}`.
-#[derive(Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-#[schemars(rename = "OneBatch")]
-pub(in crate::http) struct BatchPage<'a> {
-    #[schemars(extend("const" = true))]
-    success: bool,
-    batch: BatchSummary<'a>,
-    /// A page of its messages, newest first.
-    messages: Vec<Message<'a>>,
-    /// Ask again with it as `cursor` for the next page; `null` on the last.
-    next_cursor: Option<&'a str>,
-}
-
-#[derive(Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-#[schemars(rename = "BatchSummary")]
-struct BatchSummary<'a> {
-    #[schemars(regex(pattern = "^bat_"))]
-    id: &'a str,
-    caller: &'a str,
-    /// How many items it was admitted with (the valid ones).
-    items: u32,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schemars(with = "String", extend("format" = "date-time"))]
-    created_at: time::OffsetDateTime,
-    /// Its messages by their latest status (`scheduled`: not gone yet).
-    counts: &'a std::collections::BTreeMap<String, u64>,
-}
-
-/// `DELETE /api/batches/{id}`.
-#[derive(Serialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-#[schemars(rename = "BatchCancelled")]
-pub(in crate::http) struct CancelledBody<'a> {
-    #[schemars(extend("const" = true))]
-    success: bool,
-    #[schemars(regex(pattern = "^bat_"))]
-    batch_id: &'a str,
-    /// Its sends that had not gone, now `cancelled`.
-    cancelled: u64,
 }
 
 async fn batch(
@@ -214,7 +98,10 @@ async fn batch(
 }
 
 fn validation(headers: &HeaderMap) -> Result<Validation, Error> {
-    match headers.get("batch-validation").map(|v| v.to_str().map(str::trim)) {
+    match headers
+        .get("batch-validation")
+        .map(|v| v.to_str().map(str::trim))
+    {
         None => Ok(Validation::Strict),
         Some(Ok(v)) if v.eq_ignore_ascii_case("strict") => Ok(Validation::Strict),
         Some(Ok(v)) if v.eq_ignore_ascii_case("permissive") => Ok(Validation::Permissive),
@@ -340,125 +227,4 @@ fn item_error(index: usize, error: Error) -> ItemError {
         error: error.message,
         details,
     }
-}
-
-fn body<'a>(outcome: &'a BatchOutcome, invalid: &[ItemError]) -> BatchBody<'a> {
-    let count = |status| {
-        (outcome.items.iter())
-            .filter(|i| i.status == status)
-            .count()
-    };
-    let mut said: Vec<String> = [
-        BatchItemStatus::Queued,
-        BatchItemStatus::Scheduled,
-        BatchItemStatus::Suppressed,
-        BatchItemStatus::Declined,
-    ]
-    .into_iter()
-    .map(|status| (count(status), status))
-    .filter(|(n, _)| *n > 0)
-    .map(|(n, status)| format!("{n} {status}"))
-    .collect();
-    if !invalid.is_empty() {
-        said.push(format!("{} invalid and left out", invalid.len()));
-    }
-    BatchBody {
-        success: true,
-        message: format!("Batch accepted: {}.", said.join(", ")),
-        batch_id: &outcome.id,
-        items: outcome.items.iter().map(item_body).collect(),
-        errors: invalid
-            .iter()
-            .map(|e| ItemError {
-                index: e.index,
-                code: e.code,
-                error: e.error.clone(),
-                details: e.details.clone(),
-            })
-            .collect(),
-    }
-}
-
-fn item_body(item: &ItemOutcome) -> ItemBody<'_> {
-    ItemBody {
-        index: item.index,
-        ids: Ids {
-            email: item.email.as_deref(),
-            sms: item.sms.as_deref(),
-        },
-        status: item.status,
-        send_at: item.send_at,
-    }
-}
-
-async fn batches(
-    app: &Arc<App>,
-    incoming: Incoming,
-    context: &RequestContext,
-) -> Result<Reply, Error> {
-    let query = Query::parse(&incoming, PARAMETERS)?;
-    let path_id = (incoming.parts.uri.path())
-        .strip_prefix("/api/batches/")
-        .map(|id| id.trim_end_matches('/'))
-        .filter(|id| !id.is_empty());
-    let Some(id) = path_id.or(query.get("id")) else {
-        return Err(Error::new(
-            ErrorCode::NotFound,
-            "Name a batch: /api/batches/{id}, with the batchId POST /api/batch answered.",
-        ));
-    };
-    if incoming.parts.method == Method::DELETE {
-        let cancelled = app.cancel_batch(id).await?;
-        let body = CancelledBody {
-            success: true,
-            batch_id: id,
-            cancelled,
-        };
-        return Ok(Reply::from(response::json(
-            &context.request_id,
-            StatusCode::OK,
-            &body,
-        )));
-    }
-    let mut problems = Vec::new();
-    let filter = MessageFilter {
-        batch: Some(id.to_owned()),
-        limit: query
-            .parsed(
-                "limit",
-                |l| l.parse().ok().filter(|l| (1..=MAX_LIMIT).contains(l)),
-                "a whole number from 1 to 100",
-                &mut problems,
-            )
-            .unwrap_or(DEFAULT_LIMIT),
-        cursor: query.parsed(
-            "cursor",
-            Cursor::decode,
-            "a nextCursor from an earlier page",
-            &mut problems,
-        ),
-        ..MessageFilter::default()
-    };
-    if !problems.is_empty() {
-        return Err(Error::invalid_fields(problems));
-    }
-    let batch = app.batch(id).await?;
-    let page = app.messages(&filter).await?;
-    let body = BatchPage {
-        success: true,
-        batch: BatchSummary {
-            id: &batch.id,
-            caller: &batch.caller,
-            items: batch.items,
-            created_at: batch.created_at,
-            counts: &batch.counts,
-        },
-        messages: page.messages.iter().map(Message::row).collect(),
-        next_cursor: page.next_cursor.as_deref(),
-    };
-    Ok(Reply::from(response::json(
-        &context.request_id,
-        StatusCode::OK,
-        &body,
-    )))
 }

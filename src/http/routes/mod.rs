@@ -2,7 +2,9 @@
 //! binary under `api/` serves. A new route goes here, in [`Route`](super::Route), and in `api/`.
 
 pub(in crate::http) mod audit;
-pub(in crate::http) mod batch;
+mod batch;
+mod batch_answers;
+mod batches;
 mod dispatch;
 mod docs;
 pub(in crate::http) mod events;
@@ -17,7 +19,8 @@ pub(in crate::http) mod unsubscribe;
 mod webhooks;
 
 pub use audit::AUDIT;
-pub use batch::{BATCH, BATCHES};
+pub use batch::BATCH;
+pub use batches::BATCHES;
 pub use dispatch::DISPATCH;
 pub use docs::{OPENAPI, PREVIEW, TEMPLATES};
 pub use events::EVENTS;
@@ -32,7 +35,9 @@ pub use webhooks::{SES_WEBHOOK, TWILIO_WEBHOOK};
 /// What the OpenAPI description takes from the routes: their answers' types and their query
 /// parameters.
 pub(super) mod contract {
-    pub(in crate::http) use super::batch::{BatchBody, BatchPage, CancelledBody as BatchCancelled};
+    pub(in crate::http) use super::batch_answers::{
+        BatchBody, BatchPage, CancelledBody as BatchCancelled,
+    };
     pub(in crate::http) use super::dispatch::DispatchAnswer;
     pub(in crate::http) use super::docs::{AllParts, SmsPreview, Templates};
     pub(in crate::http) use super::events::Page as EventPage;

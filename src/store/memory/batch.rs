@@ -28,12 +28,14 @@ impl Batches for MemoryStore {
             append(&mut state, now, line);
         }
         keep(&mut state, messages, answer);
-        state.scheduled.extend(sends.iter().map(|send| ScheduledRow {
-            send: send.clone(),
-            state: SendState::Scheduled,
-            lease_until: None,
-            updated_at: now,
-        }));
+        state
+            .scheduled
+            .extend(sends.iter().map(|send| ScheduledRow {
+                send: send.clone(),
+                state: SendState::Scheduled,
+                lease_until: None,
+                updated_at: now,
+            }));
         state.batches.push(batch.clone());
         done(())
     }

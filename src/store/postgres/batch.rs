@@ -13,8 +13,7 @@ use super::{PostgresStore, rfc3339};
 use crate::error::Error;
 use crate::names::MessageStatus;
 use crate::store::{
-    BatchRecord, BatchView, Batches, Claim, MessageRecord, ScheduledSend, StoredAnswer,
-    unavailable,
+    BatchRecord, BatchView, Batches, Claim, MessageRecord, ScheduledSend, StoredAnswer, unavailable,
 };
 use crate::support::BoxFuture;
 
@@ -118,14 +117,15 @@ impl Batches for PostgresStore {
 
     fn batch<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<BatchView>, Error>> {
         Box::pin(async move {
-            let rows = self.query(BATCH, &[(&id as &(dyn ToSql + Sync), Type::TEXT)]).await?;
+            let rows = self
+                .query(BATCH, &[(&id as &(dyn ToSql + Sync), Type::TEXT)])
+                .await?;
             let Some(row) = rows.first() else {
                 return Ok(None);
             };
             let items: i32 = row.try_get(2).map_err(unavailable)?;
             let micros: i64 = row.try_get(3).map_err(unavailable)?;
-            let Json(counts): Json<BTreeMap<String, u64>> =
-                row.try_get(4).map_err(unavailable)?;
+            let Json(counts): Json<BTreeMap<String, u64>> = row.try_get(4).map_err(unavailable)?;
             Ok(Some(BatchView {
                 id: row.try_get(0).map_err(unavailable)?,
                 caller: row.try_get(1).map_err(unavailable)?,

@@ -49,7 +49,9 @@ impl Pacer for PostgresStore {
                     ],
                 )
                 .await?;
-            let row = rows.first().ok_or_else(|| unavailable("no answer to a pace"))?;
+            let row = rows
+                .first()
+                .ok_or_else(|| unavailable("no answer to a pace"))?;
             let reserved: Option<i64> = row.try_get(0).map_err(unavailable)?;
             let next: Option<i64> = row.try_get(1).map_err(unavailable)?;
             let micros = |m: i64| Duration::from_micros(m.max(0) as u64);

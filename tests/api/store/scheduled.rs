@@ -182,7 +182,11 @@ async fn a_send_whose_dispatcher_stopped_is_never_sent_again_and_its_messages_fa
         ];
         store.schedule(&send, &records, None).await.unwrap();
         let short = Duration::from_millis(200);
-        assert_eq!(store.due_sends(10, short, None).await.unwrap().len(), 1, "{name}");
+        assert_eq!(
+            store.due_sends(10, short, None).await.unwrap().len(),
+            1,
+            "{name}"
+        );
         tokio::time::sleep(Duration::from_millis(400)).await;
         assert!(
             store.due_sends(10, short, None).await.unwrap().is_empty(),
