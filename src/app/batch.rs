@@ -242,9 +242,9 @@ impl App {
                     break;
                 }
             };
-            sent += due.len();
             let runs = due.into_iter().map(|send| self.run_due(send, left));
-            futures_util::future::join_all(runs).await;
+            let ran = futures_util::future::join_all(runs).await;
+            sent += ran.into_iter().filter(|ran| *ran).count();
         }
         tracing::info!(batch = %id, sends = sent, elapsed_ms = started.elapsed().as_millis() as u64, "worked a batch");
     }

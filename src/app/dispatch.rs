@@ -53,7 +53,9 @@ impl App {
         report.scheduled_sent = sent;
         report.more = more;
         if let Some(target) = &self.events {
-            forward_due(target, &self.http, self.store(), BUDGET, &mut report).await?;
+            // What the scheduled sends (a batch's paced ones may take all of theirs) left.
+            let left = BUDGET.saturating_sub(started.elapsed());
+            forward_due(target, &self.http, self.store(), left, &mut report).await?;
         }
         let retention = &self.config.dispatch;
         let now = OffsetDateTime::now_utc();

@@ -42,9 +42,9 @@ impl App {
             if due.is_empty() {
                 return Ok((count, false));
             }
-            count += due.len() as u64;
             let runs = due.into_iter().map(|send| self.run_due(send, left));
-            futures_util::future::join_all(runs).await;
+            let ran = futures_util::future::join_all(runs).await;
+            count += ran.into_iter().filter(|ran| *ran).count() as u64;
             if started.elapsed() >= budget {
                 return Ok((count, true));
             }
@@ -59,8 +59,8 @@ impl App {
     }
 
     /// Runs one leased send; a batch's item waits at most `max_wait` for its slot, else goes
-    /// back to wait in the store.
-    pub(super) async fn run_due(&self, send: ScheduledSend, max_wait: Duration) {
+    /// back to wait in the store. Whether it ran (or was given up on).
+    pub(super) async fn run_due(&self, send: ScheduledSend, max_wait: Duration) -> bool {
         let opened = self
             .sealer()
             .ok()
@@ -104,14 +104,16 @@ impl App {
         if let Err(failed) = self.store().sent(&send.id).await {
             tracing::error!(id = %send.id, code = %failed.code.as_str(), "a scheduled send went, but could not be marked sent; its lease keeps it from going again");
         }
+        true
     }
 
-    /// A leased send back to wait `after` from now.
-    async fn put_back(&self, send: &ScheduledSend, after: Duration) {
+    /// A leased send back to wait `after` from now (it did not run).
+    async fn put_back(&self, send: &ScheduledSend, after: Duration) -> bool {
         let at = time::OffsetDateTime::now_utc() + after;
         if let Err(failed) = self.store().put_back(&send.id, at).await {
             tracing::error!(id = %send.id, code = %failed.code.as_str(), "a batch send could not be put back; its lease ends it as of unknown outcome");
         }
+        false
     }
 
     /// A due send's request, run as an immediate one of its route (it was checked when it was

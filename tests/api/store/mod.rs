@@ -4,6 +4,7 @@
 
 mod admission;
 mod audit;
+mod batch;
 mod log;
 mod outbox;
 mod postgres;
