@@ -1,6 +1,7 @@
 //! A recording proxy in front of moto: moto checks no signature, so which credentials signed a
 //! request to SES, and how many STS exchanges a function made, are read off the requests here.
 //! It can also shorten the lifetime STS gives the next credentials, to bring their expiry near.
+//! In front of Prism it counts and times what reached Twilio (batches, the pacer).
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
@@ -20,6 +21,8 @@ pub struct Recorded {
     pub security_token: Option<String>,
     pub body: String,
     pub answer: String,
+    /// When it reached the proxy.
+    pub at: std::time::Instant,
 }
 
 #[derive(Default)]
@@ -37,6 +40,11 @@ pub struct AwsRecorder {
 impl AwsRecorder {
     /// Starts a proxy to moto on a free loopback port.
     pub async fn start() -> Self {
+        Self::in_front_of(crate::support::moto_url()).await
+    }
+
+    /// Starts a proxy to `target` (moto, Prism) on a free loopback port.
+    pub async fn in_front_of(target: String) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let state = Arc::new(Mutex::new(State::default()));
@@ -47,10 +55,10 @@ impl AwsRecorder {
                 let Ok((stream, _)) = listener.accept().await else {
                     return;
                 };
-                let (state, client) = (shared.clone(), client.clone());
+                let (state, client, target) = (shared.clone(), client.clone(), target.clone());
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |request| {
-                        relay(request, state.clone(), client.clone())
+                        relay(request, state.clone(), client.clone(), target.clone())
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
@@ -72,6 +80,11 @@ impl AwsRecorder {
 
     pub fn ses_calls(&self) -> Vec<Recorded> {
         self.recorded(false)
+    }
+
+    /// Every request relayed, in the order they came.
+    pub fn calls(&self) -> Vec<Recorded> {
+        self.state.lock().unwrap().requests.clone()
     }
 
     fn recorded(&self, sts: bool) -> Vec<Recorded> {
@@ -97,7 +110,9 @@ async fn relay(
     request: Request<Incoming>,
     state: Arc<Mutex<State>>,
     client: reqwest::Client,
+    target: String,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
+    let at = std::time::Instant::now();
     let (parts, body) = request.into_parts();
     let body = body.collect().await.unwrap().to_bytes();
     let text = String::from_utf8_lossy(&body).into_owned();
@@ -113,17 +128,16 @@ async fn relay(
         let credential = a.split("Credential=").nth(1)?;
         credential.split('/').next().map(str::to_owned)
     });
-    let moto = crate::support::moto_url();
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let mut forward = client
-        .request(parts.method.clone(), format!("{moto}{path}"))
+        .request(parts.method.clone(), format!("{target}{path}"))
         .body(body);
     for (name, value) in &parts.headers {
         if name != hyper::header::HOST {
             forward = forward.header(name, value);
         }
     }
-    let response = forward.send().await.expect("moto answers");
+    let response = forward.send().await.expect("the peer answers");
     let status = response.status();
     let content_type = response.headers().get("content-type").cloned();
     let mut answer = response.text().await.unwrap();
@@ -143,6 +157,7 @@ async fn relay(
         security_token: header("x-amz-security-token"),
         body: text,
         answer: answer.clone(),
+        at,
     });
     let mut reply = Response::builder().status(status);
     if let Some(content_type) = content_type {

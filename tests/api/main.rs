@@ -2,6 +2,7 @@
 //! function binaries driven over HTTP, against the emulators `scripts/test` starts.
 
 mod aws_recorder;
+mod batches;
 mod choices;
 mod contract;
 mod credentials;
