@@ -112,13 +112,14 @@ names! {
 
 names! {
     /// Where the pace of batch emails comes from: `NOTIFY_SES_MAX_SEND_RATE`, SES's own
-    /// answer (`GetAccount`), SES's sandbox rate when neither answers, or none in demo mode
-    /// (nothing reaches a provider).
+    /// answer (`GetAccount`, asked by the functions that pace, once per instance), SES's
+    /// sandbox rate when neither answers, or none (demo mode, or an SMTP relay first: not
+    /// paced).
     RateSource {
         Variable = "variable",
         Ses = "ses",
         SandboxDefault = "sandbox_default",
-        Demo = "demo",
+        Unpaced = "unpaced",
     }
 }
 

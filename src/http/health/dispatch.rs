@@ -46,11 +46,12 @@ pub struct DispatchHealth<'a> {
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PaceHealth {
-    /// Recipients per second asked of the email provider: 80% of SES's maximum send rate
-    /// (`null` in demo mode: not paced).
+    /// Recipients per second asked of the email provider: 80% of `NOTIFY_SES_MAX_SEND_RATE`;
+    /// `null` when SES is asked instead (`ses`) or nothing is paced (`unpaced`).
     pub email_per_second: Option<f64>,
-    /// Where that rate comes from; `sandbox_default` when neither `NOTIFY_SES_MAX_SEND_RATE`
-    /// nor SES told it (1 per second, SES's sandbox rate).
+    /// Where that rate comes from. With `ses`, each function that paces a batch reads the
+    /// account's rate (`GetAccount`) once, and takes 1 per second (SES's sandbox rate, logged
+    /// as a warning) when SES does not answer: health itself never calls SES.
     pub email_rate_source: RateSource,
     /// Texts per second per sender (`NOTIFY_TWILIO_MPS`; `null` in demo mode).
     pub sms_per_second: Option<f64>,

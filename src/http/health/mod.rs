@@ -27,8 +27,7 @@ pub async fn checked(app: &App) -> Health<'_> {
         true => app.reputation().await.ok().flatten(),
         false => None,
     };
-    let rates = app.rates().await;
-    report(app, check, guard, rates)
+    report(app, check, guard, app.configured_rates())
 }
 
 /// Each channel's mode, for the local server's start-up line (no store check).
