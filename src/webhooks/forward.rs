@@ -83,13 +83,13 @@ pub fn payload(event: &DeliveryEvent) -> String {
 }
 
 /// A practice event (`suppression.added`, `suppression.lifted`, `preference.updated`,
-/// `reputation.changed`) as forwarded and served: its `data` holds the event's `id` (the
+/// `reputation.changed`, `message.fallback`) as forwarded and served: its `data` holds the event's `id` (the
 /// `webhook-id`) and the event's own fields (README, "Practice events").
 #[derive(Serialize, schemars::JsonSchema)]
 #[schemars(rename = "PracticeEvent")]
 pub struct PracticePayload<'a, T> {
     #[serde(rename = "type")]
-    #[schemars(extend("enum" = ["suppression.added", "suppression.lifted", "preference.updated", "reputation.changed"]))]
+    #[schemars(extend("enum" = ["suppression.added", "suppression.lifted", "preference.updated", "reputation.changed", "message.fallback"]))]
     kind: &'a str,
     #[schemars(extend("format" = "date-time"))]
     timestamp: String,
