@@ -315,6 +315,8 @@ def main():
                         help="a full release build's time, measured by scripts/bench, to report")
     parser.add_argument("--dispatch-only", action="store_true",
                         help="measure only the dispatcher's throughput, into the existing bench/results.json")
+    parser.add_argument("--batch-only", action="store_true",
+                        help="measure only the batch figures, into the existing bench/results.json")
     parser.add_argument("--reference", type=pathlib.Path,
                         help="a release folder built from an earlier commit: its functions run beside these, "
                              "in the same rounds, and each figure is compared (5%% either way)")
@@ -333,10 +335,13 @@ def main():
     stub = subprocess.Popen([str(RELEASE / "examples" / "bench-stub")], env={"PORT": str(stub_port), "PATH": os.environ["PATH"]})
     time.sleep(0.3)
     postgres = os.environ.get("NOTIFY_BENCH_POSTGRES_URL")
-    if args.dispatch_only:
+    if args.dispatch_only or args.batch_only:
         try:
             report = json.loads((ROOT / "bench" / "results.json").read_text())
-            report["dispatch"] = {**dispatch_throughput(postgres, stub_port), "separate_run": True}
+            if args.dispatch_only:
+                report["dispatch"] = {**dispatch_throughput(postgres, stub_port), "separate_run": True}
+            if args.batch_only:
+                report["batch"] = {**batch_figures(postgres, stub_port), "separate_run": True}
         finally:
             stub.kill()
         (ROOT / "bench" / "results.json").write_text(json.dumps(report, indent=2))
@@ -415,6 +420,7 @@ def main():
                 cold[id(case)].append(cold_start(case))
             print(f"cold-start round {round_number + 1}/{args.rounds} done", file=sys.stderr)
         dispatch = dispatch_throughput(postgres, stub_port) if postgres else None
+        batch = batch_figures(postgres, stub_port) if postgres else None
         warm_runs = {id(c): [] for c in cases}
         for round_number in range(warm_rounds(args.rounds)):
             for case in cases:
@@ -465,6 +471,7 @@ def main():
         "cold_start_only": cold_only_results,
         "store_round_trips_per_send": round_trips,
         "dispatch": dispatch,
+        "batch": batch,
         "release_build_seconds": args.build_seconds,
         "release_rebuild_seconds": build_time() if args.measure_rebuild else None,
         "reference": {
@@ -689,6 +696,187 @@ instance and then about once an hour.
 """
 
 
+
+BATCH_ITEMS = 1000
+STORE_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+
+
+def batch_body(n, offset=0, kind="mixed"):
+    """A batch of `n` items: emails and texts taken in turn (or texts only)."""
+    items = []
+    for i in range(offset, offset + n):
+        if kind == "sms" or i % 2:
+            items.append({"type": "sms", "to": f"+1555{i % 10_000_000:07d}",
+                          "message": "Your statement is ready in the portal.", "category": "documents"})
+        else:
+            items.append({"type": "email", "to": f"patient{i}@example.com", "subject": "Your statement",
+                          "body": "It is ready in the portal.", "category": "documents"})
+    return json.dumps({"items": items})
+
+
+def listening(case):
+    """The case's process once it accepts connections: `(port, process)`."""
+    port = free_port()
+    process = case.start(port)
+    deadline = time.time() + 30
+    while True:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return port, process
+        if time.time() > deadline:
+            process.kill()
+            raise RuntimeError(f"{case.name} did not listen")
+        time.sleep(0.01)
+
+
+def post_batch(port, body):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        connection.request("POST", "/api/batch", body=body, headers={
+            "content-type": "application/json", "authorization": f"Bearer {API_KEY}"})
+        response = connection.getresponse()
+        answer = json.loads(response.read())
+        if response.status != 202:
+            raise RuntimeError(f"the batch was answered {response.status}: {answer}")
+        return answer
+    finally:
+        connection.close()
+
+
+def psql_value(url, query):
+    return subprocess.run(["psql", url, "-qtAc", query], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def fresh(postgres, name):
+    subprocess.run(["psql", f"{postgres}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name}"], check=True)
+    subprocess.run(["psql", f"{postgres}/postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
+    migrate(f"{postgres}/{name}")
+    return f"{postgres}/{name}"
+
+
+def batch_env(stub_port, database, **rates):
+    return {**live_env(stub_port), "DATABASE_URL": database, "NOTIFY_STORE_KEY": STORE_KEY,
+            "NOTIFY_AUDIT_KEY": "bench-audit-key-0123456789abcdef-0123", "CRON_SECRET": "bench-cron-secret-0123456789",
+            **{k: str(v) for k, v in rates.items()}}
+
+
+def batch_figures(postgres, stub_port, runs=15, totals=3, pace_seconds=60):
+    """Issue 26's figures: a 1,000-item batch's admission (answer time, the function's and
+    PostgreSQL's CPU per item); the whole CPU per item once every item is sent (at rates the
+    stub never limits); and the pacer's rate over `pace_seconds` with two instances working one
+    batch (the answering function, and the dispatcher called as Vercel Cron does)."""
+    batch = lambda env: Case("batch", "rust", [str(RELEASE / "batch")], "VERCEL_DEV_PORT", "POST", "/api/batch",
+                             None, env)
+    # Admission: a slow pace, so that what goes after each answer weighs next to nothing.
+    database = fresh(postgres, "bench_batch")
+    port, process = listening(batch(batch_env(stub_port, database, NOTIFY_SES_MAX_SEND_RATE=1, NOTIFY_TWILIO_MPS=1)))
+    answer_ms, fn_us, db_us = [], [], []
+    try:
+        post_batch(port, batch_body(10, offset=9_000_000))  # connects and migrates
+        for run in range(runs):
+            body = batch_body(BATCH_ITEMS, offset=run * BATCH_ITEMS)
+            time.sleep(1.0)
+            cpu, db = proc_cpu_seconds(process.pid), postgres_cpu_seconds()
+            begun = time.perf_counter()
+            post_batch(port, body)
+            answer_ms.append((time.perf_counter() - begun) * 1000)
+            fn_us.append((proc_cpu_seconds(process.pid) - cpu) / BATCH_ITEMS * 1e6)
+            db_us.append((postgres_cpu_seconds() - db) / BATCH_ITEMS * 1e6)
+    finally:
+        process.kill()
+        process.wait()
+    # The whole of it: admitted, then every item sent by the answering function.
+    total_us, total_seconds = [], []
+    for run in range(totals):
+        database = fresh(postgres, "bench_batch_all")
+        env = batch_env(stub_port, database, NOTIFY_SES_MAX_SEND_RATE=100_000, NOTIFY_TWILIO_MPS=100_000)
+        port, process = listening(batch(env))
+        try:
+            post_batch(port, batch_body(10, offset=9_000_000))
+            time.sleep(1.0)
+            cpu, db = proc_cpu_seconds(process.pid), postgres_cpu_seconds()
+            begun = time.perf_counter()
+            batch_id = post_batch(port, batch_body(BATCH_ITEMS))["batchId"]
+            while psql_value(database, f"SELECT count(*) FROM notify_messages WHERE batch_id = '{batch_id}' "
+                                       "AND status = 'scheduled'") != "0":
+                if time.perf_counter() - begun > 120:
+                    raise RuntimeError("the batch was not sent within two minutes")
+                time.sleep(0.25)
+            total_seconds.append(time.perf_counter() - begun)
+            total_us.append(((proc_cpu_seconds(process.pid) - cpu) + (postgres_cpu_seconds() - db))
+                            / BATCH_ITEMS * 1e6)
+        finally:
+            process.kill()
+            process.wait()
+    # The pacer: texts at NOTIFY_TWILIO_MPS=10, batches' share 80%: 8 a second.
+    database = fresh(postgres, "bench_batch_pace")
+    env = batch_env(stub_port, database, NOTIFY_TWILIO_MPS=10)
+    port, process = listening(batch(env))
+    dispatcher = Case("dispatch", "rust", [str(RELEASE / "cron-dispatch")], "VERCEL_DEV_PORT", "GET",
+                      "/api/cron/dispatch", env=env)
+    dispatch_port, dispatch_process = listening(dispatcher)
+    try:
+        batch_id = post_batch(port, batch_body(int(pace_seconds * 8 * 1.25), kind="sms"))["batchId"]
+        begun = time.perf_counter()
+        while time.perf_counter() - begun < pace_seconds + 10:
+            # As Vercel Cron does, every few seconds here (each call works up to 20 s).
+            connection = http.client.HTTPConnection("127.0.0.1", dispatch_port, timeout=90)
+            connection.request("GET", dispatcher.path, headers={"authorization": "Bearer bench-cron-secret-0123456789"})
+            connection.getresponse().read()
+            connection.close()
+            time.sleep(2)
+        sent = [float(t) for t in psql_value(database, (
+            "SELECT extract(epoch FROM updated_at) FROM notify_messages "
+            f"WHERE batch_id = '{batch_id}' AND status = 'sent' ORDER BY 1")).split()]
+    finally:
+        for p in (process, dispatch_process):
+            p.kill()
+            p.wait()
+    window = [t for t in sent if t < sent[0] + pace_seconds]
+    busiest = max(sum(1 for u in sent[i:] if u < t + 1) for i, t in enumerate(sent))
+    return {
+        "items": BATCH_ITEMS,
+        "admission_ms_p50": median(answer_ms),
+        "admission_ms_all": answer_ms,
+        "admission_fn_cpu_us_per_item": median(fn_us),
+        "admission_db_cpu_us_per_item": median(db_us),
+        "total_cpu_us_per_item": median(total_us),
+        "total_cpu_us_per_item_all": total_us,
+        "total_seconds": median(total_seconds),
+        "pace_configured_per_second": 8.0,
+        "pace_seconds": pace_seconds,
+        "pace_sent_in_window": len(window),
+        "pace_measured_per_second": len(window) / pace_seconds,
+        "pace_busiest_second": busiest,
+    }
+
+
+def batch_section(report):
+    b = report.get("batch")
+    if not b:
+        return ""
+    single = find(report, "send-email (live)", "rust, postgres")
+    single_cpu = single["c1_cpu_us_per_request"] + single["c1_db_cpu_us_per_request"] if single else None
+    ratio = b["total_cpu_us_per_item"] / single_cpu if single_cpu else None
+    off = (b["pace_measured_per_second"] / b["pace_configured_per_second"] - 1) * 100
+    runs = ", ".join(f"{v:,.0f}" for v in b["admission_ms_all"])
+    separate = (" Measured on its own (`scripts/bench --batch-only`), after the run of the other tables, on the "
+                "same machine; the single send's figure is that run's." if b.get("separate_run") else "")
+    ratio_text = f"**{ratio:.2f}×** a single send's" if ratio else "n/a"
+    return f"""
+## Batches (issue 26)
+
+`POST /api/batch` (the `batch` release binary, warm, PostgreSQL 15 on this host, the local
+stub as SES and Twilio) with {b['items']:,} items, emails and texts in turn.{separate}
+
+| figure | measured | target |
+|---|---|---|
+| admission of {b['items']:,} items, answer time p50 ({len(b['admission_ms_all'])} batches: {runs} ms) | **{b['admission_ms_p50']:,.0f} ms** | under 1,000 ms |
+| admission CPU per item: the function's + PostgreSQL's | {b['admission_fn_cpu_us_per_item']:,.0f} + {b['admission_db_cpu_us_per_item']:,.0f} µs | |
+| whole CPU per item, admitted and sent (function + PostgreSQL, median of {len(b['total_cpu_us_per_item_all'])} batches, all sent in {b['total_seconds']:.1f} s) | **{b['total_cpu_us_per_item']:,.0f} µs**, {ratio_text} ({single_cpu:,.0f} µs: `send-email (live)` on Postgres, c1, function + PostgreSQL) | at most ⅓ |
+| the pacer over {b['pace_seconds']} s (texts at 10/s, batches' 80%: {b['pace_configured_per_second']:.0f}/s; the answering function and the dispatcher working one batch) | **{b['pace_measured_per_second']:.2f}/s** ({off:+.1f}%), busiest second {b['pace_busiest_second']} | within 5% |
+"""
+
 def dispatch_section(report):
     d = report.get("dispatch")
     if not d:
@@ -864,7 +1052,7 @@ the four without a row above, exec to the first 200 of the request named):
 
 | function | size MB | cold start ms | request |
 |---|---|---|---|
-""" + every_function(report) + store_section(report) + reach_section(report) + dispatch_section(report) + credentials_section(report) + reference_section(report) + f"""
+""" + every_function(report) + store_section(report) + reach_section(report) + dispatch_section(report) + batch_section(report) + credentials_section(report) + reference_section(report) + f"""
 
 Binary sizes (stripped, release): {sizes}. The Node functions' `node_modules`:
 {report['node_modules_mb']:.0f} MB. Release build of every binary, dependencies included:

@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 
 use super::admit::{Planned, Verdict};
 use super::attempt::split;
+use super::due::Run;
 use super::record::{Pending, Sending, Unrecorded};
 use super::{App, RequestContext};
 use crate::audit::AuditRecipient;
@@ -244,7 +245,11 @@ impl App {
             };
             let runs = due.into_iter().map(|send| self.run_due(send, left));
             let ran = futures_util::future::join_all(runs).await;
-            sent += ran.into_iter().filter(|ran| *ran).count();
+            sent += ran.iter().filter(|ran| **ran == Run::Ran).count();
+            // No slot left within this worker's time: the dispatcher carries on.
+            if ran.contains(&Run::PaceFull) {
+                break;
+            }
         }
         tracing::info!(batch = %id, sends = sent, elapsed_ms = started.elapsed().as_millis() as u64, "worked a batch");
     }

@@ -20,6 +20,17 @@ const STORE_RETRY: Duration = Duration::from_secs(5);
 /// How long a throttled batch item waits when the provider named no delay.
 const THROTTLED_RETRY: Duration = Duration::from_secs(2);
 
+/// What became of one leased send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Run {
+    /// It ran (or was given up on: it will not go).
+    Ran,
+    /// It waits again (the provider throttled it, or the store could not pace it).
+    PutBack,
+    /// It waits again: its pace has no slot left within this worker's time.
+    PaceFull,
+}
+
 /// How a due send's run ended.
 enum Ran {
     Done,
@@ -44,8 +55,9 @@ impl App {
             }
             let runs = due.into_iter().map(|send| self.run_due(send, left));
             let ran = futures_util::future::join_all(runs).await;
-            count += ran.into_iter().filter(|ran| *ran).count() as u64;
-            if started.elapsed() >= budget {
+            count += ran.iter().filter(|ran| **ran == Run::Ran).count() as u64;
+            // A pace with no slot left in this call's time: what is left is the next call's.
+            if started.elapsed() >= budget || ran.contains(&Run::PaceFull) {
                 return Ok((count, true));
             }
         }
@@ -59,8 +71,8 @@ impl App {
     }
 
     /// Runs one leased send; a batch's item waits at most `max_wait` for its slot, else goes
-    /// back to wait in the store. Whether it ran (or was given up on).
-    pub(super) async fn run_due(&self, send: ScheduledSend, max_wait: Duration) -> bool {
+    /// back to wait in the store.
+    pub(super) async fn run_due(&self, send: ScheduledSend, max_wait: Duration) -> Run {
         let opened = self
             .sealer()
             .ok()
@@ -70,8 +82,14 @@ impl App {
                 if send.batch_id.is_some() {
                     match self.paced(&send, &body, max_wait).await {
                         Ok(Ok(())) => {}
-                        Ok(Err(wait)) => return self.put_back(&send, wait).await,
-                        Err(_) => return self.put_back(&send, STORE_RETRY).await,
+                        Ok(Err(wait)) => {
+                            self.put_back(&send, wait).await;
+                            return Run::PaceFull;
+                        }
+                        Err(_) => {
+                            self.put_back(&send, STORE_RETRY).await;
+                            return Run::PutBack;
+                        }
                     }
                 }
                 let context = RequestContext {
@@ -82,11 +100,15 @@ impl App {
                     scheduled: Some(ScheduledIds {
                         email: send.email_id.clone(),
                         sms: send.sms_id.clone(),
+                        batch: send.batch_id.clone(),
                     }),
                 };
                 let retry = send.batch_id.is_some();
                 match self.run_request(send.route, &body, &context, retry).await {
-                    Ok(Ran::Throttled(after)) => return self.put_back(&send, after).await,
+                    Ok(Ran::Throttled(after)) => {
+                        self.put_back(&send, after).await;
+                        return Run::PutBack;
+                    }
                     Ok(Ran::Done) => {
                         tracing::info!(route = %send.route, request_id = %context.request_id, "ran a scheduled send")
                     }
@@ -104,16 +126,15 @@ impl App {
         if let Err(failed) = self.store().sent(&send.id).await {
             tracing::error!(id = %send.id, code = %failed.code.as_str(), "a scheduled send went, but could not be marked sent; its lease keeps it from going again");
         }
-        true
+        Run::Ran
     }
 
-    /// A leased send back to wait `after` from now (it did not run).
-    async fn put_back(&self, send: &ScheduledSend, after: Duration) -> bool {
+    /// A leased send back to wait `after` from now.
+    async fn put_back(&self, send: &ScheduledSend, after: Duration) {
         let at = time::OffsetDateTime::now_utc() + after;
         if let Err(failed) = self.store().put_back(&send.id, at).await {
             tracing::error!(id = %send.id, code = %failed.code.as_str(), "a batch send could not be put back; its lease ends it as of unknown outcome");
         }
-        false
     }
 
     /// A due send's request, run as an immediate one of its route (it was checked when it was
@@ -238,6 +259,7 @@ impl App {
                 error_code: message.error_code,
                 retryable: None,
                 recipient_masked: message.recipients.first().map(|r| r.masked.clone()),
+                batch_id: None,
             });
         }
         if events.is_empty() {

@@ -149,7 +149,7 @@ impl RequestContext {
             reason: None,
             consent_on_file: None,
             fallback_of: None,
-            batch_id: None,
+            batch_id: self.scheduled.as_ref().and_then(|s| s.batch.clone()),
             caller: self.caller.logged(),
             request_id: self.request_id.clone(),
             idempotency_key: self.idempotency.as_ref().map(|i| i.key.clone()),

@@ -43,6 +43,9 @@ pub struct Scheduled {
 pub struct ScheduledIds {
     pub email: Option<String>,
     pub sms: Option<String>,
+    /// The batch it is an item of: every message its run records carries it (a fallback's
+    /// too).
+    pub batch: Option<String>,
 }
 
 impl ScheduledIds {

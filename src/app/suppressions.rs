@@ -358,6 +358,7 @@ mod tests {
             error_code: code.map(str::to_owned),
             retryable,
             recipient_masked: Some("p***@example.com".into()),
+            batch_id: None,
         }
     }
 

@@ -221,7 +221,16 @@ impl App {
                 audit: &audit,
                 forward: self.events.is_some(),
             };
-            if self.store().apply_event(new).await? == Applied::Claimed {
+            let (applied, batch) = self.store().apply_event(new).await?;
+            if applied == Applied::Claimed {
+                // As the store keeps it: with its message's batch.
+                let payload = match batch {
+                    Some(batch) => event_payload(&DeliveryEvent {
+                        batch_id: Some(batch),
+                        ..event.clone()
+                    }),
+                    None => payload,
+                };
                 claimed.push(Outgoing {
                     id: event.id,
                     payload,

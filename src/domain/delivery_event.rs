@@ -25,4 +25,8 @@ pub struct DeliveryEvent {
     /// The recipient, masked, for the suppression list; not forwarded (the hash joins).
     #[serde(skip)]
     pub recipient_masked: Option<String>,
+    /// The batch its message was sent in (`POST /api/batch`), as the store found it when it
+    /// kept the event; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub batch_id: Option<String>,
 }

@@ -14,8 +14,12 @@ pub trait Outbox {
     /// Keeps a delivery event in order with its audit line (an orphan when its message is
     /// unknown), moves the message's and the recipient's status forward, never back, and, when
     /// it is to be forwarded, queues it. The same report (the same event id) is kept once, on
-    /// any number of instances.
-    fn apply_event<'a>(&'a self, new: NewEvent<'a>) -> BoxFuture<'a, Result<Applied, Error>>;
+    /// any number of instances. An event of a batch's message is kept (and forwarded) with
+    /// `batch_id` in its data; the batch is answered with what became of it.
+    fn apply_event<'a>(
+        &'a self,
+        new: NewEvent<'a>,
+    ) -> BoxFuture<'a, Result<(Applied, Option<String>), Error>>;
 
     /// Leases up to `limit` events due for a forwarding attempt, for `lease`: the first waiting
     /// event of each message only, and none that another caller holds.

@@ -196,6 +196,7 @@ pub fn ses_events(
             error_code: outcome.error_code.clone(),
             retryable: outcome.retryable,
             recipient_masked: EmailAddress::parse(recipient).ok().map(|a| a.masked()),
+            batch_id: None,
         })
         .collect())
 }

@@ -95,6 +95,7 @@ pub fn twilio_event(
         recipient_masked: recipient
             .and_then(|r| PhoneNumber::parse(r).ok())
             .map(|n| n.masked()),
+        batch_id: None,
     })
 }
 

@@ -498,3 +498,54 @@ async fn a_cancelled_batch_sends_nothing_that_had_not_gone() {
     .await;
     assert_eq!(log["messages"].as_array().unwrap().len(), 3, "{log}");
 }
+
+#[tokio::test]
+async fn a_batch_item_whose_number_is_suppressed_falls_back_to_email_within_the_batch() {
+    let server = local().await;
+    let batch = format!("{}/api/batch", server.base_url);
+    let phone = number(77);
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/suppressions", server.base_url))
+        .bearer_auth(API_KEY)
+        .json(&json!({"to": phone, "reason": "manual"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let mut fallback = reminder(json!({"email": "pat@example.com", "phone": phone}));
+    fallback["channels"] = json!(["sms", "email"]);
+    fallback["strategy"] = json!("fallback");
+    let only_sms = reminder(json!({"phone": phone}));
+    let (status, body, _) = post_batch(&batch, &[fallback, only_sms], &[]).await;
+    assert_eq!(status, 202, "{body}");
+    let statuses: Vec<&str> = (body["items"].as_array().unwrap().iter())
+        .map(|i| i["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["queued", "suppressed"], "{body}");
+    let id = body["batchId"].as_str().unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let (_, log) = on_local(
+        &server,
+        reqwest::Method::GET,
+        &format!("/api/messages?batch={id}"),
+    )
+    .await;
+    let messages = log["messages"].as_array().unwrap();
+    let text = body["items"][0]["ids"]["sms"].as_str().unwrap();
+    let original = messages
+        .iter()
+        .find(|m| m["id"] == text)
+        .expect("the text in the log");
+    assert_eq!(original["status"], "suppressed", "{log}");
+    let email = messages
+        .iter()
+        .find(|m| m["fallbackOf"] == text)
+        .expect("the fallback is in the batch too");
+    assert_eq!(
+        (email["channel"].as_str(), email["status"].as_str()),
+        (Some("email"), Some("logged")),
+        "{log}"
+    );
+    assert_eq!(messages.len(), 3, "the suppressed item logged once: {log}");
+}

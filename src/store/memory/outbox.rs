@@ -44,7 +44,10 @@ impl EventRow {
 }
 
 impl Outbox for MemoryStore {
-    fn apply_event<'a>(&'a self, new: NewEvent<'a>) -> BoxFuture<'a, Result<Applied, Error>> {
+    fn apply_event<'a>(
+        &'a self,
+        new: NewEvent<'a>,
+    ) -> BoxFuture<'a, Result<(Applied, Option<String>), Error>> {
         done(self.apply_now(new))
     }
 
@@ -78,12 +81,12 @@ impl Outbox for MemoryStore {
 }
 
 impl MemoryStore {
-    fn apply_now(&self, new: NewEvent<'_>) -> Applied {
+    fn apply_now(&self, new: NewEvent<'_>) -> (Applied, Option<String>) {
         let event = new.event;
         let now = self.now();
         let mut state = self.state();
         if state.events.iter().any(|row| row.id == event.id) {
-            return Applied::Copy;
+            return (Applied::Copy, None);
         }
         append(&mut state, now, new.audit);
         let waiting = state.events.iter().any(|row| {
@@ -91,12 +94,19 @@ impl MemoryStore {
         });
         let claimed = new.forward && !waiting;
         let message_id = advance_message(&mut state, event, now);
+        let batch = (state.messages.iter())
+            .find(|m| message_id.as_deref() == Some(m.view.id.as_str()))
+            .and_then(|m| m.view.batch_id.clone());
+        let payload = match &batch {
+            Some(batch) => with_batch(new.payload, batch),
+            None => new.payload.to_owned(),
+        };
         state.events.push_back(EventRow {
             id: event.id.clone(),
             message_id,
             provider: Some(event.provider),
             provider_message_id: event.provider_message_id.clone(),
-            payload: new.payload.to_owned(),
+            payload,
             received_at: now,
             forward: new.forward.then_some(Forwarding::Pending),
             attempts: 0,
@@ -106,11 +116,12 @@ impl MemoryStore {
         if state.events.len() > MAX_EVENTS {
             state.events.pop_front();
         }
-        if claimed {
+        let applied = if claimed {
             Applied::Claimed
         } else {
             Applied::Kept
-        }
+        };
+        (applied, batch)
     }
 
     fn keep_now(&self, event: &PracticeEvent<'_>) -> Applied {
@@ -252,4 +263,15 @@ fn advance_message(
         }
     }
     Some(message.view.id.clone())
+}
+
+/// An event's payload with its message's batch in its data, as Postgres keeps it.
+fn with_batch(payload: &str, batch: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(payload) {
+        Ok(mut value) => {
+            value["data"]["batch_id"] = batch.into();
+            value.to_string()
+        }
+        Err(_) => payload.to_owned(),
+    }
 }

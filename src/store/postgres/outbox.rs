@@ -13,7 +13,8 @@ use crate::store::{
 };
 use crate::support::BoxFuture;
 
-/// A delivery event, kept once (see `notify_apply_event` in migrations/003_outbox.sql).
+/// A delivery event, kept once (see `notify_apply_event` in migrations/003_outbox.sql, with
+/// its batch in 009_event_batch.sql).
 const APPLY_EVENT: &str = "SELECT notify_apply_event($1::jsonb, $2, $3, $4::jsonb, $5, $6)";
 
 /// A practice event, kept once (see `notify_keep_event` in migrations/005_reach.sql).
@@ -64,7 +65,11 @@ fn fate(rows: &[tokio_postgres::Row]) -> Result<Applied, Error> {
         .first()
         .and_then(|row| row.try_get(0).ok())
         .unwrap_or_default();
-    match fate.as_str() {
+    named_fate(&fate)
+}
+
+fn named_fate(fate: &str) -> Result<Applied, Error> {
+    match fate {
         "copy" => Ok(Applied::Copy),
         "kept" => Ok(Applied::Kept),
         "claimed" => Ok(Applied::Claimed),
@@ -75,7 +80,10 @@ fn fate(rows: &[tokio_postgres::Row]) -> Result<Applied, Error> {
 }
 
 impl Outbox for PostgresStore {
-    fn apply_event<'a>(&'a self, new: NewEvent<'a>) -> BoxFuture<'a, Result<Applied, Error>> {
+    fn apply_event<'a>(
+        &'a self,
+        new: NewEvent<'a>,
+    ) -> BoxFuture<'a, Result<(Applied, Option<String>), Error>> {
         Box::pin(async move {
             let status = new.event.kind.status();
             let rank = i16::from(status.rank());
@@ -94,7 +102,18 @@ impl Outbox for PostgresStore {
                     ],
                 )
                 .await?;
-            fate(&rows)
+            #[derive(serde::Deserialize)]
+            #[serde(rename_all = "camelCase")]
+            struct Answer {
+                fate: String,
+                batch_id: Option<String>,
+            }
+            let Json(answer): Json<Answer> = rows
+                .first()
+                .ok_or_else(|| unavailable("no answer for an event"))?
+                .try_get(0)
+                .map_err(unavailable)?;
+            Ok((named_fate(&answer.fate)?, answer.batch_id))
         })
     }
 

@@ -173,3 +173,65 @@ async fn the_pacer_gives_slots_one_after_another_and_none_beyond_the_wait_allowe
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_event_of_a_batch_message_is_kept_and_answered_with_its_batch() {
+    on_both(|name, store| async move {
+        let (send, message) = item("msg_sent", "bat_events", -1);
+        store
+            .keep_batch(&batch("bat_events", 1), &[send], &[message], &[], None)
+            .await
+            .unwrap();
+        // Sent: the record under the same id now has the provider's id.
+        let sent = MessageRecord {
+            provider_message_id: Some("SMbatch1".into()),
+            batch_id: None,
+            ..record(
+                "msg_sent",
+                Channel::Sms,
+                "SMbatch1",
+                None,
+                "hash-msg_sent",
+                1,
+            )
+        };
+        store.record(&[sent], &[], None).await.unwrap();
+        let delivered = event(
+            "evt_batch_1",
+            EventKind::Delivered,
+            "SMbatch1",
+            "hash-msg_sent",
+        );
+        let payload = notify::webhooks::event_payload(&delivered);
+        let (applied, batch) = store
+            .apply_event(NewEvent {
+                event: &delivered,
+                payload: &payload,
+                audit: "{}",
+                forward: true,
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            (applied, batch.as_deref()),
+            (Applied::Claimed, Some("bat_events")),
+            "{name}"
+        );
+        let page = store.events(None, 10).await.unwrap().unwrap();
+        let kept = page.events.last().unwrap();
+        assert_eq!(kept["data"]["batch_id"], "bat_events", "{name}: {kept}");
+        let outside = event("evt_batch_2", EventKind::Delivered, "SMother", "hash-x");
+        let payload = notify::webhooks::event_payload(&outside);
+        let (_, batch) = store
+            .apply_event(NewEvent {
+                event: &outside,
+                payload: &payload,
+                audit: "{}",
+                forward: false,
+            })
+            .await
+            .unwrap();
+        assert_eq!(batch, None, "{name}: an orphan event has no batch");
+    })
+    .await;
+}

@@ -141,6 +141,7 @@ pub async fn apply(
         })
         .await
         .unwrap()
+        .0
 }
 
 pub fn event(id: &str, kind: EventKind, provider_id: &str, hash: &str) -> DeliveryEvent {
@@ -155,5 +156,6 @@ pub fn event(id: &str, kind: EventKind, provider_id: &str, hash: &str) -> Delive
         error_code: None,
         retryable: None,
         recipient_masked: None,
+        batch_id: None,
     }
 }
