@@ -789,7 +789,7 @@ def batch_figures(postgres, stub_port, runs=15, totals=3, pace_seconds=60):
     total_us, total_seconds = [], []
     for run in range(totals):
         database = fresh(postgres, "bench_batch_all")
-        env = batch_env(stub_port, database, NOTIFY_SES_MAX_SEND_RATE=100_000, NOTIFY_TWILIO_MPS=100_000)
+        env = batch_env(stub_port, database, NOTIFY_SES_MAX_SEND_RATE=100_000, NOTIFY_TWILIO_MPS=10_000)
         port, process = listening(batch(env))
         try:
             post_batch(port, batch_body(10, offset=9_000_000))

@@ -97,7 +97,8 @@ impl App {
                 // The whole send budget, and a margin for the store calls around it.
                 lease: self.config.policy.send_timeout + Duration::from_secs(15),
                 ttl: IDEMPOTENCY_TTL,
-                channels: planned.len() as u8,
+                // A batch plans many; any count past a channel's groups means the same.
+                channels: u8::try_from(planned.len()).unwrap_or(u8::MAX),
             }),
             reach: planned
                 .iter()

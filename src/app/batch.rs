@@ -9,7 +9,6 @@ use time::OffsetDateTime;
 
 use super::admit::{Planned, Verdict};
 use super::attempt::split;
-use super::due::Run;
 use super::record::{Pending, Sending, Unrecorded};
 use super::{App, RequestContext};
 use crate::audit::AuditRecipient;
@@ -18,9 +17,6 @@ use crate::names::{BatchItemStatus, Category, Channel, MessageStatus, ScheduledR
 use crate::store::{BatchRecord, BatchView, MessageRecord, ScheduledSend};
 use crate::support::{new_id, now_micros};
 use crate::templates::TemplateName;
-
-/// Items leased at a time by one worker of a batch.
-const LEASED: u16 = 25;
 
 /// One valid item of a batch, planned by its route: what it sends, on which channels, when.
 #[derive(Debug)]
@@ -225,33 +221,20 @@ impl App {
     }
 
     /// Sends what of the batch `id` is due, at the providers' pace, until none is left or
-    /// `budget` is spent; what is left is the dispatcher's.
+    /// `budget` is spent; what is left is the dispatcher's. A slot is waited for only while a
+    /// send taken then still ends within the budget: a send leased but never made (the
+    /// function stopped) would be given up as of unknown outcome.
     pub async fn work_batch(&self, id: &str, budget: Duration) {
         let started = Instant::now();
-        let mut sent = 0;
-        while started.elapsed() < budget {
-            let left = budget.saturating_sub(started.elapsed());
-            let due = match self
-                .store()
-                .due_sends(LEASED, self.lease(left), Some(id))
-                .await
-            {
-                Ok(due) if due.is_empty() => break,
-                Ok(due) => due,
-                Err(failed) => {
-                    tracing::warn!(batch = %id, code = %failed.code.as_str(), "a batch's sends could not be leased; the dispatcher carries on");
-                    break;
-                }
-            };
-            let runs = due.into_iter().map(|send| self.run_due(send, left));
-            let ran = futures_util::future::join_all(runs).await;
-            sent += ran.iter().filter(|ran| **ran == Run::Ran).count();
-            // No slot left within this worker's time: the dispatcher carries on.
-            if ran.contains(&Run::PaceFull) {
-                break;
+        let reserve = self.config.policy.send_timeout;
+        match self.send_due(Some(id), budget, reserve).await {
+            Ok((sent, more)) => {
+                tracing::info!(batch = %id, sends = sent, more, elapsed_ms = started.elapsed().as_millis() as u64, "worked a batch")
+            }
+            Err(failed) => {
+                tracing::warn!(batch = %id, code = %failed.code.as_str(), "a batch's sends could not be leased; the dispatcher carries on")
             }
         }
-        tracing::info!(batch = %id, sends = sent, elapsed_ms = started.elapsed().as_millis() as u64, "worked a batch");
     }
 
     /// A batch with its messages counted by status.

@@ -49,7 +49,7 @@ impl App {
     pub async fn dispatch(&self) -> Result<Dispatched, Error> {
         let started = Instant::now();
         let mut report = Dispatched::default();
-        let (sent, more) = self.send_due(BUDGET / 2).await?;
+        let (sent, more) = self.send_due(None, BUDGET / 2, Duration::ZERO).await?;
         report.scheduled_sent = sent;
         report.more = more;
         if let Some(target) = &self.events {

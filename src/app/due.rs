@@ -5,6 +5,9 @@
 
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+
 use super::record::Sending;
 use super::{App, NotificationOutcome, RequestContext, ScheduledIds};
 use crate::domain::{DeliveryEvent, EmailMessage, SmsMessage};
@@ -13,8 +16,8 @@ use crate::names::{EventKind, MessageStatus, ScheduledRoute};
 use crate::requests::{SendEmailRequest, SendNotificationRequest, SendSmsRequest};
 use crate::store::ScheduledSend;
 
-/// Scheduled sends run this many at a time.
-const SEND_BATCH: u16 = 20;
+/// Scheduled sends running at once, at most, in one worker.
+const IN_FLIGHT: usize = 24;
 /// How long a batch's item waits when the store could not pace it.
 const STORE_RETRY: Duration = Duration::from_secs(5);
 /// How long a throttled batch item waits when the provider named no delay.
@@ -39,28 +42,43 @@ enum Ran {
 }
 
 impl App {
-    /// Runs the scheduled sends that are due, `limit` at a time, until none is left or
-    /// `budget` is spent; how many were run.
-    pub(super) async fn send_due(&self, budget: Duration) -> Result<(u64, bool), Error> {
+    /// Runs the scheduled sends that are due (of `batch`, or all), up to `IN_FLIGHT` at once,
+    /// leasing more as they end, until none is due, a pace is full or `budget` is spent: how
+    /// many ran, and whether some were left. A batch's item waits for its slot at most until
+    /// `reserve` before the budget's end (a send may take that long after it). A store failure
+    /// stops the leasing; what is running ends first.
+    pub(super) async fn send_due(
+        &self,
+        batch: Option<&str>,
+        budget: Duration,
+        reserve: Duration,
+    ) -> Result<(u64, bool), Error> {
         let started = Instant::now();
-        let mut count = 0;
+        let mut running = FuturesUnordered::new();
+        let (mut ran, mut more, mut leasing, mut failed) = (0, false, true, None);
         loop {
-            let left = budget.saturating_sub(started.elapsed());
-            let due = self
-                .store()
-                .due_sends(SEND_BATCH, self.lease(left), None)
-                .await?;
-            if due.is_empty() {
-                return Ok((count, false));
+            let wait = budget.saturating_sub(started.elapsed() + reserve);
+            if leasing && wait.is_zero() {
+                (leasing, more) = (false, true);
             }
-            let runs = due.into_iter().map(|send| self.run_due(send, left));
-            let ran = futures_util::future::join_all(runs).await;
-            count += ran.iter().filter(|ran| **ran == Run::Ran).count() as u64;
-            // A pace with no slot left in this call's time: what is left is the next call's.
-            if started.elapsed() >= budget || ran.contains(&Run::PaceFull) {
-                return Ok((count, true));
+            if leasing && running.len() <= IN_FLIGHT / 2 {
+                let room = (IN_FLIGHT - running.len()) as u16;
+                match self.store().due_sends(room, self.lease(wait), batch).await {
+                    Ok(due) if due.is_empty() => leasing = false,
+                    Ok(due) => running.extend(due.into_iter().map(|send| self.run_due(send, wait))),
+                    Err(error) => (leasing, failed) = (false, Some(error)),
+                }
+            }
+            match running.next().await {
+                Some(Run::Ran) => ran += 1,
+                // No slot left for its pace in this time: the next call's.
+                Some(Run::PaceFull) => (leasing, more) = (false, true),
+                Some(Run::PutBack) => {}
+                None if leasing => {}
+                None => break,
             }
         }
+        failed.map_or(Ok((ran, more)), Err)
     }
 
     /// How long a worker holds the sends it leased: the longest a batch's item may wait for

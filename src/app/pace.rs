@@ -69,7 +69,7 @@ impl App {
     }
 
     /// The rates batch sends are paced to; SES is asked once per instance.
-    async fn rates(&self) -> Rates {
+    pub async fn rates(&self) -> Rates {
         let mut rates = self.configured_rates();
         if rates.email_source == RateSource::Ses {
             let told = match self.email() {

@@ -549,3 +549,41 @@ async fn a_batch_item_whose_number_is_suppressed_falls_back_to_email_within_the_
     );
     assert_eq!(messages.len(), 3, "the suppressed item logged once: {log}");
 }
+
+#[tokio::test]
+async fn the_email_pace_is_80_percent_of_the_rate_ses_tells_asked_once_per_instance() {
+    let ses = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/email/account"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "SendQuota": {"Max24HourSend": 50000.0, "MaxSendRate": 14.0, "SentLast24Hours": 12.0},
+            "SendingEnabled": true, "ProductionAccessEnabled": true,
+        })))
+        .expect(1)
+        .mount(&ses)
+        .await;
+    let vars: HashMap<String, String> = ses_vars("noreply@clinic.example.com", &ses.uri())
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    let app = notify::App::new(notify::Config::from_vars(&vars));
+    for _ in 0..2 {
+        let rates = app.rates().await;
+        assert_eq!(rates.email_source, notify::names::RateSource::Ses);
+        let email = rates.email.unwrap();
+        assert!((email - 11.2).abs() < 1e-9, "{email}");
+    }
+
+    // SES without an answer (moto has no GetAccount): the sandbox's 1 a second, at 80%.
+    let vars: HashMap<String, String> = ses_vars("noreply@clinic.example.com", &moto_url())
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    let rates = notify::App::new(notify::Config::from_vars(&vars))
+        .rates()
+        .await;
+    assert_eq!(
+        (rates.email_source, rates.email),
+        (notify::names::RateSource::SandboxDefault, Some(0.8))
+    );
+}
