@@ -23,6 +23,26 @@ const STORE_RETRY: Duration = Duration::from_secs(5);
 /// How long a throttled batch item waits when the provider named no delay.
 const THROTTLED_RETRY: Duration = Duration::from_secs(2);
 
+/// What a worker's runs came to: how many ran, whether some were left, whether it leases no
+/// more (none due, a pace full, the time spent, or the store failed).
+#[derive(Debug, Default)]
+struct Tally {
+    ran: u64,
+    more: bool,
+    stopped: bool,
+}
+
+impl Tally {
+    fn add(&mut self, run: Run) {
+        match run {
+            Run::Ran => self.ran += 1,
+            // No slot left for its pace in this time: the next call's.
+            Run::PaceFull => (self.stopped, self.more) = (true, true),
+            Run::PutBack => {}
+        }
+    }
+}
+
 /// What became of one leased send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Run {
@@ -55,30 +75,38 @@ impl App {
     ) -> Result<(u64, bool), Error> {
         let started = Instant::now();
         let mut running = FuturesUnordered::new();
-        let (mut ran, mut more, mut leasing, mut failed) = (0, false, true, None);
+        let mut tally = Tally::default();
+        let mut failed = None;
         loop {
             let wait = budget.saturating_sub(started.elapsed() + reserve);
-            if leasing && wait.is_zero() {
-                (leasing, more) = (false, true);
+            if !tally.stopped && wait.is_zero() {
+                (tally.stopped, tally.more) = (true, true);
             }
-            if leasing && running.len() <= IN_FLIGHT / 2 {
+            if !tally.stopped && running.len() <= IN_FLIGHT / 2 {
                 let room = (IN_FLIGHT - running.len()) as u16;
-                match self.store().due_sends(room, self.lease(wait), batch).await {
-                    Ok(due) if due.is_empty() => leasing = false,
+                let lease = self.store().due_sends(room, self.lease(wait), batch);
+                tokio::pin!(lease);
+                // The running sends are driven meanwhile: they may hold the store's
+                // connections, which the lease waits for.
+                let leased = loop {
+                    tokio::select! {
+                        leased = &mut lease => break leased,
+                        Some(run) = running.next() => tally.add(run),
+                    }
+                };
+                match leased {
+                    Ok(due) if due.is_empty() => tally.stopped = true,
                     Ok(due) => running.extend(due.into_iter().map(|send| self.run_due(send, wait))),
-                    Err(error) => (leasing, failed) = (false, Some(error)),
+                    Err(error) => (tally.stopped, failed) = (true, Some(error)),
                 }
             }
             match running.next().await {
-                Some(Run::Ran) => ran += 1,
-                // No slot left for its pace in this time: the next call's.
-                Some(Run::PaceFull) => (leasing, more) = (false, true),
-                Some(Run::PutBack) => {}
-                None if leasing => {}
-                None => break,
+                Some(run) => tally.add(run),
+                None if tally.stopped => break,
+                None => {}
             }
         }
-        failed.map_or(Ok((ran, more)), Err)
+        failed.map_or(Ok((tally.ran, tally.more)), Err)
     }
 
     /// How long a worker holds the sends it leased: the longest a batch's item may wait for
