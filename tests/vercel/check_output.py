@@ -89,6 +89,8 @@ rewrite = next((i for i, r in enumerate(routes) if r.get("dest", "").startswith(
 check(rewrite is not None and rewrite > 0, f"no rewrite of /api/messages/{{id}} after the filesystem: {routes}")
 rewrite = next((i for i, r in enumerate(routes) if r.get("dest", "").startswith("/api/suppressions?id=")), None)
 check(rewrite is not None and rewrite > 0, f"no rewrite of /api/suppressions/{{id}} after the filesystem: {routes}")
+rewrite = next((i for i, r in enumerate(routes) if r.get("dest", "").startswith("/api/batches?id=")), None)
+check(rewrite is not None and rewrite > 0, f"no rewrite of /api/batches/{{id}} after the filesystem: {routes}")
 
 
 def free_port():
@@ -120,11 +122,15 @@ requests = {
         "POST",
         {"template": "documentAssigned", "data": {"client_name": "John Doe"}, "to": {"email": "john@example.com"}},
     ),
+    "batch": ("POST", {"items": [{"type": "sms", "to": "+15551234567", "message": "Built output check"}]}),
+    # A batch this instance never kept: its answer proves the function runs.
+    "batches": ("GET", "?id=bat_none"),
 }
 # The webhooks refuse unsigned requests, the dispatcher without CRON_SECRET is never open, and
 # an unsubscribe link this deployment did not sign is refused: their answer to one proves the
 # function runs.
-expected_status = {"webhooks/twilio": 403, "webhooks/ses": 403, "cron/dispatch": 503, "unsubscribe": 403}
+expected_status = {"webhooks/twilio": 403, "webhooks/ses": 403, "cron/dispatch": 503, "unsubscribe": 403,
+                   "batch": 202, "batches": 404}
 requests["webhooks/twilio"] = ("POST", {"MessageSid": "SM1"})
 requests["webhooks/ses"] = ("POST", {"Type": "Notification"})
 check(sorted(requests) == built, f"no request written for {sorted(set(built) - set(requests))}")
