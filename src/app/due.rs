@@ -150,6 +150,10 @@ impl App {
                     }),
                 };
                 let retry = send.batch_id.is_some();
+                // A one-message route that ran without failing has no failure to report (a
+                // notification may have failed on one channel and gone on the other).
+                let mut may_have_failed =
+                    !matches!(send.route, ScheduledRoute::Email | ScheduledRoute::Sms);
                 match self.run_request(send.route, &body, &context, retry).await {
                     Ok(Ran::Throttled(after)) => {
                         self.put_back(&send, after).await;
@@ -159,10 +163,13 @@ impl App {
                         tracing::info!(route = %send.route, request_id = %context.request_id, "ran a scheduled send")
                     }
                     Err(error) => {
+                        may_have_failed = true;
                         tracing::warn!(route = %send.route, request_id = %context.request_id, code = %error.code.as_str(), "a scheduled send failed")
                     }
                 }
-                self.report_failures(&send, &context).await;
+                if may_have_failed {
+                    self.report_failures(&send, &context).await;
+                }
             }
             // Sealed under another NOTIFY_STORE_KEY (rotated while it waited), or altered.
             None => {

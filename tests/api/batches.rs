@@ -49,6 +49,13 @@ impl Deployment {
         }
     }
 
+    /// `GET /api/batches/{id}` with `query` (`?id=...`): its 200 answer.
+    async fn page(&self, query: &str) -> Value {
+        let (status, body) = call(&self.batches, reqwest::Method::GET, query, None).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
     /// The batch's counts once nothing of it waits (or after `limit`); the dispatcher is called
     /// every few seconds meanwhile, as Vercel Cron calls it (what a worker put back for a later
     /// slot is the next call's).
@@ -65,15 +72,7 @@ impl Deployment {
                     .await;
                 called = Instant::now();
             }
-            let (status, body) = call(
-                &self.batches,
-                reqwest::Method::GET,
-                &format!("?id={id}"),
-                None,
-            )
-            .await;
-            assert_eq!(status, 200, "{body}");
-            let counts = body["batch"]["counts"].clone();
+            let counts = self.page(&format!("?id={id}")).await["batch"]["counts"].clone();
             if counts.get("scheduled").is_none() || started.elapsed() > limit {
                 return counts;
             }
@@ -207,14 +206,7 @@ async fn a_batch_of_300_worked_by_two_instances_sends_each_item_exactly_once() {
     );
 
     // Every message carries the batch in the log.
-    let (status, page) = call(
-        &deployment.batches,
-        reqwest::Method::GET,
-        &format!("?id={id}&limit=100"),
-        None,
-    )
-    .await;
-    assert_eq!(status, 200, "{page}");
+    let page = deployment.page(&format!("?id={id}&limit=100")).await;
     let messages = page["messages"].as_array().unwrap();
     assert_eq!(messages.len(), 100);
     assert!(
@@ -304,13 +296,7 @@ async fn a_throttling_answer_from_ses_puts_the_item_back_and_it_is_sent_later() 
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let (_, page) = call(
-        &deployment.batches,
-        reqwest::Method::GET,
-        &format!("?id={id}"),
-        None,
-    )
-    .await;
+    let page = deployment.page(&format!("?id={id}")).await;
     assert_eq!(page["batch"]["counts"], json!({"scheduled": 1}), "{page}");
     let throttled: Vec<Value> = deployment
         .batch
@@ -332,13 +318,7 @@ async fn a_throttling_answer_from_ses_puts_the_item_back_and_it_is_sent_later() 
     let counts = deployment.settled(&id, Duration::from_secs(10)).await;
     assert_eq!(counts, json!({"sent": 1}), "{counts}");
     assert_eq!(ses.received_requests().await.unwrap().len(), 2);
-    let (_, page) = call(
-        &deployment.batches,
-        reqwest::Method::GET,
-        &format!("?id={id}"),
-        None,
-    )
-    .await;
+    let page = deployment.page(&format!("?id={id}")).await;
     assert_eq!(page["messages"][0]["id"], message_id.as_str());
     assert_eq!(
         page["messages"][0]["providerMessageId"], "ses-later",

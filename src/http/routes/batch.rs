@@ -12,7 +12,7 @@ use super::super::idempotency::with_key;
 use super::super::route::{Endpoint, Incoming, Reply, Route};
 use super::super::{pipeline, request, response};
 use super::batch_answers::{ItemError, body};
-use super::sends::{Recipients, addressed, recorded, when};
+use super::sends::{Recipients, planned_channels, recorded, when};
 use crate::app::{App, BatchItem, BatchOutcome, RequestContext};
 use crate::domain::{EmailMessage, SmsMessage};
 use crate::error::{Error, FieldError};
@@ -171,12 +171,7 @@ fn plan(
             let timing = request.timing()?;
             let notification = request.parse()?;
             let template = notification.template;
-            let (strategy, order) = app.delivery_plan(
-                template.category(),
-                &notification.delivery,
-                &notification.recipients,
-            )?;
-            let channels = addressed(&notification.recipients, &order);
+            let (strategy, channels) = planned_channels(app, &notification)?;
             if channels.is_empty() {
                 return Err(Error::invalid_fields(vec![FieldError::new(
                     "to",

@@ -24,7 +24,7 @@ pub(in crate::http) struct BatchBody<'a> {
     /// Each valid item, in the request's order.
     pub(super) items: Vec<ItemBody<'a>>,
     /// Each invalid item (`Batch-Validation: permissive`), in the request's order.
-    pub(super) errors: Vec<ItemError>,
+    pub(super) errors: &'a [ItemError],
 }
 
 #[derive(Serialize, JsonSchema)]
@@ -110,7 +110,7 @@ pub(in crate::http) struct CancelledBody<'a> {
     pub(super) cancelled: u64,
 }
 
-pub(super) fn body<'a>(outcome: &'a BatchOutcome, invalid: &[ItemError]) -> BatchBody<'a> {
+pub(super) fn body<'a>(outcome: &'a BatchOutcome, invalid: &'a [ItemError]) -> BatchBody<'a> {
     let count = |status| {
         (outcome.items.iter())
             .filter(|i| i.status == status)
@@ -135,15 +135,7 @@ pub(super) fn body<'a>(outcome: &'a BatchOutcome, invalid: &[ItemError]) -> Batc
         message: format!("Batch accepted: {}.", said.join(", ")),
         batch_id: &outcome.id,
         items: outcome.items.iter().map(item_body).collect(),
-        errors: invalid
-            .iter()
-            .map(|e| ItemError {
-                index: e.index,
-                code: e.code,
-                error: e.error.clone(),
-                details: e.details.clone(),
-            })
-            .collect(),
+        errors: invalid,
     }
 }
 

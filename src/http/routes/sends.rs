@@ -137,12 +137,16 @@ fn plan(
 /// A channel's recipients as a plan lists them: (full address or number, masked).
 pub(super) type Recipients = Vec<(String, String)>;
 
-/// Each channel of `order` the notification has an address for, in order, with it.
-pub(super) fn addressed(
-    recipients: &crate::domain::Recipients,
-    order: &[Channel],
-) -> Vec<(Channel, Recipients)> {
-    order
+/// A notification's strategy, and each channel of its order it has an address for, in order,
+/// with it.
+pub(super) fn planned_channels(
+    app: &App,
+    notification: &crate::requests::ParsedNotification,
+) -> Result<(Strategy, Vec<(Channel, Recipients)>), Error> {
+    let recipients = &notification.recipients;
+    let category = notification.template.category();
+    let (strategy, order) = app.delivery_plan(category, &notification.delivery, recipients)?;
+    let addressed = order
         .iter()
         .filter_map(|channel| match channel {
             Channel::Email => (recipients.email.as_ref())
@@ -150,7 +154,8 @@ pub(super) fn addressed(
             Channel::Sms => (recipients.phone.as_ref())
                 .map(|to| (Channel::Sms, vec![(to.as_str().to_owned(), to.masked())])),
         })
-        .collect()
+        .collect();
+    Ok((strategy, addressed))
 }
 
 async fn schedule(app: &App, plan: SchedulePlan, context: &RequestContext) -> Result<Reply, Error> {
@@ -240,12 +245,7 @@ async fn send_notification(
     let context = &context;
     let notification = request.parse()?;
     let template = notification.template;
-    let (strategy, order) = app.delivery_plan(
-        template.category(),
-        &notification.delivery,
-        &notification.recipients,
-    )?;
-    let mut channels = addressed(&notification.recipients, &order);
+    let (strategy, mut channels) = planned_channels(app, &notification)?;
     // A fallback is kept for later under the channel it is expected to use (its first with an
     // address); a fallback to the next, when it runs, is a new message in the log.
     if strategy == Strategy::Fallback {
