@@ -1,6 +1,7 @@
-//! Who may call: API keys for the practice's servers (`Authorization: Bearer <key>`, compared
-//! in constant time), short-lived HS256 JWTs signed by the practice app for browsers, and the
-//! browser origins allowed to call across origins (CORS).
+//! Who may call and what they may do: API keys for the practice's servers (`Authorization:
+//! Bearer <key>`, compared in constant time, each with its permissions), short-lived HS256 JWTs
+//! signed by the practice app for browsers (permissions in their `scope`), and the browser
+//! origins allowed to call across origins (CORS).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -11,8 +12,9 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
 use crate::config::AccessConfig;
-use crate::domain::Caller;
+use crate::domain::{Caller, Permissions};
 use crate::error::{Error, ErrorCode};
+use crate::names::Permission;
 
 const HINT_CREDENTIALS: &str = "Send Authorization: Bearer <key> with a key from NOTIFY_API_KEYS, or a short-lived JWT signed with NOTIFY_JWT_SECRET.";
 const HINT_NO_CREDENTIALS_CONFIGURED: &str = "This deployment has live channels but no NOTIFY_API_KEYS or NOTIFY_JWT_SECRET: set one (or NOTIFY_ALLOW_UNAUTHENTICATED=1 on purpose) and redeploy.";
@@ -22,7 +24,7 @@ const HINT_ORIGIN: &str =
 const JWT_LEEWAY_SECONDS: u64 = 30;
 
 pub struct Access {
-    key_digests: Vec<digest::Digest>,
+    key_digests: Vec<(digest::Digest, Permissions)>,
     jwt: Option<(DecodingKey, Validation)>,
     jwt_max_ttl: Duration,
     allowed_origins: Vec<String>,
@@ -44,6 +46,15 @@ impl std::fmt::Debug for Access {
 struct Claims {
     exp: u64,
     sub: Option<String>,
+    /// Space-separated permissions (OAuth's `scope`); without it a token may only send.
+    scope: Option<String>,
+}
+
+/// Who a request's credentials name, and what they let it do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub caller: Caller,
+    pub permissions: Permissions,
 }
 
 impl Access {
@@ -62,7 +73,12 @@ impl Access {
             key_digests: config
                 .api_keys
                 .iter()
-                .map(|key| digest::digest(&digest::SHA256, key.expose().as_bytes()))
+                .map(|(key, permissions)| {
+                    (
+                        digest::digest(&digest::SHA256, key.expose().as_bytes()),
+                        *permissions,
+                    )
+                })
                 .collect(),
             jwt,
             jwt_max_ttl: config.jwt_max_ttl,
@@ -79,14 +95,32 @@ impl Access {
         self.jwt.is_some()
     }
 
-    /// Checks the request's credentials: the caller they name, or `None` without any where
-    /// none are `required`. Wrong credentials are refused even where none are required, since
-    /// they are always a mistake worth knowing about.
-    pub fn authenticate(
+    /// Checks that the request's credentials allow `needed`: the caller they name, or `None`
+    /// without any where none are `required`.
+    pub fn permit(
         &self,
         headers: &HeaderMap,
+        needed: Permission,
         required: bool,
-    ) -> Result<Option<Caller>, Error> {
+    ) -> Result<Option<Credentials>, Error> {
+        match self.authenticate(headers, needed, required)? {
+            Some(credentials) if !credentials.permissions.allows(needed) => {
+                Err(lacks(needed, &credentials.caller))
+            }
+            credentials => Ok(credentials),
+        }
+    }
+
+    /// Checks the request's credentials: who they name and what they allow, or `None` without
+    /// any where none are `required` (to do what `needed` says, for the message). Wrong
+    /// credentials are refused even where none are required, since they are always a mistake
+    /// worth knowing about.
+    fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        needed: Permission,
+        required: bool,
+    ) -> Result<Option<Credentials>, Error> {
         let Some(value) = headers.get(header::AUTHORIZATION) else {
             if !required {
                 return Ok(None);
@@ -96,9 +130,14 @@ impl Access {
             } else {
                 HINT_NO_CREDENTIALS_CONFIGURED
             };
+            let doing = match needed {
+                Permission::Send => "Sending on a live channel",
+                Permission::Read => "Reading the message log",
+                Permission::Manage => "Changing who is reached",
+            };
             return Err(unauthorized(
                 ErrorCode::AuthenticationRequired,
-                "Sending on a live channel needs credentials, and this request has none.",
+                format!("{doing} needs credentials, and this request has none."),
             )
             .with_hint(hint));
         };
@@ -132,22 +171,25 @@ impl Access {
 
     /// Compares against every configured key (digests, so lengths leak nothing) without
     /// stopping at the first match, so timing tells nothing about which key was close.
-    fn api_key(&self, token: &str) -> Option<Caller> {
+    fn api_key(&self, token: &str) -> Option<Credentials> {
         let presented = digest::digest(&digest::SHA256, token.as_bytes());
-        let mut matched: Option<&digest::Digest> = None;
-        for key in &self.key_digests {
-            if bool::from(key.as_ref().ct_eq(presented.as_ref())) {
-                matched = Some(key);
+        let mut matched: Option<&(digest::Digest, Permissions)> = None;
+        for entry in &self.key_digests {
+            if bool::from(entry.0.as_ref().ct_eq(presented.as_ref())) {
+                matched = Some(entry);
             }
         }
-        matched.map(|key| Caller::ApiKey(format!("key:{}", hex::encode(&key.as_ref()[..4]))))
+        matched.map(|(key, permissions)| Credentials {
+            caller: Caller::ApiKey(format!("key:{}", hex::encode(&key.as_ref()[..4]))),
+            permissions: *permissions,
+        })
     }
 
     fn verify_jwt(
         &self,
         token: &str,
         (key, validation): &(DecodingKey, Validation),
-    ) -> Result<Caller, Error> {
+    ) -> Result<Credentials, Error> {
         let claims = jsonwebtoken::decode::<Claims>(token, key, validation)
             .map_err(|e| {
                 use jsonwebtoken::errors::ErrorKind as Jwt;
@@ -183,7 +225,14 @@ impl Access {
                 "Sign browser tokens for a few minutes only (NOTIFY_JWT_MAX_TTL_SECONDS).",
             ));
         }
-        Ok(Caller::Jwt(claims.sub.unwrap_or_else(|| "jwt".into())))
+        let permissions = match &claims.scope {
+            Some(scope) => Permissions::parse(scope, ' ', true).unwrap_or_default(),
+            None => Permissions::SEND,
+        };
+        Ok(Credentials {
+            caller: Caller::Jwt(claims.sub.unwrap_or_else(|| "jwt".into())),
+            permissions,
+        })
     }
 
     /// Decides on a request's `Origin`: none or same-origin (the browser is on this
@@ -219,6 +268,31 @@ pub enum CrossOrigin {
     Allowed(HeaderValue),
 }
 
+/// The 403 of credentials without the permission `needed`, naming it.
+fn lacks(needed: Permission, caller: &Caller) -> Error {
+    let code = match needed {
+        Permission::Send => ErrorCode::SendPermissionRequired,
+        Permission::Read => ErrorCode::ReadPermissionRequired,
+        Permission::Manage => ErrorCode::ManagePermissionRequired,
+    };
+    let name = needed.as_str();
+    let (credential, hint) = match caller {
+        Caller::Jwt(_) => (
+            "token",
+            format!("Have the practice app sign a token whose scope claim includes {name} (space-separated, such as \"read manage\")."),
+        ),
+        _ => (
+            "API key",
+            format!("Use a key whose NOTIFY_API_KEYS entry has no limit or one that includes {name} (key:{name})."),
+        ),
+    };
+    Error::new(
+        code,
+        format!("This {credential} lacks the {name} permission this request needs."),
+    )
+    .with_hint(hint)
+}
+
 fn unauthorized(code: ErrorCode, message: impl Into<String>) -> Error {
     Error::new(code, message)
 }
@@ -244,8 +318,12 @@ mod tests {
     fn access() -> Access {
         Access::new(&AccessConfig {
             api_keys: vec![
-                Secret::new("current-key-0123456789"),
-                Secret::new("previous-key-0123456789"),
+                (Secret::new("current-key-0123456789"), Permissions::ALL),
+                (Secret::new("previous-key-0123456789"), Permissions::ALL),
+                (
+                    Secret::new("reading-key-0123456789"),
+                    Permissions::parse("read", '+', false).unwrap(),
+                ),
             ],
             jwt_secret: Some(Secret::new(SECRET)),
             jwt_max_ttl: Duration::from_secs(900),
@@ -286,17 +364,22 @@ mod tests {
         .unwrap()
     }
 
+    /// Checks credentials as a send route does.
+    fn sends(access: &Access, headers: &HeaderMap, required: bool) -> Result<Option<Caller>, Error> {
+        access
+            .permit(headers, Permission::Send, required)
+            .map(|c| c.map(|c| c.caller))
+    }
+
     fn code(result: Result<Option<Caller>, Error>) -> &'static str {
         result.unwrap_err().code.as_str()
     }
 
     #[test]
     fn both_keys_of_a_rotation_are_accepted_and_named_without_the_key() {
-        let current = access()
-            .authenticate(&bearer("current-key-0123456789"), true)
+        let current = sends(&access(), &bearer("current-key-0123456789"), true)
             .unwrap();
-        let previous = access()
-            .authenticate(&bearer("previous-key-0123456789"), true)
+        let previous = sends(&access(), &bearer("previous-key-0123456789"), true)
             .unwrap();
         assert_ne!(current, previous);
         let Some(Caller::ApiKey(id)) = current else {
@@ -307,17 +390,17 @@ mod tests {
 
     #[test]
     fn missing_and_wrong_keys_are_refused() {
-        let error = access().authenticate(&HeaderMap::new(), true).unwrap_err();
+        let error = sends(&access(), &HeaderMap::new(), true).unwrap_err();
         assert_eq!(
             (error.status(), error.code.as_str()),
             (401, "authentication_required")
         );
         assert_eq!(
-            code(access().authenticate(&bearer("current-key-012345678"), true)),
+            code(sends(&access(), &bearer("current-key-012345678"), true)),
             "invalid_api_key"
         );
         assert_eq!(
-            code(access().authenticate(&headers(&[("authorization", "Basic abc")]), true)),
+            code(sends(&access(), &headers(&[("authorization", "Basic abc")]), true)),
             "invalid_authorization"
         );
     }
@@ -325,11 +408,11 @@ mod tests {
     #[test]
     fn no_credentials_are_fine_where_none_are_required_but_wrong_ones_never_are() {
         assert_eq!(
-            access().authenticate(&HeaderMap::new(), false).unwrap(),
+            sends(&access(), &HeaderMap::new(), false).unwrap(),
             None
         );
         assert_eq!(
-            code(access().authenticate(&bearer("nope"), false)),
+            code(sends(&access(), &bearer("nope"), false)),
             "invalid_api_key"
         );
     }
@@ -342,7 +425,7 @@ mod tests {
             json!({"exp": now() + 300, "sub": "user-7"}),
         );
         assert_eq!(
-            access().authenticate(&bearer(&jwt), true).unwrap(),
+            sends(&access(), &bearer(&jwt), true).unwrap(),
             Some(Caller::Jwt("user-7".into()))
         );
     }
@@ -392,7 +475,7 @@ mod tests {
             ("tampered", tampered_payload),
             ("alg none", unsigned),
         ] {
-            let error = access().authenticate(&bearer(&jwt), true).unwrap_err();
+            let error = sends(&access(), &bearer(&jwt), true).unwrap_err();
             assert_eq!(
                 (error.status(), error.code.as_str()),
                 (401, "invalid_token"),
@@ -430,5 +513,52 @@ mod tests {
             (error.status(), error.code.as_str()),
             (403, "origin_not_allowed")
         );
+    }
+
+    #[test]
+    fn a_limited_key_and_a_token_without_scope_are_refused_what_they_lack_naming_it() {
+        let reading = bearer("reading-key-0123456789");
+        let refused = access()
+            .permit(&reading, Permission::Send, true)
+            .unwrap_err();
+        assert_eq!(
+            (refused.status(), refused.code.as_str()),
+            (403, "send_permission_required")
+        );
+        assert!(access().permit(&reading, Permission::Read, true).is_ok());
+        let unscoped = token(Algorithm::HS256, SECRET, json!({"exp": now() + 300}));
+        let refused = access()
+            .permit(&bearer(&unscoped), Permission::Read, true)
+            .unwrap_err();
+        assert_eq!(refused.code.as_str(), "read_permission_required");
+        assert!(refused.message.contains("read permission"));
+        assert!(access().permit(&bearer(&unscoped), Permission::Send, true).is_ok());
+        let staff = token(
+            Algorithm::HS256,
+            SECRET,
+            json!({"exp": now() + 300, "scope": "read manage"}),
+        );
+        let credentials = access()
+            .permit(&bearer(&staff), Permission::Manage, true)
+            .unwrap()
+            .unwrap();
+        assert_eq!(credentials.permissions.names(), ["read", "manage"]);
+        assert_eq!(
+            access()
+                .permit(&bearer(&staff), Permission::Send, true)
+                .unwrap_err()
+                .code
+                .as_str(),
+            "send_permission_required"
+        );
+    }
+
+    #[test]
+    fn a_read_without_credentials_is_told_that_reading_needs_them() {
+        let error = access()
+            .permit(&HeaderMap::new(), Permission::Read, true)
+            .unwrap_err();
+        assert_eq!(error.code.as_str(), "authentication_required");
+        assert!(error.message.starts_with("Reading the message log needs credentials"));
     }
 }

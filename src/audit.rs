@@ -208,6 +208,9 @@ pub struct AuditEvent<'a> {
     pub message_id: Option<&'a str>,
     pub error_code: Option<ErrorCode>,
     pub provider_code: Option<&'a str>,
+    /// What to do about the error, as the send's answer said it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<&'a str>,
     pub status: u16,
     pub latency_ms: u64,
     pub recipients: Vec<AuditRecipient>,
@@ -225,6 +228,28 @@ pub struct AuditEvent<'a> {
     /// For a billing SMS: whether the patient's consent to texts was on file.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub consent_on_file: Option<bool>,
+}
+
+/// A message kept for later (its `sendAt`, or quiet hours), as its audit line says: when it
+/// is to go and why.
+#[derive(Debug, Serialize)]
+pub struct ScheduledLine<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// `send_scheduled`.
+    pub event: AuditKind,
+    pub time: String,
+    pub request_id: &'a str,
+    /// The message's id in the message log.
+    pub id: &'a str,
+    pub channel: Channel,
+    pub template: Option<TemplateName>,
+    pub caller: &'a str,
+    /// RFC 3339, UTC.
+    pub send_at: String,
+    /// Whether quiet hours moved it to `send_at`.
+    pub quiet_hours: bool,
+    pub recipients: Vec<AuditRecipient>,
 }
 
 #[derive(Debug, Clone, Serialize)]

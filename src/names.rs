@@ -75,6 +75,26 @@ pub fn names_schema(doc: &str, names: &[&str]) -> schemars::Schema {
 }
 
 names! {
+    /// What a caller may do: `send` (the send routes and batches, cancelling and moving a
+    /// scheduled message or a batch), `read` (the message log, its counts and events, batches,
+    /// suppressions, a patient's choices) and `manage` (adding and lifting suppressions,
+    /// changing a patient's choices, the audit export).
+    Permission {
+        Send = "send",
+        Read = "read",
+        Manage = "manage",
+    }
+}
+
+names! {
+    /// How `GET /api/messages` answers: a JSON page, or every matching message as CSV.
+    ExportFormat {
+        Json = "json",
+        Csv = "csv",
+    }
+}
+
+names! {
     /// Who carries a message.
     Provider {
         AwsSes = "aws-ses",
@@ -231,6 +251,7 @@ names! {
     /// What an audit line records.
     AuditKind {
         SendAttempt = "send_attempt",
+        SendScheduled = "send_scheduled",
         WebhookRefused = "webhook_refused",
         DeliveryEvent = "delivery_event",
         SuppressionAdded = "suppression_added",

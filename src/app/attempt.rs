@@ -292,6 +292,7 @@ impl App {
             message_id,
             error_code: error.map(|e| e.code),
             provider_code: error.and_then(|e| e.provider_code.as_deref()),
+            hint: error.and_then(|e| e.hint.as_deref()),
             status: error.map_or(200, Error::status),
             latency_ms: started.elapsed().as_millis() as u64,
             recipients: recipients.clone(),

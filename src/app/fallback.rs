@@ -116,7 +116,7 @@ impl App {
             sms_id,
             batch_id: None,
         };
-        self.store().schedule(&send, &[record], None).await
+        self.store().schedule(&send, &[record], &[], None).await
     }
 
     /// Delivery reports about messages with a prepared fallback: a delivery (or a read)

@@ -19,6 +19,14 @@ impl App {
         })
     }
 
+    /// The name of the zone [`practice_zone`](Self::practice_zone) is.
+    pub fn practice_zone_name(&self) -> &str {
+        match self.practice_zone().iana_name() {
+            Some(name) => name,
+            None => "UTC",
+        }
+    }
+
     /// The problem with `NOTIFY_TIMEZONE`, if the database does not know it.
     pub fn practice_zone_problem(&self) -> Option<FieldError> {
         let name = &self.config.quiet.zone_name;

@@ -20,13 +20,16 @@ impl App {
         self.store().messages(filter).await
     }
 
-    /// Counts by channel and status, and by template, over a time range.
+    /// Counts by channel and status, by template, and by day in the practice's time zone,
+    /// over a time range.
     pub async fn stats(
         &self,
         since: Option<OffsetDateTime>,
         until: Option<OffsetDateTime>,
     ) -> Result<Stats, Error> {
-        self.store().stats(since, until).await
+        self.store()
+            .stats(since, until, self.practice_zone_name())
+            .await
     }
 
     /// Delivery events in order after `after`; `None` when no kept event has that id.

@@ -38,6 +38,8 @@ pub(super) enum Pending {
         claim: Option<Claim>,
         send: ScheduledSend,
         records: Vec<MessageRecord>,
+        /// A `send_scheduled` line per message.
+        audit: Vec<String>,
     },
     Batch {
         claim: Option<Claim>,
@@ -90,9 +92,11 @@ impl App {
                 claim,
                 send,
                 records,
+                audit,
             } => {
+                let answer = claim.as_ref().zip(answer.as_ref());
                 self.store()
-                    .schedule(&send, &records, claim.as_ref().zip(answer.as_ref()))
+                    .schedule(&send, &records, &audit, answer)
                     .await?;
                 tracing::info!(id = %send.id, route = %send.route, "scheduled a send");
                 Ok(())

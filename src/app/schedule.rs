@@ -8,12 +8,12 @@ use super::admit::{Planned, Verdict};
 use super::attempt::misconfigured;
 use super::record::{Pending, Sending, Unrecorded};
 use super::{App, RequestContext};
-use crate::audit::AuditRecipient;
+use crate::audit::{AuditRecipient, ScheduledLine};
 use crate::config::ChannelConfig;
 use crate::error::{Error, ErrorCode};
-use crate::names::{Channel, MessageStatus, Provider, ScheduledRoute, StoreKind};
+use crate::names::{AuditKind, Channel, MessageStatus, Provider, ScheduledRoute, StoreKind};
 use crate::store::{Change, Changed, MessageRecord, ScheduledSend};
-use crate::support::{Sealer, new_id};
+use crate::support::{Sealer, new_id, now_rfc3339};
 use crate::templates::TemplateName;
 
 /// A send to keep for later, as its route describes it.
@@ -139,10 +139,36 @@ impl App {
             send_at: plan.send_at,
             deferred_until: plan.deferred_until,
         };
+        let send_at = crate::support::timestamp(plan.send_at);
+        let audit = records
+            .iter()
+            .map(|record| {
+                let recipients = (record.recipients.iter())
+                    .map(|r| AuditRecipient {
+                        hash: r.hash.clone(),
+                        masked: r.masked.clone(),
+                    })
+                    .collect();
+                self.auditor.record_change(&ScheduledLine {
+                    kind: "audit",
+                    event: AuditKind::SendScheduled,
+                    time: now_rfc3339(),
+                    request_id: &context.request_id,
+                    id: &record.id,
+                    channel: record.channel,
+                    template: record.template,
+                    caller: &record.caller,
+                    send_at: send_at.clone(),
+                    quiet_hours: plan.deferred_until.is_some(),
+                    recipients,
+                })
+            })
+            .collect();
         let pending = Pending::Scheduled {
             claim: admitted.claim,
             send,
             records,
+            audit,
         };
         Ok(Sending::Done(scheduled, Unrecorded(pending)))
     }

@@ -4,13 +4,16 @@ use std::time::Duration;
 
 use super::Secret;
 use super::vars::{Vars, read_number, read_secret};
+use crate::domain::Permissions;
 use crate::error::FieldError;
 
 /// Who may send: API keys for servers, short-lived JWTs for browsers, and the origins a
 /// browser may call from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccessConfig {
-    pub api_keys: Vec<Secret>,
+    /// Each key with what it may do: all, unless the key is followed by `:` and a limit such
+    /// as `read+manage`.
+    pub api_keys: Vec<(Secret, Permissions)>,
     pub jwt_secret: Option<Secret>,
     /// The longest a JWT may live (`exp` minus now), so a leaked token is soon worthless.
     pub jwt_max_ttl: Duration,
@@ -49,13 +52,26 @@ pub(super) fn read_access(vars: &Vars, invalid: &mut Vec<FieldError>) -> AccessC
         if key.is_empty() {
             continue;
         }
+        // `key:read+manage`: a key limited to some permissions. A key's own characters never
+        // include `:` (hex or base64 from the README's recipe).
+        let (key, permissions) = match key.rsplit_once(':') {
+            None => (key, Some(Permissions::ALL)),
+            Some((key, limit)) => (key, Permissions::parse(limit, '+', false)),
+        };
+        let Some(permissions) = permissions.filter(|p| *p != Permissions::default()) else {
+            invalid.push(FieldError::new(
+                "NOTIFY_API_KEYS",
+                "a key's limit (after its `:`) is not permissions from send, read and manage joined by + (such as key:read+manage), and the key is not used",
+            ));
+            continue;
+        };
         if key.len() < MIN_API_KEY_CHARS {
             invalid.push(FieldError::new(
                 "NOTIFY_API_KEYS",
                 format!("a key is shorter than {MIN_API_KEY_CHARS} characters and is not used"),
             ));
         } else {
-            api_keys.push(Secret::new(key));
+            api_keys.push((Secret::new(key), permissions));
         }
     }
     let mut allowed_origins = Vec::new();

@@ -44,6 +44,12 @@ codes! {
     InvalidToken = "invalid_token", 401;
     InvalidAuthorization = "invalid_authorization", 401;
     OriginNotAllowed = "origin_not_allowed", 403;
+    /// Credentials without the `send` permission (an API key's limit, a JWT's `scope`).
+    SendPermissionRequired = "send_permission_required", 403;
+    /// Credentials without the `read` permission.
+    ReadPermissionRequired = "read_permission_required", 403;
+    /// Credentials without the `manage` permission.
+    ManagePermissionRequired = "manage_permission_required", 403;
     InvalidSignature = "invalid_signature", 403;
     /// An unsubscribe or preference link this deployment did not sign, or one that was changed.
     InvalidLink = "invalid_link", 403;

@@ -10,11 +10,11 @@ use subtle::ConstantTimeEq;
 
 use super::route::{Endpoint, Incoming, Reply, Route};
 use super::{ResponseBody, request, response};
-use crate::access::CrossOrigin;
+use crate::access::{Credentials, CrossOrigin};
 use crate::app::{AfterAnswer, App, RequestContext};
 use crate::domain::Caller;
 use crate::error::{Error, ErrorCode};
-use crate::names::StoreKind;
+use crate::names::{Permission, StoreKind};
 use crate::support::new_id;
 
 /// Answers one request for `route`, running any work left for after the answer on the tokio
@@ -115,7 +115,7 @@ where
     }
     let context = match endpoint.caller_check {
         Some(check) => &RequestContext {
-            caller: check(app, request.headers())?,
+            caller: check(app, request.method(), request.headers())?,
             ..context.clone()
         },
         None => context,
@@ -140,40 +140,77 @@ fn method_not_allowed(route: Route, context: &RequestContext) -> Response<Respon
     response
 }
 
-/// The caller check of the sending routes: credentials whenever a channel is live (unless
-/// `NOTIFY_ALLOW_UNAUTHENTICATED=1`). The caller's rate is counted with the send's admission.
-pub(super) fn check_sender(app: &App, headers: &HeaderMap) -> Result<Caller, Error> {
-    let required = app.has_live_channel() && !app.access.allow_unauthenticated;
-    let caller = app.access.authenticate(headers, required)?;
-    Ok(caller_key(caller, headers))
-}
-
-/// The caller check of the message log's routes: credentials whenever a channel is live or a
+/// The caller check of a request needing `needed`: credentials with that permission wherever
+/// they are required. Sending needs them whenever a channel is live (unless
+/// `NOTIFY_ALLOW_UNAUTHENTICATED=1`); reading and managing whenever a channel is live or a
 /// database is set (even with both channels in demo mode, it may hold the live messages of an
-/// earlier deployment). Only the local demo on the memory store is open.
-pub(super) fn check_reader(app: &App, headers: &HeaderMap) -> Result<Caller, Error> {
-    let required = app.has_live_channel() || app.config().store.kind() == StoreKind::Postgres;
-    let caller = app.access.authenticate(headers, required)?;
-    Ok(caller_key(caller, headers))
+/// earlier deployment). Only the local demo on the memory store is open, to do anything. The
+/// caller's rate is counted with a send's admission.
+pub(super) fn permit(app: &App, headers: &HeaderMap, needed: Permission) -> Result<Caller, Error> {
+    let live = app.has_live_channel();
+    let required = match needed {
+        Permission::Send => live && !app.access.allow_unauthenticated,
+        Permission::Read | Permission::Manage => {
+            live || app.config().store.kind() == StoreKind::Postgres
+        }
+    };
+    let credentials = app.access.permit(headers, needed, required)?;
+    Ok(caller_key(credentials.map(|c| c.caller), headers))
 }
 
-/// The caller check of the audit export: an API key, never a browser's JWT (the trail is for a
-/// compliance review by the practice's own systems). Only the local demo on the memory store
-/// is open.
-pub(super) fn check_auditor(app: &App, headers: &HeaderMap) -> Result<Caller, Error> {
+/// The caller check of the sending routes.
+pub(super) fn check_sender(app: &App, _: &Method, headers: &HeaderMap) -> Result<Caller, Error> {
+    permit(app, headers, Permission::Send)
+}
+
+/// The caller check of routes that read with `GET` and send (cancel, move) otherwise.
+pub(super) fn check_reader_or_sender(
+    app: &App,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Caller, Error> {
+    let needed = if method == Method::GET {
+        Permission::Read
+    } else {
+        Permission::Send
+    };
+    permit(app, headers, needed)
+}
+
+/// The caller check of routes that read with `GET` and manage otherwise.
+pub(super) fn check_reader_or_manager(
+    app: &App,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Caller, Error> {
+    let needed = if method == Method::GET {
+        Permission::Read
+    } else {
+        Permission::Manage
+    };
+    permit(app, headers, needed)
+}
+
+/// The caller check of the audit export: an API key with `manage`, never a browser's JWT (the
+/// trail is for a compliance review by the practice's own systems). Only the local demo on the
+/// memory store is open.
+pub(super) fn check_auditor(app: &App, _: &Method, headers: &HeaderMap) -> Result<Caller, Error> {
     let open = !app.has_live_channel() && app.config().store.kind() == StoreKind::Memory;
-    match app.access.authenticate(headers, !open)? {
-        Some(Caller::Jwt(_)) => Err(Error::new(
+    match app.access.permit(headers, Permission::Manage, !open)? {
+        Some(Credentials {
+            caller: Caller::Jwt(_),
+            ..
+        }) => Err(Error::new(
             ErrorCode::InvalidAuthorization,
             "The audit export takes an API key (Authorization: Bearer <key>), not a browser token.",
         )),
-        caller => Ok(caller_key(caller, headers)),
+        credentials => Ok(caller_key(credentials.map(|c| c.caller), headers)),
     }
 }
 
 /// The dispatcher's caller check: `Authorization: Bearer $CRON_SECRET`, what Vercel Cron sends,
 /// compared in constant time. Without a usable `CRON_SECRET` it answers 503: never open.
-pub(super) fn check_cron(app: &App, headers: &HeaderMap) -> Result<Caller, Error> {
+pub(super) fn check_cron(app: &App, _: &Method, headers: &HeaderMap) -> Result<Caller, Error> {
     let Some(secret) = &app.config().dispatch.cron_secret else {
         return Err(Error::new(
             ErrorCode::DispatcherNotConfigured,

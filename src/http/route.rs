@@ -153,10 +153,10 @@ impl From<Response<ResponseBody>> for Reply {
 pub type Handler =
     for<'a> fn(&'a Arc<App>, Incoming, &'a RequestContext) -> BoxFuture<'a, Result<Reply, Error>>;
 
-/// Checks who is calling before the body is read (credentials where a send could reach a
-/// patient, or where the message log may hold real messages), and names the caller as limits
-/// count it.
-pub type CallerCheck = fn(&App, &http::HeaderMap) -> Result<Caller, Error>;
+/// Checks who is calling before the body is read (credentials with the permission the method
+/// needs, where a send could reach a patient or the message log may hold real messages), and
+/// names the caller as limits count it.
+pub type CallerCheck = fn(&App, &Method, &http::HeaderMap) -> Result<Caller, Error>;
 
 /// A route and the function that answers it.
 #[derive(Clone, Copy)]

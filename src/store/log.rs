@@ -7,7 +7,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::{Claim, StoredAnswer};
+use super::{Claim, Forwarding, StoredAnswer};
 use crate::error::{Error, ErrorCode};
 use crate::names::{Category, Channel, MessageStatus, Provider};
 use crate::support::BoxFuture;
@@ -34,11 +34,13 @@ pub trait MessageLog {
         filter: &'a MessageFilter,
     ) -> BoxFuture<'a, Result<MessagePage, Error>>;
 
-    /// Counts by channel and status, and by template, over a time range.
+    /// Counts by channel and status, by template, and by day (in the IANA time zone `zone`)
+    /// and channel, over a time range.
     fn stats<'a>(
         &'a self,
         since: Option<OffsetDateTime>,
         until: Option<OffsetDateTime>,
+        zone: &'a str,
     ) -> BoxFuture<'a, Result<Stats, Error>>;
 }
 
@@ -84,11 +86,19 @@ pub struct RecipientView {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EventView {
+    pub id: String,
     #[serde(rename = "type")]
     pub kind: MessageStatus,
     pub time: String,
     pub error_code: Option<String>,
     pub retryable: Option<bool>,
+    /// Its forwarding to the practice's webhook (`NOTIFY_EVENTS_URL`): `None` when it is not
+    /// forwarded.
+    #[serde(default)]
+    pub forward: Option<Forwarding>,
+    /// The forwarding attempts made so far.
+    #[serde(default)]
+    pub attempts: u16,
 }
 
 /// A message as `GET /api/messages/{id}` answers it.
@@ -126,6 +136,10 @@ pub struct MessageView {
     /// Only on a single message; lists leave them out.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub events: Option<Vec<EventView>>,
+    /// Only on a single message: the audit lines naming it (its send attempts, its
+    /// scheduling), oldest first.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub audit: Option<Vec<serde_json::Value>>,
 }
 
 /// Where a page of messages starts: after the message created at `created_at` with `id`.
@@ -167,6 +181,13 @@ pub struct MessageFilter {
     pub recipient_hash: Option<String>,
     /// The messages of one batch.
     pub batch: Option<String>,
+    pub category: Option<Category>,
+    /// Only messages that failed or bounced at some point, whatever their latest status.
+    pub ever_failed: bool,
+    /// The error code the message was recorded with (ours, as the send's answer gave it).
+    pub error_code: Option<ErrorCode>,
+    pub idempotency_key: Option<String>,
+    pub provider_message_id: Option<String>,
     pub since: Option<OffsetDateTime>,
     pub until: Option<OffsetDateTime>,
     pub limit: u16,
@@ -179,13 +200,65 @@ pub struct MessagePage {
     pub next_cursor: Option<String>,
 }
 
-/// Counts by channel then status, and by template.
+/// Counts by channel then status, by template, and by day and channel.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Stats {
     pub total: u64,
     pub by_channel: BTreeMap<String, BTreeMap<String, u64>>,
     pub by_template: BTreeMap<String, u64>,
+    /// Oldest day first, then email before sms.
+    #[serde(default)]
+    pub days: Vec<DayCount>,
+}
+
+/// One day's messages on one channel, by what became of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DayCount {
+    /// `YYYY-MM-DD` in the practice's time zone.
+    pub day: String,
+    pub channel: Channel,
+    /// Accepted by the provider (or logged in demo mode).
+    pub sent: u64,
+    /// Delivered, read or complained of: it reached the patient.
+    pub delivered: u64,
+    /// Failed or bounced, at the send or after it.
+    pub failed: u64,
+    pub bounced: u64,
+    pub complained: u64,
+}
+
+impl DayCount {
+    pub fn new(day: String, channel: Channel) -> Self {
+        Self {
+            day,
+            channel,
+            sent: 0,
+            delivered: 0,
+            failed: 0,
+            bounced: 0,
+            complained: 0,
+        }
+    }
+
+    /// Counts one message with `status` into its day, `accepted` when the provider took it.
+    pub fn count(&mut self, status: MessageStatus, accepted: bool) {
+        self.sent += u64::from(accepted);
+        match status {
+            MessageStatus::Delivered | MessageStatus::Read => self.delivered += 1,
+            MessageStatus::Complained => {
+                self.delivered += 1;
+                self.complained += 1;
+            }
+            MessageStatus::Failed => self.failed += 1,
+            MessageStatus::Bounced => {
+                self.failed += 1;
+                self.bounced += 1;
+            }
+            _ => {}
+        }
+    }
 }
 
 /// A page of at most `limit` messages from up to `limit + 1` fetched, newest first: the one

@@ -20,6 +20,7 @@ pub trait Schedule {
         &'a self,
         send: &'a ScheduledSend,
         messages: &'a [MessageRecord],
+        audit: &'a [String],
         answer: Option<(&'a Claim, &'a StoredAnswer)>,
     ) -> BoxFuture<'a, Result<(), Error>>;
 

@@ -15,6 +15,7 @@ mod live_ses;
 mod live_twilio;
 mod notifications;
 mod outbox;
+mod permissions;
 mod reach;
 mod scheduled;
 mod security;

@@ -17,7 +17,7 @@ use crate::store::{Cursor, MessageFilter};
 
 pub const BATCHES: Endpoint = Endpoint {
     route: Route::Batches,
-    caller_check: Some(pipeline::check_reader),
+    caller_check: Some(pipeline::check_reader_or_sender),
     handler: |app, incoming, context| Box::pin(batches(app, incoming, context)),
 };
 

@@ -14,7 +14,7 @@ use crate::error::{Error, FieldError};
 
 pub const EVENTS: Endpoint = Endpoint {
     route: Route::Events,
-    caller_check: Some(pipeline::check_reader),
+    caller_check: Some(pipeline::check_reader_or_sender),
     handler: |app, incoming, context| Box::pin(events(app, incoming, context)),
 };
 

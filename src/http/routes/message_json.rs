@@ -4,9 +4,18 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use super::message_trail::Trail;
+use crate::config::GuardConfig;
 use crate::names::{Category, Channel, MessageStatus, Provider};
-use crate::store::{EventView, MessageView, RecipientView, Stats};
+use crate::store::{EventView, Forwarding, MessageView, RecipientView, Stats};
 use crate::templates::TemplateName;
+
+/// SES's lines, in percent of emails sent: it reviews an account at a 5% bounce rate or a 0.1%
+/// complaint rate, and may pause its sending at 10% and 0.5%.
+const SES_BOUNCE_REVIEW: f64 = 5.0;
+const SES_BOUNCE_PAUSE: f64 = 10.0;
+const SES_COMPLAINT_REVIEW: f64 = 0.1;
+const SES_COMPLAINT_PAUSE: f64 = 0.5;
 
 /// One message of the log: never a body, a subject, template data or a full address or
 /// number. `GET /api/messages/{id}` gives it with its events, a page's row without.
@@ -50,6 +59,9 @@ pub(in crate::http) struct Message<'a> {
     /// Only on a single message.
     #[serde(skip_serializing_if = "Option::is_none")]
     events: Option<Vec<Event<'a>>>,
+    /// Only on a single message: its scheduling and send attempts, from the audit trail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trail: Option<Trail>,
 }
 
 /// A recipient, masked for a person and hashed for look-ups; never the address itself.
@@ -74,6 +86,12 @@ pub(in crate::http) struct Event<'a> {
     time: &'a str,
     error_code: Option<&'a str>,
     retryable: Option<bool>,
+    /// Its forwarding to the practice's webhook (`NOTIFY_EVENTS_URL`): `null` when events are
+    /// not forwarded.
+    #[schemars(with = "Option<String>", extend("enum" = ["pending", "delivered", "failed", null]))]
+    forward: Option<Forwarding>,
+    /// The forwarding attempts made so far.
+    forward_attempts: u16,
 }
 
 /// Counts by channel then status, and by template.
@@ -83,6 +101,44 @@ pub(in crate::http) struct Counts<'a> {
     total: u64,
     by_channel: &'a std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>>,
     by_template: &'a std::collections::BTreeMap<String, u64>,
+    /// Each day's messages per channel (days in `zone`), oldest first.
+    days: Vec<Day<'a>>,
+    /// The practice's time zone (`NOTIFY_TIMEZONE`), which the days are counted in.
+    zone: &'a str,
+    /// Email bounce and complaint rates, in percent, that SES reviews and pauses an account
+    /// at, and that this deployment's reputation guard holds sends at.
+    lines: RateLines,
+}
+
+/// One day's messages on one channel.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+struct Day<'a> {
+    /// `YYYY-MM-DD`.
+    #[schemars(regex(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))]
+    day: &'a str,
+    channel: Channel,
+    /// Accepted by the provider (or logged in demo mode).
+    sent: u64,
+    /// Delivered, read or complained of.
+    delivered: u64,
+    /// Failed or bounced, at the send or after it.
+    failed: u64,
+    bounced: u64,
+    complained: u64,
+}
+
+/// Where bounce and complaint rates (percent of emails sent) draw attention.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+struct RateLines {
+    bounce_review: f64,
+    bounce_pause: f64,
+    complaint_review: f64,
+    complaint_pause: f64,
+    /// The guard's hold lines, `null` when the guard is off.
+    bounce_hold: Option<f64>,
+    complaint_hold: Option<f64>,
 }
 
 impl<'a> Message<'a> {
@@ -121,6 +177,7 @@ impl<'a> From<&'a MessageView> for Message<'a> {
                 .events
                 .as_ref()
                 .map(|events| events.iter().map(Event::from).collect()),
+            trail: view.audit.as_deref().map(Trail::of),
         }
     }
 }
@@ -142,16 +199,41 @@ impl<'a> From<&'a EventView> for Event<'a> {
             time: &view.time,
             error_code: view.error_code.as_deref(),
             retryable: view.retryable,
+            forward: view.forward,
+            forward_attempts: view.attempts,
         }
     }
 }
 
-impl<'a> From<&'a Stats> for Counts<'a> {
-    fn from(stats: &'a Stats) -> Self {
+impl<'a> Counts<'a> {
+    pub(super) fn new(stats: &'a Stats, zone: &'a str, guard: &GuardConfig) -> Self {
+        let hold = |line: f64| guard.enabled.then_some(line);
         Self {
             total: stats.total,
             by_channel: &stats.by_channel,
             by_template: &stats.by_template,
+            days: stats
+                .days
+                .iter()
+                .map(|d| Day {
+                    day: &d.day,
+                    channel: d.channel,
+                    sent: d.sent,
+                    delivered: d.delivered,
+                    failed: d.failed,
+                    bounced: d.bounced,
+                    complained: d.complained,
+                })
+                .collect(),
+            zone,
+            lines: RateLines {
+                bounce_review: SES_BOUNCE_REVIEW,
+                bounce_pause: SES_BOUNCE_PAUSE,
+                complaint_review: SES_COMPLAINT_REVIEW,
+                complaint_pause: SES_COMPLAINT_PAUSE,
+                bounce_hold: hold(guard.bounce_hold),
+                complaint_hold: hold(guard.complaint_hold),
+            },
         }
     }
 }

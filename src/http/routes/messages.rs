@@ -8,25 +8,26 @@ use serde::Serialize;
 use super::super::query::{Query, time};
 use super::super::route::{Endpoint, Incoming, Reply, Route};
 use super::super::{pipeline, request, response};
+use super::message_csv;
 use super::message_json::{Counts, Message};
 use super::send_answers::ScheduledBody;
 use crate::app::{App, RequestContext};
 use crate::domain::{EmailAddress, PhoneNumber};
 use crate::error::{Error, ErrorCode};
-use crate::names::{Channel, MessageStatus};
+use crate::names::{Category, Channel, ExportFormat as Format, MessageStatus};
 use crate::requests::RescheduleRequest;
 use crate::store::{Change, Cursor, MessageFilter};
 use crate::templates::TemplateName;
 
 pub const MESSAGES: Endpoint = Endpoint {
     route: Route::Messages,
-    caller_check: Some(pipeline::check_reader),
+    caller_check: Some(pipeline::check_reader_or_sender),
     handler: |app, incoming, context| Box::pin(messages(app, incoming, context)),
 };
 
 pub const MESSAGE_STATS: Endpoint = Endpoint {
     route: Route::MessageStats,
-    caller_check: Some(pipeline::check_reader),
+    caller_check: Some(pipeline::check_reader_or_sender),
     handler: |app, incoming, context| Box::pin(stats(app, incoming, context)),
 };
 
@@ -42,10 +43,16 @@ pub(in crate::http) const LIST_PARAMETERS: &[&str] = &[
     "template",
     "recipient",
     "batch",
+    "category",
+    "everFailed",
+    "errorCode",
+    "idempotencyKey",
+    "providerMessageId",
     "since",
     "until",
     "limit",
     "cursor",
+    "format",
 ];
 
 /// The counts' query parameters.
@@ -75,7 +82,15 @@ async fn messages(app: &App, incoming: Incoming, context: &RequestContext) -> Re
         }
         _ => {}
     }
+    let mut problems = Vec::new();
+    let format = query.parsed("format", Format::parse, "json or csv", &mut problems);
+    if !problems.is_empty() {
+        return Err(Error::invalid_fields(problems));
+    }
     let filter = filter(app, &query)?;
+    if format == Some(Format::Csv) {
+        return message_csv::export(app, filter, context).await;
+    }
     let page = app.messages(&filter).await?;
     let body = Page {
         success: true,
@@ -158,6 +173,32 @@ fn filter(app: &App, query: &Query) -> Result<MessageFilter, Error> {
             p,
         ),
         batch: query.parsed("batch", batch_id, "a batchId (bat_...)", p),
+        category: query.parsed("category", Category::parse, "a category", p),
+        ever_failed: query
+            .parsed(
+                "everFailed",
+                |t| match t {
+                    "true" => Some(true),
+                    "false" => Some(false),
+                    _ => None,
+                },
+                "true or false",
+                p,
+            )
+            .unwrap_or(false),
+        error_code: query.parsed(
+            "errorCode",
+            |c| ErrorCode::ALL.iter().copied().find(|e| e.as_str() == c),
+            "an error code of this API (README, Errors)",
+            p,
+        ),
+        idempotency_key: query.parsed("idempotencyKey", text, "1 to 255 characters", p),
+        provider_message_id: query.parsed(
+            "providerMessageId",
+            text,
+            "1 to 255 characters",
+            p,
+        ),
         since: query.parsed("since", time, "an RFC 3339 time with an offset", p),
         until: query.parsed("until", time, "an RFC 3339 time with an offset", p),
         limit: query
@@ -180,6 +221,11 @@ fn filter(app: &App, query: &Query) -> Result<MessageFilter, Error> {
     } else {
         Err(Error::invalid_fields(problems))
     }
+}
+
+/// A value compared as it is: an idempotency key or a provider's id.
+fn text(text: &str) -> Option<String> {
+    (1..=255).contains(&text.len()).then(|| text.to_owned())
 }
 
 /// A batch's id as `POST /api/batch` gave it.
@@ -219,7 +265,7 @@ async fn stats(app: &App, incoming: Incoming, context: &RequestContext) -> Resul
     let stats = app.stats(since, until).await?;
     let body = StatsBody {
         success: true,
-        stats: Counts::from(&stats),
+        stats: Counts::new(&stats, app.practice_zone_name(), &app.config().reach.guard),
     };
     Ok(Reply::from(response::json(
         &context.request_id,

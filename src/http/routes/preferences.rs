@@ -50,7 +50,7 @@ async fn preferences(
     };
     let caller = match linked {
         Some(_) => Caller::Patient,
-        None => pipeline::check_reader(app, headers)?,
+        None => pipeline::check_reader_or_manager(app, &incoming.parts.method, headers)?,
     };
     let context = &RequestContext {
         caller,

@@ -18,7 +18,7 @@ use crate::store::{Cursor, Suppression, SuppressionFilter};
 
 pub const SUPPRESSIONS: Endpoint = Endpoint {
     route: Route::Suppressions,
-    caller_check: Some(pipeline::check_reader),
+    caller_check: Some(pipeline::check_reader_or_manager),
     handler: |app, incoming, context| Box::pin(suppressions(app, incoming, context)),
 };
 

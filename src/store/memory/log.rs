@@ -1,12 +1,16 @@
 //! The memory store's message log: records written (a scheduled one's replaced under its id),
 //! read by id or filter, newest first, and counted.
 
+use std::collections::BTreeMap;
+
 use time::OffsetDateTime;
 
 use super::audit::append;
 use super::{MAX_MESSAGES, MemoryStore, State, Stored};
 use crate::error::Error;
 use crate::store::log::page;
+use crate::names::MessageStatus;
+use crate::store::log::DayCount;
 use crate::store::{
     Claim, MessageFilter, MessageLog, MessagePage, MessageRecord, MessageView, Stats, StoredAnswer,
 };
@@ -40,7 +44,19 @@ impl MessageLog for MemoryStore {
                 .find(|m| m.view.id == id || m.view.provider_message_id.as_deref() == Some(id));
             Ok(found.map(|m| {
                 let mut view = m.view.clone();
-                view.events.get_or_insert_with(Vec::new);
+                // Forwarding moves on in the outbox's rows; the audit lines are the trail's.
+                for event in view.events.get_or_insert_with(Vec::new) {
+                    if let Some(row) = state.events.iter().find(|row| row.id == event.id) {
+                        event.forward = row.forward;
+                        event.attempts = row.attempts;
+                    }
+                }
+                view.audit = Some(
+                    (state.audit.iter())
+                        .filter_map(|(_, _, line)| serde_json::from_str(line).ok())
+                        .filter(|line: &serde_json::Value| line["id"] == view.id.as_str())
+                        .collect(),
+                );
                 view
             }))
         })
@@ -76,10 +92,13 @@ impl MessageLog for MemoryStore {
         &'a self,
         since: Option<OffsetDateTime>,
         until: Option<OffsetDateTime>,
+        zone: &'a str,
     ) -> BoxFuture<'a, Result<Stats, Error>> {
         Box::pin(async move {
+            let zone = jiff::tz::TimeZone::get(zone).unwrap_or(jiff::tz::TimeZone::UTC);
             let state = self.state();
             let mut stats = Stats::default();
+            let mut days: BTreeMap<(String, &str), DayCount> = BTreeMap::new();
             let in_range = state.messages.iter().filter(|m| {
                 since.is_none_or(|t| m.created_at >= t) && until.is_none_or(|t| m.created_at < t)
             });
@@ -98,7 +117,14 @@ impl MessageLog for MemoryStore {
                         .entry(template.as_str().to_owned())
                         .or_default() += 1;
                 }
+                let day = jiff::Timestamp::from_second(message.created_at.unix_timestamp())
+                    .map(|t| t.to_zoned(zone.clone()).date().to_string())
+                    .unwrap_or_default();
+                days.entry((day.clone(), view.channel.as_str()))
+                    .or_insert_with(|| DayCount::new(day, view.channel))
+                    .count(view.status, view.provider_message_id.is_some());
             }
+            stats.days = days.into_values().collect();
             Ok(stats)
         })
     }
@@ -169,12 +195,36 @@ fn matches(message: &Stored, filter: &MessageFilter) -> bool {
             .batch
             .as_deref()
             .is_none_or(|b| view.batch_id.as_deref() == Some(b))
+        && filter.category.is_none_or(|c| view.category == Some(c))
+        && (!filter.ever_failed || ever_failed(view))
+        && filter
+            .error_code
+            .is_none_or(|c| view.error_code.as_deref() == Some(c.as_str()))
+        && filter
+            .idempotency_key
+            .as_deref()
+            .is_none_or(|k| view.idempotency_key.as_deref() == Some(k))
+        && filter
+            .provider_message_id
+            .as_deref()
+            .is_none_or(|p| view.provider_message_id.as_deref() == Some(p))
         && filter.since.is_none_or(|t| message.created_at >= t)
         && filter.until.is_none_or(|t| message.created_at < t)
         && filter
             .cursor
             .as_ref()
             .is_none_or(|c| (message.created_at, view.id.as_str()) < (c.created_at, c.id.as_str()))
+}
+
+/// Whether a message failed or bounced, now or in any of its reports.
+fn ever_failed(view: &MessageView) -> bool {
+    let failing = |status| matches!(status, MessageStatus::Failed | MessageStatus::Bounced);
+    failing(view.status)
+        || view
+            .events
+            .iter()
+            .flatten()
+            .any(|event| failing(event.kind))
 }
 
 fn view_of(record: &MessageRecord, created_at: OffsetDateTime) -> MessageView {
@@ -199,5 +249,6 @@ fn view_of(record: &MessageRecord, created_at: OffsetDateTime) -> MessageView {
         updated_at: timestamp(created_at),
         recipients: record.recipients.clone(),
         events: Some(Vec::new()),
+        audit: None,
     }
 }

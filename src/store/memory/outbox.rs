@@ -244,10 +244,13 @@ fn advance_message(
     let status = event.kind.status();
     let events = message.view.events.get_or_insert_with(Vec::new);
     events.push(EventView {
+        id: event.id.clone(),
         kind: status,
         time: event.time.clone(),
         error_code: event.error_code.clone(),
         retryable: event.retryable,
+        forward: None,
+        attempts: 0,
     });
     if status.rank() > message.rank {
         message.rank = status.rank();

@@ -36,8 +36,13 @@ impl Schedule for MemoryStore {
         &'a self,
         send: &'a ScheduledSend,
         messages: &'a [MessageRecord],
+        audit: &'a [String],
         answer: Option<(&'a Claim, &'a StoredAnswer)>,
     ) -> BoxFuture<'a, Result<(), Error>> {
+        let now = self.now();
+        for line in audit {
+            super::audit::append(&mut self.state(), now, line);
+        }
         self.schedule_now(send, messages, answer);
         done(())
     }

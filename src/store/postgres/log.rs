@@ -85,13 +85,18 @@ const MESSAGE: &str = concat!(
     "SELECT ",
     view!(),
     r#" || jsonb_build_object('events', (SELECT coalesce(jsonb_agg(jsonb_build_object(
-        'type', e.type, 'time', e.time, 'errorCode', e.error_code, 'retryable', e.retryable)
-        ORDER BY e.received_at, e.id), '[]') FROM notify_events e WHERE e.message_id = m.id))
+        'id', e.id, 'type', e.type, 'time', e.time, 'errorCode', e.error_code, 'retryable', e.retryable,
+        'forward', e.forward, 'attempts', e.attempts)
+        ORDER BY e.received_at, e.id), '[]') FROM notify_events e WHERE e.message_id = m.id),
+    'audit', (SELECT coalesce(jsonb_agg(a.line ORDER BY a.id), '[]') FROM notify_audit a
+        WHERE a.line->>'id' = m.id))
 FROM notify_messages m WHERE m.id = $1 OR m.provider_message_id = $1
 ORDER BY m.id = $1 DESC, m.created_at DESC LIMIT 1"#
 );
 
-/// Newest first, after the cursor ($7, $8), at most $9 rows; of the batch $10.
+/// Newest first, after the cursor ($7, $8), at most $9 rows; of the batch $10, the category
+/// $11, failed or bounced at some point ($12), with the error code $13, the idempotency key
+/// $14, the provider's id $15.
 const MESSAGES: &str = concat!(
     "SELECT ",
     view!(),
@@ -106,13 +111,22 @@ WHERE ($1::text IS NULL OR m.channel = $1)
   AND ($6::text IS NULL OR m.created_at < $6::timestamptz)
   AND ($7::text IS NULL OR (m.created_at, m.id) < ($7::timestamptz, $8))
   AND ($10::text IS NULL OR m.batch_id = $10)
+  AND ($11::text IS NULL OR m.category = $11)
+  AND (NOT $12::boolean OR m.status IN ('failed', 'bounced') OR EXISTS (
+        SELECT 1 FROM notify_events e WHERE e.message_id = m.id AND e.type IN ('failed', 'bounced')))
+  AND ($13::text IS NULL OR m.error_code = $13)
+  AND ($14::text IS NULL OR m.idempotency_key = $14)
+  AND ($15::text IS NULL OR m.provider_message_id = $15)
 ORDER BY m.created_at DESC, m.id DESC
 LIMIT $9"#
 );
 
+/// Over the range $1..$2, days in the time zone $3.
 const STATS: &str = r#"
 WITH s AS (
-    SELECT channel, status, template FROM notify_messages
+    SELECT channel, status, template, provider_message_id IS NOT NULL AS accepted,
+        to_char(created_at AT TIME ZONE $3, 'YYYY-MM-DD') AS day
+    FROM notify_messages
     WHERE ($1::text IS NULL OR created_at >= $1::timestamptz)
       AND ($2::text IS NULL OR created_at < $2::timestamptz)
 )
@@ -123,7 +137,16 @@ SELECT jsonb_build_object(
         FROM (SELECT channel, status, count(*) AS n FROM s GROUP BY 1, 2) counts
         GROUP BY channel) channels),
     'byTemplate', (SELECT coalesce(jsonb_object_agg(template, n), '{}') FROM (
-        SELECT template, count(*) AS n FROM s WHERE template IS NOT NULL GROUP BY 1) templates))"#;
+        SELECT template, count(*) AS n FROM s WHERE template IS NOT NULL GROUP BY 1) templates),
+    'days', (SELECT coalesce(jsonb_agg(jsonb_build_object('day', day, 'channel', channel,
+            'sent', sent, 'delivered', delivered, 'failed', failed, 'bounced', bounced,
+            'complained', complained) ORDER BY day, channel), '[]') FROM (
+        SELECT day, channel, count(*) FILTER (WHERE accepted) AS sent,
+            count(*) FILTER (WHERE status IN ('delivered', 'read', 'complained')) AS delivered,
+            count(*) FILTER (WHERE status IN ('failed', 'bounced')) AS failed,
+            count(*) FILTER (WHERE status = 'bounced') AS bounced,
+            count(*) FILTER (WHERE status = 'complained') AS complained
+        FROM s GROUP BY 1, 2) days))"#;
 
 /// The parameters `RECORD` and `SCHEDULE` share ($1 to $6): each record with the rank of
 /// its status, which Postgres compares to move forward; the answer kept for replays; the audit
@@ -207,6 +230,8 @@ impl MessageLog for PostgresStore {
             let channel = filter.channel.map(|c| c.as_str());
             let template = filter.template.map(|t| t.as_str());
             let status = filter.status.map(|s| s.as_str());
+            let category = filter.category.map(|c| c.as_str());
+            let error_code = filter.error_code.map(|c| c.as_str());
             let since = rfc3339(filter.since);
             let until = rfc3339(filter.until);
             let after = rfc3339(filter.cursor.as_ref().map(|c| c.created_at));
@@ -226,6 +251,11 @@ impl MessageLog for PostgresStore {
                         (&after_id, Type::TEXT),
                         (&limit, Type::INT8),
                         (&filter.batch, Type::TEXT),
+                        (&category, Type::TEXT),
+                        (&filter.ever_failed, Type::BOOL),
+                        (&error_code, Type::TEXT),
+                        (&filter.idempotency_key, Type::TEXT),
+                        (&filter.provider_message_id, Type::TEXT),
                     ],
                 )
                 .await?;
@@ -244,12 +274,16 @@ impl MessageLog for PostgresStore {
         &'a self,
         since: Option<OffsetDateTime>,
         until: Option<OffsetDateTime>,
+        zone: &'a str,
     ) -> BoxFuture<'a, Result<Stats, Error>> {
         Box::pin(async move {
             let since = rfc3339(since);
             let until = rfc3339(until);
             let stats: Option<Stats> = self
-                .json(STATS, &[(&since, Type::TEXT), (&until, Type::TEXT)])
+                .json(
+                    STATS,
+                    &[(&since, Type::TEXT), (&until, Type::TEXT), (&zone, Type::TEXT)],
+                )
                 .await?;
             Ok(stats.unwrap_or_default())
         })

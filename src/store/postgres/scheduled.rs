@@ -108,10 +108,11 @@ impl Schedule for PostgresStore {
         &'a self,
         send: &'a ScheduledSend,
         messages: &'a [MessageRecord],
+        audit: &'a [String],
         answer: Option<(&'a Claim, &'a StoredAnswer)>,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            let record = Recorded::new(messages, &[], answer)?;
+            let record = Recorded::new(messages, audit, answer)?;
             let route = send.route.as_str();
             let send_at = rfc3339(Some(send.send_at));
             let caller = send.caller.to_string();

@@ -45,7 +45,7 @@ async fn a_scheduled_send_waits_is_leased_once_when_due_and_its_record_is_replac
             waiting("msg_s", Channel::Email),
             waiting("msg_s2", Channel::Sms),
         ];
-        store.schedule(&send, &records, None).await.unwrap();
+        store.schedule(&send, &records, &[], None).await.unwrap();
         let message = store.message("msg_s2").await.unwrap().unwrap();
         assert_eq!(message.status, MessageStatus::Scheduled, "{name}");
         let health = store.check().await.scheduled.unwrap();
@@ -134,7 +134,7 @@ async fn a_cancelled_send_is_never_due_and_its_messages_are_cancelled() {
             waiting("msg_c", Channel::Email),
             waiting("msg_c2", Channel::Sms),
         ];
-        store.schedule(&send, &records, None).await.unwrap();
+        store.schedule(&send, &records, &[], None).await.unwrap();
         let cancelled = store.change("msg_c", Change::Cancel).await.unwrap();
         assert_eq!(
             cancelled,
@@ -180,7 +180,7 @@ async fn a_send_whose_dispatcher_stopped_is_never_sent_again_and_its_messages_fa
             waiting("msg_l", Channel::Email),
             waiting("msg_l2", Channel::Sms),
         ];
-        store.schedule(&send, &records, None).await.unwrap();
+        store.schedule(&send, &records, &[], None).await.unwrap();
         let short = Duration::from_millis(200);
         assert_eq!(
             store.due_sends(10, short, None).await.unwrap().len(),
