@@ -57,6 +57,17 @@ pub struct Credentials {
     pub permissions: Permissions,
 }
 
+impl Credentials {
+    /// Whether they allow `needed`: a 403 naming it when they do not.
+    pub fn allow(&self, needed: Permission) -> Result<(), Error> {
+        if self.permissions.allows(needed) {
+            Ok(())
+        } else {
+            Err(lacks(needed, &self.caller))
+        }
+    }
+}
+
 impl Access {
     pub fn new(config: &AccessConfig) -> Self {
         let jwt = config.jwt_secret.as_ref().map(|secret| {
@@ -103,19 +114,18 @@ impl Access {
         needed: Permission,
         required: bool,
     ) -> Result<Option<Credentials>, Error> {
-        match self.authenticate(headers, needed, required)? {
-            Some(credentials) if !credentials.permissions.allows(needed) => {
-                Err(lacks(needed, &credentials.caller))
-            }
-            credentials => Ok(credentials),
+        let credentials = self.authenticate(headers, needed, required)?;
+        if let Some(credentials) = &credentials {
+            credentials.allow(needed)?;
         }
+        Ok(credentials)
     }
 
     /// Checks the request's credentials: who they name and what they allow, or `None` without
     /// any where none are `required` (to do what `needed` says, for the message). Wrong
     /// credentials are refused even where none are required, since they are always a mistake
     /// worth knowing about.
-    fn authenticate(
+    pub fn authenticate(
         &self,
         headers: &HeaderMap,
         needed: Permission,

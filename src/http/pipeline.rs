@@ -196,7 +196,10 @@ pub(super) fn check_reader_or_manager(
 /// memory store is open.
 pub(super) fn check_auditor(app: &App, _: &Method, headers: &HeaderMap) -> Result<Caller, Error> {
     let open = !app.has_live_channel() && app.config().store.kind() == StoreKind::Memory;
-    match app.access.permit(headers, Permission::Manage, !open)? {
+    let credentials = app
+        .access
+        .authenticate(headers, Permission::Manage, !open)?;
+    match credentials {
         Some(Credentials {
             caller: Caller::Jwt(_),
             ..
@@ -204,7 +207,11 @@ pub(super) fn check_auditor(app: &App, _: &Method, headers: &HeaderMap) -> Resul
             ErrorCode::InvalidAuthorization,
             "The audit export takes an API key (Authorization: Bearer <key>), not a browser token.",
         )),
-        credentials => Ok(caller_key(credentials.map(|c| c.caller), headers)),
+        Some(credentials) => {
+            credentials.allow(Permission::Manage)?;
+            Ok(credentials.caller)
+        }
+        None => Ok(caller_key(None, headers)),
     }
 }
 

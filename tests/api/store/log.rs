@@ -124,7 +124,7 @@ async fn messages_are_found_by_either_id_filtered_counted_and_paged_newest_first
             "{name}"
         );
 
-        let stats = store.stats(Some(at(2)), None).await.unwrap();
+        let stats = store.stats(Some(at(2)), None, "UTC").await.unwrap();
         assert_eq!(stats.total, 4, "{name}");
         assert_eq!(stats.by_channel["email"]["sent"], 2, "{name}");
         assert_eq!(stats.by_channel["sms"]["sent"], 2, "{name}");
@@ -178,6 +178,150 @@ async fn a_fallback_names_its_original_and_the_original_its_fallback() {
             Some("msg_email"),
             "{name}"
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_activity_filters_find_by_category_failure_error_key_and_provider_id_and_days_count_in_the_zone()
+ {
+    on_both(|name, store| async move {
+        let store = store.as_ref();
+        let template = Some(TemplateName::PaymentFailed);
+        let mut failed = record("msg_f", Channel::Email, "ses-f", template, "ha", 1);
+        failed.status = MessageStatus::Failed;
+        failed.error_code = Some(ErrorCode::InvalidRecipient);
+        failed.provider_message_id = None;
+        let mut keyed = record("msg_k", Channel::Sms, "SMk", None, "hb", 2);
+        keyed.idempotency_key = Some("order-7".into());
+        // Delivered, then reported failed (a status never moves back): "ever failed", though
+        // its latest status is not.
+        let mut retried = record("msg_r", Channel::Sms, "SMr", None, "hc", 3);
+        retried.status = MessageStatus::Sent;
+        store
+            .record(&[failed, keyed, retried], &[], None)
+            .await
+            .unwrap();
+        apply(
+            store,
+            &event("ev_r1", EventKind::Delivered, "SMr", "hc"),
+            "{}",
+            false,
+        )
+        .await;
+        apply(
+            store,
+            &event("ev_r2", EventKind::Failed, "SMr", "hc"),
+            "{}",
+            false,
+        )
+        .await;
+        let only = |f: MessageFilter| async move {
+            let page = store
+                .messages(&MessageFilter { limit: 100, ..f })
+                .await
+                .unwrap();
+            page.messages
+                .iter()
+                .map(|m| m.id.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            only(MessageFilter {
+                category: Some(Category::BillingAlerts),
+                ..Default::default()
+            })
+            .await,
+            ["msg_f"],
+            "{name}"
+        );
+        assert_eq!(
+            only(MessageFilter {
+                ever_failed: true,
+                ..Default::default()
+            })
+            .await,
+            ["msg_r", "msg_f"],
+            "{name}"
+        );
+        assert_eq!(
+            only(MessageFilter {
+                error_code: Some(ErrorCode::InvalidRecipient),
+                ..Default::default()
+            })
+            .await,
+            ["msg_f"],
+            "{name}"
+        );
+        assert_eq!(
+            only(MessageFilter {
+                idempotency_key: Some("order-7".into()),
+                ..Default::default()
+            })
+            .await,
+            ["msg_k"],
+            "{name}"
+        );
+        assert_eq!(
+            only(MessageFilter {
+                provider_message_id: Some("SMr".into()),
+                ..Default::default()
+            })
+            .await,
+            ["msg_r"],
+            "{name}"
+        );
+        // 20:26 UTC on 28 May is the 29th in Tokyo.
+        let stats = store.stats(None, None, "Asia/Tokyo").await.unwrap();
+        let days: Vec<(String, Channel, u64, u64, u64)> = stats
+            .days
+            .iter()
+            .map(|d| (d.day.clone(), d.channel, d.sent, d.delivered, d.failed))
+            .collect();
+        assert_eq!(
+            days,
+            [
+                ("2026-05-29".to_owned(), Channel::Email, 0, 0, 1),
+                ("2026-05-29".to_owned(), Channel::Sms, 2, 1, 0),
+            ],
+            "{name}"
+        );
+        let one = store.message("msg_r").await.unwrap().unwrap();
+        let kinds: Vec<MessageStatus> = one.events.unwrap().iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, [MessageStatus::Delivered, MessageStatus::Failed], "{name}");
+        assert_eq!(one.status, MessageStatus::Delivered, "{name}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_message_carries_the_audit_lines_that_name_it_oldest_first() {
+    on_both(|name, store| async move {
+        let store = store.as_ref();
+        let lines = [
+            r#"{"type":"audit","event":"send_scheduled","id":"msg_a","send_at":"2030-01-01T14:00:00Z","quiet_hours":true}"#.to_owned(),
+            r#"{"type":"audit","event":"send_attempt","id":"msg_b","outcome":"sent"}"#.to_owned(),
+        ];
+        let records = [
+            record("msg_a", Channel::Email, "ses-a", None, "ha", 1),
+            record("msg_b", Channel::Email, "ses-b", None, "ha", 2),
+        ];
+        store.record(&records, &lines, None).await.unwrap();
+        store
+            .append_audit(r#"{"type":"audit","event":"send_attempt","id":"msg_a","outcome":"sent"}"#)
+            .await
+            .unwrap();
+        let audit = store.message("msg_a").await.unwrap().unwrap().audit.unwrap();
+        let events: Vec<&str> = audit.iter().map(|l| l["event"].as_str().unwrap()).collect();
+        assert_eq!(events, ["send_scheduled", "send_attempt"], "{name}");
+        let listed = store
+            .messages(&MessageFilter {
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert!(listed.messages.iter().all(|m| m.audit.is_none()), "{name}");
     })
     .await;
 }

@@ -22,7 +22,8 @@ use notify::Config;
 use notify::domain::Caller;
 use notify::domain::DeliveryEvent;
 use notify::names::ScheduledRoute;
-use notify::names::{Channel, EventKind, MessageStatus, Provider};
+use notify::error::ErrorCode;
+use notify::names::{Category, Channel, EventKind, MessageStatus, Provider};
 use notify::store::{
     Admission, Admitted, Applied, Change, Changed, Claim, ClaimOutcome, Forwarding, Limit,
     MemoryStore, MessageFilter, MessageRecord, NewEvent, Outgoing, RecipientView, SCHEMA_VERSION,
