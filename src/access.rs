@@ -289,11 +289,15 @@ fn lacks(needed: Permission, caller: &Caller) -> Error {
     let (credential, hint) = match caller {
         Caller::Jwt(_) => (
             "token",
-            format!("Have the practice app sign a token whose scope claim includes {name} (space-separated, such as \"read manage\")."),
+            format!(
+                "Have the practice app sign a token whose scope claim includes {name} (space-separated, such as \"read manage\")."
+            ),
         ),
         _ => (
             "API key",
-            format!("Use a key whose NOTIFY_API_KEYS entry has no limit or one that includes {name} (key:{name})."),
+            format!(
+                "Use a key whose NOTIFY_API_KEYS entry has no limit or one that includes {name} (key:{name})."
+            ),
         ),
     };
     Error::new(
@@ -375,7 +379,11 @@ mod tests {
     }
 
     /// Checks credentials as a send route does.
-    fn sends(access: &Access, headers: &HeaderMap, required: bool) -> Result<Option<Caller>, Error> {
+    fn sends(
+        access: &Access,
+        headers: &HeaderMap,
+        required: bool,
+    ) -> Result<Option<Caller>, Error> {
         access
             .permit(headers, Permission::Send, required)
             .map(|c| c.map(|c| c.caller))
@@ -387,10 +395,8 @@ mod tests {
 
     #[test]
     fn both_keys_of_a_rotation_are_accepted_and_named_without_the_key() {
-        let current = sends(&access(), &bearer("current-key-0123456789"), true)
-            .unwrap();
-        let previous = sends(&access(), &bearer("previous-key-0123456789"), true)
-            .unwrap();
+        let current = sends(&access(), &bearer("current-key-0123456789"), true).unwrap();
+        let previous = sends(&access(), &bearer("previous-key-0123456789"), true).unwrap();
         assert_ne!(current, previous);
         let Some(Caller::ApiKey(id)) = current else {
             panic!("not a key")
@@ -410,17 +416,18 @@ mod tests {
             "invalid_api_key"
         );
         assert_eq!(
-            code(sends(&access(), &headers(&[("authorization", "Basic abc")]), true)),
+            code(sends(
+                &access(),
+                &headers(&[("authorization", "Basic abc")]),
+                true
+            )),
             "invalid_authorization"
         );
     }
 
     #[test]
     fn no_credentials_are_fine_where_none_are_required_but_wrong_ones_never_are() {
-        assert_eq!(
-            sends(&access(), &HeaderMap::new(), false).unwrap(),
-            None
-        );
+        assert_eq!(sends(&access(), &HeaderMap::new(), false).unwrap(), None);
         assert_eq!(
             code(sends(&access(), &bearer("nope"), false)),
             "invalid_api_key"
@@ -542,7 +549,11 @@ mod tests {
             .unwrap_err();
         assert_eq!(refused.code.as_str(), "read_permission_required");
         assert!(refused.message.contains("read permission"));
-        assert!(access().permit(&bearer(&unscoped), Permission::Send, true).is_ok());
+        assert!(
+            access()
+                .permit(&bearer(&unscoped), Permission::Send, true)
+                .is_ok()
+        );
         let staff = token(
             Algorithm::HS256,
             SECRET,
@@ -569,6 +580,10 @@ mod tests {
             .permit(&HeaderMap::new(), Permission::Read, true)
             .unwrap_err();
         assert_eq!(error.code.as_str(), "authentication_required");
-        assert!(error.message.starts_with("Reading the message log needs credentials"));
+        assert!(
+            error
+                .message
+                .starts_with("Reading the message log needs credentials")
+        );
     }
 }

@@ -27,14 +27,18 @@ fn requests() -> Vec<(Method, &'static str, &'static str, Option<Value>)> {
             Method::POST,
             "/api/send-notification",
             "send",
-            Some(json!({"type": "payment_success", "email": "ann@example.com",
-                "data": {"patientName": "Ann", "amount": "$5.00"}})),
+            Some(
+                json!({"type": "payment_success", "email": "ann@example.com",
+                "data": {"patientName": "Ann", "amount": "$5.00"}}),
+            ),
         ),
         (
             Method::POST,
             "/api/batch",
             "send",
-            Some(json!({"items": [{"type": "email", "to": "ann@example.com", "subject": "Hi", "body": "Hello"}]})),
+            Some(
+                json!({"items": [{"type": "email", "to": "ann@example.com", "subject": "Hi", "body": "Hello"}]}),
+            ),
         ),
         (Method::GET, "/api/batches/bat_none", "read", None),
         (Method::DELETE, "/api/batches/bat_none", "send", None),
@@ -58,7 +62,12 @@ fn requests() -> Vec<(Method, &'static str, &'static str, Option<Value>)> {
             Some(json!({"email": "bob@example.com", "reason": "manual"})),
         ),
         (Method::DELETE, "/api/suppressions/sup_none", "manage", None),
-        (Method::GET, "/api/preferences?email=ann@example.com", "read", None),
+        (
+            Method::GET,
+            "/api/preferences?email=ann@example.com",
+            "read",
+            None,
+        ),
         (
             Method::PATCH,
             "/api/preferences",
@@ -175,12 +184,7 @@ async fn without_credentials_a_read_is_told_that_reading_needs_them_and_a_token_
  {
     let _db = POSTGRES.read().await;
     let server = server().await;
-    let (status, body) = ask(
-        &server,
-        &(Method::GET, "/api/messages", "read", None),
-        None,
-    )
-    .await;
+    let (status, body) = ask(&server, &(Method::GET, "/api/messages", "read", None), None).await;
     assert_eq!(status, 401, "{body}");
     assert_eq!(body["code"], "authentication_required");
     assert!(

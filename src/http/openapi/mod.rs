@@ -81,16 +81,20 @@ pub fn document() -> Value {
                 "apiKey": {
                     "type": "http",
                     "scheme": "bearer",
-                    "description": "A key from NOTIFY_API_KEYS, for the practice's servers. \
-                        Required on live channels unless NOTIFY_ALLOW_UNAUTHENTICATED=1; never \
-                        needed in demo mode.",
+                    "description": "A key from NOTIFY_API_KEYS, for the practice's servers: \
+                        every permission (send, read, manage), or those its entry names \
+                        (key:read+manage). Sending needs it on live channels unless \
+                        NOTIFY_ALLOW_UNAUTHENTICATED=1; reading and managing on live channels \
+                        or with a database. Each operation names the permission it needs.",
                 },
                 "browserToken": {
                     "type": "http",
                     "scheme": "bearer",
                     "bearerFormat": "JWT",
                     "description": "A short-lived HS256 JWT (exp required) signed by the \
-                        practice app with NOTIFY_JWT_SECRET, for browsers.",
+                        practice app with NOTIFY_JWT_SECRET, for browsers. Its permissions are \
+                        its scope claim, space-separated (\"read manage\"); without scope it \
+                        may only send.",
                 },
                 "patientLink": {
                     "type": "apiKey",
@@ -265,7 +269,8 @@ fn error_answer(status: u16) -> Value {
         400 => "Malformed JSON, invalid fields or parameters, or an invalid Idempotency-Key.",
         401 => "Credentials missing or wrong where they are needed.",
         403 => {
-            "A browser origin that is not allowed, or a webhook whose signature does not verify \
+            "Credentials without the permission this operation needs (the code names it), a \
+             browser origin that is not allowed, or a webhook whose signature does not verify \
              or that this deployment is not set up to verify."
         }
         404 => "No such template, or no message in the log with this id (ours or the provider's).",

@@ -3,8 +3,8 @@
 
 use http::{HeaderValue, StatusCode, header};
 
-use super::super::route::Reply;
 use super::super::response;
+use super::super::route::Reply;
 use crate::app::{App, RequestContext};
 use crate::error::Error;
 use crate::store::{Cursor, MessageFilter, MessageView};
@@ -124,7 +124,16 @@ mod tests {
     #[test]
     fn cells_a_spreadsheet_would_run_are_neutralised_and_quotes_doubled() {
         let mut out = String::new();
-        row(&mut out, &["=HYPERLINK(\"x\")", "+1******4567", "-2", "@SUM(A1)", "plain"]);
+        row(
+            &mut out,
+            &[
+                "=HYPERLINK(\"x\")",
+                "+1******4567",
+                "-2",
+                "@SUM(A1)",
+                "plain",
+            ],
+        );
         assert_eq!(
             out,
             "\"'=HYPERLINK(\"\"x\"\")\",\"'+1******4567\",\"'-2\",\"'@SUM(A1)\",\"plain\"\r\n"

@@ -193,12 +193,7 @@ fn filter(app: &App, query: &Query) -> Result<MessageFilter, Error> {
             p,
         ),
         idempotency_key: query.parsed("idempotencyKey", text, "1 to 255 characters", p),
-        provider_message_id: query.parsed(
-            "providerMessageId",
-            text,
-            "1 to 255 characters",
-            p,
-        ),
+        provider_message_id: query.parsed("providerMessageId", text, "1 to 255 characters", p),
         since: query.parsed("since", time, "an RFC 3339 time with an offset", p),
         until: query.parsed("until", time, "an RFC 3339 time with an offset", p),
         limit: query

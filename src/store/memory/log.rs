@@ -8,9 +8,9 @@ use time::OffsetDateTime;
 use super::audit::append;
 use super::{MAX_MESSAGES, MemoryStore, State, Stored};
 use crate::error::Error;
-use crate::store::log::page;
 use crate::names::MessageStatus;
 use crate::store::log::DayCount;
+use crate::store::log::page;
 use crate::store::{
     Claim, MessageFilter, MessageLog, MessagePage, MessageRecord, MessageView, Stats, StoredAnswer,
 };

@@ -282,7 +282,11 @@ impl MessageLog for PostgresStore {
             let stats: Option<Stats> = self
                 .json(
                     STATS,
-                    &[(&since, Type::TEXT), (&until, Type::TEXT), (&zone, Type::TEXT)],
+                    &[
+                        (&since, Type::TEXT),
+                        (&until, Type::TEXT),
+                        (&zone, Type::TEXT),
+                    ],
                 )
                 .await?;
             Ok(stats.unwrap_or_default())

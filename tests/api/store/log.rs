@@ -288,7 +288,11 @@ async fn the_activity_filters_find_by_category_failure_error_key_and_provider_id
         );
         let one = store.message("msg_r").await.unwrap().unwrap();
         let kinds: Vec<MessageStatus> = one.events.unwrap().iter().map(|e| e.kind).collect();
-        assert_eq!(kinds, [MessageStatus::Delivered, MessageStatus::Failed], "{name}");
+        assert_eq!(
+            kinds,
+            [MessageStatus::Delivered, MessageStatus::Failed],
+            "{name}"
+        );
         assert_eq!(one.status, MessageStatus::Delivered, "{name}");
     })
     .await;

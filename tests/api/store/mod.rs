@@ -21,8 +21,8 @@ use std::time::Duration;
 use notify::Config;
 use notify::domain::Caller;
 use notify::domain::DeliveryEvent;
-use notify::names::ScheduledRoute;
 use notify::error::ErrorCode;
+use notify::names::ScheduledRoute;
 use notify::names::{Category, Channel, EventKind, MessageStatus, Provider};
 use notify::store::{
     Admission, Admitted, Applied, Change, Changed, Claim, ClaimOutcome, Forwarding, Limit,

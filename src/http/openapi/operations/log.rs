@@ -6,7 +6,9 @@ use super::super::super::routes::contract::{
     Cancelled, EventPage, One, Page, ScheduledBody, StatsBody, audit, events, messages,
 };
 use super::*;
-use crate::names::{Channel, MessageStatus};
+use crate::error::ErrorCode;
+use crate::names::Permission;
+use crate::names::{Category, Channel, ExportFormat, MessageStatus};
 use crate::requests::RescheduleRequest;
 use crate::templates::TemplateName;
 
@@ -36,6 +38,27 @@ pub(super) fn messages(schemas: &mut Schemas) -> Vec<Operation> {
                 "the messages of one batch (POST /api/batch)",
                 json!({"type": "string", "pattern": "^bat_"}),
             ),
+            query("category", "", schemas.request::<Category>()),
+            query(
+                "everFailed",
+                "only messages that failed or bounced at some point, whatever their latest status",
+                json!({"type": "string", "enum": ["true", "false"]}),
+            ),
+            query(
+                "errorCode",
+                "the error code the message was recorded with",
+                json!({"type": "string", "enum": ErrorCode::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>()}),
+            ),
+            query(
+                "idempotencyKey",
+                "the Idempotency-Key of the send",
+                json!({"type": "string", "minLength": 1, "maxLength": 255}),
+            ),
+            query(
+                "providerMessageId",
+                "the provider's id for the message",
+                json!({"type": "string", "minLength": 1, "maxLength": 255}),
+            ),
         ];
         list.extend(since_until("created"));
         list.push(query(
@@ -48,24 +71,34 @@ pub(super) fn messages(schemas: &mut Schemas) -> Vec<Operation> {
             "nextCursor of the page before",
             json!({"type": "string"}),
         ));
+        list.push(query(
+            "format",
+            "csv: every matching message (up to 10,000, newest first; x-next-cursor when more) as a CSV file, cells a spreadsheet would run as formulas neutralised",
+            schemas.request::<ExportFormat>(),
+        ));
         vec![
             Operation {
                 parameters: list,
-                answers: vec![(
-                    200,
-                    json_answer(
-                        "A page of the log, newest first.",
+                answers: vec![(200, {
+                    let mut page = json_answer(
+                        "A page of the log, newest first; with format=csv, the matching messages as CSV.",
                         schemas.answer::<Page>(),
                         false,
-                    ),
-                )],
+                    );
+                    page["content"]["text/csv"] = json!({"schema": {"type": "string"}});
+                    page["headers"]["x-next-cursor"] = json!({
+                        "description": "CSV only: present when more messages match; pass it as cursor",
+                        "schema": {"type": "string"},
+                    });
+                    page
+                })],
                 errors: READ_ERRORS.to_vec(),
                 ..op(
                     Route::Messages,
                     "get",
                     "listMessages",
                     "The message log, newest first, filtered, by cursor",
-                    Access::Caller,
+                    Access::Caller(Permission::Read),
                 )
             },
             Operation {
@@ -85,7 +118,7 @@ pub(super) fn messages(schemas: &mut Schemas) -> Vec<Operation> {
                     "get",
                     "getMessage",
                     "One message with its delivery events, by this API's id or the provider's",
-                    Access::Caller,
+                    Access::Caller(Permission::Read),
                 )
             },
             Operation {
@@ -101,7 +134,7 @@ pub(super) fn messages(schemas: &mut Schemas) -> Vec<Operation> {
                     "delete",
                     "cancelMessage",
                     "Cancels a scheduled message: it is never sent, and its content is deleted",
-                    Access::Caller,
+                    Access::Caller(Permission::Send),
                 )
             },
             Operation {
@@ -121,7 +154,7 @@ pub(super) fn messages(schemas: &mut Schemas) -> Vec<Operation> {
                     "patch",
                     "rescheduleMessage",
                     "Moves a scheduled message to a new sendAt",
-                    Access::Caller,
+                    Access::Caller(Permission::Send),
                 )
             },
         ]
@@ -141,7 +174,7 @@ pub(super) fn message_stats(schemas: &mut Schemas) -> Vec<Operation> {
             "get",
             "messageStats",
             "Counts by channel and status, and by template",
-            Access::Caller,
+            Access::Caller(Permission::Read),
         )
     }]
 }
@@ -213,7 +246,7 @@ pub(super) fn events(schemas: &mut Schemas) -> Vec<Operation> {
             "get",
             "listEvents",
             "Delivery events in the order they were kept, each as forwarded: to catch up after an outage",
-            Access::Caller,
+            Access::Caller(Permission::Read),
         )
     }]
 }

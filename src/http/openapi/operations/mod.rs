@@ -6,6 +6,7 @@ mod sends;
 mod service;
 mod suppressions;
 
+use crate::names::Permission;
 use serde_json::{Value, json};
 
 use super::super::Route;
@@ -28,12 +29,12 @@ pub(super) struct Operation {
 /// Who may call it.
 #[derive(Clone, Copy)]
 enum Access {
-    /// The send routes and the message log: an API key or a browser JWT, or nothing where
-    /// the deployment allows it (demo mode).
-    Caller,
+    /// The send routes and the message log: an API key or a browser JWT with the permission,
+    /// or nothing where the deployment allows it (demo mode).
+    Caller(Permission),
     /// A patient's choices: as `Caller`, or the preference page's signed link.
-    CallerOrPatient,
-    /// The audit export: API keys only.
+    CallerOrPatient(Permission),
+    /// The audit export: API keys with `manage` only.
     ApiKey,
     Cron,
     Anyone,
@@ -101,11 +102,16 @@ impl Operation {
             operation["requestBody"] = body.clone();
         }
         let security = match self.access {
-            Access::Caller => json!([{"apiKey": []}, {"browserToken": []}, {}]),
-            Access::CallerOrPatient => {
-                json!([{"apiKey": []}, {"browserToken": []}, {"patientLink": []}, {}])
+            // OpenAPI 3.1 lets a scheme's list name the roles it needs: the permission.
+            Access::Caller(needed) => {
+                let needed = needed.as_str();
+                json!([{"apiKey": [needed]}, {"browserToken": [needed]}, {}])
             }
-            Access::ApiKey => json!([{"apiKey": []}, {}]),
+            Access::CallerOrPatient(needed) => {
+                let needed = needed.as_str();
+                json!([{"apiKey": [needed]}, {"browserToken": [needed]}, {"patientLink": []}, {}])
+            }
+            Access::ApiKey => json!([{"apiKey": ["manage"]}, {}]),
             Access::Cron => json!([{"cronSecret": []}]),
             Access::Anyone => Value::Null,
         };

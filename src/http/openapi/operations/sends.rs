@@ -7,6 +7,7 @@ use super::super::super::routes::contract::{
 };
 use super::super::super::routes::messages::{DEFAULT_LIMIT, MAX_LIMIT};
 use super::*;
+use crate::names::Permission;
 use crate::requests::{BatchRequest, SendEmailRequest, SendNotificationRequest, SendSmsRequest};
 
 pub(super) fn send_email(schemas: &mut Schemas) -> Vec<Operation> {
@@ -59,7 +60,7 @@ fn one_message(
             ),
         ],
         errors: SEND_ERRORS.to_vec(),
-        ..op(route, "post", id, summary, Access::Caller)
+        ..op(route, "post", id, summary, Access::Caller(Permission::Send))
     }]
 }
 
@@ -99,7 +100,7 @@ pub(super) fn send_notification(schemas: &mut Schemas) -> Vec<Operation> {
                 "post",
                 "sendNotification",
                 "Send one of the eight templates by email and/or SMS",
-                Access::Caller,
+                Access::Caller(Permission::Send),
             )
         }]
     }
@@ -135,7 +136,7 @@ pub(super) fn batch(schemas: &mut Schemas) -> Vec<Operation> {
             "post",
             "sendBatch",
             "Send up to 1,000 messages in one call, paced to the providers' rates",
-            Access::Caller,
+            Access::Caller(Permission::Send),
         )
     }]
 }
@@ -173,7 +174,7 @@ pub(super) fn batches(schemas: &mut Schemas) -> Vec<Operation> {
                 "get",
                 "getBatch",
                 "A batch: its counts by status and its messages",
-                Access::Caller,
+                Access::Caller(Permission::Read),
             )
         },
         Operation {
@@ -193,7 +194,7 @@ pub(super) fn batches(schemas: &mut Schemas) -> Vec<Operation> {
                 "delete",
                 "cancelBatch",
                 "Cancels every send of a batch that has not gone",
-                Access::Caller,
+                Access::Caller(Permission::Send),
             )
         },
     ]

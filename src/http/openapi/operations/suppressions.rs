@@ -6,6 +6,7 @@ use super::super::super::routes::contract::{
     OneSuppression, PreferencesAnswer, SuppressionPage, suppressions,
 };
 use super::*;
+use crate::names::Permission;
 use crate::names::{Channel, SuppressionReason};
 use crate::requests::{LiftRequest, PreferencesRequest, SuppressRequest};
 
@@ -83,7 +84,7 @@ pub(super) fn preferences(schemas: &mut Schemas) -> Vec<Operation> {
                 "get",
                 "getPreferences",
                 "A patient's choices per category and channel, and SMS consent (email, phone or both; or the patient a Patient-Link names)",
-                Access::CallerOrPatient,
+                Access::CallerOrPatient(Permission::Read),
             )
         },
         Operation {
@@ -98,7 +99,7 @@ pub(super) fn preferences(schemas: &mut Schemas) -> Vec<Operation> {
                 "patch",
                 "changePreferences",
                 "Turns categories on or off per channel (a required one keeps a channel on), records SMS consent",
-                Access::CallerOrPatient,
+                Access::CallerOrPatient(Permission::Manage),
             )
         },
     ]
@@ -165,7 +166,7 @@ pub(super) fn suppressions(schemas: &mut Schemas) -> Vec<Operation> {
                 "get",
                 "listSuppressions",
                 "The suppression list, newest first, filtered, by cursor",
-                Access::Caller,
+                Access::Caller(Permission::Read),
             )
         },
         Operation {
@@ -189,7 +190,7 @@ pub(super) fn suppressions(schemas: &mut Schemas) -> Vec<Operation> {
                 "post",
                 "addSuppression",
                 "Puts a recipient on the suppression list by hand (for every category, or one)",
-                Access::Caller,
+                Access::Caller(Permission::Manage),
             )
         },
         Operation {
@@ -202,7 +203,7 @@ pub(super) fn suppressions(schemas: &mut Schemas) -> Vec<Operation> {
                 "get",
                 "getSuppression",
                 "One entry of the suppression list",
-                Access::Caller,
+                Access::Caller(Permission::Read),
             )
         },
         Operation {
@@ -232,7 +233,7 @@ pub(super) fn suppressions(schemas: &mut Schemas) -> Vec<Operation> {
                 "delete",
                 "liftSuppression",
                 "Lifts an entry: never a patient's STOP (only their START), a complaint only with force",
-                Access::Caller,
+                Access::Caller(Permission::Manage),
             )
         },
     ]
