@@ -1,4 +1,5 @@
-//! The static pages in `public/` (the index, the patient's preference page and what they load),
+//! The static pages in `public/` (the index, the patient's preference page, the staff's
+//! activity page at `/activity` and what they load),
 //! served by `cargo run` as Vercel serves them, and the Content-Security-Policy every page
 //! shares: nothing from elsewhere, no inline script. `vercel.json` sets the same headers (the
 //! contract test compares them).
@@ -24,6 +25,26 @@ pub const PAGES: &[(&str, &str, &str)] = &[
         "/preferences.js",
         include_str!("../../public/preferences.js"),
         "text/javascript; charset=utf-8",
+    ),
+    (
+        "/activity",
+        include_str!("../../public/activity.html"),
+        HTML,
+    ),
+    (
+        "/activity.html",
+        include_str!("../../public/activity.html"),
+        HTML,
+    ),
+    (
+        "/activity.js",
+        include_str!("../../public/activity.js"),
+        "text/javascript; charset=utf-8",
+    ),
+    (
+        "/activity.css",
+        include_str!("../../public/activity.css"),
+        "text/css; charset=utf-8",
     ),
     (
         "/favicon.svg",

@@ -4,76 +4,35 @@
 // serious or critical finding) and under the pages' Content-Security-Policy (no violation).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import axe from 'axe-core';
-import { chromium } from 'playwright-core';
 import PostalMime from 'postal-mime';
+import { assertAccessible, assertFitsThePhone, launch, need, newPage, startServer } from './support.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const need = (name) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run through scripts/test, which starts the SMTP sink`);
-  return value;
-};
 const API_KEY = 'browser-test-key-0123456789';
 let server;
-let serverLog = '';
 let base;
 let browser;
 
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const socket = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = socket.address();
-      socket.close(() => resolve(port));
-    });
-    socket.on('error', reject);
-  });
-}
-
 before(async () => {
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  const binary = path.join(process.env.CARGO_TARGET_DIR || path.join(root, 'target'), 'debug', 'notify');
-  server = spawn(binary, [], {
-    env: {
-      PATH: process.env.PATH,
-      PORT: String(port),
-      SMTP_HOST: '127.0.0.1',
-      SMTP_PORT: need('NOTIFY_TEST_SMTP_PORT'),
-      SMTP_SECURITY: 'none',
-      SMTP_FROM: 'clinic@example.com',
-      NOTIFY_API_KEYS: API_KEY,
-      NOTIFY_PUBLIC_URL: base,
-      NOTIFY_LINK_KEY: 'a-link-key-for-the-browser-tests-0123456789',
-      PRACTICE_NAME: 'Sunrise Family Clinic',
-      PRACTICE_PHONE: '(555) 010-2000',
-    },
-  });
-  server.stdout.on('data', (d) => { serverLog += d; });
-  server.stderr.on('data', (d) => { serverLog += d; });
-  for (let i = 0; ; i += 1) {
-    try {
-      if ((await fetch(`${base}/api/health`)).ok) break;
-    } catch {
-      if (i > 100) throw new Error(`the local server did not start:\n${serverLog}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  server = await startServer((url) => ({
+    SMTP_HOST: '127.0.0.1',
+    SMTP_PORT: need('NOTIFY_TEST_SMTP_PORT'),
+    SMTP_SECURITY: 'none',
+    SMTP_FROM: 'clinic@example.com',
+    NOTIFY_API_KEYS: API_KEY,
+    NOTIFY_PUBLIC_URL: url,
+    NOTIFY_LINK_KEY: 'a-link-key-for-the-browser-tests-0123456789',
+    PRACTICE_NAME: 'Sunrise Family Clinic',
+    PRACTICE_PHONE: '(555) 010-2000',
+  }));
+  base = server.base;
+  browser = await launch();
 });
 
 after(async () => {
   await browser?.close();
-  server?.kill();
+  server?.stop();
 });
 
 const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
@@ -111,35 +70,12 @@ async function mailTo(address) {
   throw new Error(`the SMTP sink has no email to ${address}`);
 }
 
-// A page at phone width that records console errors (a CSP violation is one) and uncaught
-// exceptions.
-async function phonePage() {
-  const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
-  const page = await context.newPage();
-  page.problems = [];
-  page.on('console', (m) => { if (m.type() === 'error') page.problems.push(m.text()); });
-  page.on('pageerror', (e) => page.problems.push(String(e)));
-  return page;
-}
-
-// axe-core run in the page (evaluated over CDP, so the page's policy still forbids inline
-// script); serious and critical findings fail.
-async function assertAccessible(page) {
-  await page.evaluate(axe.source);
-  const results = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-  const serious = results.violations.filter((v) => ['serious', 'critical'].includes(v.impact));
-  assert.deepEqual(serious.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target).join(', ')})`), []);
-}
-
-async function assertFitsThePhone(page) {
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  assert.ok(overflow <= 0, `the page is ${overflow}px wider than the phone`);
-}
+const phonePage = () => newPage(browser);
 
 test('the preference page from an email footer changes what the next send does', async () => {
   const to = patient();
   const first = await notify('appointmentReminder', to, REMINDER);
-  assert.equal(first.status, 200, JSON.stringify(first.body) + serverLog);
+  assert.equal(first.status, 200, JSON.stringify(first.body) + server.log);
   const email = await mailTo(to.email);
   const link = email.text.match(/Choose which messages you get: (\S+)/)?.[1];
   assert.ok(link?.startsWith(`${base}/preferences.html#`), `a preference link in:\n${email.text}`);
