@@ -133,6 +133,13 @@ function badge(status) {
   return element('span', STATUSES[status] || status, `badge ${TONES[status] || 'neutral'}`);
 }
 
+// `appointmentReminder` as "Appointment reminder".
+function templateName(name) {
+  if (!name) return '—';
+  const words = name.replace(/([A-Z])/g, ' $1').toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
 function recipientsOf(message) {
   return message.recipients.map((r) => r.masked).join(', ');
 }
@@ -189,7 +196,7 @@ function messageRow(message) {
   row.append(
     cell('Time', when(message.createdAt)),
     cell('Recipient', recipientsOf(message)),
-    cell('Template', message.template || '—'),
+    cell('Template', templateName(message.template)),
     cell('Channel', CHANNELS[message.channel] || message.channel),
     cell('Status', badge(message.status)),
   );
@@ -263,7 +270,7 @@ async function openMessage(id) {
   const facts = $('detail-facts');
   facts.replaceChildren();
   fact(facts, 'Status', STATUSES[message.status] || message.status);
-  fact(facts, 'Template', message.template);
+  fact(facts, 'Template', message.template && templateName(message.template));
   fact(facts, 'Category', CATEGORIES[message.category]);
   fact(facts, 'Message id', message.id);
   fact(facts, "Provider's id", message.providerMessageId);
@@ -336,7 +343,9 @@ function chart(title, days, series, lines, unit) {
   const plotWidth = width - left - 8;
   const plotHeight = height - bottom - 10;
   const values = days.flatMap((d) => series.map((s) => s.value(d)));
-  const top = Math.max(1, ...values, ...lines.map((l) => l.value * 1.15));
+  const highest = Math.max(...values, ...lines.map((l) => l.value * 1.15), unit === '%' ? 0.01 : 1);
+  // Counts get whole-number ticks; rates two decimals.
+  const top = unit === '%' ? highest : Math.max(2, Math.ceil(highest / 2) * 2);
   const y = (v) => 10 + plotHeight - (v / top) * plotHeight;
   const figure = svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', class: 'chart' });
   const label = svg('title');
@@ -367,7 +376,12 @@ function chart(title, days, series, lines, unit) {
   });
   for (const line of lines) {
     figure.append(svg('line', { x1: left, x2: width - 8, y1: y(line.value), y2: y(line.value), class: `limit ${line.className}` }));
-    const text = svg('text', { x: width - 10, y: y(line.value) - 4, class: 'axis', 'text-anchor': 'end' });
+    // SES's lines are labelled above them on the right, the guard's below on the left, so
+    // lines close together keep readable labels.
+    const guard = line.className === 'hold';
+    const text = svg('text', {
+      x: guard ? left + 6 : width - 10, y: y(line.value) + (guard ? 13 : -4), class: 'axis', 'text-anchor': guard ? 'start' : 'end',
+    });
     text.textContent = `${line.label} ${line.value}${unit}`;
     figure.append(text);
   }
@@ -413,12 +427,12 @@ async function loadNumbers() {
     chart('Bounce rate', emails, [{ label: 'Bounces', className: 'failed', value: rate('bounced') }], [
       { label: 'SES review', value: lines.bounceReview, className: 'review' },
       { label: 'SES pause', value: lines.bouncePause, className: 'pause' },
-      ...(lines.bounceHold ? [{ label: 'Hold', value: lines.bounceHold, className: 'hold' }] : []),
+      ...(lines.bounceHold ? [{ label: 'This service holds optional emails at', value: lines.bounceHold, className: 'hold' }] : []),
     ], '%'),
     chart('Complaint rate', emails, [{ label: 'Complaints', className: 'failed', value: rate('complained') }], [
       { label: 'SES review', value: lines.complaintReview, className: 'review' },
       { label: 'SES pause', value: lines.complaintPause, className: 'pause' },
-      ...(lines.complaintHold ? [{ label: 'Hold', value: lines.complaintHold, className: 'hold' }] : []),
+      ...(lines.complaintHold ? [{ label: 'This service holds optional emails at', value: lines.complaintHold, className: 'hold' }] : []),
     ], '%'),
   );
   const body = document.querySelector('#day-table tbody');
@@ -522,6 +536,7 @@ function showSection(name) {
   }
   for (const panel of document.querySelectorAll('[data-panel]')) panel.hidden = panel.id !== name;
   $('detail').hidden = true;
+  say('');
   if (name === 'numbers') loadNumbers();
   if (name === 'suppressions') loadSuppressions();
 }
@@ -548,7 +563,7 @@ async function start() {
   await loadMessages(false);
   try {
     const templates = await (await fetch('/api/templates')).json();
-    fillSelect('f-template', templates.templates.map((t) => [t.name, t.name]));
+    fillSelect('f-template', templates.templates.map((t) => [t.name, templateName(t.name)]));
   } catch {
     // The filter still takes any template by typing its name in the address bar's query.
   }

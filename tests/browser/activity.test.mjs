@@ -132,7 +132,7 @@ test('staff find a patient\'s message, read its story and its fallback, filter f
   await search(page, { "Patient's email or phone": seeded.fallbackPatient.email });
   const rows = page.locator('#message-rows tr');
   assert.equal(await rows.count(), 1);
-  assert.match(await rows.first().textContent(), /a\*\*\*@example\.com.*appointmentReminder.*Email/);
+  assert.match(await rows.first().textContent(), /a\*\*\*@example\.com.*Appointment reminder.*Email/);
   assert.ok(!(await page.content()).includes(seeded.fallbackPatient.email.split('@')[0]), 'no full address on the page');
   await rows.first().getByRole('button', { name: /^Details/ }).focus();
   await page.keyboard.press('Enter');

@@ -78,6 +78,15 @@ check(
     any(re.match(r["src"], "/preferences.html") and not re.match(r["src"], "/api/preferences") for r in page_rules),
     f"no route gives /preferences.html (and not /api/) the pages' policy: {page_rules}",
 )
+# The staff's activity page: /activity is public/activity.html, under the same policy.
+check(
+    any(r.get("dest") == "/activity.html" and re.match(r["src"], "/activity") for r in routes),
+    f"no rewrite of /activity to /activity.html: {routes}",
+)
+check(
+    any(re.match(r["src"], "/activity") for r in page_rules),
+    f"no route gives /activity the pages' policy: {page_rules}",
+)
 for route in routes:
     dest = route.get("dest", "")
     check(not any(dest == f"/api/{n}" and route.get("src") != "^/api/(.+)(?:\\.(?:rs))$" for n in built), f"route {route} redirects a function")
