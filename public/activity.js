@@ -302,6 +302,11 @@ async function openMessage(id) {
       `Took ${attempt.latencyMs} ms.`,
     ]));
   }
+  for (const replay of trail.replays || []) {
+    steps.push(step(replay.time, 'Asked for again with the same idempotency key', [
+      `By ${replay.caller}: answered as the first time, and not sent again.`,
+    ]));
+  }
   for (const event of message.events || []) {
     steps.push(step(event.time, `Reported: ${STATUSES[event.type] || event.type}`, [
       event.errorCode ? `Provider's code: ${event.errorCode}${event.retryable === false ? ' (permanent)' : ''}.` : null,

@@ -252,6 +252,7 @@ names! {
     AuditKind {
         SendAttempt = "send_attempt",
         SendScheduled = "send_scheduled",
+        IdempotentReplay = "idempotent_replay",
         WebhookRefused = "webhook_refused",
         DeliveryEvent = "delivery_event",
         SuppressionAdded = "suppression_added",

@@ -150,7 +150,10 @@ impl App {
                 claim: admission.claim,
                 held,
             })),
-            ClaimOutcome::Replay(answer) => Ok(Verdict::Replay(answer)),
+            ClaimOutcome::Replay(answer) => {
+                self.audit_replay(&answer, context).await;
+                Ok(Verdict::Replay(answer))
+            }
             ClaimOutcome::InProgress { retry_after } => Err(Error::new(
                 ErrorCode::IdempotencyInProgress,
                 "A request with this Idempotency-Key is still running. Retry after the delay given to get its answer.",

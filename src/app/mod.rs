@@ -19,6 +19,7 @@ mod preferences;
 mod quiet;
 mod reads;
 mod record;
+mod replay;
 mod reputation;
 mod schedule;
 mod send;

@@ -1,6 +1,7 @@
 //! The integration tests, one binary (each test crate would relink the SES SDK): the real
 //! function binaries driven over HTTP, against the emulators `scripts/test` starts.
 
+mod activity;
 mod aws_recorder;
 mod batches;
 mod choices;

@@ -26,10 +26,10 @@ function jwt(claims) {
   return `${unsigned}.${createHmac('sha256', JWT_SECRET).update(unsigned).digest('base64url')}`;
 }
 
-async function api(method, route, body) {
+async function api(method, route, body, headers = {}) {
   const answer = await fetch(`${server.base}${route}`, {
     method,
-    headers: { Authorization: `Bearer ${API_KEY}`, 'Content-Type': 'application/json' },
+    headers: { Authorization: `Bearer ${API_KEY}`, 'Content-Type': 'application/json', ...headers },
     body: body && JSON.stringify(body),
   });
   const json = await answer.json();
@@ -88,9 +88,13 @@ before(async () => {
     data: { client_name: 'Ann', appointment_date: '2026-12-09', appointment_time: '10:30' },
   });
   assert.equal(reminder.reachedBy, 'email', JSON.stringify(reminder));
-  // A text delivered, and one that failed, as Twilio reports them.
+  // A text delivered (its send retried with the same key), and one that failed, as Twilio
+  // reports them.
   for (const [to, report] of [[seeded.delivered, { MessageStatus: 'delivered' }], [seeded.failed, { MessageStatus: 'undelivered', ErrorCode: '30003' }]]) {
-    const sent = await api('POST', '/api/send-sms', { to, message: 'Your invoice is ready.' });
+    const key = { 'Idempotency-Key': `invoice-${unique()}` };
+    const sent = await api('POST', '/api/send-sms', { to, message: 'Your invoice is ready.' }, key);
+    const again = await api('POST', '/api/send-sms', { to, message: 'Your invoice is ready.' }, key);
+    assert.equal(again.id, sent.id);
     await twilioReport({ MessageSid: sent.messageId, AccountSid: 'AC0123456789abcdef0123456789abcdef', To: to, ...report });
   }
 });
@@ -151,6 +155,9 @@ test('staff find a patient\'s message, read its story and its fallback, filter f
   await page.locator('#message-rows tr').first().getByRole('button', { name: /^Details/ }).click();
   await timeline.getByText('Reported: Delivered').waitFor();
   await timeline.getByText('Accepted by twilio').waitFor();
+  await timeline.getByText('Asked for again with the same idempotency key').waitFor();
+  const order = await timeline.locator('.step-title').allTextContents();
+  assert.deepEqual(order.slice(0, 2), ['Requested', 'Accepted by twilio'], order.join(' / '));
   await page.getByRole('button', { name: 'Back to the messages' }).click();
 
   // Ever failed: the undelivered text, not the delivered one.

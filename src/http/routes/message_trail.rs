@@ -1,5 +1,6 @@
 //! What a message's audit lines tell, as `GET /api/messages/{id}` answers it: when it was kept
-//! for later and why, and each attempt to hand it to a provider with the provider's answer.
+//! for later and why, each attempt to hand it to a provider with the provider's answer, and
+//! each replay of its send.
 //! Only the fields a person reading the message's story needs: never a recipient's hash.
 
 use schemars::JsonSchema;
@@ -15,6 +16,18 @@ pub(in crate::http) struct Trail {
     scheduled: Vec<Scheduling>,
     /// Each attempt to send it, or decision not to (suppressed, declined).
     attempts: Vec<AttemptStep>,
+    /// Each time its send was asked for again with the same `Idempotency-Key`, and answered
+    /// as the first time without sending again.
+    replays: Vec<Replay>,
+}
+
+/// A send asked for again with the same key.
+#[derive(Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all(serialize = "camelCase"))]
+struct Replay {
+    #[schemars(extend("format" = "date-time"))]
+    time: String,
+    caller: String,
 }
 
 /// A message kept for later.
@@ -71,6 +84,11 @@ impl Trail {
                 Some(AuditKind::SendAttempt) => {
                     if let Ok(step) = serde_json::from_value(line.clone()) {
                         trail.attempts.push(step);
+                    }
+                }
+                Some(AuditKind::IdempotentReplay) => {
+                    if let Ok(step) = serde_json::from_value(line.clone()) {
+                        trail.replays.push(step);
                     }
                 }
                 _ => {}

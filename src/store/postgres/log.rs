@@ -89,7 +89,8 @@ const MESSAGE: &str = concat!(
         'forward', e.forward, 'attempts', e.attempts)
         ORDER BY e.received_at, e.id), '[]') FROM notify_events e WHERE e.message_id = m.id),
     'audit', (SELECT coalesce(jsonb_agg(a.line ORDER BY a.id), '[]') FROM notify_audit a
-        WHERE a.line->>'id' = m.id))
+        WHERE a.line->>'id' = m.id
+          AND a.event IN ('send_attempt', 'send_scheduled', 'idempotent_replay')))
 FROM notify_messages m WHERE m.id = $1 OR m.provider_message_id = $1
 ORDER BY m.id = $1 DESC, m.created_at DESC LIMIT 1"#
 );
