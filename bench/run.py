@@ -29,6 +29,8 @@ import subprocess
 import sys
 import time
 
+import activity
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RELEASE = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release"
 NODE = ROOT / "bench" / "node"
@@ -317,6 +319,8 @@ def main():
                         help="measure only the dispatcher's throughput, into the existing bench/results.json")
     parser.add_argument("--batch-only", action="store_true",
                         help="measure only the batch figures, into the existing bench/results.json")
+    parser.add_argument("--activity-only", action="store_true",
+                        help="measure only the activity page's figures, into the existing bench/results.json")
     parser.add_argument("--reference", type=pathlib.Path,
                         help="a release folder built from an earlier commit: its functions run beside these, "
                              "in the same rounds, and each figure is compared (5%% either way)")
@@ -335,13 +339,16 @@ def main():
     stub = subprocess.Popen([str(RELEASE / "examples" / "bench-stub")], env={"PORT": str(stub_port), "PATH": os.environ["PATH"]})
     time.sleep(0.3)
     postgres = os.environ.get("NOTIFY_BENCH_POSTGRES_URL")
-    if args.dispatch_only or args.batch_only:
+    if args.dispatch_only or args.batch_only or args.activity_only:
         try:
             report = json.loads((ROOT / "bench" / "results.json").read_text())
             if args.dispatch_only:
                 report["dispatch"] = {**dispatch_throughput(postgres, stub_port), "separate_run": True}
             if args.batch_only:
                 report["batch"] = {**batch_figures(postgres, stub_port), "separate_run": True}
+            if args.activity_only:
+                server = lambda env: Case("notify", "rust", [str(RELEASE / "notify")], "PORT", "GET", "/api/health", env=env)
+                report["activity"] = activity.figures(postgres, fresh, listening, server)
         finally:
             stub.kill()
         (ROOT / "bench" / "results.json").write_text(json.dumps(report, indent=2))
@@ -1061,7 +1068,7 @@ the four without a row above, exec to the first 200 of the request named):
 
 | function | size MB | cold start ms | request |
 |---|---|---|---|
-""" + every_function(report) + store_section(report) + reach_section(report) + dispatch_section(report) + batch_section(report) + credentials_section(report) + reference_section(report) + f"""
+""" + every_function(report) + store_section(report) + reach_section(report) + dispatch_section(report) + batch_section(report) + activity.section(report) + credentials_section(report) + reference_section(report) + f"""
 
 Binary sizes (stripped, release): {sizes}. The Node functions' `node_modules`:
 {report['node_modules_mb']:.0f} MB. Release build of every binary, dependencies included:

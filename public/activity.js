@@ -34,6 +34,8 @@ let credential = null;
 let zone = 'UTC';
 let cursor = null;
 let shownQuery = '';
+// Only the newest search's answer is shown (an earlier one may answer after it).
+let searches = 0;
 
 // --- signing in and calling the API ---
 
@@ -144,16 +146,20 @@ function recipientsOf(message) {
   return message.recipients.map((r) => r.masked).join(', ');
 }
 
+// The practice's zone's offset from UTC at `instant`, in minutes.
+function offsetMinutes(instant) {
+  const parts = Object.fromEntries(new Intl.DateTimeFormat('en-US', {
+    timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric',
+    hour: 'numeric', minute: 'numeric',
+  }).formatToParts(instant).map((p) => [p.type, Number(p.value)]));
+  const wall = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute);
+  return Math.round((wall - instant.getTime()) / 60000);
+}
+
 // The start of a day in the practice's zone, as an RFC 3339 time (the API's filters).
 function startOfDay(day) {
-  const noonUtc = new Date(`${day}T12:00:00Z`);
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone: zone, hour: 'numeric', minute: 'numeric', hourCycle: 'h23',
-  }).formatToParts(noonUtc);
-  const hour = Number(parts.find((p) => p.type === 'hour').value);
-  const minute = Number(parts.find((p) => p.type === 'minute').value);
-  const offsetMinutes = (hour - 12) * 60 + minute;
-  return new Date(Date.parse(`${day}T00:00:00Z`) - offsetMinutes * 60000).toISOString();
+  const offset = offsetMinutes(new Date(`${day}T12:00:00Z`));
+  return new Date(Date.parse(`${day}T00:00:00Z`) - offset * 60000).toISOString();
 }
 
 // --- the messages ---
@@ -177,8 +183,10 @@ async function loadMessages(more) {
   const query = more ? new URLSearchParams(shownQuery) : filterQuery();
   if (!more) shownQuery = query.toString();
   if (more && cursor) query.set('cursor', cursor);
+  const search = more ? searches : ++searches;
   try {
     const page = await call(`/api/messages?${query}`);
+    if (search !== searches) return;
     const rows = $('message-rows');
     if (!more) rows.replaceChildren();
     for (const message of page.messages) rows.append(messageRow(message));

@@ -393,3 +393,26 @@ fn preference_defaults_turn_pairs_off_and_a_bad_list_or_an_unreachable_required_
     let wrong = config(&[("NOTIFY_SMS_CONSENT", "always")]);
     assert_eq!(wrong.reach_invalid[0].field, "NOTIFY_SMS_CONSENT");
 }
+
+#[test]
+fn an_api_key_may_be_limited_to_some_permissions_and_a_bad_limit_is_named() {
+    let config = config(&[(
+        "NOTIFY_API_KEYS",
+        "full-key-0123456789abcdef, read-key-0123456789abcdef:read+manage, odd-key-0123456789abcdef:admin",
+    )]);
+    let permissions: Vec<Vec<&str>> = (config.access.api_keys.iter())
+        .map(|(_, p)| p.names())
+        .collect();
+    assert_eq!(
+        permissions,
+        [vec!["send", "read", "manage"], vec!["read", "manage"]]
+    );
+    assert_eq!(config.security_invalid[0].field, "NOTIFY_API_KEYS");
+    assert!(
+        config.security_invalid[0]
+            .message
+            .contains("key:read+manage"),
+        "{:?}",
+        config.security_invalid
+    );
+}
