@@ -1,8 +1,10 @@
 // The activity page's first render, for bench/activity.py: loads `<base>/activity` signed in
 // with `<key>` in a fresh Chromium context `<loads>` times, and prints the milliseconds from
-// navigation to the first row of messages drawn, as JSON. Run from tests/browser (its
-// playwright-core).
-import { chromium } from 'playwright-core';
+// navigation to the first row of messages drawn, as JSON. Uses tests/browser's playwright-core.
+import { createRequire } from 'node:module';
+
+const browserTests = createRequire(new URL('../tests/browser/package.json', import.meta.url));
+const { chromium } = browserTests('playwright-core');
 
 const [base, key, loads] = process.argv.slice(2);
 const browser = await chromium.launch({
