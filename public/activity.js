@@ -184,6 +184,7 @@ async function loadMessages(more) {
   if (!more) shownQuery = query.toString();
   if (more && cursor) query.set('cursor', cursor);
   const search = more ? searches : ++searches;
+  if (!more) say('Searching…');
   try {
     const page = await call(`/api/messages?${query}`);
     if (search !== searches) return;
@@ -243,9 +244,11 @@ function fact(list, term, value) {
   list.append(element('dt', term), element('dd', value));
 }
 
-function step(time, title, lines, link) {
+// One step of a message's story; `time` null for the request itself, shown at the message's
+// creation and always first.
+function step(time, title, lines, link, shownTime = time) {
   const item = document.createElement('li');
-  item.append(element('p', title, 'step-title'), element('p', when(time), 'step-time'));
+  item.append(element('p', title, 'step-title'), element('p', when(shownTime), 'step-time'));
   for (const line of lines.filter(Boolean)) item.append(element('p', line, 'step-line'));
   if (link) {
     const button = element('button', link.text, 'link');
@@ -253,7 +256,7 @@ function step(time, title, lines, link) {
     button.addEventListener('click', () => openMessage(link.id));
     item.append(button);
   }
-  return { time: Date.parse(time) || 0, item };
+  return { time: time === null ? -Infinity : Date.parse(time) || 0, item };
 }
 
 function forwarding(event) {
@@ -286,10 +289,12 @@ async function openMessage(id) {
   fact(facts, 'Idempotency key', message.idempotencyKey);
   fact(facts, 'Asked by', message.caller);
   const steps = [];
-  steps.push(step(message.createdAt, 'Requested', [
+  // The request comes first whatever its clock says (its record is stamped as it is written,
+  // after the attempt's line).
+  steps.push(step(null, 'Requested', [
     `By ${message.caller}${message.idempotencyKey ? `, with the idempotency key ${message.idempotencyKey}` : ''}.`,
     message.batchId ? `An item of the batch ${message.batchId}.` : null,
-  ]));
+  ], null, message.createdAt));
   if (message.status === 'suppressed' || message.status === 'declined') {
     const reason = REASONS[message.reason] || message.reason || 'no reason recorded';
     steps.push(step(message.createdAt, message.status === 'suppressed' ? 'Not sent: on the suppression list' : "Not sent: declined by the patient's choices", [`Reason: ${reason}.`]));
@@ -514,8 +519,8 @@ function suppressionRow(entry) {
 async function liftSuppression(entry, force) {
   try {
     await call(`/api/suppressions/${encodeURIComponent(entry.id)}${force ? '?force=true' : ''}`, { method: 'DELETE' });
-    say(`The suppression of ${entry.recipient} was lifted.`, 'ok');
     await loadSuppressions();
+    say(`The suppression of ${entry.recipient} was lifted.`, 'ok');
   } catch (error) {
     failed(error, 'The suppression could not be lifted');
   }
@@ -533,9 +538,9 @@ async function addSuppression(event) {
   }
   try {
     const answer = await call('/api/suppressions', { method: 'POST', body });
-    say(`${answer.suppression.recipient} is on the suppression list.`, 'ok');
     event.target.reset();
     await loadSuppressions();
+    say(`${answer.suppression.recipient} is on the suppression list.`, 'ok');
   } catch (error) {
     failed(error, 'The suppression could not be added');
   }
@@ -599,7 +604,7 @@ function setUp() {
     start();
   });
   $('filters').addEventListener('submit', (event) => { event.preventDefault(); loadMessages(false); });
-  $('filters').addEventListener('reset', () => setTimeout(() => loadMessages(false)));
+  $('clear').addEventListener('click', () => { $('filters').reset(); loadMessages(false); });
   $('more').addEventListener('click', () => loadMessages(true));
   $('export').addEventListener('click', exportCsv);
   $('close-detail').addEventListener('click', closeMessage);

@@ -41,6 +41,8 @@ pub struct PostgresSettings {
     /// The bound on each store call: waiting for a connection, connecting and the statement.
     pub timeout: Duration,
     pub pool_size: usize,
+    /// The longest a pooled connection may sit unused and still be used.
+    pub max_idle: Duration,
 }
 
 /// `NOTIFY_STORE_KEY`: 32 random bytes in base64 (`openssl rand -base64 32`), the key that
@@ -75,6 +77,13 @@ pub(super) fn read_store(vars: &Vars, audit_key_set: bool) -> StoreConfig {
         &mut problems,
     );
     let pool_size = read_number(vars, "NOTIFY_STORE_POOL_SIZE", 4, 1..=64, &mut problems);
+    let max_idle = read_number(
+        vars,
+        "NOTIFY_STORE_MAX_IDLE_SECONDS",
+        50,
+        1..=3_600,
+        &mut problems,
+    );
     let connection = parse_url(name, url, &mut problems);
     let missing = if audit_key_set {
         Vec::new()
@@ -88,6 +97,7 @@ pub(super) fn read_store(vars: &Vars, audit_key_set: bool) -> StoreConfig {
                 connection,
                 timeout: Duration::from_millis(timeout),
                 pool_size: pool_size as usize,
+                max_idle: Duration::from_secs(max_idle),
             }))
         }
         _ => StoreConfig::Misconfigured(Misconfiguration {

@@ -46,6 +46,11 @@ fn free_port() -> u16 {
 }
 
 impl Function {
+    /// The process id, to pause it as Vercel freezes an instance between requests.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Starts `name` with exactly `vars` as its environment (plus PATH), and waits until it
     /// answers Vercel's `/_vercel/ping`.
     pub async fn start(name: &str, vars: &[(&str, &str)]) -> Function {

@@ -200,7 +200,7 @@ test('the numbers are drawn per day against SES\'s lines, and the suppression li
   await assertAccessible(page);
   await row.getByRole('button', { name: `Lift the suppression of ${masked}` }).click();
   await page.getByRole('status').getByText(`The suppression of ${masked} was lifted.`).waitFor();
-  assert.equal(await row.count(), 0);
+  assert.equal(await row.count(), 0, 'the list is read again before the page says so');
 
   await page.getByRole('button', { name: 'Messages' }).click();
   await page.locator('#message-rows tr').first().waitFor();

@@ -1,7 +1,11 @@
 //! The Postgres store: a small pool built lazily (no connection before the first call that
 //! needs one), the schema migrated on first use, and every call one round trip bounded by
 //! `NOTIFY_STORE_TIMEOUT_MS`. Statements are sent unnamed (`query_typed`), so the store works
-//! through a transaction-mode pooler such as Neon's PgBouncer as well as directly.
+//! through a transaction-mode pooler such as Neon's PgBouncer as well as directly. A pooled
+//! connection idle for longer than `NOTIFY_STORE_MAX_IDLE_SECONDS` (50 s: well inside what
+//! poolers, NATs and a suspending database allow; Neon suspends after five minutes) is not used
+//! again, since a frozen function's connection may have died meanwhile without a word, and TCP
+//! keepalives find a dead one while the instance runs.
 
 mod admission;
 mod audit;
@@ -21,7 +25,7 @@ mod upkeep;
 use std::sync::Arc;
 use std::time::Duration;
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use deadpool_postgres::{Hook, HookError, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use time::OffsetDateTime;
 use tokio_postgres::types::{Json, ToSql, Type};
 
@@ -46,6 +50,10 @@ impl std::fmt::Debug for PostgresStore {
 }
 
 type Param<'a> = (&'a (dyn ToSql + Sync), Type);
+
+/// TCP keepalives on each connection: a connection that died while the instance ran is found
+/// by the kernel, not by the next request.
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(20);
 
 impl PostgresStore {
     /// Builds the pool; connects nothing.
@@ -77,8 +85,12 @@ impl PostgresStore {
     }
 
     fn pool(settings: &PostgresSettings) -> Result<Pool, String> {
+        let max_idle = settings.max_idle;
         let mut connection = settings.connection.clone();
-        connection.connect_timeout(settings.timeout);
+        connection
+            .connect_timeout(settings.timeout)
+            .keepalives(true)
+            .keepalives_idle(KEEPALIVE_IDLE);
         let manager = Manager::from_config(
             connection,
             tls()?,
@@ -92,6 +104,13 @@ impl PostgresStore {
             .wait_timeout(Some(settings.timeout))
             .create_timeout(Some(settings.timeout))
             .recycle_timeout(Some(settings.timeout))
+            .pre_recycle(Hook::sync_fn(move |_, metrics| {
+                if metrics.last_used() > max_idle {
+                    Err(HookError::message("idle for too long"))
+                } else {
+                    Ok(())
+                }
+            }))
             .build()
             .map_err(|e| e.to_string())
     }
@@ -105,7 +124,15 @@ impl PostgresStore {
     ) -> Result<Vec<tokio_postgres::Row>, Error> {
         let pool = self.pool.as_ref().map_err(misconfigured)?;
         let work = async {
-            let client = pool.get().await.map_err(unavailable)?;
+            let mut client = pool.get().await.map_err(unavailable)?;
+            // A connection whose server end closed after it was handed out (found by its
+            // reader task meanwhile): the statement was never sent, so a fresh connection runs
+            // it. One that closes while a statement is on its way is never retried: that
+            // statement may have run.
+            if client.is_closed() {
+                drop(deadpool_postgres::Object::take(client));
+                client = pool.get().await.map_err(unavailable)?;
+            }
             self.schema
                 .get_or_try_init(|| migrate::apply(&client))
                 .await

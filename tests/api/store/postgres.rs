@@ -110,3 +110,201 @@ async fn through_a_transaction_mode_pooler_as_neons_the_store_migrates_claims_an
         .unwrap();
     assert_eq!(audit.lines.len(), 2, "{audit:?}");
 }
+
+#[tokio::test]
+async fn a_callers_limit_is_updated_in_place_without_touching_an_index() {
+    let _shared = POSTGRES.read().await;
+    let url = fresh_database().await;
+    let store = postgres_store(&url);
+    for _ in 0..60 {
+        let admitted = admit(store.as_ref(), vec![hourly("caller:hot", 1000, 0)], None).await;
+        assert!(admitted.refused.is_empty());
+    }
+    // The statistics reach the view once the store's connection reports them (within a second
+    // or so of its last statement).
+    let mut counts = (0, 0);
+    for _ in 0..50 {
+        let row = &crate::support::sql(
+            &url,
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'notify_limits'",
+        )
+        .await[0];
+        counts = (row.get::<_, i64>(0), row.get::<_, i64>(1));
+        if counts.0 >= 59 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let (updates, hot) = counts;
+    assert!(updates >= 59, "{counts:?}");
+    assert!(
+        hot * 10 >= updates * 9,
+        "most updates are heap-only: {counts:?}"
+    );
+}
+
+/// Stops or continues the process `pid` (`STOP`, `CONT`).
+fn signal(pid: u32, signal: &str) {
+    let status = std::process::Command::new("kill")
+        .args([format!("-{signal}"), pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[tokio::test]
+async fn a_connection_ended_while_the_function_was_frozen_is_replaced_and_nothing_is_sent_twice() {
+    let _shared = POSTGRES.read().await;
+    let url = fresh_database().await;
+    let function = crate::support::Function::start(
+        "send-email",
+        &[
+            ("DATABASE_URL", &url),
+            ("NOTIFY_AUDIT_KEY", AUDIT_KEY),
+            ("NOTIFY_RATE_LIMIT_PER_MINUTE", "1000"),
+        ],
+    )
+    .await;
+    let send = |n: usize| {
+        let function = &function;
+        async move {
+            let body = serde_json::json!({"to": format!("frozen{n}@example.com"), "subject": "Hi", "body": "Hello"});
+            function.post_json(&body).await
+        }
+    };
+    let (status, body) = send(0).await;
+    assert_eq!(status, 200, "{body}");
+    for round in 1..=5 {
+        // Frozen as Vercel freezes an idle instance; meanwhile the server ends its sessions (a
+        // pooler's idle timeout, a restart, pg_terminate_backend).
+        signal(function.pid(), "STOP");
+        let ended = crate::support::sql(
+            &url,
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .await;
+        assert!(
+            ended[0].get::<_, i64>(0) >= 1,
+            "round {round}: a session was ended"
+        );
+        signal(function.pid(), "CONT");
+        let (status, body) = send(round).await;
+        assert_eq!(status, 200, "round {round}: {body}\n{}", function.output());
+    }
+    let kept = crate::support::sql(
+        &url,
+        "SELECT count(*), count(DISTINCT id) FROM notify_messages",
+    )
+    .await;
+    assert_eq!(
+        (kept[0].get::<_, i64>(0), kept[0].get::<_, i64>(1)),
+        (6, 6),
+        "each send once"
+    );
+}
+
+/// A TCP proxy in front of the test PostgreSQL server whose connections can be cut silently:
+/// after `cut`, the connections open then pass no more bytes and are never closed (as when a
+/// NAT or a pooler forgets them while a function is frozen); new ones pass as usual.
+struct SilentCutProxy {
+    port: u16,
+    generation: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl SilentCutProxy {
+    async fn start(upstream: std::net::SocketAddr) -> Self {
+        use std::sync::atomic::Ordering;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let generation = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let current = generation.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let born = current.load(Ordering::SeqCst);
+                let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
+                    continue;
+                };
+                let (client_read, client_write) = client.into_split();
+                let (server_read, server_write) = server.into_split();
+                for (mut from, mut to, current) in [
+                    (
+                        Box::new(client_read) as Box<dyn tokio::io::AsyncRead + Send + Unpin>,
+                        Box::new(server_write) as Box<dyn tokio::io::AsyncWrite + Send + Unpin>,
+                        current.clone(),
+                    ),
+                    (
+                        Box::new(server_read) as _,
+                        Box::new(client_write) as _,
+                        current.clone(),
+                    ),
+                ] {
+                    tokio::spawn(async move {
+                        let mut buffer = vec![0; 16 * 1024];
+                        while let Ok(n) = from.read(&mut buffer).await {
+                            if n == 0 {
+                                break;
+                            }
+                            // Cut: the bytes go nowhere, and the socket stays open.
+                            if current.load(Ordering::SeqCst) != born {
+                                continue;
+                            }
+                            if to.write_all(&buffer[..n]).await.is_err() {
+                                break;
+                            }
+                        }
+                        // Held open after a cut, as a forgotten connection is.
+                        if current.load(Ordering::SeqCst) != born {
+                            std::future::pending::<()>().await;
+                        }
+                    });
+                }
+            }
+        });
+        Self { port, generation }
+    }
+
+    fn cut(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn a_connection_cut_silently_while_idle_is_not_used_again() {
+    let _shared = POSTGRES.read().await;
+    let url = fresh_database().await;
+    let parsed = reqwest::Url::parse(&url).unwrap();
+    let upstream = format!("{}:{}", parsed.host_str().unwrap(), parsed.port().unwrap())
+        .parse()
+        .unwrap();
+    let proxy = SilentCutProxy::start(upstream).await;
+    let mut through_proxy = parsed.clone();
+    through_proxy.set_port(Some(proxy.port)).unwrap();
+    let function = crate::support::Function::start(
+        "send-email",
+        &[
+            ("DATABASE_URL", through_proxy.as_str()),
+            ("NOTIFY_AUDIT_KEY", AUDIT_KEY),
+            ("NOTIFY_STORE_MAX_IDLE_SECONDS", "1"),
+            ("NOTIFY_STORE_TIMEOUT_MS", "2000"),
+        ],
+    )
+    .await;
+    let send = |n: usize| {
+        let function = &function;
+        async move {
+            let body = serde_json::json!({"to": format!("cut{n}@example.com"), "subject": "Hi", "body": "Hello"});
+            function.post_json(&body).await
+        }
+    };
+    assert_eq!(send(0).await.0, 200);
+    proxy.cut();
+    // Idle past NOTIFY_STORE_MAX_IDLE_SECONDS: the cut connection is left, a new one made.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (status, body) = send(1).await;
+    assert_eq!(status, 200, "{body}\n{}", function.output());
+    let kept = crate::support::sql(&url, "SELECT count(*) FROM notify_messages").await;
+    assert_eq!(kept[0].get::<_, i64>(0), 2);
+}
