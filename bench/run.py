@@ -30,6 +30,7 @@ import sys
 import time
 
 import activity
+import cold_store
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RELEASE = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release"
@@ -319,6 +320,8 @@ def main():
                         help="measure only the dispatcher's throughput, into the existing bench/results.json")
     parser.add_argument("--batch-only", action="store_true",
                         help="measure only the batch figures, into the existing bench/results.json")
+    parser.add_argument("--cold-store-only", action="store_true",
+                        help="measure only the cold starts with and without the store, into the existing bench/results.json")
     parser.add_argument("--activity-only", action="store_true",
                         help="measure only the activity page's figures, into the existing bench/results.json")
     parser.add_argument("--reference", type=pathlib.Path,
@@ -339,13 +342,29 @@ def main():
     stub = subprocess.Popen([str(RELEASE / "examples" / "bench-stub")], env={"PORT": str(stub_port), "PATH": os.environ["PATH"]})
     time.sleep(0.3)
     postgres = os.environ.get("NOTIFY_BENCH_POSTGRES_URL")
-    if args.dispatch_only or args.batch_only or args.activity_only:
+    if args.dispatch_only or args.batch_only or args.activity_only or args.cold_store_only:
         try:
             report = json.loads((ROOT / "bench" / "results.json").read_text())
             if args.dispatch_only:
                 report["dispatch"] = {**dispatch_throughput(postgres, stub_port), "separate_run": True}
             if args.batch_only:
                 report["batch"] = {**batch_figures(postgres, stub_port), "separate_run": True}
+            if args.cold_store_only:
+                live = live_env(stub_port)
+                subprocess.run(["psql", f"{postgres}/postgres", "-qc", "DROP DATABASE IF EXISTS bench_cold"], check=True)
+                subprocess.run(["psql", f"{postgres}/postgres", "-qc", "CREATE DATABASE bench_cold"], check=True)
+                migrate(f"{postgres}/bench_cold")
+                stored = {**live, "DATABASE_URL": f"{postgres}/bench_cold",
+                          "NOTIFY_AUDIT_KEY": "bench-audit-key-0123456789abcdef-0123"}
+                email = lambda env: Case("send-email", "rust", [str(RELEASE / "send-email")], "VERCEL_DEV_PORT",
+                                         "POST", "/api/send-email", EMAIL, env)
+                health = lambda env: Case("health", "rust", [str(RELEASE / "health")], "VERCEL_DEV_PORT",
+                                          "GET", "/api/health", env=env)
+                cases = [("send-email (live)", email(live)), ("send-email (live), postgres", email(stored)),
+                         ("health", health(live)), ("health, DATABASE_URL set", health(stored))]
+                report["cold_store"] = cold_store.figures(
+                    cases, cold_start, args.rounds, SETTLE_SECONDS,
+                    [RELEASE / name for name in ("send-email", "send-sms", "health", "messages")])
             if args.activity_only:
                 server = lambda env: Case("notify", "rust", [str(RELEASE / "notify")], "PORT", "GET", "/api/health", env=env)
                 report["activity"] = activity.figures(postgres, fresh, listening, server)
@@ -1068,7 +1087,7 @@ the four without a row above, exec to the first 200 of the request named):
 
 | function | size MB | cold start ms | request |
 |---|---|---|---|
-""" + every_function(report) + store_section(report) + reach_section(report) + dispatch_section(report) + batch_section(report) + activity.section(report) + credentials_section(report) + reference_section(report) + f"""
+""" + every_function(report) + store_section(report) + reach_section(report) + dispatch_section(report) + batch_section(report) + activity.section(report) + cold_store.section(report) + credentials_section(report) + reference_section(report) + f"""
 
 Binary sizes (stripped, release): {sizes}. The Node functions' `node_modules`:
 {report['node_modules_mb']:.0f} MB. Release build of every binary, dependencies included:

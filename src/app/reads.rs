@@ -20,6 +20,12 @@ impl App {
         self.store().messages(filter).await
     }
 
+    /// Makes the store's first connection (and checks the schema) ahead of the first request:
+    /// a function starts it while its runtime waits for that request.
+    pub async fn connect_store_ahead(&self) {
+        self.store().connect_ahead().await;
+    }
+
     /// Counts by channel and status, by template, and by day in the practice's time zone,
     /// over a time range.
     pub async fn stats(

@@ -100,6 +100,11 @@ impl Route {
         file["api/".len()..file.len() - ".rs".len()].replace('/', "-")
     }
 
+    /// Whether its function uses the store (and so connects it as it starts).
+    pub fn uses_store(self) -> bool {
+        !matches!(self, Self::Templates | Self::Preview | Self::OpenApi)
+    }
+
     /// The `Allow` header value: the route's methods and `OPTIONS` (CORS preflights).
     pub(super) fn allow(self) -> String {
         let mut methods: Vec<&str> = self.methods().iter().map(Method::as_str).collect();

@@ -40,6 +40,11 @@ pub fn serve_function(endpoint: Endpoint) -> Result<(), vercel_runtime::Error> {
         .block_on(async move {
             init_logging();
             let app = Arc::new(App::from_env());
+            if endpoint.route.uses_store() {
+                // Overlapped with the runtime's start and its wait for the first request.
+                let app = Arc::clone(&app);
+                tokio::spawn(async move { app.connect_store_ahead().await });
+            }
             vercel_runtime::run(vercel_runtime::service_fn(
                 move |request: vercel_runtime::Request, state: vercel_runtime::AppState| {
                     let app = Arc::clone(&app);

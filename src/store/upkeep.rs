@@ -19,6 +19,13 @@ pub trait Upkeep {
 
     /// Whether the store answers, its schema version and its queues: for health.
     fn check(&self) -> BoxFuture<'_, StoreHealth>;
+
+    /// Makes a connection ready (and the schema checked) ahead of the first call that needs
+    /// one: a function starts it while its runtime waits for the first request. Nothing to do
+    /// for a store without connections; a failure is left for that call to meet and answer.
+    fn connect_ahead(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
 }
 
 /// What the dispatcher's sweep removes: everything older than these times, at most

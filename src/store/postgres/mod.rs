@@ -39,6 +39,10 @@ pub struct PostgresStore {
     timeout: Duration,
     /// The schema version, once this instance has checked (and if need be applied) migrations.
     schema: tokio::sync::OnceCell<i32>,
+    /// Set once the instance's first connection was tried (ahead of the first request when
+    /// the function starts it): every call waits for that try, so the first request uses the
+    /// connection it made instead of opening another beside it.
+    first: tokio::sync::OnceCell<()>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -81,6 +85,7 @@ impl PostgresStore {
             pool,
             timeout,
             schema: tokio::sync::OnceCell::new(),
+            first: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -122,6 +127,38 @@ impl PostgresStore {
         statement: &str,
         params: &[Param<'_>],
     ) -> Result<Vec<tokio_postgres::Row>, Error> {
+        let work = async {
+            let client = self.connection().await?;
+            client
+                .query_typed(statement, params)
+                .await
+                .map_err(unavailable)
+        };
+        self.bounded(work).await
+    }
+
+    /// A pooled connection, the schema checked (and migrated) on this instance's first.
+    async fn connection(&self) -> Result<deadpool_postgres::Object, Error> {
+        self.first_connection().await;
+        self.pooled().await
+    }
+
+    /// The instance's first connection, tried once; a failure is left for the call that
+    /// needs a connection to meet again, and answer.
+    async fn first_connection(&self) {
+        (self.first)
+            .get_or_init(|| async {
+                if let Err(error) = self.pooled().await {
+                    tracing::warn!(
+                        code = error.code.as_str(),
+                        "the store's first connection failed"
+                    );
+                }
+            })
+            .await;
+    }
+
+    async fn pooled(&self) -> Result<deadpool_postgres::Object, Error> {
         let pool = self.pool.as_ref().map_err(misconfigured)?;
         let work = async {
             let mut client = pool.get().await.map_err(unavailable)?;
@@ -137,11 +174,16 @@ impl PostgresStore {
                 .get_or_try_init(|| migrate::apply(&client))
                 .await
                 .map_err(unavailable)?;
-            client
-                .query_typed(statement, params)
-                .await
-                .map_err(unavailable)
+            Ok(client)
         };
+        self.bounded(work).await
+    }
+
+    /// `work` within the store's bound.
+    async fn bounded<T>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
         match tokio::time::timeout(self.timeout, work).await {
             Ok(result) => result,
             Err(_) => Err(unavailable(format!(
@@ -174,13 +216,16 @@ fn tls() -> Result<tokio_postgres_rustls::MakeRustlsConnect, String> {
     let roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
     .with_safe_default_protocol_versions()
     .map_err(|e| e.to_string())?
     .with_root_certificates(roots)
     .with_no_client_auth();
+    // PostgreSQL's ALPN name: required of a directly negotiated TLS connection (PostgreSQL
+    // 17's `sslnegotiation=direct`, and proxies such as Neon's that check it).
+    config.alpn_protocols = vec![b"postgresql".to_vec()];
     Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
 }
 

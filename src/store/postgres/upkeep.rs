@@ -94,6 +94,10 @@ impl Upkeep for PostgresStore {
         })
     }
 
+    fn connect_ahead(&self) -> BoxFuture<'_, ()> {
+        Box::pin(self.first_connection())
+    }
+
     fn check(&self) -> BoxFuture<'_, StoreHealth> {
         Box::pin(async move {
             #[derive(Deserialize)]

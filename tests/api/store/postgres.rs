@@ -308,3 +308,37 @@ async fn a_connection_cut_silently_while_idle_is_not_used_again() {
     let kept = crate::support::sql(&url, "SELECT count(*) FROM notify_messages").await;
     assert_eq!(kept[0].get::<_, i64>(0), 2);
 }
+
+#[tokio::test]
+async fn a_function_connects_and_migrates_before_its_first_request() {
+    let _shared = POSTGRES.read().await;
+    let url = fresh_database().await;
+    let _function = crate::support::Function::start(
+        "send-sms",
+        &[("DATABASE_URL", &url), ("NOTIFY_AUDIT_KEY", AUDIT_KEY)],
+    )
+    .await;
+    // Only Vercel's ping has reached it: no request that needs the store.
+    let mut found = (0, false);
+    for _ in 0..100 {
+        let row = &crate::support::sql(
+            &url,
+            "SELECT (SELECT count(*) FROM pg_stat_activity \
+                     WHERE datname = current_database() AND pid <> pg_backend_pid()), \
+                    to_regclass('notify_schema_version') IS NOT NULL",
+        )
+        .await[0];
+        found = (row.get::<_, i64>(0), row.get::<_, bool>(1));
+        if found.1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        found,
+        (1, true),
+        "one connection, made ahead, and the schema migrated"
+    );
+    let version = crate::support::sql(&url, "SELECT max(version) FROM notify_schema_version").await;
+    assert_eq!(version[0].get::<_, Option<i32>>(0), Some(SCHEMA_VERSION));
+}
