@@ -362,6 +362,11 @@ def main():
                                           "GET", "/api/health", env=env)
                 cases = [("send-email (live)", email(live)), ("send-email (live), postgres", email(stored)),
                          ("health", health(live)), ("health, DATABASE_URL set", health(stored))]
+                pooler = os.environ.get("NOTIFY_BENCH_POOLER_URL")
+                if pooler:
+                    # Through PgBouncer (transaction mode), whose server connections stay warm.
+                    pooled = {**stored, "DATABASE_URL": f"{pooler}/bench_cold"}
+                    cases.append(("send-email (live), postgres through PgBouncer", email(pooled)))
                 report["cold_store"] = cold_store.figures(
                     cases, cold_start, args.rounds, SETTLE_SECONDS,
                     [RELEASE / name for name in ("send-email", "send-sms", "health", "messages")])
