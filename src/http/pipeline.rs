@@ -169,12 +169,7 @@ pub(super) fn check_reader_or_sender(
     method: &Method,
     headers: &HeaderMap,
 ) -> Result<Caller, Error> {
-    let needed = if method == Method::GET {
-        Permission::Read
-    } else {
-        Permission::Send
-    };
-    permit(app, headers, needed)
+    permit(app, headers, reading_or(method, Permission::Send))
 }
 
 /// The caller check of routes that read with `GET` and manage otherwise.
@@ -183,12 +178,16 @@ pub(super) fn check_reader_or_manager(
     method: &Method,
     headers: &HeaderMap,
 ) -> Result<Caller, Error> {
-    let needed = if method == Method::GET {
+    permit(app, headers, reading_or(method, Permission::Manage))
+}
+
+/// `read` for a `GET`, `other` for any other method.
+fn reading_or(method: &Method, other: Permission) -> Permission {
+    if method == Method::GET {
         Permission::Read
     } else {
-        Permission::Manage
-    };
-    permit(app, headers, needed)
+        other
+    }
 }
 
 /// The caller check of the audit export: an API key with `manage`, never a browser's JWT (the

@@ -2,6 +2,18 @@
 
 use super::*;
 
+/// The ids of the messages `filter` finds (up to 100), newest first.
+async fn ids_matching(store: &dyn Store, filter: MessageFilter) -> Vec<String> {
+    let page = store
+        .messages(&MessageFilter {
+            limit: 100,
+            ..filter
+        })
+        .await
+        .unwrap();
+    page.messages.iter().map(|m| m.id.clone()).collect()
+}
+
 #[tokio::test]
 async fn messages_are_found_by_either_id_filtered_counted_and_paged_newest_first() {
     on_both(|name, store| async move {
@@ -69,13 +81,7 @@ async fn messages_are_found_by_either_id_filtered_counted_and_paged_newest_first
             "{name}"
         );
 
-        let only = |f: MessageFilter| async move {
-            let page = store
-                .messages(&MessageFilter { limit: 100, ..f })
-                .await
-                .unwrap();
-            ids(&page)
-        };
+        let only = |f: MessageFilter| ids_matching(store, f);
         assert_eq!(
             only(MessageFilter {
                 channel: Some(Channel::Sms),
@@ -216,61 +222,50 @@ async fn the_activity_filters_find_by_category_failure_error_key_and_provider_id
             false,
         )
         .await;
-        let only = |f: MessageFilter| async move {
-            let page = store
-                .messages(&MessageFilter { limit: 100, ..f })
-                .await
-                .unwrap();
-            page.messages
-                .iter()
-                .map(|m| m.id.clone())
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(
-            only(MessageFilter {
-                category: Some(Category::BillingAlerts),
-                ..Default::default()
-            })
-            .await,
-            ["msg_f"],
-            "{name}"
-        );
-        assert_eq!(
-            only(MessageFilter {
-                ever_failed: true,
-                ..Default::default()
-            })
-            .await,
-            ["msg_r", "msg_f"],
-            "{name}"
-        );
-        assert_eq!(
-            only(MessageFilter {
-                error_code: Some(ErrorCode::InvalidRecipient),
-                ..Default::default()
-            })
-            .await,
-            ["msg_f"],
-            "{name}"
-        );
-        assert_eq!(
-            only(MessageFilter {
-                idempotency_key: Some("order-7".into()),
-                ..Default::default()
-            })
-            .await,
-            ["msg_k"],
-            "{name}"
-        );
-        assert_eq!(
-            only(MessageFilter {
-                provider_message_id: Some("SMr".into()),
-                ..Default::default()
-            })
-            .await,
-            ["msg_r"],
-            "{name}"
-        );
+        let filters = [
+            (
+                MessageFilter {
+                    category: Some(Category::BillingAlerts),
+                    ..Default::default()
+                },
+                vec!["msg_f"],
+            ),
+            (
+                MessageFilter {
+                    ever_failed: true,
+                    ..Default::default()
+                },
+                vec!["msg_r", "msg_f"],
+            ),
+            (
+                MessageFilter {
+                    error_code: Some(ErrorCode::InvalidRecipient),
+                    ..Default::default()
+                },
+                vec!["msg_f"],
+            ),
+            (
+                MessageFilter {
+                    idempotency_key: Some("order-7".into()),
+                    ..Default::default()
+                },
+                vec!["msg_k"],
+            ),
+            (
+                MessageFilter {
+                    provider_message_id: Some("SMr".into()),
+                    ..Default::default()
+                },
+                vec!["msg_r"],
+            ),
+        ];
+        for (filter, expected) in filters {
+            assert_eq!(
+                ids_matching(store, filter.clone()).await,
+                expected,
+                "{name}: {filter:?}"
+            );
+        }
         // 20:26 UTC on 28 May is the 29th in Tokyo.
         let stats = store.stats(None, None, "Asia/Tokyo").await.unwrap();
         let days: Vec<(String, Channel, u64, u64, u64)> = stats

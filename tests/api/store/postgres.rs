@@ -143,6 +143,16 @@ async fn a_callers_limit_is_updated_in_place_without_touching_an_index() {
     );
 }
 
+/// Sends an email to `<prefix><n>@example.com` through `function`: its status and answer.
+async fn send_email(
+    function: &crate::support::Function,
+    prefix: &str,
+    n: usize,
+) -> (u16, serde_json::Value) {
+    let body = serde_json::json!({"to": format!("{prefix}{n}@example.com"), "subject": "Hi", "body": "Hello"});
+    function.post_json(&body).await
+}
+
 /// Stops or continues the process `pid` (`STOP`, `CONT`).
 fn signal(pid: u32, signal: &str) {
     let status = std::process::Command::new("kill")
@@ -165,13 +175,7 @@ async fn a_connection_ended_while_the_function_was_frozen_is_replaced_and_nothin
         ],
     )
     .await;
-    let send = |n: usize| {
-        let function = &function;
-        async move {
-            let body = serde_json::json!({"to": format!("frozen{n}@example.com"), "subject": "Hi", "body": "Hello"});
-            function.post_json(&body).await
-        }
-    };
+    let send = |n: usize| send_email(&function, "frozen", n);
     let (status, body) = send(0).await;
     assert_eq!(status, 200, "{body}");
     for round in 1..=5 {
@@ -292,13 +296,7 @@ async fn a_connection_cut_silently_while_idle_is_not_used_again() {
         ],
     )
     .await;
-    let send = |n: usize| {
-        let function = &function;
-        async move {
-            let body = serde_json::json!({"to": format!("cut{n}@example.com"), "subject": "Hi", "body": "Hello"});
-            function.post_json(&body).await
-        }
-    };
+    let send = |n: usize| send_email(&function, "cut", n);
     assert_eq!(send(0).await.0, 200);
     proxy.cut();
     // Idle past NOTIFY_STORE_MAX_IDLE_SECONDS: the cut connection is left, a new one made.
