@@ -1,5 +1,6 @@
-//! The Postgres store: a small pool built lazily (no connection before the first call that
-//! needs one), the schema migrated on first use, and every call one round trip bounded by
+//! The Postgres store: a small pool built without connecting (its first connection is made by
+//! the first call, or ahead of it by `Upkeep::connect_ahead` as a function starts), the schema
+//! migrated with that first connection, and every call one round trip bounded by
 //! `NOTIFY_STORE_TIMEOUT_MS`. Statements are sent unnamed (`query_typed`), so the store works
 //! through a transaction-mode pooler such as Neon's PgBouncer as well as directly. A pooled
 //! connection idle for longer than `NOTIFY_STORE_MAX_IDLE_SECONDS` (50 s: well inside what
