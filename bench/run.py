@@ -511,6 +511,10 @@ def main():
                                if (args.reference / name).exists()},
         } if args.reference else None,
     }
+    # The figures measured only on their own (`--activity-only`, `--cold-store-only`) are kept.
+    previous_path = ROOT / "bench" / "results.json"
+    previous = json.loads(previous_path.read_text()) if previous_path.exists() else {}
+    report.update({key: previous[key] for key in ("activity", "cold_store") if key in previous})
     (ROOT / "bench" / "results.json").write_text(json.dumps(report, indent=2))
     write_markdown(report)
     write_chart(report)
