@@ -5,7 +5,7 @@ use http::{HeaderValue, StatusCode, header};
 
 use super::super::response;
 use super::super::route::Reply;
-use crate::app::{App, RequestContext};
+use crate::app::App;
 use crate::error::Error;
 use crate::store::{Cursor, MessageFilter, MessageView};
 
@@ -33,11 +33,7 @@ const HEADER: [&str; 16] = [
     "caller",
 ];
 
-pub(super) async fn export(
-    app: &App,
-    mut filter: MessageFilter,
-    _: &RequestContext,
-) -> Result<Reply, Error> {
+pub(super) async fn export(app: &App, mut filter: MessageFilter) -> Result<Reply, Error> {
     filter.limit = PAGE;
     let mut body = String::new();
     row(&mut body, &HEADER);

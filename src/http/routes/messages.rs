@@ -89,7 +89,7 @@ async fn messages(app: &App, incoming: Incoming, context: &RequestContext) -> Re
     }
     let filter = filter(app, &query)?;
     if format == Some(Format::Csv) {
-        return message_csv::export(app, filter, context).await;
+        return message_csv::export(app, filter).await;
     }
     let page = app.messages(&filter).await?;
     let body = Page {
