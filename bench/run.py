@@ -31,6 +31,7 @@ import time
 
 import activity
 import cold_store
+import store_load
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RELEASE = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release"
@@ -322,6 +323,8 @@ def main():
                         help="measure only the batch figures, into the existing bench/results.json")
     parser.add_argument("--cold-store-only", action="store_true",
                         help="measure only the cold starts with and without the store, into the existing bench/results.json")
+    parser.add_argument("--store-only", action="store_true",
+                        help="measure only the two stores side by side (issue 28), into the existing bench/results.json")
     parser.add_argument("--activity-only", action="store_true",
                         help="measure only the activity page's figures, into the existing bench/results.json")
     parser.add_argument("--reference", type=pathlib.Path,
@@ -342,7 +345,7 @@ def main():
     stub = subprocess.Popen([str(RELEASE / "examples" / "bench-stub")], env={"PORT": str(stub_port), "PATH": os.environ["PATH"]})
     time.sleep(0.3)
     postgres = os.environ.get("NOTIFY_BENCH_POSTGRES_URL")
-    if args.dispatch_only or args.batch_only or args.activity_only or args.cold_store_only:
+    if args.dispatch_only or args.batch_only or args.activity_only or args.cold_store_only or args.store_only:
         try:
             report = json.loads((ROOT / "bench" / "results.json").read_text())
             if args.dispatch_only:
@@ -370,6 +373,8 @@ def main():
                 report["cold_store"] = cold_store.figures(
                     cases, cold_start, args.rounds, SETTLE_SECONDS,
                     [RELEASE / name for name in ("send-email", "send-sms", "health", "messages")])
+            if args.store_only:
+                report["store_load"] = store_load.figures(ROOT, RELEASE, live_env(stub_port), postgres, fresh)
             if args.activity_only:
                 server = lambda env: Case("notify", "rust", [str(RELEASE / "notify")], "PORT", "GET", "/api/health", env=env)
                 report["activity"] = activity.figures(postgres, fresh, listening, server)
@@ -452,6 +457,7 @@ def main():
             print(f"cold-start round {round_number + 1}/{args.rounds} done", file=sys.stderr)
         dispatch = dispatch_throughput(postgres, stub_port) if postgres else None
         batch = batch_figures(postgres, stub_port) if postgres else None
+        fair = store_load.figures(ROOT, RELEASE, live, postgres, fresh) if postgres else None
         warm_runs = {id(c): [] for c in cases}
         for round_number in range(warm_rounds(args.rounds)):
             for case in cases:
@@ -503,6 +509,7 @@ def main():
         "store_round_trips_per_send": round_trips,
         "dispatch": dispatch,
         "batch": batch,
+        "store_load": fair,
         "release_build_seconds": args.build_seconds,
         "release_rebuild_seconds": build_time() if args.measure_rebuild else None,
         "reference": {
@@ -1096,7 +1103,7 @@ the four without a row above, exec to the first 200 of the request named):
 
 | function | size MB | cold start ms | request |
 |---|---|---|---|
-""" + every_function(report) + store_section(report) + reach_section(report) + dispatch_section(report) + batch_section(report) + activity.section(report) + cold_store.section(report) + credentials_section(report) + reference_section(report) + f"""
+""" + every_function(report) + store_section(report) + store_load.section(report) + reach_section(report) + dispatch_section(report) + batch_section(report) + activity.section(report) + cold_store.section(report) + credentials_section(report) + reference_section(report) + f"""
 
 Binary sizes (stripped, release): {sizes}. The Node functions' `node_modules`:
 {report['node_modules_mb']:.0f} MB. Release build of every binary, dependencies included:

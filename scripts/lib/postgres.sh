@@ -2,7 +2,8 @@
 # tests, initialised in a temporary folder on a free loopback port (as the `postgres` user when
 # run as root, since the server refuses root), and Debian's `postgresql` package installed
 # first where the machine lacks it. Sets NOTIFY_TEST_POSTGRES_URL (the server; each test makes
-# its own database), NOTIFY_TEST_POOLER_URL (PgBouncer in transaction mode in front of it) and
+# its own database), NOTIFY_TEST_POOLER_URL (PgBouncer in transaction mode in front of it, with
+# SCRAM-SHA-256 passwords, as Neon's pooled connection string is) and
 # NOTIFY_TEST_PG_CTL (a command taking `stop` or `start`, for outage tests); stops both on exit.
 
 emulators="${emulators:-$root/.emulators}"
@@ -39,8 +40,9 @@ SCRIPT
 chmod +x "$emulators/pg_ctl"
 "$emulators/pg_ctl" start >/dev/null
 
-# PgBouncer in transaction mode in front of it, as Neon's pooled connection string is: the
-# store must work through a transaction-mode pooler.
+# PgBouncer in transaction mode in front of it, asking for a password with SCRAM-SHA-256, as
+# Neon's pooled connection string is: the store must work through it, and a cold start's
+# connection pays for SCRAM's key derivation there.
 if ! command -v pgbouncer >/dev/null; then
   echo "installing PgBouncer..." >&2
   sudo_=(); [ "$(id -u)" = 0 ] || sudo_=(sudo)
@@ -48,7 +50,8 @@ if ! command -v pgbouncer >/dev/null; then
   DEBIAN_FRONTEND=noninteractive "${sudo_[@]}" apt-get install -y -qq pgbouncer >/dev/null
 fi
 pooler_port="$(free_port)"
-echo '"postgres" ""' >"$pg_dir/userlist.txt"
+pooler_password="notify-pooler-$(python3 -c 'import secrets; print(secrets.token_hex(8))')"
+echo "\"postgres\" \"$pooler_password\"" >"$pg_dir/userlist.txt"
 cat >"$pg_dir/pgbouncer.ini" <<INI
 [databases]
 * = host=127.0.0.1 port=$pg_port
@@ -56,7 +59,7 @@ cat >"$pg_dir/pgbouncer.ini" <<INI
 listen_addr = 127.0.0.1
 listen_port = $pooler_port
 unix_socket_dir =
-auth_type = trust
+auth_type = scram-sha-256
 auth_file = $pg_dir/userlist.txt
 pool_mode = transaction
 max_client_conn = 200
@@ -85,4 +88,4 @@ fi
 
 export NOTIFY_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$pg_port"
 export NOTIFY_TEST_PG_CTL="$emulators/pg_ctl"
-export NOTIFY_TEST_POOLER_URL="postgres://postgres@127.0.0.1:$pooler_port"
+export NOTIFY_TEST_POOLER_URL="postgres://postgres:$pooler_password@127.0.0.1:$pooler_port"

@@ -125,7 +125,19 @@ impl App {
                 )
             }));
         }
-        let admitted = self.store().admit(&admission).await?;
+        let unwritten = admission.claim.is_some() && self.unwritten.any();
+        let mut admitted = self.store().admit(&admission).await?;
+        if unwritten && matches!(admitted.claim, ClaimOutcome::InProgress { .. }) {
+            // Its first request may be one this instance has answered and is still recording:
+            // the key is asked again once those records are written (its limits were counted).
+            self.settled().await;
+            let claim_only = Admission {
+                limits: Vec::new(),
+                claim: admission.claim.clone(),
+                reach: Vec::new(),
+            };
+            admitted.claim = self.store().admit(&claim_only).await?.claim;
+        }
         if let Some(after) = admitted.refusal(CALLER) {
             return Err(rate_limited(after));
         }
@@ -154,11 +166,13 @@ impl App {
                 self.audit_replay(&answer, context).await;
                 Ok(Verdict::Replay(answer))
             }
+            // A send answers within a second or two (its record a moment later): the lease's
+            // end is only the worst case, so a retry is asked for sooner.
             ClaimOutcome::InProgress { retry_after } => Err(Error::new(
                 ErrorCode::IdempotencyInProgress,
                 "A request with this Idempotency-Key is still running. Retry after the delay given to get its answer.",
             )
-            .with_retry_after(retry_after)),
+            .with_retry_after(retry_after.min(Duration::from_secs(1)))),
             ClaimOutcome::Reused => Err(Error::new(
                 ErrorCode::IdempotencyKeyReused,
                 "This Idempotency-Key was used with a different request. Use a new key for a new request.",

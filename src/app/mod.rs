@@ -93,6 +93,8 @@ pub struct App {
     status_callback: Option<String>,
     /// The newest OIDC token the platform handed this instance, for SES's role credentials.
     web_identity: Arc<WebIdentityToken>,
+    /// Sends' records still being written after their answers.
+    unwritten: record::Unwritten,
 }
 
 /// What the audit trail, the limits and the message log know of the request behind a send.
@@ -206,6 +208,7 @@ impl App {
             email: OnceLock::new(),
             sms: OnceLock::new(),
             web_identity: Arc::default(),
+            unwritten: record::Unwritten::default(),
             config,
         }
     }

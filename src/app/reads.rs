@@ -1,5 +1,6 @@
 //! What the read routes ask of the service: the message log, its counts, delivery events and
-//! the audit trail, each one store call. Routes never reach the store themselves.
+//! the audit trail, each one store call (after the sends' records this instance is still
+//! writing). Routes never reach the store themselves.
 
 use time::OffsetDateTime;
 
@@ -12,11 +13,13 @@ use crate::store::{
 impl App {
     /// A message by our id or the provider's message id, with its delivery events.
     pub async fn message(&self, id: &str) -> Result<Option<MessageView>, Error> {
+        self.settled().await;
         self.store().message(id).await
     }
 
     /// A page of the message log, newest first.
     pub async fn messages(&self, filter: &MessageFilter) -> Result<MessagePage, Error> {
+        self.settled().await;
         self.store().messages(filter).await
     }
 
@@ -33,6 +36,7 @@ impl App {
         since: Option<OffsetDateTime>,
         until: Option<OffsetDateTime>,
     ) -> Result<Stats, Error> {
+        self.settled().await;
         self.store()
             .stats(since, until, self.practice_zone_name())
             .await
@@ -44,11 +48,13 @@ impl App {
         after: Option<&str>,
         limit: u16,
     ) -> Result<Option<EventPage>, Error> {
+        self.settled().await;
         self.store().events(after, limit).await
     }
 
     /// A page of the audit trail, oldest first.
     pub async fn audit(&self, query: &AuditQuery) -> Result<AuditPage, Error> {
+        self.settled().await;
         self.store().audit(query).await
     }
 }

@@ -207,6 +207,8 @@ impl App {
         events: Vec<DeliveryEvent>,
         context: &RequestContext,
     ) -> Result<Option<AfterAnswer>, Error> {
+        // A report about a send this instance has just answered finds its message.
+        self.settled().await;
         self.suppress_from_events(&events, context).await?;
         // Settled once the events are kept: a fallback moved to now is decided by the
         // status they give its original.

@@ -32,6 +32,15 @@ impl StoreConfig {
             Self::Postgres(_) | Self::Misconfigured(_) => StoreKind::Postgres,
         }
     }
+
+    /// The bound on one store call (the memory store's answer at once; a misconfigured one
+    /// answers without a call).
+    pub fn timeout(&self) -> Duration {
+        match self {
+            Self::Postgres(settings) => settings.timeout,
+            Self::Memory | Self::Misconfigured(_) => Duration::from_secs(1),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use serde_json::{Value, json};
 
 use crate::support::{
-    API_KEY, AUDIT_KEY, Function, POSTGRES, answer, as_pairs, call, fresh_database, prism_url,
-    twilio_vars,
+    API_KEY, AUDIT_KEY, Function, POSTGRES, answer, as_pairs, call, eventually, fresh_database,
+    prism_url, twilio_vars,
 };
 
 async fn texts(database: &str, extra: &[(&'static str, &str)]) -> (Function, Function, Function) {
@@ -121,12 +121,17 @@ async fn a_patients_choice_declines_that_category_on_that_channel_and_the_log_sa
         "a send without a category meets only the suppression list: {sent}"
     );
 
-    let (_, log) = call(
-        &messages,
-        reqwest::Method::GET,
-        "/api/messages?status=declined",
-        None,
-    )
+    let read = || {
+        call(
+            &messages,
+            reqwest::Method::GET,
+            "/api/messages?status=declined",
+            None,
+        )
+    };
+    let (_, log) = eventually(read, |(_, log)| {
+        log["messages"].as_array().unwrap().len() == 2
+    })
     .await;
     let reasons: Vec<&str> = log["messages"]
         .as_array()
@@ -255,13 +260,9 @@ async fn billing_texts_record_consent_and_need_it_when_the_practice_requires_it(
     )
     .await;
     assert_eq!(status, 200, "{sent}");
-    let (_, logged) = call(
-        &messages,
-        reqwest::Method::GET,
-        &format!("/api/messages/{}", sent["id"].as_str().unwrap()),
-        None,
-    )
-    .await;
+    let path = format!("/api/messages/{}", sent["id"].as_str().unwrap());
+    let read = || call(&messages, reqwest::Method::GET, &path, None);
+    let (_, logged) = eventually(read, |(status, _)| *status == 200).await;
     assert_eq!(logged["message"]["consentOnFile"], true, "{logged}");
     assert_eq!(logged["message"]["category"], "billing_alerts");
 }

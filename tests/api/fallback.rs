@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use serde_json::{Value, json};
 
 use crate::support::{
-    API_KEY, AUDIT_KEY, Function, POSTGRES, as_pairs, call, fresh_database, practice_events,
-    prism_url, smtp_vars, twilio_vars, unique,
+    API_KEY, AUDIT_KEY, Function, POSTGRES, as_pairs, call, eventually, fresh_database,
+    practice_events, prism_url, smtp_vars, twilio_vars, unique,
 };
 
 fn stored(database: &str) -> HashMap<&'static str, String> {
@@ -29,8 +29,11 @@ fn reminder(to: Value, extra: Value) -> Value {
     body
 }
 
+/// A message as the log answers it, once its record is written (just after its send's answer).
 async fn message(function: &Function, id: &str) -> Value {
-    let (status, body) = call(function, reqwest::Method::GET, &format!("?id={id}"), None).await;
+    let path = format!("?id={id}");
+    let read = || call(function, reqwest::Method::GET, &path, None);
+    let (status, body) = eventually(read, |(status, _)| *status == 200).await;
     assert_eq!(status, 200, "{body}");
     body["message"].clone()
 }

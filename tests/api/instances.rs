@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::support::{
     API_KEY, AUDIT_KEY, Function, POSTGRES, as_pairs, fresh_database, moto_url, prism_url,
-    ses_vars, twilio_vars, unique, verify_domain_in_moto,
+    recorded, ses_vars, twilio_vars, unique, verify_domain_in_moto,
 };
 
 /// A live `send-email` on moto with a verified sender of its own, storing in `database`.
@@ -89,7 +89,9 @@ async fn twenty_simultaneous_requests_with_one_key_over_two_instances_send_one_e
             || (*status == 409 && body["code"] == "idempotency_in_progress")),
         "{answers:?}"
     );
-    // Once the first has answered, any instance answers a retry with it, replayed.
+    // Once the first has answered (and its record is written, a moment later), any instance
+    // answers a retry with it, replayed.
+    recorded(&database, sent[0]["id"].as_str().unwrap()).await;
     let (status, again, replayed) = post(&functions[1], &body, Some("invoice-77")).await;
     assert_eq!((status, replayed), (200, true), "{again}");
     assert_eq!(again["messageId"], sent[0]["messageId"]);
@@ -133,6 +135,7 @@ async fn a_message_sent_through_one_instance_is_found_through_another_by_both_id
         json!({"to": "Pat Doe <pat@example.com>", "subject": "Your invoice", "body": "Ready."});
     let (status, sent, _) = post(&functions[0], &body, None).await;
     assert_eq!(status, 200, "{sent}");
+    recorded(&database, sent["id"].as_str().unwrap()).await;
     let messages = Function::start(
         "messages",
         &[
@@ -184,6 +187,61 @@ async fn a_message_sent_through_one_instance_is_found_through_another_by_both_id
         unauthenticated.status(),
         401,
         "a database means credentials"
+    );
+}
+
+#[tokio::test]
+async fn a_send_answers_before_its_record_is_written_and_a_replay_meanwhile_is_never_sent_twice() {
+    let _shared = POSTGRES.read().await;
+    let database = fresh_database().await;
+    let (functions, sender) = email_instances(&database, 2).await;
+    let body = json!({"to": "patient@example.com", "subject": "Your invoice", "body": "Ready."});
+    // Both instances connected and the schema checked before the log is locked.
+    for function in &functions {
+        let (status, warm, _) = post(function, &body, None).await;
+        assert_eq!(status, 200, "{warm}");
+        recorded(&database, warm["id"].as_str().unwrap()).await;
+    }
+    // Writing to the log waits while this transaction holds the table; admission does not.
+    let (holder, connection) = tokio_postgres::connect(&database, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    holder
+        .batch_execute("BEGIN; LOCK TABLE notify_messages IN SHARE ROW EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let (status, sent, _) = post(&functions[0], &body, Some("record-later")).await;
+    assert_eq!(
+        status, 200,
+        "answered while its record cannot be written: {sent}"
+    );
+    let id = sent["id"].as_str().unwrap();
+    let logged = crate::support::sql(
+        &database,
+        &format!("SELECT count(*) FROM notify_messages WHERE id = '{id}'"),
+    )
+    .await;
+    assert_eq!(
+        logged[0].get::<_, i64>(0),
+        0,
+        "the record is not written yet"
+    );
+    let (status, early, _) = post(&functions[1], &body, Some("record-later")).await;
+    assert_eq!(
+        (status, early["code"].as_str(), early["retryAfter"].as_u64()),
+        (409, Some("idempotency_in_progress"), Some(1)),
+        "{early}"
+    );
+    holder.batch_execute("COMMIT").await.unwrap();
+    recorded(&database, id).await;
+    let (status, again, replayed) = post(&functions[1], &body, Some("record-later")).await;
+    assert_eq!((status, replayed), (200, true), "{again}");
+    assert_eq!(again["id"], sent["id"]);
+    assert_eq!(
+        emails_from(&sender).await,
+        3,
+        "two warm-up emails and one kept"
     );
 }
 
@@ -247,10 +305,12 @@ async fn the_audit_export_holds_every_send_attempt_and_refusal_with_no_address_b
     let webhook = Function::start("webhooks-twilio", &as_pairs(&vars)).await;
     let audit = Function::start("audit", &as_pairs(&vars)).await;
     let email = json!({"to": "patient@example.com", "subject": "Your invoice", "body": "Private balance details."});
-    assert_eq!(post(&emails[0], &email, None).await.0, 200);
-    assert_eq!(post(&emails[0], &email, None).await.0, 200);
     let text = json!({"to": "+15551234567", "message": "Private appointment details."});
-    assert_eq!(post(&sms, &text, None).await.0, 200);
+    for (function, body) in [(&emails[0], &email), (&emails[0], &email), (&sms, &text)] {
+        let (status, sent, _) = post(function, body, None).await;
+        assert_eq!(status, 200, "{sent}");
+        recorded(&database, sent["id"].as_str().unwrap()).await;
+    }
     let forged = reqwest::Client::new()
         .post(&webhook.base_url)
         .form(&[("MessageSid", "SM1"), ("MessageStatus", "delivered")])

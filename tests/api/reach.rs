@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 
 use crate::instances::emails_from;
 use crate::support::{
-    API_KEY, AUDIT_KEY, Function, POSTGRES, answer, as_pairs, call, fresh_database, moto_url,
-    prism_url, ses_vars, twilio_vars, unique, verify_domain_in_moto,
+    API_KEY, AUDIT_KEY, Function, POSTGRES, answer, as_pairs, call, eventually, fresh_database,
+    moto_url, prism_url, recorded, ses_vars, twilio_vars, unique, verify_domain_in_moto,
 };
 use crate::webhooks::{
     CERT_URL, PUBLIC_URL, TestSigner, post_form, post_sns, sns_app_with, sns_message,
@@ -414,6 +414,7 @@ async fn an_email_to_several_goes_to_the_others_and_a_notification_goes_on_its_o
     let body = json!({"to": ["ann@example.com", "bo@example.com"], "subject": "Open hours", "body": "We open at 9.", "category": "documents"});
     let (status, sent) = send(&email, &body).await;
     assert_eq!(status, 200, "{sent}");
+    recorded(&database, sent["id"].as_str().unwrap()).await;
     assert_eq!(sent["suppressed"][0]["to"], "b***@example.com", "{sent}");
     assert_eq!(sent["suppressed"][0]["reason"], "unsubscribed");
     let moto = crate::support::message_in_moto(sent["messageId"].as_str().unwrap()).await;
@@ -453,17 +454,23 @@ async fn an_email_to_several_goes_to_the_others_and_a_notification_goes_on_its_o
     assert_eq!(outcome["email"]["success"], true, "{outcome}");
     assert_eq!(outcome["sms"]["code"], "recipient_suppressed", "{outcome}");
     assert_eq!(outcome["sms"]["reason"], "unsubscribed", "{outcome}");
-    let (_, log) = answer(
-        reqwest::Client::new()
-            .get(format!(
-                "{}/api/messages?status=suppressed",
-                messages.base_url
-            ))
-            .bearer_auth(API_KEY)
-            .send()
-            .await
-            .unwrap(),
-    )
+    let read = || async {
+        answer(
+            reqwest::Client::new()
+                .get(format!(
+                    "{}/api/messages?status=suppressed",
+                    messages.base_url
+                ))
+                .bearer_auth(API_KEY)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    };
+    let (_, log) = eventually(read, |(_, log)| {
+        !log["messages"].as_array().unwrap().is_empty()
+    })
     .await;
     let logged = log["messages"].as_array().unwrap();
     assert_eq!(logged.len(), 1, "{log}");

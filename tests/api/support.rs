@@ -426,6 +426,36 @@ pub async fn sql(url: &str, statement: &str) -> Vec<tokio_postgres::Row> {
     client.query(statement, &[]).await.unwrap()
 }
 
+/// What `read` gives once `done` holds of it, or its last reading after two seconds: a send's
+/// record is written just after its answer, so another function (or the database read
+/// directly) finds it a moment later.
+pub async fn eventually<T, F: std::future::Future<Output = T>>(
+    mut read: impl FnMut() -> F,
+    done: impl Fn(&T) -> bool,
+) -> T {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let value = read().await;
+        if done(&value) || Instant::now() > deadline {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits (two seconds at most) until the message `id` is in the log of the database at `url`:
+/// a send's record is written just after its answer, so a test that reads it through another
+/// function, or reports on it, waits as a practice's next call would.
+pub async fn recorded(url: &str, id: &str) {
+    let statement = format!("SELECT count(*) FROM notify_messages WHERE id = '{id}'");
+    let found = eventually(
+        || async { sql(url, &statement).await[0].get::<_, i64>(0) },
+        |&n| n == 1,
+    )
+    .await;
+    assert_eq!(found, 1, "the message {id} is in the log");
+}
+
 /// Calls the dispatcher `function` as Vercel Cron does, with `secret`; its 200 answer.
 pub async fn dispatch(function: &Function, secret: &str) -> serde_json::Value {
     let response = reqwest::Client::new()

@@ -616,7 +616,7 @@ async fn a_verified_callback_moves_the_logged_sms_forward_and_a_late_one_does_no
     let database = crate::support::fresh_database().await;
     let mut vars = crate::support::twilio_vars(&crate::support::prism_url());
     vars.insert("NOTIFY_PUBLIC_URL", PUBLIC_URL.into());
-    vars.insert("DATABASE_URL", database);
+    vars.insert("DATABASE_URL", database.clone());
     vars.insert("NOTIFY_AUDIT_KEY", crate::support::AUDIT_KEY.into());
     let vars = crate::support::as_pairs(&vars);
     let send = Function::start("send-sms", &vars).await;
@@ -626,6 +626,8 @@ async fn a_verified_callback_moves_the_logged_sms_forward_and_a_late_one_does_no
         .post_json(&json!({"to": "+15551234567", "message": "Your appointment is tomorrow."}))
         .await;
     assert_eq!(status, 200, "{sent}");
+    // Twilio reports once it has the text; the record is written just after the answer.
+    crate::support::recorded(&database, sent["id"].as_str().unwrap()).await;
     let sid = sent["messageId"].as_str().unwrap();
     let url = format!("{PUBLIC_URL}/api/webhooks/twilio");
     for report in ["delivered", "sent"] {

@@ -76,7 +76,7 @@ async fn batch(
         )
     };
     let outcome = match recorded(app, sending, answer).await? {
-        Ok(outcome) => outcome,
+        Ok((outcome, _)) => outcome,
         Err(replay) => return Ok(replay),
     };
     let mut reply = Reply::from(response::json(

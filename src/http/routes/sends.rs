@@ -1,6 +1,8 @@
 //! `POST /api/send-email`, `/api/send-sms` and `/api/send-notification`: each request opened,
 //! sent or scheduled, recorded and answered (the answers' shapes are in `send_answers.rs`).
 
+use std::sync::Arc;
+
 use http::StatusCode;
 
 use super::super::idempotency::with_key;
@@ -9,7 +11,9 @@ use super::super::{pipeline, request, response};
 use super::send_answers::{
     EMAIL_LOGGED, EMAIL_SENT, SMS_LOGGED, SMS_SENT, ScheduledBody, SentBody, notification_body,
 };
-use crate::app::{App, NotificationOutcome, RequestContext, SchedulePlan, Scheduled, Sending};
+use crate::app::{
+    AfterAnswer, App, NotificationOutcome, RequestContext, SchedulePlan, Scheduled, Sending,
+};
 use crate::domain::{EmailMessage, MAX_ATTACHMENT_BYTES, Sent, SmsMessage, total_too_large};
 use crate::error::{Error, ErrorCode};
 use crate::names::{Channel, ScheduledRoute, Strategy};
@@ -39,7 +43,7 @@ pub const SEND_NOTIFICATION: Endpoint = Endpoint {
 };
 
 async fn send_email(
-    app: &App,
+    app: &Arc<App>,
     incoming: Incoming,
     context: &RequestContext,
 ) -> Result<Reply, Error> {
@@ -69,7 +73,11 @@ async fn send_email(
     sent_reply(app, context, sending, EMAIL_SENT, EMAIL_LOGGED).await
 }
 
-async fn send_sms(app: &App, incoming: Incoming, context: &RequestContext) -> Result<Reply, Error> {
+async fn send_sms(
+    app: &Arc<App>,
+    incoming: Incoming,
+    context: &RequestContext,
+) -> Result<Reply, Error> {
     let (context, request, timing) = opened::<SendSmsRequest>(Route::SendSms, &incoming, context)?;
     let context = &context;
     let message = SmsMessage::try_from(request).map_err(Error::invalid_fields)?;
@@ -158,7 +166,11 @@ pub(super) fn planned_channels(
     Ok((strategy, addressed))
 }
 
-async fn schedule(app: &App, plan: SchedulePlan, context: &RequestContext) -> Result<Reply, Error> {
+async fn schedule(
+    app: &Arc<App>,
+    plan: SchedulePlan,
+    context: &RequestContext,
+) -> Result<Reply, Error> {
     let sending = app.schedule(plan, context).await?;
     let answer = |scheduled: &Scheduled| {
         response::stored(
@@ -168,7 +180,7 @@ async fn schedule(app: &App, plan: SchedulePlan, context: &RequestContext) -> Re
         )
     };
     Ok(match recorded(app, sending, answer).await? {
-        Ok(scheduled) => Reply::from(response::json(
+        Ok((scheduled, _)) => Reply::from(response::json(
             &context.request_id,
             StatusCode::ACCEPTED,
             &ScheduledBody::new(&scheduled),
@@ -177,18 +189,19 @@ async fn schedule(app: &App, plan: SchedulePlan, context: &RequestContext) -> Re
     })
 }
 
-/// This request's outcome once its record is written (with the answer `stored` renders, kept
-/// for its key's replays), or, as `Err`, the first answer given to its key, answered again.
+/// This request's outcome with its record (and the answer `stored` renders, kept for its
+/// key's replays) written or, for a send, as the work to run after the answer; or, as `Err`,
+/// the first answer given to its key, answered again.
 pub(super) async fn recorded<T>(
-    app: &App,
+    app: &Arc<App>,
     sending: Sending<T>,
     stored: impl FnOnce(&T) -> StoredAnswer,
-) -> Result<Result<T, Reply>, Error> {
+) -> Result<Result<(T, Option<AfterAnswer>), Reply>, Error> {
     match sending {
         Sending::Done(outcome, unrecorded) => {
             let answer = unrecorded.keeps_answer().then(|| stored(&outcome));
-            app.record(unrecorded, answer).await?;
-            Ok(Ok(outcome))
+            let after_answer = app.record_after_answer(unrecorded, answer).await?;
+            Ok(Ok((outcome, after_answer)))
         }
         Sending::Replay(answer) => Ok(Err(Reply::from(response::replay(answer)))),
     }
@@ -196,22 +209,29 @@ pub(super) async fn recorded<T>(
 
 /// This request's answer, or the first answer given to its key.
 async fn sent_reply(
-    app: &App,
+    app: &Arc<App>,
     context: &RequestContext,
     sending: Sending<Result<Sent, Error>>,
     live: &str,
     demo: &str,
 ) -> Result<Reply, Error> {
     let answer = |result: &Result<Sent, Error>| sent_answer(context, result, live, demo);
-    let sent = match recorded(app, sending, answer).await? {
-        Ok(result) => result?,
+    let (result, after_answer) = match recorded(app, sending, answer).await? {
+        Ok(recorded) => recorded,
         Err(replay) => return Ok(replay),
     };
-    Ok(Reply::from(response::json(
-        &context.request_id,
-        StatusCode::OK,
-        &SentBody::new(&sent, live, demo),
-    )))
+    let response = match result {
+        Ok(sent) => response::json(
+            &context.request_id,
+            StatusCode::OK,
+            &SentBody::new(&sent, live, demo),
+        ),
+        Err(error) => response::error(&context.request_id, &error),
+    };
+    Ok(Reply {
+        response,
+        after_answer,
+    })
 }
 
 /// The answer to a send, success or failure, as kept for its key's replays.
@@ -236,7 +256,7 @@ fn sent_answer(
 /// 207 when one channel succeeded and the other failed, and the failure's own status when
 /// every requested channel failed (the email's when both did).
 async fn send_notification(
-    app: &App,
+    app: &Arc<App>,
     incoming: Incoming,
     context: &RequestContext,
 ) -> Result<Reply, Error> {
@@ -273,9 +293,12 @@ async fn send_notification(
         response::stored(&context.request_id, status, &body)
     };
     Ok(match recorded(app, sending, answer).await? {
-        Ok(outcome) => {
+        Ok((outcome, after_answer)) => {
             let (status, body) = notification_body(template.as_str(), &outcome);
-            Reply::from(response::json(&context.request_id, status, &body))
+            Reply {
+                response: response::json(&context.request_id, status, &body),
+                after_answer,
+            }
         }
         Err(replay) => replay,
     })

@@ -178,9 +178,11 @@ async fn a_connection_ended_while_the_function_was_frozen_is_replaced_and_nothin
     let send = |n: usize| send_email(&function, "frozen", n);
     let (status, body) = send(0).await;
     assert_eq!(status, 200, "{body}");
+    crate::support::recorded(&url, body["id"].as_str().unwrap()).await;
     for round in 1..=5 {
-        // Frozen as Vercel freezes an idle instance; meanwhile the server ends its sessions (a
-        // pooler's idle timeout, a restart, pg_terminate_backend).
+        // Frozen as Vercel freezes an idle instance (once the work after its answer, the
+        // send's record, is done); meanwhile the server ends its sessions (a pooler's idle
+        // timeout, a restart, pg_terminate_backend).
         signal(function.pid(), "STOP");
         let ended = crate::support::sql(
             &url,
@@ -195,6 +197,7 @@ async fn a_connection_ended_while_the_function_was_frozen_is_replaced_and_nothin
         signal(function.pid(), "CONT");
         let (status, body) = send(round).await;
         assert_eq!(status, 200, "round {round}: {body}\n{}", function.output());
+        crate::support::recorded(&url, body["id"].as_str().unwrap()).await;
     }
     let kept = crate::support::sql(
         &url,
@@ -297,14 +300,23 @@ async fn a_connection_cut_silently_while_idle_is_not_used_again() {
     )
     .await;
     let send = |n: usize| send_email(&function, "cut", n);
-    assert_eq!(send(0).await.0, 200);
+    let (status, body) = send(0).await;
+    assert_eq!(status, 200, "{body}");
+    crate::support::recorded(&url, body["id"].as_str().unwrap()).await;
     proxy.cut();
     // Idle past NOTIFY_STORE_MAX_IDLE_SECONDS: the cut connection is left, a new one made.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let (status, body) = send(1).await;
     assert_eq!(status, 200, "{body}\n{}", function.output());
-    let kept = crate::support::sql(&url, "SELECT count(*) FROM notify_messages").await;
-    assert_eq!(kept[0].get::<_, i64>(0), 2);
+    let kept = crate::support::eventually(
+        || async {
+            let rows = crate::support::sql(&url, "SELECT count(*) FROM notify_messages").await;
+            rows[0].get::<_, i64>(0)
+        },
+        |&n| n == 2,
+    )
+    .await;
+    assert_eq!(kept, 2);
 }
 
 #[tokio::test]
