@@ -262,7 +262,7 @@ impl App {
         match failure(outcome) {
             Some(error) if retry && error.code == ErrorCode::ProviderThrottled => {
                 self.store()
-                    .record(&[], &unrecorded.audit_only(), None)
+                    .record(&[], &unrecorded.audit_only(), &[])
                     .await?;
                 Ok(Ran::Throttled(error.retry_after.unwrap_or(THROTTLED_RETRY)))
             }

@@ -223,7 +223,7 @@ impl App {
                 crate::support::now_micros(),
             )
         };
-        self.store().record(&[record], &[], None).await
+        self.store().record(&[record], &[], &[]).await
     }
 }
 

@@ -24,6 +24,7 @@ mod reputation;
 mod schedule;
 mod send;
 mod suppressions;
+mod unwritten;
 mod webhooks;
 mod withheld;
 
@@ -94,7 +95,7 @@ pub struct App {
     /// The newest OIDC token the platform handed this instance, for SES's role credentials.
     web_identity: Arc<WebIdentityToken>,
     /// Sends' records still being written after their answers.
-    unwritten: record::Unwritten,
+    unwritten: unwritten::Unwritten,
 }
 
 /// What the audit trail, the limits and the message log know of the request behind a send.
@@ -208,7 +209,7 @@ impl App {
             email: OnceLock::new(),
             sms: OnceLock::new(),
             web_identity: Arc::default(),
-            unwritten: record::Unwritten::default(),
+            unwritten: unwritten::Unwritten::default(),
             config,
         }
     }

@@ -1,15 +1,10 @@
 //! A done request's record: the messages of a send (or a scheduling) and their audit lines,
 //! written in one store call with the answer its caller gives for replays of its key. The
 //! service returns the outcome first, so the adapter decides the answer and the service never
-//! renders one. A send's record is written after its answer, off its critical path.
+//! renders one. A send's record is written after its answer (`unwritten.rs`).
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use tokio::sync::watch;
-
+use super::App;
 use super::admit::Admitted;
-use super::{AfterAnswer, App};
 use crate::error::Error;
 use crate::store::{BatchRecord, Claim, MessageRecord, ScheduledSend, StoredAnswer};
 
@@ -65,84 +60,7 @@ impl Unrecorded {
     }
 }
 
-/// How many sends' records this instance is still writing after their answers, so that its
-/// own next read of the log, a replay of a key or a delivery report waits for them (a store
-/// call at most) instead of finding the log without them.
-#[derive(Debug)]
-pub(super) struct Unwritten(watch::Sender<usize>);
-
-impl Default for Unwritten {
-    fn default() -> Self {
-        Self(watch::Sender::new(0))
-    }
-}
-
-/// One record being written; dropping it (written, failed, or the work dropped) counts it done.
-struct Writing(watch::Sender<usize>);
-
-impl Drop for Writing {
-    fn drop(&mut self) {
-        self.0.send_modify(|n| *n -= 1);
-    }
-}
-
-impl Unwritten {
-    fn start(&self) -> Writing {
-        self.0.send_modify(|n| *n += 1);
-        Writing(self.0.clone())
-    }
-
-    /// Whether a record is still being written.
-    pub(super) fn any(&self) -> bool {
-        *self.0.borrow() > 0
-    }
-
-    /// Waits until every record started before has been written, for at most `bound` (each
-    /// write is itself bounded by the store's timeout).
-    pub(super) async fn written(&self, bound: Duration) {
-        if self.any() {
-            let mut count = self.0.subscribe();
-            let _ = tokio::time::timeout(bound, count.wait_for(|n| *n == 0)).await;
-        }
-    }
-}
-
 impl App {
-    /// Records a done request, as [`App::record`] does, but a send's record after its answer:
-    /// returned as the work to run once the answer is sent (the function keeps running until
-    /// it is written), so that admission is the send's only store wait on its critical path.
-    /// A scheduling's or a batch's record is written now, as its failure is answered.
-    ///
-    /// Until the record is written, a replay of its key on another instance is answered `409
-    /// idempotency_in_progress` (admission's claim holds the key) and is never sent; on this
-    /// instance reads wait for it ([`App::settled`]).
-    pub async fn record_after_answer(
-        self: &Arc<Self>,
-        unrecorded: Unrecorded,
-        answer: Option<StoredAnswer>,
-    ) -> Result<Option<AfterAnswer>, Error> {
-        if !matches!(unrecorded.0, Pending::Sent { .. }) {
-            self.record(unrecorded, answer).await?;
-            return Ok(None);
-        }
-        let writing = self.unwritten.start();
-        let app = Arc::clone(self);
-        Ok(Some(Box::pin(async move {
-            // A send's record never fails its request: its failure is logged.
-            let _ = app.record(unrecorded, answer).await;
-            drop(writing);
-        })))
-    }
-
-    /// Waits for the sends' records this instance is still writing, so that what it reads of
-    /// the log next (a message, a replay's key, the message a delivery report is about)
-    /// includes them.
-    pub(super) async fn settled(&self) {
-        self.unwritten
-            .written(self.config.store.timeout() * 2)
-            .await;
-    }
-
     /// Writes a done request's record and, with a key, `answer` for its replays, in one store
     /// call.
     ///
@@ -161,9 +79,10 @@ impl App {
                 records,
                 audit,
             } => {
+                let answers = claim.as_ref().zip(answer.as_ref());
                 let written = self
                     .store()
-                    .record(&records, &audit, claim.as_ref().zip(answer.as_ref()))
+                    .record(&records, &audit, answers.as_slice())
                     .await;
                 if let Err(error) = written {
                     tracing::error!(code = %error.code.as_str(), "the message log could not record a send");

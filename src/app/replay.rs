@@ -50,7 +50,7 @@ impl App {
             .collect();
         // Every line in one store call (a batch's replay names up to a thousand messages): the
         // log's record, with no message to write.
-        if let Err(error) = self.store().record(&[], &lines, None).await {
+        if let Err(error) = self.store().record(&[], &lines, &[]).await {
             tracing::warn!(
                 code = error.code.as_str(),
                 "a replay's audit lines were not kept"

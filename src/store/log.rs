@@ -15,14 +15,14 @@ use crate::templates::TemplateName;
 
 /// The message log.
 pub trait MessageLog {
-    /// Writes the messages of a send and their audit lines and, when it had a key, its answer
-    /// for replays. A message already in the log under its id (a scheduled one, now sent) is
-    /// replaced by its new record.
+    /// Writes the messages of one or more sends, their audit lines and the answers kept for
+    /// the replays of their keys. A message already in the log under its id (a scheduled one,
+    /// now sent) is replaced by its new record.
     fn record<'a>(
         &'a self,
         messages: &'a [MessageRecord],
         audit: &'a [String],
-        answer: Option<(&'a Claim, &'a StoredAnswer)>,
+        answers: &'a [(&'a Claim, &'a StoredAnswer)],
     ) -> BoxFuture<'a, Result<(), Error>>;
 
     /// A message by our id or the provider's message id.

@@ -246,6 +246,43 @@ async fn a_send_answers_before_its_record_is_written_and_a_replay_meanwhile_is_n
 }
 
 #[tokio::test]
+async fn the_records_of_sends_that_end_together_are_written_together() {
+    let _shared = POSTGRES.read().await;
+    let database = fresh_database().await;
+    let (functions, _) = email_instances(&database, 1).await;
+    let mut requests = tokio::task::JoinSet::new();
+    for n in 0..20 {
+        let url = functions[0].base_url.clone();
+        let body =
+            json!({"to": format!("patient{n}@example.com"), "subject": "Hi", "body": "Ready."});
+        requests.spawn(async move { post_to(&url, &body, Some(&format!("together-{n}"))).await });
+    }
+    for (status, sent, _) in requests.join_all().await {
+        assert_eq!(status, 200, "{sent}");
+        recorded(&database, sent["id"].as_str().unwrap()).await;
+    }
+    // Each statement is a transaction of its own: rows written together share its id.
+    let written = crate::support::sql(
+        &database,
+        "SELECT count(*), count(DISTINCT xmin::text), \
+             (SELECT count(*) FROM notify_idempotency WHERE body IS NOT NULL) \
+         FROM notify_messages",
+    )
+    .await;
+    let (messages, statements, answers) = (
+        written[0].get::<_, i64>(0),
+        written[0].get::<_, i64>(1),
+        written[0].get::<_, i64>(2),
+    );
+    assert_eq!(
+        (messages, answers),
+        (20, 20),
+        "every record and answer is kept"
+    );
+    assert!(statements < 20, "20 records in {statements} statements");
+}
+
+#[tokio::test]
 async fn a_database_outage_is_a_bounded_503_and_sends_resume_when_it_is_back() {
     let _alone = POSTGRES.write().await;
     let database = fresh_database().await;

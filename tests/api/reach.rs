@@ -515,7 +515,7 @@ async fn past_the_bounce_hold_line_optional_emails_wait_and_billing_alerts_still
             )
         })
         .collect();
-    store.record(&sent, &[], None).await.unwrap();
+    store.record(&sent, &[], &[]).await.unwrap();
     for i in 0..12 {
         let bounce = notify::domain::DeliveryEvent {
             channel: Channel::Email,

@@ -27,7 +27,7 @@ impl Batches for MemoryStore {
         for line in audit {
             append(&mut state, now, line);
         }
-        keep(&mut state, messages, answer);
+        keep(&mut state, messages, answer.as_slice());
         state
             .scheduled
             .extend(sends.iter().map(|send| ScheduledRow {

@@ -21,7 +21,7 @@ impl MessageLog for MemoryStore {
         &'a self,
         messages: &'a [MessageRecord],
         audit: &'a [String],
-        answer: Option<(&'a Claim, &'a StoredAnswer)>,
+        answers: &'a [(&'a Claim, &'a StoredAnswer)],
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
             let now = self.now();
@@ -29,7 +29,7 @@ impl MessageLog for MemoryStore {
             for line in audit {
                 append(&mut state, now, line);
             }
-            keep(&mut state, messages, answer);
+            keep(&mut state, messages, answers);
             Ok(())
         })
     }
@@ -130,12 +130,12 @@ impl MessageLog for MemoryStore {
     }
 }
 
-/// Writes `messages` (replacing a scheduled one's record under the same id) and the answer
+/// Writes `messages` (replacing a scheduled one's record under the same id) and the answers
 /// kept for replays.
 pub(super) fn keep(
     state: &mut State,
     messages: &[MessageRecord],
-    answer: Option<(&Claim, &StoredAnswer)>,
+    answers: &[(&Claim, &StoredAnswer)],
 ) {
     for record in messages {
         let existing = state.messages.iter_mut().find(|m| m.view.id == record.id);
@@ -173,12 +173,13 @@ pub(super) fn keep(
     while state.messages.len() > MAX_MESSAGES {
         state.messages.pop_front();
     }
-    if let Some((claim, answer)) = answer
-        && let Some(row) = state
+    for (claim, answer) in answers {
+        if let Some(row) = state
             .claims
             .get_mut(&(claim.scope.clone(), claim.key.clone()))
-    {
-        row.answer = Some(answer.clone());
+        {
+            row.answer = Some((*answer).clone());
+        }
     }
 }
 

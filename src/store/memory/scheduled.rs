@@ -88,7 +88,7 @@ impl MemoryStore {
     ) {
         let now = self.now();
         let mut state = self.state();
-        keep(&mut state, messages, answer);
+        keep(&mut state, messages, answer.as_slice());
         state.scheduled.push(ScheduledRow {
             send: send.clone(),
             state: SendState::Scheduled,

@@ -17,22 +17,22 @@ use crate::store::{
 };
 use crate::support::BoxFuture;
 
-/// A batch: its messages as `RECORD` writes them, the sealed sends of its items ($7, their
-/// content base64), and the batch itself ($8 to $12).
+/// A batch: its messages as `RECORD` writes them, the sealed sends of its items ($4, their
+/// content base64), and the batch itself ($5 to $9).
 const KEEP_BATCH: &str = concat!(
-    record!(),
-    r#", sends AS (
+    r#"WITH sends AS (
     INSERT INTO notify_scheduled (id, route, send_at, state, content, caller, request_id,
         email_id, sms_id, batch_id)
     SELECT s.id, s.route, s."sendAt", 'scheduled', decode(s.content, 'base64'), s.caller,
-        s."requestId", s."emailId", s."smsId", $8
-    FROM jsonb_to_recordset($7::jsonb) AS s(id text, route text, "sendAt" timestamptz,
+        s."requestId", s."emailId", s."smsId", $5
+    FROM jsonb_to_recordset($4::jsonb) AS s(id text, route text, "sendAt" timestamptz,
         content text, caller text, "requestId" text, "emailId" text, "smsId" text)
 ), batch AS (
     INSERT INTO notify_batches (id, caller, request_id, items, created_at)
-    VALUES ($8, $9, $10, $11, $12::timestamptz)
+    VALUES ($5, $6, $7, $8, $9::timestamptz)
 )
-SELECT 1"#
+SELECT "#,
+    record!()
 );
 
 const BATCH: &str = r#"
@@ -84,7 +84,7 @@ impl Batches for PostgresStore {
         answer: Option<(&'a Claim, &'a StoredAnswer)>,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            let record = Recorded::new(messages, audit, answer)?;
+            let record = Recorded::new(messages, audit, answer.as_slice())?;
             let base64 = base64::engine::general_purpose::STANDARD;
             let rows: Vec<SendRow> = sends
                 .iter()

@@ -14,53 +14,19 @@ use crate::store::{
 };
 use crate::support::BoxFuture;
 
-/// The messages of a send (replacing a scheduled one's record under the same id), their
-/// recipients, the answer kept for replays, and the audit lines: `RECORD` and `SCHEDULE` share it.
+/// A send's record: its messages (replacing a scheduled one's record under the same id), their
+/// recipients, the answer kept for replays and the audit lines, written by `notify_record`
+/// (migration 012, a PL/pgSQL function, so each session plans it once). `SCHEDULE` and
+/// `KEEP_BATCH` call it beside their own writes, on the same parameters ($1 to $3).
 macro_rules! record {
     () => {
-        r#"
-WITH input AS (
-    SELECT * FROM jsonb_to_recordset($1::jsonb) AS m(
-        id text, channel text, template text, provider text, "providerMessageId" text,
-        status text, "statusRank" smallint, "errorCode" text, category text, reason text, "consentOnFile" boolean,
-        "fallbackOf" text, "batchId" text, caller text, "requestId" text,
-        "idempotencyKey" text, "createdAt" timestamptz, recipients jsonb, "recipientRanks" jsonb)
-), messages AS (
-    INSERT INTO notify_messages (id, channel, template, provider, provider_message_id, status,
-        status_rank, error_code, category, reason, consent_on_file, fallback_of, batch_id, caller,
-        request_id, idempotency_key, created_at, updated_at)
-    SELECT id, channel, template, provider, "providerMessageId", status, "statusRank",
-        "errorCode", category, reason, "consentOnFile", "fallbackOf", "batchId", caller, "requestId",
-        "idempotencyKey", "createdAt", "createdAt"
-    FROM input
-    ON CONFLICT (id) DO UPDATE SET provider = excluded.provider,
-        provider_message_id = excluded.provider_message_id, status = excluded.status,
-        status_rank = excluded.status_rank, error_code = excluded.error_code,
-        category = coalesce(excluded.category, notify_messages.category),
-        reason = excluded.reason, consent_on_file = excluded.consent_on_file,
-        fallback_of = coalesce(excluded.fallback_of, notify_messages.fallback_of),
-        batch_id = coalesce(excluded.batch_id, notify_messages.batch_id),
-        updated_at = excluded.created_at
-), recipients AS (
-    INSERT INTO notify_recipients (message_id, position, masked, hash, status, status_rank)
-    SELECT i.id, r.n - 1, r.masked, r.hash, r.status, (i."recipientRanks"->>(r.n - 1)::int)::smallint
-    FROM input i,
-        ROWS FROM (jsonb_to_recordset(i.recipients) AS (masked text, hash text, status text))
-        WITH ORDINALITY AS r(masked, hash, status, n)
-    ON CONFLICT (message_id, position) DO UPDATE SET status = excluded.status,
-        status_rank = excluded.status_rank
-), answer AS (
-    UPDATE notify_idempotency SET status = $4, body = $5 WHERE scope = $2 AND key = $3
-), audit AS (
-    INSERT INTO notify_audit (event, line)
-    SELECT l->>'event', l FROM jsonb_array_elements($6::jsonb) AS l
-)"#
+        "notify_record($1::jsonb, $2::jsonb, $3::jsonb)"
     };
 }
 
 pub(super) use record;
 
-const RECORD: &str = concat!(record!(), "\nSELECT 1");
+const RECORD: &str = concat!("SELECT ", record!());
 
 /// A message as JSON (see `MessageView`), `m` being its row.
 macro_rules! view {
@@ -164,23 +130,20 @@ SELECT jsonb_build_object(
             count(*) FILTER (WHERE status = 'complained') AS complained
         FROM s GROUP BY 1, 2) days))"#;
 
-/// The parameters `RECORD` and `SCHEDULE` share ($1 to $6): each record with the rank of
-/// its status, which Postgres compares to move forward; the answer kept for replays; the audit
-/// lines (each a JSON object already).
-pub(super) struct Recorded<'a> {
+/// The parameters `RECORD`, `SCHEDULE` and `KEEP_BATCH` share ($1 to $3): each record with the
+/// rank of its status, which Postgres compares to move forward; the answers kept for replays;
+/// the audit lines (each a JSON object already).
+pub(super) struct Recorded {
     messages: String,
+    answers: String,
     audit: String,
-    scope: Option<&'a str>,
-    key: Option<&'a str>,
-    status: Option<i16>,
-    body: Option<&'a str>,
 }
 
-impl<'a> Recorded<'a> {
+impl Recorded {
     pub(super) fn new(
         messages: &[MessageRecord],
         audit: &[String],
-        answer: Option<(&'a Claim, &'a StoredAnswer)>,
+        answers: &[(&Claim, &StoredAnswer)],
     ) -> Result<Self, Error> {
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
@@ -191,6 +154,13 @@ impl<'a> Recorded<'a> {
             /// Each recipient's (one left out of a send has its own status).
             recipient_ranks: Vec<u8>,
         }
+        #[derive(Serialize)]
+        struct Answer<'r> {
+            scope: &'r str,
+            key: &'r str,
+            status: u16,
+            body: &'r str,
+        }
         let ranked: Vec<Ranked> = messages
             .iter()
             .map(|record| Ranked {
@@ -199,23 +169,26 @@ impl<'a> Recorded<'a> {
                 recipient_ranks: record.recipients.iter().map(|r| r.status.rank()).collect(),
             })
             .collect();
+        let answers: Vec<Answer> = answers
+            .iter()
+            .map(|(claim, answer)| Answer {
+                scope: &claim.scope,
+                key: &claim.key,
+                status: answer.status,
+                body: &answer.body,
+            })
+            .collect();
         Ok(Self {
             messages: serde_json::to_string(&ranked).map_err(unavailable)?,
+            answers: serde_json::to_string(&answers).map_err(unavailable)?,
             audit: format!("[{}]", audit.join(",")),
-            scope: answer.map(|(c, _)| c.scope.as_str()),
-            key: answer.map(|(c, _)| c.key.as_str()),
-            status: answer.map(|(_, a)| a.status as i16),
-            body: answer.map(|(_, a)| a.body.as_str()),
         })
     }
 
     pub(super) fn params(&self) -> Vec<Param<'_>> {
         vec![
             (&self.messages, Type::TEXT),
-            (&self.scope, Type::TEXT),
-            (&self.key, Type::TEXT),
-            (&self.status, Type::INT2),
-            (&self.body, Type::TEXT),
+            (&self.answers, Type::TEXT),
             (&self.audit, Type::TEXT),
         ]
     }
@@ -226,10 +199,10 @@ impl MessageLog for PostgresStore {
         &'a self,
         messages: &'a [MessageRecord],
         audit: &'a [String],
-        answer: Option<(&'a Claim, &'a StoredAnswer)>,
+        answers: &'a [(&'a Claim, &'a StoredAnswer)],
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            let record = Recorded::new(messages, audit, answer)?;
+            let record = Recorded::new(messages, audit, answers)?;
             self.query(RECORD, &record.params()).await.map(drop)
         })
     }

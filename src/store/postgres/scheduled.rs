@@ -19,13 +19,13 @@ use crate::support::BoxFuture;
 /// A send kept for later: its messages (status `scheduled`) as `RECORD` writes them, and the
 /// sealed request.
 const SCHEDULE: &str = concat!(
-    record!(),
-    r#", scheduled AS (
+    r#"WITH scheduled AS (
     INSERT INTO notify_scheduled (id, route, send_at, state, content, caller, request_id,
         email_id, sms_id)
-    VALUES ($7, $8, $9::timestamptz, 'scheduled', $10, $11, $12, $13, $14)
+    VALUES ($4, $5, $6::timestamptz, 'scheduled', $7, $8, $9, $10, $11)
 )
-SELECT 1"#
+SELECT "#,
+    record!()
 );
 
 /// Leases up to $1 due sends (of the batch $6, when given) for $2 ms; first, sends whose dispatcher stopped mid-way are
@@ -112,7 +112,7 @@ impl Schedule for PostgresStore {
         answer: Option<(&'a Claim, &'a StoredAnswer)>,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
-            let record = Recorded::new(messages, audit, answer)?;
+            let record = Recorded::new(messages, audit, answer.as_slice())?;
             let route = send.route.as_str();
             let send_at = rfc3339(Some(send.send_at));
             let caller = send.caller.to_string();

@@ -55,14 +55,31 @@ async fn an_idempotency_key_is_claimed_once_then_replayed_and_refused_for_anothe
             matches!(running.claim, ClaimOutcome::InProgress { retry_after } if retry_after <= Duration::from_secs(60)),
             "{name}: {running:?}"
         );
+        let second = admit(store, Vec::new(), Some(claim("k2", "h1"))).await;
+        assert_eq!(second.claim, ClaimOutcome::Claimed, "{name}");
+        // Two sends' records written together (as sends that end together are): each key
+        // keeps its own answer.
         store
-            .record(&[], &[], Some((&claim("k1", "h1"), &answer("the first answer"))))
+            .record(
+                &[],
+                &[],
+                &[
+                    (&claim("k1", "h1"), &answer("the first answer")),
+                    (&claim("k2", "h1"), &answer("the second answer")),
+                ],
+            )
             .await
             .unwrap();
         let replay = admit(store, Vec::new(), Some(claim("k1", "h1"))).await;
         assert_eq!(
             replay.claim,
             ClaimOutcome::Replay(answer("the first answer")),
+            "{name}"
+        );
+        let replay = admit(store, Vec::new(), Some(claim("k2", "h1"))).await;
+        assert_eq!(
+            replay.claim,
+            ClaimOutcome::Replay(answer("the second answer")),
             "{name}"
         );
         let reused = admit(store, Vec::new(), Some(claim("k1", "h2"))).await;

@@ -11,7 +11,7 @@ async fn audit_lines_are_kept_in_order_once_per_report_and_exported_by_page() {
             .record(
                 &[record("msg_a", Channel::Sms, "SMa", None, "ha", 1)],
                 &[line(1), line(2)],
-                None,
+                &[],
             )
             .await
             .unwrap();

@@ -195,7 +195,7 @@ async fn an_event_of_a_batch_message_is_kept_and_answered_with_its_batch() {
                 1,
             )
         };
-        store.record(&[sent], &[], None).await.unwrap();
+        store.record(&[sent], &[], &[]).await.unwrap();
         let delivered = event(
             "evt_batch_1",
             EventKind::Delivered,

@@ -46,7 +46,7 @@ async fn messages_are_found_by_either_id_filtered_counted_and_paged_newest_first
             ),
             record("msg_5", Channel::Email, "ses-5", None, "ha", 5),
         ];
-        store.record(&records, &[], None).await.unwrap();
+        store.record(&records, &[], &[]).await.unwrap();
         let one = store.message("msg_2").await.unwrap().unwrap();
         assert_eq!(
             (one.provider_message_id.as_deref(), one.events.as_deref()),
@@ -149,10 +149,7 @@ async fn a_fallback_names_its_original_and_the_original_its_fallback() {
         original.status = MessageStatus::Suppressed;
         let mut fallback = record("msg_email", Channel::Email, "ses-9", template, "he", 1);
         fallback.fallback_of = Some("msg_sms".into());
-        store
-            .record(&[original, fallback], &[], None)
-            .await
-            .unwrap();
+        store.record(&[original, fallback], &[], &[]).await.unwrap();
         let original = store.message("msg_sms").await.unwrap().unwrap();
         assert_eq!(
             (
@@ -205,7 +202,7 @@ async fn the_activity_filters_find_by_category_failure_error_key_and_provider_id
         let mut retried = record("msg_r", Channel::Sms, "SMr", None, "hc", 3);
         retried.status = MessageStatus::Sent;
         store
-            .record(&[failed, keyed, retried], &[], None)
+            .record(&[failed, keyed, retried], &[], &[])
             .await
             .unwrap();
         apply(
@@ -305,7 +302,7 @@ async fn a_message_carries_the_audit_lines_that_name_it_oldest_first() {
             record("msg_a", Channel::Email, "ses-a", None, "ha", 1),
             record("msg_b", Channel::Email, "ses-b", None, "ha", 2),
         ];
-        store.record(&records, &lines, None).await.unwrap();
+        store.record(&records, &lines, &[]).await.unwrap();
         store
             .append_audit(r#"{"type":"audit","event":"send_attempt","id":"msg_a","outcome":"sent"}"#)
             .await

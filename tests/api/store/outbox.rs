@@ -10,7 +10,7 @@ async fn delivery_events_move_a_status_forward_only_and_the_same_report_is_kept_
             .record(
                 &[record("msg_e", Channel::Sms, "SMe", None, "he", 1)],
                 &[],
-                None,
+                &[],
             )
             .await
             .unwrap();
@@ -68,7 +68,7 @@ async fn forwarded_events_go_out_in_order_per_message_leased_once_and_counted_on
             .record(
                 &[record("msg_o", Channel::Sms, "SMo", None, "ho", 1)],
                 &[],
-                None,
+                &[],
             )
             .await
             .unwrap();

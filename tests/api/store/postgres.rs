@@ -85,7 +85,7 @@ async fn through_a_transaction_mode_pooler_as_neons_the_store_migrates_claims_an
         .record(
             &[record("msg_p", Channel::Sms, "SMp", None, "hp", 1)],
             &[line],
-            None,
+            &[],
         )
         .await
         .unwrap();

@@ -39,7 +39,7 @@ async fn the_measure_counts_sent_recipients_hard_bounces_and_complaints_once_eac
                 )
             })
             .collect();
-        store.record(&messages, &[], None).await.unwrap();
+        store.record(&messages, &[], &[]).await.unwrap();
         // An SMS does not count, nor does an email sent before the window.
         let old = MessageRecord {
             created_at: now - Duration::from_secs(3 * 24 * 3600),
@@ -49,7 +49,7 @@ async fn the_measure_counts_sent_recipients_hard_bounces_and_complaints_once_eac
             .record(
                 &[old, record("msg_sms", Channel::Sms, "SMx", None, "hs", 0)],
                 &[],
-                None,
+                &[],
             )
             .await
             .unwrap();

@@ -88,7 +88,7 @@ async fn a_scheduled_send_waits_is_leased_once_when_due_and_its_record_is_replac
             1,
         );
         sent.created_at = OffsetDateTime::now_utc();
-        store.record(&[sent], &[], None).await.unwrap();
+        store.record(&[sent], &[], &[]).await.unwrap();
         store.sent("msg_s").await.unwrap();
         let message = store.message("msg_s").await.unwrap().unwrap();
         assert_eq!(message.status, MessageStatus::Sent, "{name}");

@@ -16,7 +16,7 @@ async fn the_sweep_removes_expired_keys_and_what_passed_retention_and_stamps_the
                     record("msg_new", Channel::Sms, "SMnew", None, "h2", 10),
                 ],
                 &[r#"{"type":"audit","event":"send_attempt"}"#.to_owned()],
-                None,
+                &[],
             )
             .await
             .unwrap();
