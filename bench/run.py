@@ -968,9 +968,10 @@ def store_section(report):
 The same live sends with `DATABASE_URL` set (PostgreSQL 15 on this host, over loopback without
 TLS) and without (the memory store). **Postgres shares this machine's two cores with the
 function and the load generator**, so its own CPU is not in the function's figures but its
-competition for the cores is in the latencies. Round trips are the statements the database
-counted per send (`pg_stat_database.xact_commit` over 50 sequential sends): admission (rate,
-key, caps) before the provider is asked and the record after. The first send after a cold
+competition for the cores is in the latencies (the next section measures the two stores
+fairly). Round trips are the statements the database counted per send
+(`pg_stat_database.xact_commit` over 50 sequential sends): admission (rate, key, caps) before
+the provider is asked, and the record, written after the answer. The first send after a cold
 start includes the connection (TCP, start-up, authentication) and this instance's schema
 check: the cold start column is exec to the first completed send.
 
