@@ -63,9 +63,10 @@ process, loading its catalog caches for every table a send touches, and compilin
 ahead overlaps only what the function does before its first statement, which in this benchmark
 (the request sent the moment the function listens) is under a millisecond; on Vercel the wait for
 the first invocation is longer. Through a pooler that keeps its server connections (PgBouncer in
-transaction mode here, asking for a SCRAM-SHA-256 password as Neon's pooled URL does) those costs
-are gone from the function's cold start: the first send then adds the figure in the last row,
-SCRAM's key derivation (4,096 rounds of HMAC-SHA-256 on the client) included.
+transaction mode here, asking for a SCRAM-SHA-256 password and keeping only its SCRAM secret, as
+Neon's pooled URL does) those costs are gone from the function's cold start: the first send then
+adds the figure in the last row, SCRAM's key derivation on the client (4,096 rounds of
+HMAC-SHA-256) included.
 
 Release sizes with the Postgres client, its pool and SCRAM's hashing at `opt-level = 3`: {sizes}.
 """

@@ -50,8 +50,17 @@ if ! command -v pgbouncer >/dev/null; then
   DEBIAN_FRONTEND=noninteractive "${sudo_[@]}" apt-get install -y -qq pgbouncer >/dev/null
 fi
 pooler_port="$(free_port)"
+# The list holds the password's SCRAM secret, as a PostgreSQL server or Neon's proxy keeps it
+# (only the client derives its key; a plain-text password would have PgBouncer derive it too).
 pooler_password="notify-pooler-$(python3 -c 'import secrets; print(secrets.token_hex(8))')"
-echo "\"postgres\" \"$pooler_password\"" >"$pg_dir/userlist.txt"
+python3 - "$pooler_password" >"$pg_dir/userlist.txt" <<'PY'
+import base64, hashlib, hmac, os, sys
+salt, b64 = os.urandom(16), lambda b: base64.b64encode(b).decode()
+salted = hashlib.pbkdf2_hmac("sha256", sys.argv[1].encode(), salt, 4096)
+stored = hashlib.sha256(hmac.digest(salted, b"Client Key", "sha256")).digest()
+server = hmac.digest(salted, b"Server Key", "sha256")
+print(f'"postgres" "SCRAM-SHA-256$4096:{b64(salt)}${b64(stored)}:{b64(server)}"')
+PY
 cat >"$pg_dir/pgbouncer.ini" <<INI
 [databases]
 * = host=127.0.0.1 port=$pg_port
