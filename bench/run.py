@@ -1213,7 +1213,7 @@ def missed_targets(report, checks):
     if any("Postgres" in name or "p50 latency" in name or "CPU per request at most 30%" in name or "DATABASE_URL" in name
            for name in failed):
         lines.append(
-            "- The store on Postgres: each send makes its two store round trips (counted), and each costs "
+            "- The store on Postgres: each send makes two store round trips (counted; since issue 28 only admission is before the answer, see the fair measurement below), and each costs "
             "this function tokio-postgres's statement work (an unnamed statement parsed and described every "
             "time, so that a transaction-mode pooler works) and a wake-up of its connection task; at c32 the "
             "four pooled connections are also waited for. Postgres itself runs on the same two cores, so its "
