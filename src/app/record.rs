@@ -20,11 +20,12 @@ pub enum Sending<T> {
     Replay(StoredAnswer),
 }
 
-/// The record of a send (or a scheduling) that is done: written by [`App::record`] in one store
-/// call, with the answer kept for replays of its key. Dropping it leaves the key as of unknown
+/// The record of a send (or a scheduling) that is done: written by [`App::record`] (or, for a
+/// send, after its answer by [`App::record_after_answer`]) in one store call, with the answer
+/// kept for replays of its key. Dropping it leaves the key as of unknown
 /// outcome and the log without the message, so every caller writes it.
 #[derive(Debug)]
-#[must_use = "a send's record is written by App::record"]
+#[must_use = "a send's record is written by App::record or App::record_after_answer"]
 pub struct Unrecorded(pub(super) Pending);
 
 #[derive(Debug)]

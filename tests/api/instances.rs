@@ -233,7 +233,14 @@ async fn a_send_answers_before_its_record_is_written_and_a_replay_meanwhile_is_n
         (409, Some("idempotency_in_progress"), Some(1)),
         "{early}"
     );
+    // The same replay at the instance still writing the record waits for it instead.
+    let (url, same) = (functions[0].base_url.clone(), body.clone());
+    let waiting = tokio::spawn(async move { post_to(&url, &same, Some("record-later")).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
     holder.batch_execute("COMMIT").await.unwrap();
+    let (status, waited, replayed) = waiting.await.unwrap();
+    assert_eq!((status, replayed), (200, true), "{waited}");
+    assert_eq!(waited["id"], sent["id"]);
     recorded(&database, id).await;
     let (status, again, replayed) = post(&functions[1], &body, Some("record-later")).await;
     assert_eq!((status, replayed), (200, true), "{again}");
